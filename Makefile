@@ -1,0 +1,12 @@
+# Convenience targets; the scripts do the work (and install what is missing).
+.PHONY: run test build asan clean
+run:
+	scripts/run.sh
+test:
+	scripts/test.sh
+build:
+	scripts/build.sh release
+asan:
+	scripts/build.sh asan
+clean:
+	rm -rf build

@@ -1,0 +1,261 @@
+#include "config/semantic_validator.h"
+
+#include <arpa/inet.h>
+
+#include <map>
+#include <set>
+
+#include "config/any_util.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+
+namespace sluice::config {
+namespace {
+
+using envoy::config::cluster::v3::Cluster;
+using envoy::config::core::v3::Address;
+using envoy::config::listener::v3::Listener;
+using envoy::config::route::v3::RouteConfiguration;
+using envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+
+constexpr std::string_view kHcmType =
+    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+constexpr std::string_view kRouterType = "envoy.extensions.filters.http.router.v3.Router";
+
+// Reports a second use of a name; `first` remembers where each name was seen.
+void checkUnique(std::map<std::string, std::string>& first, const std::string& name, const std::string& path,
+                 std::string_view what, ErrorList& errors) {
+  auto [it, inserted] = first.emplace(name, path);
+  if (!inserted) errors.add(path, "duplicate " + std::string(what) + " '" + name + "' (first at " + it->second + ")");
+}
+
+bool isHostName(const std::string& text) {
+  if (text.empty() || text.size() > 253) return false;
+  size_t label = 0;
+  for (char c : text) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok || ++label > 63) return false;
+  }
+  return true;
+}
+
+// Checks a socket address that must be an IP literal (listeners, admin,
+// static endpoints); returns "ip:port" for duplicate detection, or "".
+std::string checkIpAddress(const Address& address, const std::string& path, ErrorList& errors) {
+  if (!address.has_socket_address()) {
+    errors.add(path, "needs a socket_address");
+    return "";
+  }
+  const auto& sa = address.socket_address();
+  if (!sa.address().empty() && !isIpLiteral(sa.address())) {
+    errors.add(childPath(childPath(path, "socket_address"), "address"),
+               "'" + sa.address() + "' is not an IP address (only DNS clusters resolve host names)");
+    return "";
+  }
+  return sa.address() + ":" + std::to_string(sa.port_value());
+}
+
+class Checker {
+ public:
+  Checker(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, ErrorList& errors)
+      : bootstrap_(bootstrap), errors_(errors) {}
+
+  void run() {
+    const auto& sr = bootstrap_.static_resources();
+    std::map<std::string, std::string> cluster_names;
+    for (int i = 0; i < sr.clusters_size(); ++i) {
+      const std::string path = indexPath("static_resources.clusters", i);
+      if (!sr.clusters(i).name().empty())
+        checkUnique(cluster_names, sr.clusters(i).name(), path + ".name", "cluster name", errors_);
+      cluster(sr.clusters(i), path);
+    }
+    for (const auto& [name, _] : cluster_names) clusters_.insert(name);
+    // Routes may name clusters that CDS delivers later; only a config without
+    // CDS can be checked completely up front.
+    check_route_clusters_ = !bootstrap_.dynamic_resources().has_cds_config();
+
+    std::map<std::string, std::string> listener_names;
+    std::map<std::string, std::string> listener_addresses;
+    for (int i = 0; i < sr.listeners_size(); ++i) {
+      const auto& l = sr.listeners(i);
+      const std::string path = indexPath("static_resources.listeners", i);
+      if (!l.name().empty()) checkUnique(listener_names, l.name(), path + ".name", "listener name", errors_);
+      listener(l, path, listener_addresses);
+    }
+    if (bootstrap_.has_admin() && bootstrap_.admin().has_address()) {
+      checkIpAddress(bootstrap_.admin().address(), "admin.address", errors_);
+    }
+    if (bootstrap_.has_dynamic_resources()) {
+      const auto& dr = bootstrap_.dynamic_resources();
+      if (dr.has_lds_config()) configSource(dr.lds_config(), "dynamic_resources.lds_config");
+      if (dr.has_cds_config()) configSource(dr.cds_config(), "dynamic_resources.cds_config");
+    }
+  }
+
+ private:
+  void configSource(const envoy::config::core::v3::ConfigSource& source, const std::string& path) {
+    if (!source.has_path_config_source()) errors_.add(path, "needs path_config_source (file-based discovery)");
+  }
+
+  void cluster(const Cluster& c, const std::string& path) {
+    int endpoints = 0;
+    const auto& la = c.load_assignment();
+    for (int l = 0; l < la.endpoints_size(); ++l) {
+      const auto& locality = la.endpoints(l);
+      const std::string lpath = indexPath(path + ".load_assignment.endpoints", l);
+      for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
+        ++endpoints;
+        const std::string epath = indexPath(lpath + ".lb_endpoints", e) + ".endpoint.address";
+        const auto& address = locality.lb_endpoints(e).endpoint().address();
+        const bool dns = c.type() == Cluster::STRICT_DNS || c.type() == Cluster::LOGICAL_DNS;
+        if (!dns) {
+          checkIpAddress(address, epath, errors_);
+        } else if (!address.has_socket_address()) {
+          errors_.add(epath, "needs a socket_address");
+        } else if (!isIpLiteral(address.socket_address().address()) &&
+                   !isHostName(address.socket_address().address())) {
+          errors_.add(epath + ".socket_address.address",
+                      "'" + address.socket_address().address() + "' is neither an IP address nor a host name");
+        }
+      }
+    }
+    if (c.type() == Cluster::STATIC && endpoints == 0) {
+      errors_.add(path + ".load_assignment", "a STATIC cluster needs at least one endpoint");
+    }
+    if (c.type() == Cluster::LOGICAL_DNS && (la.endpoints_size() != 1 || endpoints != 1)) {
+      errors_.add(path + ".load_assignment", "a LOGICAL_DNS cluster needs exactly one endpoint");
+    }
+    if (c.type() == Cluster::STRICT_DNS && endpoints == 0) {
+      errors_.add(path + ".load_assignment", "a STRICT_DNS cluster needs at least one endpoint");
+    }
+  }
+
+  void listener(const Listener& l, const std::string& path, std::map<std::string, std::string>& addresses) {
+    if (!l.has_address()) {
+      errors_.add(path + ".address", "is required");
+    } else {
+      const std::string key = checkIpAddress(l.address(), path + ".address", errors_);
+      if (!key.empty()) checkUnique(addresses, key, path + ".address", "listener address", errors_);
+    }
+    if (l.filter_chains_size() == 0) errors_.add(path + ".filter_chains", "a listener needs a filter chain");
+    for (int c = 0; c < l.filter_chains_size(); ++c) {
+      const auto& chain = l.filter_chains(c);
+      const std::string cpath = indexPath(path + ".filter_chains", c);
+      if (chain.filters_size() == 0) errors_.add(cpath + ".filters", "a filter chain needs a terminal filter");
+      for (int f = 0; f < chain.filters_size(); ++f) {
+        const std::string fpath = indexPath(cpath + ".filters", f);
+        networkFilter(chain.filters(f), fpath, f + 1 == chain.filters_size());
+      }
+    }
+  }
+
+  void networkFilter(const envoy::config::listener::v3::Filter& filter, const std::string& path, bool last) {
+    if (!filter.has_typed_config()) {
+      errors_.add(path + ".typed_config", "is required (filters are chosen by the type of their typed_config)");
+      return;
+    }
+    if (typeNameOfUrl(filter.typed_config().type_url()) != kHcmType) {
+      errors_.add(path + ".typed_config", "is not a network filter (use " + std::string(kHcmType) + ")");
+      return;
+    }
+    if (!last) errors_.add(path, "the HTTP connection manager is a terminal filter and must be the last one");
+    HttpConnectionManager hcm;
+    if (!filter.typed_config().UnpackTo(&hcm)) return;  // reported by the earlier layers
+    connectionManager(hcm, path + ".typed_config");
+  }
+
+  void connectionManager(const HttpConnectionManager& hcm, const std::string& path) {
+    const int n = hcm.http_filters_size();
+    if (n == 0) errors_.add(path + ".http_filters", "needs envoy.filters.http.router as its last filter");
+    for (int i = 0; i < n; ++i) {
+      const auto& f = hcm.http_filters(i);
+      const std::string fpath = indexPath(path + ".http_filters", i);
+      if (!f.has_typed_config()) {
+        errors_.add(fpath + ".typed_config", "is required (filters are chosen by the type of their typed_config)");
+        continue;
+      }
+      const bool router = typeNameOfUrl(f.typed_config().type_url()) == kRouterType;
+      if (router && i + 1 != n) errors_.add(fpath, "the router must be the last HTTP filter");
+      if (!router && i + 1 == n) errors_.add(fpath, "the last HTTP filter must be envoy.filters.http.router");
+    }
+    if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
+  }
+
+  void routeConfig(const RouteConfiguration& rc, const std::string& path) {
+    std::map<std::string, std::string> names;
+    std::map<std::string, std::string> domains;
+    for (int v = 0; v < rc.virtual_hosts_size(); ++v) {
+      const auto& vh = rc.virtual_hosts(v);
+      const std::string vpath = indexPath(path + ".virtual_hosts", v);
+      checkUnique(names, vh.name(), vpath + ".name", "virtual host name", errors_);
+      for (int d = 0; d < vh.domains_size(); ++d) {
+        const std::string dpath = indexPath(vpath + ".domains", d);
+        const std::string& domain = vh.domains(d);
+        checkUnique(domains, domain, dpath, "domain", errors_);
+        const auto star = domain.find('*');
+        if (star != std::string::npos && domain != "*" &&
+            (domain.find('*', star + 1) != std::string::npos || (star != 0 && star + 1 != domain.size()))) {
+          errors_.add(dpath,
+                      "'" + domain + "': a wildcard may only be the whole domain, its first or its last character");
+        }
+      }
+      for (int r = 0; r < vh.routes_size(); ++r) {
+        const auto& route = vh.routes(r);
+        if (route.has_route()) routeAction(route.route(), indexPath(vpath + ".routes", r) + ".route");
+      }
+    }
+  }
+
+// total_weight is deprecated in v3 but still honoured by Envoy, so by us.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  void routeAction(const envoy::config::route::v3::RouteAction& action, const std::string& path) {
+    if (action.has_weighted_clusters()) {
+      const auto& wc = action.weighted_clusters();
+      uint64_t sum = 0;
+      for (int i = 0; i < wc.clusters_size(); ++i) {
+        const auto& cw = wc.clusters(i);
+        sum += cw.has_weight() ? cw.weight().value() : 0;
+        referCluster(cw.name(), indexPath(path + ".weighted_clusters.clusters", i) + ".name");
+      }
+      if (wc.has_total_weight() && wc.total_weight().value() > 0 && sum != wc.total_weight().value()) {
+        errors_.add(path + ".weighted_clusters.total_weight", "the cluster weights add up to " + std::to_string(sum) +
+                                                                  ", not " + std::to_string(wc.total_weight().value()));
+      } else if (sum == 0 && wc.clusters_size() > 0) {
+        errors_.add(path + ".weighted_clusters", "the cluster weights add up to 0; at least one must be positive");
+      }
+    } else if (!action.cluster().empty()) {
+      referCluster(action.cluster(), path + ".cluster");
+    }
+  }
+#pragma GCC diagnostic pop
+
+  void referCluster(const std::string& name, const std::string& path) {
+    if (check_route_clusters_ && !name.empty() && clusters_.count(name) == 0) {
+      errors_.add(path, "unknown cluster '" + name + "' (not in static_resources.clusters)");
+    }
+  }
+
+  const envoy::config::bootstrap::v3::Bootstrap& bootstrap_;
+  ErrorList& errors_;
+  std::set<std::string> clusters_;
+  bool check_route_clusters_ = true;
+};
+
+}  // namespace
+
+bool isIpLiteral(const std::string& text) {
+  unsigned char buffer[sizeof(struct in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+void checkSemantics(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, ErrorList& errors) {
+  Checker(bootstrap, errors).run();
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,59 @@
+// sluice: the data plane. Parses the command line, loads and validates the
+// bootstrap, then validates (--mode validate) or serves.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/bootstrap_loader.h"
+#include "server/options.h"
+
+namespace {
+
+using sluice::server::Mode;
+using sluice::server::ParseOutcome;
+
+// Applies the --service-* overrides to the bootstrap's node, as Envoy does.
+void applyNodeOverrides(const sluice::server::Options& options, envoy::config::bootstrap::v3::Bootstrap& bootstrap) {
+  if (!options.service_node.empty()) bootstrap.mutable_node()->set_id(options.service_node);
+  if (!options.service_cluster.empty()) bootstrap.mutable_node()->set_cluster(options.service_cluster);
+  if (!options.service_zone.empty()) bootstrap.mutable_node()->mutable_locality()->set_zone(options.service_zone);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const auto parsed = sluice::server::parseOptions(args);
+  switch (parsed.outcome) {
+    case ParseOutcome::PrintedHelp:
+    case ParseOutcome::PrintedVersion:
+      std::cout << parsed.message;
+      return 0;
+    case ParseOutcome::Error:
+      std::cerr << parsed.message << "\n\n" << sluice::server::usage();
+      return 1;
+    case ParseOutcome::Run:
+      break;
+  }
+  const auto& options = parsed.options;
+  const std::string name = options.config_path.empty() ? "--config-yaml" : options.config_path;
+
+  envoy::config::bootstrap::v3::Bootstrap bootstrap;
+  sluice::config::ErrorList errors;
+  if (sluice::config::readBootstrap({options.config_path, options.config_yaml}, bootstrap, errors)) {
+    applyNodeOverrides(options, bootstrap);
+    sluice::config::validateBootstrap(bootstrap, errors);
+  }
+  if (!errors.empty()) {
+    std::cerr << "configuration '" << name << "' is invalid (" << errors.size()
+              << (errors.size() == 1 ? " error" : " errors") << "):\n"
+              << errors.toString();
+    return 1;
+  }
+  if (options.mode == Mode::Validate) {
+    std::cout << "configuration '" << name << "' OK\n";
+    return 0;
+  }
+  std::cerr << "sluice: --mode serve is not available in this build yet; use --mode validate\n";
+  return 1;
+}

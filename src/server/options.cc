@@ -1,0 +1,170 @@
+#include "server/options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <thread>
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "0.0.0"
+#endif
+
+namespace sluice::server {
+namespace {
+
+bool parseUint32(const std::string& text, uint32_t& out) {
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string normaliseLevel(const std::string& level) { return level == "warn" ? "warning" : level; }
+
+}  // namespace
+
+const std::vector<std::string>& logLevels() {
+  static const std::vector<std::string> levels = {"trace", "debug", "info", "warning", "error", "critical", "off"};
+  return levels;
+}
+
+const std::vector<std::string>& logComponents() {
+  static const std::vector<std::string> components = {"admin", "config", "connection", "dns",     "http",
+                                                      "main",  "pool",   "router",     "runtime", "upstream"};
+  return components;
+}
+
+std::string versionString() { return std::string("sluice version: ") + SLUICE_VERSION + " (Envoy v3 API)"; }
+
+std::string usage() {
+  return "Usage: sluice [options]\n"
+         "\n"
+         "  -c, --config-path FILE          bootstrap file: .yaml, .yml, .json, .pb or .pb_text\n"
+         "      --config-yaml STRING        bootstrap YAML/JSON, merged over the file\n"
+         "      --mode serve|validate       validate: check the config, print the result, exit (default: serve)\n"
+         "      --concurrency N             worker threads (default: number of cores)\n"
+         "  -l, --log-level LEVEL           trace, debug, info, warning, error, critical, off (default: info)\n"
+         "      --component-log-level C:L[,C:L...]\n"
+         "                                  per-component levels; components: admin, config, connection,\n"
+         "                                  dns, http, main, pool, router, runtime, upstream\n"
+         "      --service-node NAME         node.id\n"
+         "      --service-cluster NAME      node.cluster\n"
+         "      --service-zone NAME         node.locality.zone\n"
+         "      --drain-time-s N            seconds to drain connections on shutdown (default: 600)\n"
+         "      --parent-shutdown-time-s N  seconds before a hot-restart parent exits (default: 900)\n"
+         "      --base-id N                 shared-memory base id for hot restart (default: 0)\n"
+         "      --restart-epoch N           hot-restart epoch (default: 0)\n"
+         "      --version                   print the version and exit\n"
+         "  -h, --help                      print this help and exit\n";
+}
+
+ParseResult parseOptions(const std::vector<std::string>& args) {
+  ParseResult result;
+  Options& o = result.options;
+  o.args = args;
+  auto fail = [&](const std::string& message) {
+    result.outcome = ParseOutcome::Error;
+    result.message = "error: " + message;
+    return result;
+  };
+
+  auto uintFlag = [](uint32_t& target) {
+    return [&target](const std::string& v) -> std::string {
+      return parseUint32(v, target) ? "" : "expects a non-negative integer, got '" + v + "'";
+    };
+  };
+  auto stringFlag = [](std::string& target) {
+    return [&target](const std::string& v) -> std::string {
+      target = v;
+      return "";
+    };
+  };
+  // Each flag with a value: its handler returns "" or what is wrong.
+  const std::map<std::string, std::function<std::string(const std::string&)>> with_value = {
+      {"--config-path", stringFlag(o.config_path)},
+      {"--config-yaml", stringFlag(o.config_yaml)},
+      {"--mode",
+       [&](const std::string& v) -> std::string {
+         if (v == "serve")
+           o.mode = Mode::Serve;
+         else if (v == "validate")
+           o.mode = Mode::Validate;
+         else
+           return "expects serve or validate, got '" + v + "'";
+         return "";
+       }},
+      {"--concurrency",
+       [&](const std::string& v) -> std::string {
+         if (!parseUint32(v, o.concurrency) || o.concurrency == 0) return "expects a positive integer, got '" + v + "'";
+         return "";
+       }},
+      {"--log-level",
+       [&](const std::string& v) -> std::string {
+         if (!contains(logLevels(), normaliseLevel(v))) return "unknown level '" + v + "'";
+         o.log_level = normaliseLevel(v);
+         return "";
+       }},
+      {"--component-log-level",
+       [&](const std::string& v) -> std::string {
+         size_t start = 0;
+         while (start <= v.size()) {
+           const size_t comma = std::min(v.find(',', start), v.size());
+           const std::string item = v.substr(start, comma - start);
+           const size_t colon = item.find(':');
+           if (colon == std::string::npos) return "expects COMPONENT:LEVEL, got '" + item + "'";
+           const std::string component = item.substr(0, colon);
+           const std::string level = normaliseLevel(item.substr(colon + 1));
+           if (!contains(logComponents(), component)) return "unknown component '" + component + "'";
+           if (!contains(logLevels(), level)) return "unknown level '" + item.substr(colon + 1) + "'";
+           o.component_log_levels[component] = level;
+           start = comma + 1;
+         }
+         return "";
+       }},
+      {"--service-node", stringFlag(o.service_node)},
+      {"--service-cluster", stringFlag(o.service_cluster)},
+      {"--service-zone", stringFlag(o.service_zone)},
+      {"--drain-time-s", uintFlag(o.drain_time_s)},
+      {"--parent-shutdown-time-s", uintFlag(o.parent_shutdown_time_s)},
+      {"--base-id", uintFlag(o.base_id)},
+      {"--restart-epoch", uintFlag(o.restart_epoch)},
+  };
+  const std::map<std::string, std::string> short_names = {{"-c", "--config-path"}, {"-l", "--log-level"}};
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::optional<std::string> value;
+    if (flag.rfind("--", 0) == 0) {
+      if (const auto eq = flag.find('='); eq != std::string::npos) {
+        value = flag.substr(eq + 1);
+        flag = flag.substr(0, eq);
+      }
+    } else if (auto it = short_names.find(flag); it != short_names.end()) {
+      flag = it->second;
+    } else if (flag == "-h") {
+      flag = "--help";
+    }
+    if (flag == "--help" || flag == "--version") {
+      if (value) return fail(flag + " takes no value");
+      result.outcome = flag == "--help" ? ParseOutcome::PrintedHelp : ParseOutcome::PrintedVersion;
+      result.message = flag == "--help" ? usage() : versionString() + "\n";
+      return result;
+    }
+    const auto handler = with_value.find(flag);
+    if (handler == with_value.end()) return fail("unknown flag '" + args[i] + "'");
+    if (!value) {
+      if (i + 1 >= args.size()) return fail(flag + " needs a value");
+      value = args[++i];
+    }
+    if (const std::string problem = handler->second(*value); !problem.empty()) return fail(flag + " " + problem);
+  }
+  if (o.config_path.empty() && o.config_yaml.empty())
+    return fail("no configuration: give -c FILE or --config-yaml STRING");
+  if (o.concurrency == 0) o.concurrency = std::max(1u, std::thread::hardware_concurrency());
+  result.outcome = ParseOutcome::Run;
+  return result;
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,49 @@
+// Command-line options, with Envoy's flag names and defaults where sluice
+// implements the flag. Parsed once on the main thread, then read-only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::server {
+
+enum class Mode { Serve, Validate };
+
+struct Options {
+  std::string config_path;
+  std::string config_yaml;
+  Mode mode = Mode::Serve;
+  uint32_t concurrency = 0;  // 0 until parsed: the number of cores
+  std::string log_level = "info";
+  std::map<std::string, std::string> component_log_levels;
+  std::string service_node;
+  std::string service_cluster;
+  std::string service_zone;
+  uint32_t drain_time_s = 600;
+  uint32_t parent_shutdown_time_s = 900;
+  uint32_t base_id = 0;
+  uint32_t restart_epoch = 0;
+  std::vector<std::string> args;  // as given, for /server_info
+};
+
+enum class ParseOutcome { Run, PrintedHelp, PrintedVersion, Error };
+
+struct ParseResult {
+  ParseOutcome outcome = ParseOutcome::Error;
+  Options options;
+  std::string message;  // help, version, or the error (then followed by the usage)
+};
+
+ParseResult parseOptions(const std::vector<std::string>& args);
+
+std::string usage();
+std::string versionString();
+
+// The log levels and components `-l` and `--component-log-level` accept.
+const std::vector<std::string>& logLevels();
+const std::vector<std::string>& logComponents();
+
+}  // namespace sluice::server

@@ -1,0 +1,207 @@
+// Semantic rules: each has an accepted and a rejected case with the exact path.
+#include "config/semantic_validator.h"
+
+#include <gtest/gtest.h>
+
+#include "config/yaml_to_proto.h"
+
+namespace sluice::config {
+namespace {
+
+ErrorList semantics(const std::string& yaml) {
+  envoy::config::bootstrap::v3::Bootstrap b;
+  ErrorList errors;
+  parseYamlInto(yaml, b, errors);
+  EXPECT_TRUE(errors.empty()) << errors.toString();
+  checkSemantics(b, errors);
+  return errors;
+}
+
+std::string cluster(const std::string& name, const std::string& address = "127.0.0.1",
+                    const std::string& type = "STATIC") {
+  return "  - name: " + name + "\n    type: " + type + "\n    load_assignment: { endpoints: [ { lb_endpoints: [ { " +
+         "endpoint: { address: { socket_address: { address: '" + address + "', port_value: 80 } } } } ] } ] }\n";
+}
+
+const std::string kRouterFilters =
+    "          http_filters:\n          - name: router\n            typed_config: { '@type': "
+    "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }\n";
+
+// One listener on `port` whose single route goes to `route`.
+std::string listener(const std::string& name, int port, const std::string& route = "cluster: web",
+                     const std::string& vhosts_extra = "") {
+  return "  - name: " + name +
+         "\n    address: { socket_address: { address: 127.0.0.1, port_value: " + std::to_string(port) +
+         " } }\n"
+         "    filter_chains:\n    - filters:\n      - name: hcm\n        typed_config:\n"
+         "          '@type': "
+         "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n"
+         "          stat_prefix: in\n" +
+         kRouterFilters +
+         "          route_config:\n            virtual_hosts:\n            - name: vh\n              domains: ['*']\n"
+         "              routes:\n              - match: { prefix: / }\n                route: { " +
+         route + " }\n" + vhosts_extra;
+}
+
+std::string config(const std::string& listeners, const std::string& clusters) {
+  return "static_resources:\n  listeners:\n" + listeners + "  clusters:\n" + clusters;
+}
+
+std::string onlyError(const ErrorList& errors) {
+  EXPECT_EQ(errors.size(), 1u) << errors.toString();
+  return errors.empty() ? "" : errors.errors()[0].toString();
+}
+
+TEST(Semantics, AcceptsAConsistentConfig) {
+  EXPECT_TRUE(semantics(config(listener("a", 1000) + listener("b", 1001), cluster("web"))).empty());
+}
+
+TEST(Semantics, RejectsDuplicateListenerNames) {
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000) + listener("a", 1001), cluster("web")))),
+            "static_resources.listeners[1].name: duplicate listener name 'a' (first at "
+            "static_resources.listeners[0].name)");
+}
+
+TEST(Semantics, RejectsDuplicateListenerAddresses) {
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000) + listener("b", 1000), cluster("web")))),
+            "static_resources.listeners[1].address: duplicate listener address '127.0.0.1:1000' (first at "
+            "static_resources.listeners[0].address)");
+}
+
+TEST(Semantics, RejectsDuplicateClusterNames) {
+  EXPECT_EQ(
+      onlyError(semantics(config(listener("a", 1000), cluster("web") + cluster("web")))),
+      "static_resources.clusters[1].name: duplicate cluster name 'web' (first at static_resources.clusters[0].name)");
+}
+
+TEST(Semantics, RejectsDuplicateVirtualHostNames) {
+  const std::string extra =
+      "            - name: vh\n              domains: ['a.example']\n              routes: [ { match: { prefix: / }, "
+      "route: { cluster: web } } ]\n";
+  EXPECT_EQ(
+      onlyError(semantics(config(listener("a", 1000, "cluster: web", extra), cluster("web")))),
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[1].name: "
+      "duplicate virtual host name 'vh' (first at "
+      "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].name)");
+}
+
+TEST(Semantics, RejectsDuplicateDomainsAcrossVirtualHosts) {
+  const std::string extra =
+      "            - name: vh2\n              domains: ['*']\n              routes: [ { match: { prefix: / }, "
+      "route: { cluster: web } } ]\n";
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000, "cluster: web", extra), cluster("web")))),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[1]."
+            "domains[0]: duplicate domain '*' (first at "
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0]."
+            "domains[0])");
+}
+
+TEST(Semantics, RejectsAWildcardInTheMiddleOfADomain) {
+  const std::string extra =
+      "            - name: vh2\n              domains: ['a.*.example']\n              routes: [ { match: { prefix: / "
+      "}, route: { cluster: web } } ]\n";
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000, "cluster: web", extra), cluster("web")))),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[1]."
+            "domains[0]: 'a.*.example': a wildcard may only be the whole domain, its first or its last character");
+}
+
+TEST(Semantics, RejectsARouteToAMissingCluster) {
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000, "cluster: nope"), cluster("web")))),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0]."
+            "routes[0].route.cluster: unknown cluster 'nope' (not in static_resources.clusters)");
+}
+
+TEST(Semantics, AllowsRoutesToClustersThatCdsMayDeliver) {
+  const std::string yaml = config(listener("a", 1000, "cluster: nope"), cluster("web")) +
+                           "dynamic_resources: { cds_config: { path_config_source: { path: /tmp/cds.yaml } } }\n";
+  EXPECT_TRUE(semantics(yaml).empty());
+}
+
+TEST(Semantics, AcceptsWeightsThatAddUpToTotalWeight) {
+  const std::string route =
+      "weighted_clusters: { total_weight: 100, clusters: [ { name: web, weight: 60 }, { name: web2, weight: 40 } ] }";
+  EXPECT_TRUE(semantics(config(listener("a", 1000, route), cluster("web") + cluster("web2"))).empty());
+}
+
+TEST(Semantics, RejectsWeightsThatDoNotAddUpToTotalWeight) {
+  const std::string route =
+      "weighted_clusters: { total_weight: 100, clusters: [ { name: web, weight: 60 }, { name: web2, weight: 30 } ] }";
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000, route), cluster("web") + cluster("web2")))),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0]."
+            "routes[0].route.weighted_clusters.total_weight: the cluster weights add up to 90, not 100");
+}
+
+TEST(Semantics, RejectsWeightedClustersNamingMissingClusters) {
+  const std::string route = "weighted_clusters: { clusters: [ { name: web, weight: 1 }, { name: gone, weight: 1 } ] }";
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000, route), cluster("web")))),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0]."
+            "routes[0].route.weighted_clusters.clusters[1].name: unknown cluster 'gone' (not in "
+            "static_resources.clusters)");
+}
+
+TEST(Semantics, RejectsAnUnparsableListenerAddress) {
+  std::string l = listener("a", 1000);
+  l.replace(l.find("127.0.0.1"), 9, "localhost");
+  EXPECT_EQ(onlyError(semantics(config(l, cluster("web")))),
+            "static_resources.listeners[0].address.socket_address.address: 'localhost' is not an IP address (only DNS "
+            "clusters resolve host names)");
+}
+
+TEST(Semantics, RejectsAnUnparsableStaticEndpointAddress) {
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000), cluster("web", "10.0.0.300")))),
+            "static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address."
+            "address: '10.0.0.300' is not an IP address (only DNS clusters resolve host names)");
+}
+
+TEST(Semantics, AcceptsHostNamesInDnsClusters) {
+  EXPECT_TRUE(semantics(config(listener("a", 1000), cluster("web", "backend.internal", "STRICT_DNS"))).empty());
+}
+
+TEST(Semantics, RejectsMalformedHostNamesInDnsClusters) {
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000), cluster("web", "bad host!", "STRICT_DNS")))),
+            "static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address."
+            "address: 'bad host!' is neither an IP address nor a host name");
+}
+
+TEST(Semantics, RejectsAStaticClusterWithoutEndpoints) {
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000), "  - name: web\n    type: STATIC\n"))),
+            "static_resources.clusters[0].load_assignment: a STATIC cluster needs at least one endpoint");
+}
+
+TEST(Semantics, RejectsALogicalDnsClusterWithTwoEndpoints) {
+  const std::string c =
+      "  - name: web\n    type: LOGICAL_DNS\n    load_assignment: { endpoints: [ { lb_endpoints: [ "
+      "{ endpoint: { address: { socket_address: { address: a.example, port_value: 80 } } } }, "
+      "{ endpoint: { address: { socket_address: { address: b.example, port_value: 80 } } } } ] } ] }\n";
+  EXPECT_EQ(onlyError(semantics(config(listener("a", 1000), c))),
+            "static_resources.clusters[0].load_assignment: a LOGICAL_DNS cluster needs exactly one endpoint");
+}
+
+TEST(Semantics, RejectsHttpFiltersThatDoNotEndWithTheRouter) {
+  std::string l = listener("a", 1000);
+  l.replace(l.find(kRouterFilters), kRouterFilters.size(), "          http_filters: []\n");
+  EXPECT_EQ(onlyError(semantics(config(l, cluster("web")))),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters: needs "
+            "envoy.filters.http.router as its last filter");
+}
+
+TEST(Semantics, RejectsAListenerWithoutAddress) {
+  std::string l = listener("a", 1000);
+  l.erase(l.find("    address:"), l.find("    filter_chains:") - l.find("    address:"));
+  EXPECT_EQ(onlyError(semantics(config(l, cluster("web")))), "static_resources.listeners[0].address: is required");
+}
+
+TEST(Semantics, RejectsAnAdminAddressThatIsNotAnIp) {
+  EXPECT_EQ(onlyError(semantics("admin: { address: { socket_address: { address: my.host, port_value: 9901 } } }\n")),
+            "admin.address.socket_address.address: 'my.host' is not an IP address (only DNS clusters resolve host "
+            "names)");
+}
+
+TEST(Semantics, ReportsEveryProblemNotOnlyTheFirst) {
+  const auto errors =
+      semantics(config(listener("a", 1000, "cluster: nope") + listener("a", 1000), cluster("web") + cluster("web")));
+  EXPECT_EQ(errors.size(), 4u) << errors.toString();
+}
+
+}  // namespace
+}  // namespace sluice::config

@@ -1,0 +1,109 @@
+// Command-line parsing: Envoy's flag names, values, and errors.
+#include "server/options.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::server {
+namespace {
+
+TEST(Options, ParsesEveryFlag) {
+  const auto r = parseOptions({"-c",
+                               "a.yaml",
+                               "--config-yaml",
+                               "node: {id: x}",
+                               "--mode",
+                               "validate",
+                               "--concurrency",
+                               "3",
+                               "-l",
+                               "debug",
+                               "--component-log-level",
+                               "upstream:trace,http:warn",
+                               "--service-node",
+                               "n",
+                               "--service-cluster",
+                               "c",
+                               "--service-zone",
+                               "z",
+                               "--drain-time-s",
+                               "5",
+                               "--parent-shutdown-time-s",
+                               "7",
+                               "--base-id",
+                               "2",
+                               "--restart-epoch",
+                               "1"});
+  ASSERT_EQ(r.outcome, ParseOutcome::Run) << r.message;
+  const auto& o = r.options;
+  EXPECT_EQ(o.config_path, "a.yaml");
+  EXPECT_EQ(o.config_yaml, "node: {id: x}");
+  EXPECT_EQ(o.mode, Mode::Validate);
+  EXPECT_EQ(o.concurrency, 3u);
+  EXPECT_EQ(o.log_level, "debug");
+  EXPECT_EQ(o.component_log_levels.at("upstream"), "trace");
+  EXPECT_EQ(o.component_log_levels.at("http"), "warning");
+  EXPECT_EQ(o.service_node, "n");
+  EXPECT_EQ(o.service_cluster, "c");
+  EXPECT_EQ(o.service_zone, "z");
+  EXPECT_EQ(o.drain_time_s, 5u);
+  EXPECT_EQ(o.parent_shutdown_time_s, 7u);
+  EXPECT_EQ(o.base_id, 2u);
+  EXPECT_EQ(o.restart_epoch, 1u);
+}
+
+TEST(Options, AcceptsFlagEqualsValue) {
+  const auto r = parseOptions({"--config-path=a.yaml", "--mode=validate"});
+  ASSERT_EQ(r.outcome, ParseOutcome::Run) << r.message;
+  EXPECT_EQ(r.options.config_path, "a.yaml");
+}
+
+TEST(Options, UsesEnvoyDefaults) {
+  const auto r = parseOptions({"-c", "a.yaml"});
+  ASSERT_EQ(r.outcome, ParseOutcome::Run);
+  EXPECT_EQ(r.options.mode, Mode::Serve);
+  EXPECT_EQ(r.options.log_level, "info");
+  EXPECT_EQ(r.options.drain_time_s, 600u);
+  EXPECT_EQ(r.options.parent_shutdown_time_s, 900u);
+  EXPECT_GE(r.options.concurrency, 1u);
+}
+
+TEST(Options, HelpAndVersion) {
+  EXPECT_EQ(parseOptions({"--help"}).outcome, ParseOutcome::PrintedHelp);
+  EXPECT_EQ(parseOptions({"-h"}).outcome, ParseOutcome::PrintedHelp);
+  const auto v = parseOptions({"--version"});
+  EXPECT_EQ(v.outcome, ParseOutcome::PrintedVersion);
+  EXPECT_EQ(v.message.rfind("sluice version: ", 0), 0u);
+}
+
+struct BadFlags {
+  std::vector<std::string> args;
+  std::string message;
+};
+
+class RejectsBadFlags : public testing::TestWithParam<BadFlags> {};
+
+TEST_P(RejectsBadFlags, WithAMessage) {
+  const auto r = parseOptions(GetParam().args);
+  EXPECT_EQ(r.outcome, ParseOutcome::Error);
+  EXPECT_EQ(r.message, GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, RejectsBadFlags,
+    testing::Values(
+        BadFlags{{"--bogus"}, "error: unknown flag '--bogus'"}, BadFlags{{"-c"}, "error: --config-path needs a value"},
+        BadFlags{{"-c", "a", "--mode", "check"}, "error: --mode expects serve or validate, got 'check'"},
+        BadFlags{{"-c", "a", "--concurrency", "0"}, "error: --concurrency expects a positive integer, got '0'"},
+        BadFlags{{"-c", "a", "--concurrency", "-2"}, "error: --concurrency expects a positive integer, got '-2'"},
+        BadFlags{{"-c", "a", "-l", "loud"}, "error: --log-level unknown level 'loud'"},
+        BadFlags{{"-c", "a", "--component-log-level", "upstream"},
+                 "error: --component-log-level expects COMPONENT:LEVEL, got 'upstream'"},
+        BadFlags{{"-c", "a", "--component-log-level", "nope:info"},
+                 "error: --component-log-level unknown component 'nope'"},
+        BadFlags{{"-c", "a", "--drain-time-s", "soon"},
+                 "error: --drain-time-s expects a non-negative integer, got 'soon'"},
+        BadFlags{{"--mode", "validate"}, "error: no configuration: give -c FILE or --config-yaml STRING"},
+        BadFlags{{"--version=2"}, "error: --version takes no value"}));
+
+}  // namespace
+}  // namespace sluice::server
