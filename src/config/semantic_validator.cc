@@ -1,6 +1,7 @@
 #include "config/semantic_validator.h"
 
 #include <arpa/inet.h>
+#include <strings.h>
 
 #include <map>
 #include <set>
@@ -182,6 +183,13 @@ class Checker {
       const bool router = typeNameOfUrl(f.typed_config().type_url()) == kRouterType;
       if (router && i + 1 != n) errors_.add(fpath, "the router must be the last HTTP filter");
       if (!router && i + 1 == n) errors_.add(fpath, "the last HTTP filter must be envoy.filters.http.router");
+    }
+    for (int i = 0; i < hcm.upgrade_configs_size(); ++i) {
+      const std::string& type = hcm.upgrade_configs(i).upgrade_type();
+      if (type.size() != 9 || strcasecmp(type.c_str(), "websocket") != 0) {
+        errors_.add(indexPath(path + ".upgrade_configs", i) + ".upgrade_type",
+                    "'" + type + "' is not supported by sluice (supported: websocket)");
+      }
     }
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
   }

@@ -56,6 +56,7 @@ std::string usage() {
          "      --parent-shutdown-time-s N  seconds before a hot-restart parent exits (default: 900)\n"
          "      --base-id N                 shared-memory base id for hot restart (default: 0)\n"
          "      --restart-epoch N           hot-restart epoch (default: 0)\n"
+         "      --admin-address-path FILE   write the admin address (ip:port) to FILE once listening\n"
          "      --version                   print the version and exit\n"
          "  -h, --help                      print this help and exit\n";
 }
@@ -130,6 +131,7 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
       {"--parent-shutdown-time-s", uintFlag(o.parent_shutdown_time_s)},
       {"--base-id", uintFlag(o.base_id)},
       {"--restart-epoch", uintFlag(o.restart_epoch)},
+      {"--admin-address-path", stringFlag(o.admin_address_path)},
   };
   const std::map<std::string, std::string> short_names = {{"-c", "--config-path"}, {"-l", "--log-level"}};
 

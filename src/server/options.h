@@ -26,7 +26,8 @@ struct Options {
   uint32_t parent_shutdown_time_s = 900;
   uint32_t base_id = 0;
   uint32_t restart_epoch = 0;
-  std::vector<std::string> args;  // as given, for /server_info
+  std::string admin_address_path;  // where to write the admin address once bound
+  std::vector<std::string> args;   // as given, for /server_info
 };
 
 enum class ParseOutcome { Run, PrintedHelp, PrintedVersion, Error };

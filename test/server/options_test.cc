@@ -32,7 +32,9 @@ TEST(Options, ParsesEveryFlag) {
                                "--base-id",
                                "2",
                                "--restart-epoch",
-                               "1"});
+                               "1",
+                               "--admin-address-path",
+                               "/tmp/a"});
   ASSERT_EQ(r.outcome, ParseOutcome::Run) << r.message;
   const auto& o = r.options;
   EXPECT_EQ(o.config_path, "a.yaml");
@@ -49,6 +51,7 @@ TEST(Options, ParsesEveryFlag) {
   EXPECT_EQ(o.parent_shutdown_time_s, 7u);
   EXPECT_EQ(o.base_id, 2u);
   EXPECT_EQ(o.restart_epoch, 1u);
+  EXPECT_EQ(o.admin_address_path, "/tmp/a");
 }
 
 TEST(Options, AcceptsFlagEqualsValue) {

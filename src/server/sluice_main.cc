@@ -6,6 +6,7 @@
 
 #include "config/bootstrap_loader.h"
 #include "server/options.h"
+#include "server/server.h"
 
 namespace {
 
@@ -54,6 +55,6 @@ int main(int argc, char** argv) {
     std::cout << "configuration '" << name << "' OK\n";
     return 0;
   }
-  std::cerr << "sluice: --mode serve is not available in this build yet; use --mode validate\n";
-  return 1;
+  sluice::server::Server server(options, std::move(bootstrap));
+  return server.run();
 }

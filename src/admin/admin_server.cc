@@ -1,0 +1,120 @@
+#include "admin/admin_server.h"
+
+#include "http/http1_parser.h"
+#include "http/http1_serializer.h"
+#include "network/listen_socket.h"
+
+namespace sluice::admin {
+
+using network::kNoThrow;
+
+std::string AdminRequest::param(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+bool AdminRequest::hasParam(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    if (pair.substr(0, pair.find('=')) == name) return true;
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+void AdminServer::add(std::string path, std::string help, bool mutating, Handler handler) {
+  handlers_[std::move(path)] = Entry{std::move(help), mutating, std::move(handler)};
+}
+
+std::error_code AdminServer::listen(const network::Tcp::endpoint& endpoint) {
+  if (auto ec = network::openListener(acceptor_, endpoint)) return ec;
+  asio::co_spawn(io_, acceptLoop(), asio::detached);
+  return {};
+}
+
+network::Tcp::endpoint AdminServer::localEndpoint() const {
+  std::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void AdminServer::close() {
+  std::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+asio::awaitable<void> AdminServer::acceptLoop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
+    if (!acceptor_.is_open()) co_return;
+    if (ec) continue;
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+AdminResponse AdminServer::dispatch(const AdminRequest& request) const {
+  if (request.path == "/" || request.path == "/help") {
+    AdminResponse r;
+    r.body = "admin commands are:\n";
+    for (const auto& [path, entry] : handlers_) r.body += "  " + path + ": " + entry.help + "\n";
+    return r;
+  }
+  const auto it = handlers_.find(request.path);
+  if (it == handlers_.end())
+    return {404, "text/plain; charset=UTF-8", "invalid path. admin commands are listed at /help\n"};
+  if (it->second.mutating && request.method != "POST") {
+    return {405, "text/plain; charset=UTF-8", "This endpoint requires POST\n"};
+  }
+  return it->second.handler(request);
+}
+
+asio::awaitable<void> AdminServer::serve(network::Tcp::socket socket) {
+  std::string in;
+  http::http1::RequestHead head;
+  const http::http1::Limits limits;
+  char chunk[4096];
+  for (;;) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), kNoThrow);
+    if (ec) co_return;
+    in.append(chunk, n);
+    const auto result = http::http1::parseRequestHead(in, limits, head);
+    if (result.status == http::http1::ParseStatus::Incomplete) continue;
+    AdminResponse response;
+    if (result.status == http::http1::ParseStatus::Error) {
+      response = {result.error_status, "text/plain; charset=UTF-8", std::string(result.detail) + "\n"};
+    } else {
+      AdminRequest request;
+      request.method = head.method;
+      const size_t q = head.target.find('?');
+      request.path = head.target.substr(0, q);
+      if (q != std::string::npos) request.query = head.target.substr(q + 1);
+      response = dispatch(request);
+    }
+    http::http1::ResponseHead out_head;
+    out_head.status = response.status;
+    out_head.headers.add("content-type", response.content_type);
+    out_head.headers.add("content-length", std::to_string(response.body.size()));
+    out_head.headers.add("cache-control", "no-cache, max-age=0");
+    out_head.headers.add("x-content-type-options", "nosniff");
+    out_head.headers.add("connection", "close");
+    std::string out;
+    http::http1::appendResponseHead(out_head, out);
+    out += response.body;
+    co_await asio::async_write(socket, asio::buffer(out), kNoThrow);
+    std::error_code ignored;
+    socket.shutdown(network::Tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+}
+
+}  // namespace sluice::admin

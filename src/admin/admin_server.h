@@ -1,0 +1,57 @@
+// The admin HTTP endpoint (Envoy's `admin.address`), served on the main
+// thread's io_context, never on a worker. Handlers are registered by path;
+// each answers one request. Main thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "network/asio_util.h"
+
+namespace sluice::admin {
+
+struct AdminRequest {
+  std::string method;
+  std::string path;   // without the query
+  std::string query;  // after '?', raw
+  // The value of query parameter `name`, or "" (percent-decoding not needed by the handlers).
+  std::string param(std::string_view name) const;
+  bool hasParam(std::string_view name) const;
+};
+
+struct AdminResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=UTF-8";
+  std::string body;
+};
+
+class AdminServer {
+ public:
+  using Handler = std::function<AdminResponse(const AdminRequest&)>;
+
+  explicit AdminServer(asio::io_context& io) : io_(io), acceptor_(io) {}
+
+  // `mutating` handlers refuse GET with 405, as Envoy's do.
+  void add(std::string path, std::string help, bool mutating, Handler handler);
+  std::error_code listen(const network::Tcp::endpoint& endpoint);
+  network::Tcp::endpoint localEndpoint() const;
+  void close();
+
+ private:
+  struct Entry {
+    std::string help;
+    bool mutating;
+    Handler handler;
+  };
+  asio::awaitable<void> acceptLoop();
+  asio::awaitable<void> serve(network::Tcp::socket socket);
+  AdminResponse dispatch(const AdminRequest& request) const;
+
+  asio::io_context& io_;
+  network::Tcp::acceptor acceptor_;
+  std::map<std::string, Entry> handlers_;
+};
+
+}  // namespace sluice::admin

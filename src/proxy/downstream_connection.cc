@@ -1,0 +1,227 @@
+#include "proxy/downstream_connection.h"
+
+#include <charconv>
+
+#include "http/http1_serializer.h"
+#include "proxy/worker.h"
+#include "router/route.h"
+#include "router/route_table.h"
+
+namespace sluice::proxy {
+
+using http::http1::Framing;
+using http::http1::ParseStatus;
+using network::kNoThrow;
+
+DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener,
+                                           network::Tcp::socket socket)
+    : worker_(worker),
+      listener_(std::move(listener)),
+      socket_(std::move(socket)),
+      request_body_(listener_->hcm.limits),
+      response_body_(listener_->hcm.limits) {
+  std::error_code ec;
+  const auto peer = socket_.remote_endpoint(ec);
+  if (!ec) remote_ip_ = peer.address().to_string();
+  socket_.set_option(network::Tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);
+}
+
+DownstreamConnection::~DownstreamConnection() {
+  worker_.buffers().give(in_);
+  worker_.buffers().give(upstream_in_);
+}
+
+void DownstreamConnection::drain() {
+  draining_ = true;
+  if (idle_ && in_.empty()) close();
+}
+
+void DownstreamConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  std::error_code ignored;
+  socket_.shutdown(network::Tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+asio::awaitable<void> DownstreamConnection::run() {
+  auto self = shared_from_this();  // keeps the connection alive while the coroutine runs
+  while (!closed_) {
+    if (!co_await readRequestHead()) break;
+    if (!co_await serveRequest()) break;
+    if (draining_ || worker_.draining()) break;
+  }
+  close();
+  worker_.removeConnection(this);
+}
+
+asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socket, network::IoBuffer& buffer,
+                                                     bool speculative) {
+  if (!speculative) {
+    // Wait for readability first: a read that would block costs a syscall for
+    // nothing, and an idle connection holds no buffer while it waits.
+    auto [ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
+    if (ec) co_return false;
+  }
+  if (!buffer.allocated()) buffer = worker_.buffers().take();
+  for (;;) {
+    if (buffer.writable() == 0) buffer.reserve(buffer.capacity() * 2);
+    std::error_code ec;
+    const size_t n = socket.read_some(asio::buffer(buffer.writePointer(), buffer.writable()), ec);
+    if (!ec) {
+      buffer.commit(n);
+      co_return true;
+    }
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+    auto [wait_ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
+    if (wait_ec) co_return false;
+  }
+}
+
+asio::awaitable<bool> DownstreamConnection::writeAll(network::Tcp::socket& socket, std::string_view data) {
+  if (data.empty()) co_return true;
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data.data(), data.size()), kNoThrow);
+  co_return !ec;
+}
+
+asio::awaitable<bool> DownstreamConnection::readRequestHead() {
+  const auto& limits = listener_->hcm.limits;
+  for (;;) {
+    if (!in_.empty()) {
+      const auto result = http::http1::parseRequestHead(in_.readable(), limits, request_);
+      if (result.status == ParseStatus::Complete) {
+        in_.consume(result.consumed);
+        idle_ = false;
+        co_return true;
+      }
+      if (result.status == ParseStatus::Error) {
+        info_.reset();
+        request_body_complete_ = true;
+        client_close_ = true;
+        request_.clear();
+        request_.version_minor = 1;
+        draining_ = true;  // after a framing error the connection closes
+        co_await sendLocalReply(result.error_status, "", result.detail, kDownstreamProtocolError);
+        co_return false;
+      }
+    } else {
+      // Nothing buffered: give the buffer back while waiting for the next request.
+      worker_.buffers().give(in_);
+    }
+    idle_ = in_.empty();
+    if (idle_ && (draining_ || worker_.draining())) co_return false;
+    if (!co_await readMore(socket_, in_, false)) co_return false;
+  }
+}
+
+bool DownstreamConnection::wantsClose() const { return client_close_ || draining_ || worker_.draining(); }
+
+bool DownstreamConnection::clientAsksToClose() const {
+  const auto connection = request_.headers.get("connection");
+  auto has = [&](std::string_view token) {
+    if (!connection) return false;
+    std::string_view list = *connection;
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (http::equalsIgnoreCase(item, token)) return true;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    return false;
+  };
+  if (has("close")) return true;
+  return request_.version_minor == 0 && !has("keep-alive");
+}
+
+asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::string_view body, std::string_view details,
+                                                           uint32_t flags, std::string_view location,
+                                                           const router::Route* route) {
+  info_.response_code = status;
+  info_.response_code_details = details;
+  info_.response_flags |= flags;
+  response_.clear();
+  response_.status = status;
+  response_.version_minor = 1;
+  if (!body.empty()) response_.headers.add("content-type", "text/plain");
+  char length[24];
+  const auto [end, ec] = std::to_chars(length, length + sizeof length, body.size());
+  response_.headers.add("content-length", std::string_view(length, static_cast<size_t>(end - length)));
+  if (!location.empty()) response_.headers.add("location", location);
+  response_.headers.add("server", listener_->hcm.server_name);
+  if (route != nullptr) route->applyResponseHeaderMutations(response_.headers);
+  const bool close_after = wantsClose() || !request_body_complete_;
+  if (close_after) response_.headers.add("connection", "close");
+  out_.clear();
+  http::http1::appendResponseHead(response_, out_);
+  if (request_.method != "HEAD") out_.append(body);
+  const bool written = co_await writeAll(socket_, out_);
+  info_.bytes_sent = body.size();
+  co_return written && !close_after;
+}
+
+asio::awaitable<bool> DownstreamConnection::serveRequest() {
+  info_.reset();
+  info_.start = std::chrono::steady_clock::now();
+  request_body_complete_ = true;
+  client_close_ = clientAsksToClose();
+  const auto& hcm = listener_->hcm;
+
+  auto framing = http::http1::requestFraming(request_, hcm.limits);
+  if (!framing.ok) {
+    draining_ = true;
+    co_await sendLocalReply(framing.error_status, "", framing.detail, kDownstreamProtocolError);
+    co_return false;
+  }
+  request_body_.reset(framing.framing);
+  request_body_complete_ = framing.framing.kind == Framing::Kind::None ||
+                           (framing.framing.kind == Framing::Kind::ContentLength && framing.framing.length == 0);
+
+  if (request_.version_minor == 0) {
+    // Envoy refuses HTTP/1.0 unless accept_http_10, with 426 Upgrade Required.
+    if (!hcm.accept_http_10) {
+      draining_ = true;
+      co_await sendLocalReply(426, "", "low_version");
+      co_return false;
+    }
+    if (!request_.headers.has("host") && !hcm.default_host_for_http_10.empty()) {
+      request_.headers.add("host", hcm.default_host_for_http_10);
+    }
+  }
+  const auto authority = request_.headers.get("host");
+  if (!authority) {
+    draining_ = true;
+    co_await sendLocalReply(400, "", "missing_host_header", kDownstreamProtocolError);
+    co_return false;
+  }
+  const uint64_t random = worker_.random();
+  const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
+                                 request_.headers,       remote_ip_};
+  const auto& runtime = *worker_.config().runtime;
+  const router::Route* route = hcm.routes ? hcm.routes->match(view, hcm.match_options, runtime, random) : nullptr;
+  // A body we do not read keeps the connection from being reused: answering
+  // locally then closes it (sendLocalReply sees the unread body).
+  if (route == nullptr) co_return co_await sendLocalReply(404, "", "route_not_found", kNoRouteFound);
+  info_.route_name = route->name();
+  switch (route->kind()) {
+    case router::Route::Kind::kDirectResponse: {
+      const auto* direct = route->directResponse();
+      response_.clear();
+      co_return co_await sendLocalReply(static_cast<int>(direct->status), direct->body, "direct_response", 0, {},
+                                        route);
+    }
+    case router::Route::Kind::kRedirect: {
+      const std::string location = route->redirectLocation(view);
+      co_return co_await sendLocalReply(static_cast<int>(route->redirect()->responseCode()), "", "direct_response", 0,
+                                        location, route);
+    }
+    case router::Route::Kind::kForward:
+      break;
+  }
+  co_return co_await forward(*route, framing.framing, random);
+}
+
+}  // namespace sluice::proxy

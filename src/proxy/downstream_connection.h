@@ -1,0 +1,97 @@
+// DownstreamConnection: one accepted client connection and the HTTP/1.1
+// connection manager running on it, as one coroutine read top to bottom:
+// read a request head, route it, answer locally or forward it upstream and
+// stream the response back, repeat while the connection is kept alive.
+// WebSocket upgrades end in a byte tunnel.
+//
+// Owned by a shared_ptr held by its coroutine; registered with its Worker so
+// drain() and close() can reach it. Worker thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/http1_body.h"
+#include "http/http1_parser.h"
+#include "network/asio_util.h"
+#include "network/io_buffer.h"
+#include "proxy/proxy_config.h"
+#include "proxy/stream_info.h"
+
+namespace sluice::proxy {
+
+class Worker;
+struct ClusterState;
+struct UpstreamConnection;
+
+class DownstreamConnection : public std::enable_shared_from_this<DownstreamConnection> {
+ public:
+  DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, network::Tcp::socket socket);
+  ~DownstreamConnection();
+
+  asio::awaitable<void> run();
+
+  // Finish the request in flight (answering with `connection: close`), or
+  // close now when idle between requests.
+  void drain();
+  // Close at once.
+  void close();
+  const std::string& listenerName() const { return listener_->name; }
+
+ private:
+  // --- downstream_connection.cc: the connection and local replies ---
+  // Reads more bytes from `socket` into `buffer` (taking a pooled buffer if it
+  // has none). Waits for readability first unless `speculative`. False on EOF or error.
+  asio::awaitable<bool> readMore(network::Tcp::socket& socket, network::IoBuffer& buffer, bool speculative);
+  asio::awaitable<bool> writeAll(network::Tcp::socket& socket, std::string_view data);
+  // Reads and parses the next request head; false: close the connection.
+  asio::awaitable<bool> readRequestHead();
+  // Serves request_; true when the connection may carry another request.
+  asio::awaitable<bool> serveRequest();
+  // A response sluice makes itself (404, 503, direct responses, redirects).
+  // `route`: its response header mutations apply (redirects, direct responses).
+  asio::awaitable<bool> sendLocalReply(int status, std::string_view body, std::string_view details, uint32_t flags = 0,
+                                       std::string_view location = {}, const router::Route* route = nullptr);
+  // Whether the connection closes after this response: the client asked
+  // (read from the request as received, before any rewriting) or we drain.
+  bool wantsClose() const;
+  bool clientAsksToClose() const;
+
+  // --- forward.cc: the router filter's upstream exchange ---
+  asio::awaitable<bool> forward(const router::Route& route, const http::http1::Framing& request_framing,
+                                uint64_t random);
+  // Sends request_ (head and body) on `upstream`. False when the upstream failed.
+  asio::awaitable<bool> sendRequest(UpstreamConnection& upstream, const http::http1::Framing& framing,
+                                    bool& downstream_failed);
+  // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
+  // `framing` and re-encoding chunked when `chunked_out`.
+  enum class PumpResult { Done, SourceFailed, SinkFailed, Malformed };
+  asio::awaitable<PumpResult> pumpBody(network::Tcp::socket& from, network::IoBuffer& buffer,
+                                       http::http1::BodyDecoder& decoder, network::Tcp::socket& to, bool chunked_out,
+                                       bool until_close, uint64_t& bytes);
+
+  // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
+  asio::awaitable<void> tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer);
+  asio::awaitable<void> pipe(network::Tcp::socket& from, network::IoBuffer& pending, network::Tcp::socket& to,
+                             class TunnelIdle& idle);
+
+  Worker& worker_;
+  std::shared_ptr<const ListenerConfig> listener_;
+  network::Tcp::socket socket_;
+  std::string remote_ip_;
+  network::IoBuffer in_;           // bytes read from the client, not yet used
+  network::IoBuffer upstream_in_;  // bytes read from the upstream, not yet used
+  http::http1::RequestHead request_;
+  http::http1::ResponseHead response_;
+  http::http1::BodyDecoder request_body_;
+  http::http1::BodyDecoder response_body_;
+  std::string out_;  // serialised heads and chunk framing
+  StreamInfo info_;
+  bool request_body_complete_ = true;
+  bool client_close_ = false;  // the request body (if any) was read to its end
+  bool idle_ = false;          // between requests, waiting for bytes
+  bool draining_ = false;      // close after the current response
+  bool closed_ = false;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,326 @@
+// The router filter: sends a routed request to an upstream host and streams
+// the response back. Part of DownstreamConnection (see its header).
+#include <array>
+#include <charconv>
+
+#include "http/http1_serializer.h"
+#include "network/deadline.h"
+#include "proxy/downstream_connection.h"
+#include "proxy/proxy_headers.h"
+#include "proxy/worker.h"
+#include "router/route.h"
+
+namespace sluice::proxy {
+
+using http::http1::Framing;
+using http::http1::ParseStatus;
+using network::kNoThrow;
+
+namespace {
+
+constexpr std::string_view kConnectFailure =
+    "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+constexpr std::string_view kConnectTimeout =
+    "upstream connect error or disconnect/reset before headers. reset reason: connection timeout";
+constexpr std::string_view kConnectionTermination =
+    "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+constexpr std::string_view kProtocolError =
+    "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
+
+bool hasToken(const http::HeaderMap& headers, std::string_view name, std::string_view token) {
+  bool found = false;
+  headers.forEach([&](const http::HeaderMap::Entry& e) {
+    if (found || e.name != name) return;
+    std::string_view list = e.value;
+    while (!list.empty() && !found) {
+      const size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      found = http::equalsIgnoreCase(item, token);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  });
+  return found;
+}
+
+void closeSocket(network::Tcp::socket& socket) {
+  std::error_code ignored;
+  socket.close(ignored);
+}
+
+}  // namespace
+
+asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody(
+    network::Tcp::socket& from, network::IoBuffer& buffer, http::http1::BodyDecoder& decoder, network::Tcp::socket& to,
+    bool chunked_out, bool until_close, uint64_t& bytes) {
+  for (;;) {
+    const auto step = decoder.decode(buffer.allocated() ? buffer.readable() : std::string_view());
+    if (step.error) co_return PumpResult::Malformed;
+    if (!step.data.empty()) {
+      std::error_code ec;
+      if (chunked_out) {
+        char size_line[20];
+        auto [end, conv] = std::to_chars(size_line, size_line + 16, step.data.size(), 16);
+        *end++ = '\r';
+        *end++ = '\n';
+        const std::array<asio::const_buffer, 3> parts = {asio::buffer(size_line, static_cast<size_t>(end - size_line)),
+                                                         asio::buffer(step.data.data(), step.data.size()),
+                                                         asio::buffer("\r\n", 2)};
+        std::tie(ec, std::ignore) = co_await asio::async_write(to, parts, kNoThrow);
+      } else {
+        std::tie(ec, std::ignore) =
+            co_await asio::async_write(to, asio::buffer(step.data.data(), step.data.size()), kNoThrow);
+      }
+      if (ec) co_return PumpResult::SinkFailed;
+      bytes += step.data.size();
+    }
+    if (step.consumed > 0) buffer.consume(step.consumed);
+    if (step.done) {
+      if (chunked_out) {
+        out_.clear();
+        http::http1::appendLastChunk(decoder.chunked() ? &decoder.trailers() : nullptr, out_);
+        if (!co_await writeAll(to, out_)) co_return PumpResult::SinkFailed;
+      }
+      co_return PumpResult::Done;
+    }
+    if (step.consumed > 0 || !step.data.empty()) continue;
+    if (!co_await readMore(from, buffer, false)) {
+      if (!until_close) co_return PumpResult::SourceFailed;
+      if (chunked_out) {
+        out_.clear();
+        http::http1::appendLastChunk(nullptr, out_);
+        if (!co_await writeAll(to, out_)) co_return PumpResult::SinkFailed;
+      }
+      co_return PumpResult::Done;
+    }
+  }
+}
+
+asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upstream, const Framing& framing,
+                                                        bool& downstream_failed) {
+  if (!co_await writeAll(upstream.socket, out_)) co_return false;
+  if (framing.kind == Framing::Kind::None) co_return true;
+  const bool chunked = framing.kind == Framing::Kind::Chunked;
+  const auto result =
+      co_await pumpBody(socket_, in_, request_body_, upstream.socket, chunked, false, info_.bytes_received);
+  if (result == PumpResult::Done) {
+    request_body_complete_ = true;
+    co_return true;
+  }
+  downstream_failed = result == PumpResult::SourceFailed || result == PumpResult::Malformed;
+  co_return false;
+}
+
+asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, const Framing& request_framing,
+                                                    uint64_t random) {
+  const auto& hcm = listener_->hcm;
+  const auto& action = *route.forward();
+  const auto& runtime = *worker_.config().runtime;
+
+  const std::string_view cluster_name = action.chooseCluster(request_.headers, runtime, random);
+  std::shared_ptr<ClusterState> cluster = cluster_name.empty() ? nullptr : worker_.cluster(cluster_name);
+  if (!cluster) {
+    co_return co_await sendLocalReply(static_cast<int>(action.clusterNotFoundResponseCode()), "", "cluster_not_found",
+                                      kNoClusterFound);
+  }
+  info_.upstream_cluster = cluster_name;
+
+  // WebSocket: allowed when the connection manager enables it and the route does not disable it.
+  bool upgrade = false;
+  if (const auto type = request_.headers.get("upgrade")) {
+    const bool enabled = http::equalsIgnoreCase(*type, "websocket") && hcm.websocket_enabled &&
+                         action.upgradeEnabled(*type).value_or(true);
+    if (!enabled) co_return co_await sendLocalReply(403, "", "upgrade_failed");
+    upgrade = hasToken(request_.headers, "connection", "upgrade");
+  }
+
+  const router::RequestView view{request_.headers.get("host").value_or(""),
+                                 request_.target,
+                                 request_.method,
+                                 "http",
+                                 request_.headers,
+                                 remote_ip_};
+  const upstream::LbContext lb_context{action.hash(view)};
+  const upstream::Host* chosen = cluster->lb->chooseHost(&lb_context);
+  if (chosen == nullptr) {
+    co_return co_await sendLocalReply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream);
+  }
+  // Shares ownership of the host set, so the host outlives any EDS update.
+  const upstream::HostPtr host(cluster->config->hosts, chosen);
+  info_.upstream_host = host->address_string;
+
+  // The request as the upstream sees it.
+  if (auto path = route.rewritePath(request_.target)) request_.target = std::move(*path);
+  if (const auto host_rewrite = action.hostRewrite()) {
+    request_.headers.set("host", std::string(*host_rewrite));
+  } else if (action.autoHostRewrite()) {
+    request_.headers.set("host", host->address_string);
+  }
+  route.applyRequestHeaderMutations(request_.headers);
+  const bool expect_continue = request_.version_minor == 1 && request_framing.kind != Framing::Kind::None &&
+                               hasToken(request_.headers, "expect", "100-continue");
+  request_.headers.remove("expect");
+  stripHopByHopHeaders(request_.headers, upgrade);
+  if (upgrade) request_.headers.set("connection", "upgrade");
+  const ForwardingContext forwarding{
+      remote_ip_, "http", hcm.use_remote_address, hcm.xff_num_trusted_hops, worker_.random(), worker_.random()};
+  applyForwardingHeaders(request_.headers, forwarding);
+  if (request_framing.kind == Framing::Kind::Chunked) request_.headers.add("transfer-encoding", "chunked");
+  const std::string method = request_.method;  // the response's framing depends on it
+  const int client_minor = request_.version_minor;
+  request_.version_minor = 1;
+
+  // Like Envoy (proxy_100_continue off), sluice answers 100-continue itself.
+  if (expect_continue && !co_await writeAll(socket_, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
+
+  const bool replayable = request_framing.kind == Framing::Kind::None ||
+                          (request_framing.kind == Framing::Kind::ContentLength && request_framing.length == 0);
+  const auto upstream_start = std::chrono::steady_clock::now();
+  std::unique_ptr<UpstreamConnection> upstream;
+  network::Deadline timeout(worker_.io().get_executor());
+  bool have_head = false;
+  for (int attempt = 0; !have_head; ++attempt) {
+    if (upstream_in_.allocated()) upstream_in_.reset();  // nothing from an earlier connection counts
+    auto acquired = co_await cluster->pool.acquire(host);
+    if (!acquired.connection) {
+      co_return co_await sendLocalReply(503, acquired.timed_out ? kConnectTimeout : kConnectFailure,
+                                        "upstream_reset_before_response_started{connection_failure}",
+                                        kUpstreamConnectionFailure);
+    }
+    upstream = std::move(acquired.connection);
+    ++upstream->requests;
+    // A pooled connection the peer closed meanwhile fails before any response
+    // byte; a request without a body is then sent once more on a new one.
+    const bool may_retry = upstream->reused && attempt == 0 && replayable;
+    out_.clear();
+    http::http1::appendRequestHead(request_, out_);
+    bool downstream_failed = false;
+    if (!co_await sendRequest(*upstream, request_framing, downstream_failed)) {
+      closeSocket(upstream->socket);
+      if (downstream_failed) {
+        info_.response_flags |= kDownstreamConnectionTermination;
+        co_return false;
+      }
+      if (may_retry) continue;
+      co_return co_await sendLocalReply(503, kConnectionTermination,
+                                        "upstream_reset_before_response_started{connection_termination}",
+                                        kUpstreamConnectionTermination);
+    }
+    if (const auto route_timeout = action.timeout()) {
+      auto* socket = &upstream->socket;
+      timeout.arm(*route_timeout, [socket] { closeSocket(*socket); });
+    }
+    // The response head; 1xx other than 101 are consumed here (Envoy drops them).
+    bool retry = false;
+    while (!have_head) {
+      if (upstream_in_.allocated() && !upstream_in_.empty()) {
+        const auto head = http::http1::parseResponseHead(upstream_in_.readable(), hcm.limits, response_);
+        if (head.status == ParseStatus::Error) {
+          closeSocket(upstream->socket);
+          co_return co_await sendLocalReply(
+              502, kProtocolError, "upstream_reset_before_response_started{protocol_error}", kUpstreamProtocolError);
+        }
+        if (head.status == ParseStatus::Complete) {
+          upstream_in_.consume(head.consumed);
+          if (response_.status >= 100 && response_.status < 200 && response_.status != 101) continue;
+          have_head = true;
+          break;
+        }
+      }
+      if (co_await readMore(upstream->socket, upstream_in_, false)) continue;
+      closeSocket(upstream->socket);
+      if (timeout.expired()) {
+        co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
+                                          kUpstreamRequestTimeout);
+      }
+      if (may_retry && upstream_in_.empty()) {
+        retry = true;
+        break;
+      }
+      co_return co_await sendLocalReply(503, kConnectionTermination,
+                                        "upstream_reset_before_response_started{connection_termination}",
+                                        kUpstreamConnectionTermination);
+    }
+    if (retry) continue;
+  }
+
+  auto framing = http::http1::responseFraming(response_, method, hcm.limits);
+  if (!framing.ok || (response_.status == 101 && !upgrade)) {
+    closeSocket(upstream->socket);
+    co_return co_await sendLocalReply(502, kProtocolError, "upstream_reset_before_response_started{protocol_error}",
+                                      kUpstreamProtocolError);
+  }
+  const bool upstream_keep_alive =
+      !hasToken(response_.headers, "connection", "close") &&
+      (response_.version_minor == 1 || hasToken(response_.headers, "connection", "keep-alive"));
+  const bool switching = response_.status == 101;
+  stripHopByHopHeaders(response_.headers, switching);
+  if (switching) response_.headers.set("connection", "upgrade");
+  response_.headers.set("server", hcm.server_name);
+  const auto service_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - upstream_start).count();
+  response_.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
+  route.applyResponseHeaderMutations(response_.headers);
+
+  bool close_downstream = wantsClose();
+  bool chunked_out = false;
+  const auto kind = framing.framing.kind;
+  if (kind == Framing::Kind::Chunked || kind == Framing::Kind::UntilClose) {
+    if (client_minor == 1) {
+      chunked_out = true;
+      response_.headers.add("transfer-encoding", "chunked");
+    } else {
+      close_downstream = true;  // an HTTP/1.0 client reads to the close
+    }
+  }
+  if (close_downstream && !switching) {
+    response_.headers.add("connection", "close");
+  } else if (client_minor == 0 && !switching) {
+    response_.headers.add("connection", "keep-alive");
+  }
+  info_.response_code = response_.status;
+  info_.response_code_details = "via_upstream";
+  response_.version_minor = 1;
+  out_.clear();
+  http::http1::appendResponseHead(response_, out_);
+  if (!co_await writeAll(socket_, out_)) {
+    closeSocket(upstream->socket);
+    info_.response_flags |= kDownstreamConnectionTermination;
+    co_return false;
+  }
+  if (switching) {
+    timeout.disarm();
+    co_await tunnel(*upstream, upstream_in_);
+    co_return false;
+  }
+
+  bool upstream_reusable = upstream_keep_alive && kind != Framing::Kind::UntilClose;
+  if (kind != Framing::Kind::None) {
+    response_body_.reset(framing.framing);
+    const auto result = co_await pumpBody(upstream->socket, upstream_in_, response_body_, socket_, chunked_out,
+                                          kind == Framing::Kind::UntilClose, info_.bytes_sent);
+    if (result != PumpResult::Done) {
+      // Headers are out: the only honest signal left is to reset the client.
+      info_.response_flags |= result == PumpResult::SinkFailed  ? kDownstreamConnectionTermination
+                              : timeout.expired()               ? kUpstreamRequestTimeout
+                              : result == PumpResult::Malformed ? kUpstreamProtocolError
+                                                                : kUpstreamConnectionTermination;
+      closeSocket(upstream->socket);
+      co_return false;
+    }
+  }
+  timeout.disarm();
+  // Bytes after a complete response were never asked for: do not reuse.
+  if (upstream_in_.allocated() && !upstream_in_.empty()) upstream_reusable = false;
+  worker_.buffers().give(upstream_in_);
+  if (upstream_reusable && !draining_) {
+    cluster->pool.release(std::move(upstream));
+  } else {
+    closeSocket(upstream->socket);
+  }
+  co_return !close_downstream;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,69 @@
+// The compiled, immutable configuration the data path runs on. The main thread
+// builds a new ProxyConfig for every accepted config change and posts it to the
+// workers; nothing in it changes afterwards, so workers read it without locks.
+// A connection keeps the ListenerConfig it was accepted with until it closes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "http/http1_parser.h"
+#include "network/asio_util.h"
+#include "router/route_table.h"
+#include "runtime/runtime.h"
+#include "upstream/load_balancer.h"
+#include "upstream/load_balancer_factory.h"
+
+namespace sluice::proxy {
+
+using Millis = std::chrono::milliseconds;
+
+struct ClusterConfig {
+  std::string name;
+  Millis connect_timeout{5000};  // Envoy's default
+  upstream::LbPolicy lb_policy = upstream::LbPolicy::RoundRobin;
+  upstream::LbConfig lb_config;
+  std::shared_ptr<const upstream::HostSet> hosts;
+  // Built once on the main thread (ring hash and maglev tables are shared);
+  // each worker creates its own load balancer from it.
+  std::shared_ptr<const upstream::LoadBalancerFactory> lb_factory;
+  uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;  // Envoy's default
+  uint32_t max_requests_per_connection = 0;                  // 0: unlimited
+  Millis idle_timeout{std::chrono::hours(1)};                // upstream idle connections (Envoy: 1h)
+};
+
+struct HttpConnectionManagerConfig {
+  std::string stat_prefix;
+  std::shared_ptr<const router::RouteTable> routes;
+  router::MatchOptions match_options;
+  std::string server_name = "sluice";
+  bool use_remote_address = false;
+  uint32_t xff_num_trusted_hops = 0;
+  bool websocket_enabled = false;  // upgrade_configs: websocket
+  bool accept_http_10 = false;     // http_protocol_options.accept_http_10 (Envoy: off, 426)
+  std::string default_host_for_http_10;
+  http::http1::Limits limits;
+  Millis stream_idle_timeout{std::chrono::minutes(5)};  // Envoy's default
+};
+
+struct ListenerConfig {
+  std::string name;
+  network::Tcp::endpoint endpoint;  // as configured (port may be 0)
+  uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+  HttpConnectionManagerConfig hcm;
+};
+
+struct ProxyConfig {
+  uint64_t version = 0;
+  std::vector<std::shared_ptr<const ListenerConfig>> listeners;
+  std::unordered_map<std::string, std::shared_ptr<const ClusterConfig>> clusters;
+  runtime::SnapshotPtr runtime = std::make_shared<runtime::Snapshot>();
+};
+
+using ProxyConfigPtr = std::shared_ptr<const ProxyConfig>;
+
+}  // namespace sluice::proxy

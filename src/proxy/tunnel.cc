@@ -1,0 +1,91 @@
+// The byte tunnel after a WebSocket upgrade: both directions copied until each
+// side closes, half-close passed on, closed after an idle period. An idle
+// tunnel holds no buffer: each direction waits for readability before taking
+// one from the worker's pool. Part of DownstreamConnection.
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include "network/deadline.h"
+#include "proxy/downstream_connection.h"
+#include "proxy/upstream_pool.h"
+#include "proxy/worker.h"
+
+namespace sluice::proxy {
+
+using network::kNoThrow;
+
+// Closes the tunnel when no byte moved either way for `timeout`. Activity only
+// stamps a time; the timer re-arms itself for the remainder, so busy tunnels
+// cost no timer operations per read.
+class TunnelIdle {
+ public:
+  TunnelIdle(asio::any_io_executor executor, std::chrono::milliseconds timeout, std::function<void()> on_idle)
+      : deadline_(std::move(executor)), timeout_(timeout), on_idle_(std::move(on_idle)) {
+    touch();
+    schedule(timeout_);
+  }
+  void touch() { last_ = std::chrono::steady_clock::now(); }
+
+ private:
+  void schedule(std::chrono::milliseconds after) {
+    deadline_.arm(after, [this] {
+      const auto quiet = std::chrono::steady_clock::now() - last_;
+      if (quiet >= timeout_) {
+        on_idle_();
+      } else {
+        schedule(std::chrono::duration_cast<std::chrono::milliseconds>(timeout_ - quiet) +
+                 std::chrono::milliseconds(1));
+      }
+    });
+  }
+
+  network::Deadline deadline_;
+  std::chrono::milliseconds timeout_;
+  std::function<void()> on_idle_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+asio::awaitable<void> DownstreamConnection::pipe(network::Tcp::socket& from, network::IoBuffer& pending,
+                                                 network::Tcp::socket& to, TunnelIdle& idle) {
+  network::IoBuffer buffer = std::move(pending);
+  for (;;) {
+    if (buffer.allocated() && !buffer.empty()) {
+      auto [ec, n] = co_await asio::async_write(to, asio::buffer(buffer.readable().data(), buffer.size()), kNoThrow);
+      if (ec) break;
+      buffer.consume(n);
+      idle.touch();
+    }
+    worker_.buffers().give(buffer);
+    if (!co_await readMore(from, buffer, false)) {
+      // The source closed (or failed): pass the half-close on.
+      std::error_code ignored;
+      to.shutdown(network::Tcp::socket::shutdown_send, ignored);
+      worker_.buffers().give(buffer);
+      co_return;
+    }
+  }
+  // The sink failed: nothing more can be delivered either way.
+  worker_.buffers().give(buffer);
+  std::error_code ignored;
+  from.close(ignored);
+  to.close(ignored);
+}
+
+asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer) {
+  using namespace asio::experimental::awaitable_operators;
+  // The HTTP state is done with: free it, an idle tunnel should cost little.
+  request_ = http::http1::RequestHead();
+  response_ = http::http1::ResponseHead();
+  out_ = std::string();
+  auto* up = &upstream.socket;
+  TunnelIdle idle(worker_.io().get_executor(), listener_->hcm.stream_idle_timeout, [this, up] {
+    info_.response_flags |= kStreamIdleTimeout;
+    std::error_code ignored;
+    up->close(ignored);
+    socket_.close(ignored);
+  });
+  co_await (pipe(socket_, in_, upstream.socket, idle) && pipe(upstream.socket, upstream_buffer, socket_, idle));
+  std::error_code ignored;
+  upstream.socket.close(ignored);
+}
+
+}  // namespace sluice::proxy

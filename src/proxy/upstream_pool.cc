@@ -1,0 +1,153 @@
+#include "proxy/upstream_pool.h"
+
+#include <algorithm>
+
+#include "network/deadline.h"
+#include "network/listen_socket.h"
+
+namespace sluice::proxy {
+
+using network::kNoThrow;
+
+UpstreamPool::UpstreamPool(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster)
+    : executor_(executor), cluster_(std::move(cluster)), sweep_timer_(executor) {}
+
+UpstreamPool::~UpstreamPool() {
+  *alive_ = false;
+  close();
+}
+
+asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr host) {
+  Acquired result;
+  if (auto it = idle_.find(host->address_string); it != idle_.end() && !it->second.empty()) {
+    result.connection = std::move(it->second.back());
+    it->second.pop_back();
+    std::error_code ignored;
+    result.connection->socket.cancel(ignored);  // stop the idle watch
+    result.connection->reused = true;
+    co_return result;
+  }
+  auto connection = std::make_unique<UpstreamConnection>(executor_);
+  connection->host = host;
+  network::Tcp::endpoint endpoint;
+  if (!network::makeEndpoint(host->address, host->port, endpoint)) {
+    result.error = std::make_error_code(std::errc::address_not_available);
+    co_return result;
+  }
+  network::Deadline deadline(executor_);
+  auto* socket = &connection->socket;
+  deadline.arm(cluster_->connect_timeout, [socket] {
+    std::error_code ignored;
+    socket->close(ignored);
+  });
+  auto [ec] = co_await connection->socket.async_connect(endpoint, kNoThrow);
+  deadline.disarm();
+  if (deadline.expired()) {
+    result.timed_out = true;
+    result.error = std::make_error_code(std::errc::timed_out);
+    co_return result;
+  }
+  if (ec) {
+    result.error = ec;
+    co_return result;
+  }
+  std::error_code ignored;
+  connection->socket.set_option(network::Tcp::no_delay(true), ignored);
+  connection->socket.non_blocking(true, ignored);
+  result.connection = std::move(connection);
+  co_return result;
+}
+
+void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
+  const uint32_t max = cluster_->max_requests_per_connection;
+  if (closed_ || (max > 0 && connection->requests >= max) || !connection->socket.is_open()) {
+    std::error_code ignored;
+    connection->socket.close(ignored);
+    return;
+  }
+  connection->idle_since = std::chrono::steady_clock::now();
+  UpstreamConnection* raw = connection.get();
+  idle_[connection->host->address_string].push_back(std::move(connection));
+  watch(raw);
+  scheduleSweep();
+}
+
+void UpstreamPool::watch(UpstreamConnection* connection) {
+  // Readable while idle means the peer closed it (or misbehaves): drop it.
+  connection->socket.async_wait(network::Tcp::socket::wait_read,
+                                [this, alive = alive_, connection](const std::error_code& ec) {
+                                  if (ec == asio::error::operation_aborted || !*alive) return;
+                                  dropIdle(connection);
+                                });
+}
+
+void UpstreamPool::dropIdle(UpstreamConnection* connection) {
+  for (auto& [address, list] : idle_) {
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& c) { return c.get() == connection; });
+    if (it != list.end()) {
+      std::error_code ignored;
+      (*it)->socket.close(ignored);
+      list.erase(it);
+      return;
+    }
+  }
+}
+
+void UpstreamPool::scheduleSweep() {
+  if (sweep_scheduled_ || closed_) return;
+  sweep_scheduled_ = true;
+  const auto period = std::max(std::chrono::milliseconds(100), cluster_->idle_timeout / 4);
+  sweep_timer_.expires_after(period);
+  sweep_timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
+    if (ec || !*alive) return;
+    sweep_scheduled_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    bool any = false;
+    for (auto& [address, list] : idle_) {
+      std::erase_if(list, [&](const std::unique_ptr<UpstreamConnection>& c) {
+        if (now - c->idle_since < cluster_->idle_timeout) return false;
+        std::error_code ignored;
+        c->socket.close(ignored);
+        return true;
+      });
+      any = any || !list.empty();
+    }
+    if (any) scheduleSweep();
+  });
+}
+
+void UpstreamPool::retainOnly(const upstream::HostSet& hosts) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    const bool present = std::any_of(hosts.hosts().begin(), hosts.hosts().end(),
+                                     [&](const upstream::HostPtr& h) { return h->address_string == it->first; });
+    if (present) {
+      ++it;
+      continue;
+    }
+    for (auto& c : it->second) {
+      std::error_code ignored;
+      c->socket.close(ignored);
+    }
+    it = idle_.erase(it);
+  }
+}
+
+void UpstreamPool::close() {
+  closed_ = true;
+  for (auto& [address, list] : idle_) {
+    for (auto& c : list) {
+      std::error_code ignored;
+      c->socket.close(ignored);
+    }
+  }
+  idle_.clear();
+  sweep_timer_.cancel();
+}
+
+size_t UpstreamPool::idleCount() const {
+  size_t n = 0;
+  for (const auto& [address, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace sluice::proxy

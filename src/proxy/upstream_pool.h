@@ -1,0 +1,75 @@
+// Per-worker, per-cluster pool of keep-alive HTTP/1.1 connections to upstream
+// hosts. Owned by the worker's ClusterState; worker thread only.
+//
+// An idle connection is watched for readability: a peer that closes it (or
+// sends bytes nobody asked for) gets it removed at once, so a broken pooled
+// connection is not handed a new request. A sweep closes connections idle for
+// longer than the cluster's idle timeout.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "network/asio_util.h"
+#include "proxy/proxy_config.h"
+
+namespace sluice::proxy {
+
+struct UpstreamConnection {
+  explicit UpstreamConnection(asio::any_io_executor executor) : socket(std::move(executor)) {}
+  network::Tcp::socket socket;
+  upstream::HostPtr host;
+  uint32_t requests = 0;  // requests sent on this connection so far
+  bool reused = false;    // came from the idle list (it may have been closed by the peer meanwhile)
+  std::chrono::steady_clock::time_point idle_since;
+};
+
+class UpstreamPool {
+ public:
+  UpstreamPool(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster);
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  struct Acquired {
+    std::error_code error;   // set when no connection could be made
+    bool timed_out = false;  // the connect timeout fired
+    std::unique_ptr<UpstreamConnection> connection;
+  };
+  // An idle connection to `host`, or a new one connected within the cluster's connect_timeout.
+  asio::awaitable<Acquired> acquire(upstream::HostPtr host);
+
+  // Returns a connection whose last exchange ended cleanly; closes it instead
+  // when it reached max_requests_per_connection or the pool is closing.
+  void release(std::unique_ptr<UpstreamConnection> connection);
+
+  // Closes idle connections to hosts not in `hosts` (after an endpoint update).
+  void retainOnly(const upstream::HostSet& hosts);
+
+  // Closes every idle connection; later releases close theirs.
+  void close();
+
+  size_t idleCount() const;
+  const ClusterConfig& cluster() const { return *cluster_; }
+  void setCluster(std::shared_ptr<const ClusterConfig> cluster) { cluster_ = std::move(cluster); }
+
+ private:
+  void watch(UpstreamConnection* connection);
+  void dropIdle(UpstreamConnection* connection);
+  void scheduleSweep();
+
+  asio::any_io_executor executor_;
+  std::shared_ptr<const ClusterConfig> cluster_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+  asio::steady_timer sweep_timer_;
+  bool sweep_scheduled_ = false;
+  bool closed_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sluice::proxy

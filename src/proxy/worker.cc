@@ -1,0 +1,155 @@
+#include "proxy/worker.h"
+
+#include "proxy/downstream_connection.h"
+
+namespace sluice::proxy {
+
+using network::kNoThrow;
+
+ClusterState::ClusterState(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster, uint64_t seed)
+    : config(cluster), lb(cluster->lb_factory->create(seed)), pool(std::move(executor), cluster) {}
+
+Worker::Worker(uint32_t index) : index_(index), work_(io_.get_executor()), rng_(0x5eed0000ULL + index) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() {
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  asio::post(io_, [this] {
+    for (auto& [name, l] : listeners_) {
+      std::error_code ignored;
+      l.acceptor->close(ignored);
+    }
+    for (auto& [raw, weak] : connections_) {
+      if (auto c = weak.lock()) c->close();
+    }
+    for (auto& [name, c] : clusters_) c->pool.close();
+    work_.reset();
+    io_.stop();
+  });
+  thread_.join();
+}
+
+void Worker::applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sockets) {
+  asio::post(io_, [this, config = std::move(config), sockets = std::move(sockets)]() mutable {
+    install(std::move(config), std::move(sockets));
+  });
+}
+
+void Worker::install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets) {
+  // Clusters: keep the pool of a cluster whose hosts changed; drop removed ones.
+  std::unordered_map<std::string, std::shared_ptr<ClusterState>> clusters;
+  for (const auto& [name, cluster] : config->clusters) {
+    auto it = clusters_.find(name);
+    if (it != clusters_.end() && it->second->config == cluster) {
+      clusters.emplace(name, it->second);
+    } else if (it != clusters_.end() && it->second->config->lb_policy == cluster->lb_policy) {
+      auto& state = *it->second;
+      state.lb = cluster->lb_factory->create(rng_());
+      state.pool.retainOnly(*cluster->hosts);
+      state.pool.setCluster(cluster);
+      state.config = cluster;
+      clusters.emplace(name, it->second);
+    } else {
+      if (it != clusters_.end()) it->second->pool.close();
+      clusters.emplace(name, std::make_shared<ClusterState>(io_.get_executor(), cluster, rng_()));
+    }
+  }
+  for (auto& [name, state] : clusters_) {
+    if (!clusters.count(name)) state->pool.close();
+  }
+  clusters_ = std::move(clusters);
+
+  // Listeners: new sockets start accepting; kept ones take the new config for
+  // new connections; removed ones stop accepting (their connections drain).
+  for (auto& socket : sockets) {
+    auto acceptor = std::make_unique<network::Tcp::acceptor>(io_);
+    std::error_code ec;
+    acceptor->assign(socket.ipv6 ? network::Tcp::v6() : network::Tcp::v4(), socket.fd, ec);
+    if (ec) continue;
+    auto& slot = listeners_[socket.listener_name];
+    if (slot.acceptor) {
+      std::error_code ignored;
+      slot.acceptor->close(ignored);
+    }
+    slot.acceptor = std::move(acceptor);
+    if (!draining_) asio::co_spawn(io_, acceptLoop(socket.listener_name, slot.acceptor.get()), asio::detached);
+  }
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    std::shared_ptr<const ListenerConfig> found;
+    for (const auto& l : config->listeners) {
+      if (l->name == it->first) found = l;
+    }
+    if (found) {
+      it->second.config = found;
+      ++it;
+      continue;
+    }
+    std::error_code ignored;
+    it->second.acceptor->close(ignored);
+    for (auto& [raw, weak] : connections_) {
+      if (auto c = weak.lock(); c && c->listenerName() == it->first) c->drain();
+    }
+    it = listeners_.erase(it);
+  }
+  config_ = std::move(config);
+}
+
+asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::acceptor* acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor->async_accept(kNoThrow);
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+    if (ec) continue;  // e.g. EMFILE or a connection reset before accept; keep listening
+    const auto it = listeners_.find(name);
+    if (it == listeners_.end() || it->second.acceptor.get() != acceptor || !it->second.config) co_return;
+    auto connection = std::make_shared<DownstreamConnection>(*this, it->second.config, std::move(socket));
+    addConnection(connection);
+    asio::co_spawn(io_, connection->run(), asio::detached);
+  }
+}
+
+std::shared_ptr<ClusterState> Worker::cluster(std::string_view name) {
+  const auto it = clusters_.find(std::string(name));
+  return it == clusters_.end() ? nullptr : it->second;
+}
+
+void Worker::addConnection(const std::shared_ptr<DownstreamConnection>& connection) {
+  connections_.emplace(connection.get(), connection);
+}
+
+void Worker::removeConnection(DownstreamConnection* connection) {
+  connections_.erase(connection);
+  maybeFinishDrain();
+}
+
+void Worker::drain(std::function<void()> done) {
+  asio::post(io_, [this, done = std::move(done)]() mutable {
+    draining_ = true;
+    drained_ = std::move(done);
+    for (auto& [name, l] : listeners_) {
+      std::error_code ignored;
+      l.acceptor->close(ignored);
+    }
+    // Copy: drain() may close a connection, which removes it from the map.
+    std::vector<std::shared_ptr<DownstreamConnection>> live;
+    for (auto& [raw, weak] : connections_) {
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+    for (auto& c : live) c->drain();
+    maybeFinishDrain();
+  });
+}
+
+void Worker::maybeFinishDrain() {
+  if (draining_ && connections_.empty() && drained_) {
+    auto done = std::move(drained_);
+    drained_ = nullptr;
+    done();
+  }
+}
+
+}  // namespace sluice::proxy

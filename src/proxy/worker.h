@@ -1,0 +1,96 @@
+// Worker: one thread, one io_context, its own listening sockets (SO_REUSEPORT),
+// connections, load balancers and upstream pools. The main thread talks to a
+// worker only by posting to its io_context; everything else here runs on the
+// worker's thread, so the request path takes no lock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "network/asio_util.h"
+#include "network/io_buffer.h"
+#include "proxy/proxy_config.h"
+#include "proxy/upstream_pool.h"
+
+namespace sluice::proxy {
+
+class DownstreamConnection;
+
+// A cluster as one worker sees it: its own load balancer and connection pool.
+struct ClusterState {
+  ClusterState(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster, uint64_t seed);
+  std::shared_ptr<const ClusterConfig> config;
+  std::unique_ptr<upstream::LoadBalancer> lb;
+  UpstreamPool pool;
+};
+
+// A listening socket handed from the main thread to one worker.
+struct ListenerSocket {
+  std::string listener_name;
+  int fd = -1;
+  bool ipv6 = false;
+};
+
+class Worker {
+ public:
+  explicit Worker(uint32_t index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // --- main thread ---
+  void start();
+  // Installs a new config. `sockets` are this worker's sockets for listeners
+  // that are new or moved; listeners not in `config` stop accepting and drain.
+  void applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
+  // Stops accepting; in-flight requests finish, idle connections close. `done`
+  // runs on the worker thread once no connection is left.
+  void drain(std::function<void()> done);
+  // Ends the event loop now (after drain or at the drain deadline) and joins.
+  void stop();
+
+  // --- worker thread ---
+  asio::io_context& io() { return io_; }
+  network::BufferPool& buffers() { return buffers_; }
+  const ProxyConfig& config() const { return *config_; }
+  std::shared_ptr<ClusterState> cluster(std::string_view name);
+  uint64_t random() { return rng_(); }
+  bool draining() const { return draining_; }
+  uint32_t index() const { return index_; }
+
+  void addConnection(const std::shared_ptr<DownstreamConnection>& connection);
+  void removeConnection(DownstreamConnection* connection);
+  size_t connectionCount() const { return connections_.size(); }
+
+ private:
+  struct ActiveListener {
+    std::shared_ptr<const ListenerConfig> config;
+    std::unique_ptr<network::Tcp::acceptor> acceptor;
+  };
+  void install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
+  asio::awaitable<void> acceptLoop(std::string name, network::Tcp::acceptor* acceptor);
+  void maybeFinishDrain();
+
+  const uint32_t index_;
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  network::BufferPool buffers_;
+  ProxyConfigPtr config_ = std::make_shared<ProxyConfig>();
+  std::unordered_map<std::string, std::shared_ptr<ClusterState>> clusters_;
+  std::unordered_map<std::string, ActiveListener> listeners_;
+  std::unordered_map<DownstreamConnection*, std::weak_ptr<DownstreamConnection>> connections_;
+  std::mt19937_64 rng_;
+  bool draining_ = false;
+  std::function<void()> drained_;
+};
+
+}  // namespace sluice::proxy

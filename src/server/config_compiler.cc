@@ -1,0 +1,157 @@
+#include "server/config_compiler.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "network/listen_socket.h"
+
+namespace sluice::server {
+namespace {
+
+using envoy::config::cluster::v3::Cluster;
+using envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+using google::protobuf::util::TimeUtil;
+
+proxy::Millis millis(const google::protobuf::Duration& d) { return proxy::Millis(TimeUtil::DurationToMilliseconds(d)); }
+
+upstream::LbPolicy lbPolicy(Cluster::LbPolicy policy) {
+  switch (policy) {
+    case Cluster::LEAST_REQUEST:
+      return upstream::LbPolicy::LeastRequest;
+    case Cluster::RANDOM:
+      return upstream::LbPolicy::Random;
+    case Cluster::RING_HASH:
+      return upstream::LbPolicy::RingHash;
+    case Cluster::MAGLEV:
+      return upstream::LbPolicy::Maglev;
+    default:
+      return upstream::LbPolicy::RoundRobin;
+  }
+}
+
+// Resolves `name` to IP literals. Blocking: main thread only, at config time.
+std::vector<std::string> resolve(const std::string& name, uint16_t port) {
+  std::vector<std::string> out;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  if (::getaddrinfo(name.c_str(), std::to_string(port).c_str(), &hints, &result) != 0) return out;
+  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
+    char host[NI_MAXHOST];
+    if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) == 0) {
+      if (std::find(out.begin(), out.end(), host) == out.end()) out.emplace_back(host);
+    }
+  }
+  ::freeaddrinfo(result);
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluster, const std::string& path,
+                                                           config::ErrorList& errors) {
+  (void)path;
+  (void)errors;
+  auto out = std::make_shared<proxy::ClusterConfig>();
+  out->name = cluster.name();
+  if (cluster.has_connect_timeout()) out->connect_timeout = millis(cluster.connect_timeout());
+  out->lb_policy = lbPolicy(cluster.lb_policy());
+  if (cluster.has_per_connection_buffer_limit_bytes()) {
+    out->per_connection_buffer_limit_bytes = cluster.per_connection_buffer_limit_bytes().value();
+  }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (cluster.has_max_requests_per_connection()) {
+    out->max_requests_per_connection = cluster.max_requests_per_connection().value();
+  }
+#pragma GCC diagnostic pop
+  const bool dns = cluster.type() == Cluster::STRICT_DNS || cluster.type() == Cluster::LOGICAL_DNS;
+  std::vector<upstream::HostPtr> hosts;
+  for (const auto& locality : cluster.load_assignment().endpoints()) {
+    for (const auto& lb_endpoint : locality.lb_endpoints()) {
+      const auto& sa = lb_endpoint.endpoint().address().socket_address();
+      const uint32_t weight = lb_endpoint.has_load_balancing_weight() ? lb_endpoint.load_balancing_weight().value() : 1;
+      const auto port = static_cast<uint16_t>(sa.port_value());
+      std::vector<std::string> addresses{sa.address()};
+      if (dns) {
+        addresses = resolve(sa.address(), port);
+        if (cluster.type() == Cluster::LOGICAL_DNS && addresses.size() > 1) addresses.resize(1);
+      }
+      for (auto& address : addresses) {
+        hosts.push_back(upstream::makeHost(std::move(address), port, weight, locality.locality().region(),
+                                           locality.locality().zone(), locality.locality().sub_zone()));
+      }
+    }
+  }
+  out->hosts = std::make_shared<const upstream::HostSet>(std::move(hosts));
+  out->lb_factory = std::make_shared<const upstream::LoadBalancerFactory>(out->lb_policy, out->hosts, out->lb_config);
+  return out;
+}
+
+std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
+                                                             const std::string& path, config::ErrorList& errors) {
+  auto out = std::make_shared<proxy::ListenerConfig>();
+  const auto& sa = listener.address().socket_address();
+  if (!network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), out->endpoint)) {
+    errors.add(path + ".address.socket_address.address", "'" + sa.address() + "' is not an IP address");
+    return nullptr;
+  }
+  // Envoy names an unnamed listener itself; its address is unique and stable.
+  out->name = listener.name().empty() ? upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))
+                                      : listener.name();
+  if (listener.has_per_connection_buffer_limit_bytes()) {
+    out->per_connection_buffer_limit_bytes = listener.per_connection_buffer_limit_bytes().value();
+  }
+  // Validation guarantees one filter chain ending in the connection manager.
+  const auto& filter = listener.filter_chains(0).filters(listener.filter_chains(0).filters_size() - 1);
+  HttpConnectionManager hcm;
+  if (!filter.typed_config().UnpackTo(&hcm)) {
+    errors.add(path + ".filter_chains[0].filters", "no HTTP connection manager");
+    return nullptr;
+  }
+  const std::string hcm_path = path + ".filter_chains[0].filters[" +
+                               std::to_string(listener.filter_chains(0).filters_size() - 1) + "].typed_config";
+  auto& h = out->hcm;
+  h.stat_prefix = hcm.stat_prefix();
+  if (!hcm.server_name().empty()) h.server_name = hcm.server_name();
+  h.use_remote_address = hcm.has_use_remote_address() && hcm.use_remote_address().value();
+  h.xff_num_trusted_hops = hcm.xff_num_trusted_hops();
+  for (const auto& upgrade : hcm.upgrade_configs()) {
+    const bool enabled = !upgrade.has_enabled() || upgrade.enabled().value();
+    if (upgrade.upgrade_type() == "websocket" || upgrade.upgrade_type() == "WebSocket") h.websocket_enabled = enabled;
+  }
+  h.match_options.strip_any_host_port = hcm.strip_any_host_port();
+  h.match_options.strip_matching_host_port = hcm.strip_matching_host_port();
+  h.match_options.listener_port = sa.port_value();
+  h.accept_http_10 = hcm.http_protocol_options().accept_http_10();
+  h.default_host_for_http_10 = hcm.http_protocol_options().default_host_for_http_10();
+  h.limits.allow_chunked_length = hcm.http_protocol_options().allow_chunked_length();
+  if (hcm.has_max_request_headers_kb()) h.limits.max_header_bytes = hcm.max_request_headers_kb().value() * 1024;
+  if (hcm.has_stream_idle_timeout()) h.stream_idle_timeout = millis(hcm.stream_idle_timeout());
+  h.routes = router::RouteTable::build(hcm.route_config(), hcm_path + ".route_config", errors);
+  if (!h.routes) return nullptr;
+  return out;
+}
+
+std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
+                                                  config::ErrorList& errors) {
+  auto out = std::make_shared<proxy::ProxyConfig>();
+  const auto& sr = bootstrap.static_resources();
+  for (int i = 0; i < sr.clusters_size(); ++i) {
+    if (auto c = compileCluster(sr.clusters(i), "static_resources.clusters[" + std::to_string(i) + "]", errors)) {
+      out->clusters.emplace(c->name, std::move(c));
+    }
+  }
+  for (int i = 0; i < sr.listeners_size(); ++i) {
+    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", errors)) {
+      out->listeners.push_back(std::move(l));
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,25 @@
+#include "upstream/random_lb.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace sluice::upstream {
+
+RandomLoadBalancer::RandomLoadBalancer(HostSetPtr hosts, uint64_t seed)
+    : hosts_(hosts ? std::move(hosts) : std::make_shared<const HostSet>()), random_(seed) {
+  if (hosts_->allWeightsEqual()) return;
+  weight_ends_.reserve(hosts_->size());
+  uint64_t sum = 0;
+  for (const HostPtr& host : hosts_->hosts()) weight_ends_.push_back(sum += lbWeight(*host));
+}
+
+const Host* RandomLoadBalancer::chooseHost(const LbContext* /*context*/) {
+  if (hosts_->empty()) return nullptr;
+  if (weight_ends_.empty()) return &(*hosts_)[random_.below(hosts_->size())];
+  const uint64_t point = random_.below(weight_ends_.back());
+  // The first host whose range [previous end, end) contains the point.
+  const auto it = std::upper_bound(weight_ends_.begin(), weight_ends_.end(), point);
+  return &(*hosts_)[static_cast<size_t>(it - weight_ends_.begin())];
+}
+
+}  // namespace sluice::upstream

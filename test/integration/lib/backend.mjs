@@ -1,0 +1,93 @@
+// The test backend: a real HTTP/1.1 server (Node's) that reports what it
+// received, so tests can assert exactly what sluice forwarded.
+//
+//   any path         200, JSON {method, url, headers (raw pairs), bodyLength, bodySha256, connection, name}
+//   /status/NNN      that status, empty body
+//   /bytes/N         N bytes of 'x', streamed with content-length
+//   /chunked/N       N bytes in chunks of 1 KiB, chunked, with a trailer x-trailer: done
+//   /delay/MS        answers after MS milliseconds
+//   /close           answers with connection: close
+//   /drain           reads the body and reports its length (same as any path)
+// WebSocket upgrades (with { websocket: true }) are echoed by the `ws` package.
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { WebSocketServer } from 'ws';
+
+export async function startBackend({ name = 'backend', websocket = false } = {}) {
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    const hash = createHash('sha256');
+    let length = 0;
+    req.on('data', (c) => { hash.update(c); length += c.length; });
+    req.on('end', () => {
+      const url = new URL(req.url, 'http://x');
+      const parts = url.pathname.split('/');
+      const send = () => {
+        if (parts[1] === 'status') {
+          res.writeHead(Number(parts[2]), { 'x-backend': name });
+          res.end();
+        } else if (parts[1] === 'bytes') {
+          const n = Number(parts[2]);
+          res.writeHead(200, { 'content-length': n, 'x-backend': name });
+          const block = Buffer.alloc(64 * 1024, 'x');
+          let left = n;
+          const pump = () => {
+            while (left > 0) {
+              const piece = left >= block.length ? block : block.subarray(0, left);
+              left -= piece.length;
+              if (!res.write(piece)) return res.once('drain', pump);
+            }
+            res.end();
+          };
+          pump();
+        } else if (parts[1] === 'chunked') {
+          const n = Number(parts[2]);
+          res.writeHead(200, { 'x-backend': name, trailer: 'x-trailer' });
+          for (let left = n; left > 0; left -= 1024) res.write(Buffer.alloc(Math.min(1024, left), 'y'));
+          res.addTrailers({ 'x-trailer': 'done' });
+          res.end();
+        } else if (parts[1] === 'close') {
+          res.writeHead(200, { connection: 'close', 'content-length': 2, 'x-backend': name });
+          res.end('ok');
+        } else {
+          const body = JSON.stringify({
+            name, method: req.method, url: req.url, headers: req.rawHeaders, httpVersion: req.httpVersion,
+            bodyLength: length, bodySha256: hash.digest('hex'), connection: req.socket.connectionId,
+          });
+          res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
+          res.end(body);
+        }
+      };
+      if (parts[1] === 'delay') setTimeout(send, Number(parts[2]));
+      else send();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on('connection', (socket) => { socket.connectionId = ++connections; });
+  if (websocket) {
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
+  }
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    name,
+    port: server.address().port,
+    connections: () => connections,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  };
+}
+
+// Parses a backend's JSON report; header lookups are case-insensitive.
+export function report(body) {
+  const r = JSON.parse(body);
+  r.header = (name) => {
+    const values = [];
+    for (let i = 0; i < r.headers.length; i += 2) {
+      if (r.headers[i].toLowerCase() === name.toLowerCase()) values.push(r.headers[i + 1]);
+    }
+    return values.length ? values.join(',') : undefined;
+  };
+  return r;
+}

@@ -1,0 +1,131 @@
+// Starts the real sluice binary on a generated config and tells the test its
+// listener and admin addresses. Every port is 0: the kernel picks, sluice
+// reports (admin /listeners, --admin-address-path).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { request } from './http.mjs';
+
+export const SLUICE = process.env.SLUICE_BINARY;
+if (!SLUICE) throw new Error('SLUICE_BINARY is not set (run through ctest)');
+
+// A listener with one route table, in Envoy's YAML shape, as a JS object.
+export function httpListener({ name = 'ingress', routeConfig, hcm = {} }) {
+  return {
+    name,
+    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: name,
+          route_config: routeConfig,
+          http_filters: [{
+            name: 'envoy.filters.http.router',
+            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+          }],
+          ...hcm,
+        },
+      }],
+    }],
+  };
+}
+
+// A STATIC cluster over `ports` on 127.0.0.1.
+export function staticCluster(name, ports, extra = {}) {
+  return {
+    name,
+    connect_timeout: '1s',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{
+        lb_endpoints: ports.map((p) => {
+          const port = typeof p === 'object' ? p.port : p;
+          const weight = typeof p === 'object' ? p.weight : undefined;
+          return {
+            endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+            ...(weight ? { load_balancing_weight: weight } : {}),
+          };
+        }),
+      }],
+    },
+    ...extra,
+  };
+}
+
+// One virtual host for every domain with `routes`.
+export function routes(list, extra = {}) {
+  return { virtual_hosts: [{ name: 'all', domains: ['*'], routes: list, ...extra }] };
+}
+
+export class Sluice {
+  constructor(child, dir, admin, listeners) {
+    this.child = child;
+    this.dir = dir;
+    this.admin = admin;
+    this.listeners = listeners;
+    this.stderr = '';
+  }
+
+  // The port of listener `name` (the first one by default).
+  port(name) {
+    const l = name ? this.listeners.find((x) => x.name === name) : this.listeners[0];
+    if (!l) throw new Error(`no listener ${name}`);
+    return l.local_address.socket_address.port_value;
+  }
+
+  get pid() { return this.child.pid; }
+
+  // Peak and current RSS in KiB, from /proc.
+  memory() {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const field = (n) => Number(status.match(new RegExp(`${n}:\\s+(\\d+)`))[1]);
+    return { rss: field('VmRSS'), hwm: field('VmHWM') };
+  }
+
+  // SIGTERM and wait for the exit; returns the exit code.
+  async stop(signal = 'SIGTERM') {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    const exited = once(this.child, 'exit');
+    this.child.kill(signal);
+    const [code] = await exited;
+    rmSync(this.dir, { recursive: true, force: true });
+    return code;
+  }
+}
+
+// Starts sluice with `bootstrap` (an object; written as JSON, which sluice reads as YAML).
+export async function startSluice(bootstrap, { args = [], concurrency = 2 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-it-'));
+  const config = join(dir, 'bootstrap.json');
+  const full = { admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, ...bootstrap };
+  writeFileSync(config, JSON.stringify(full, null, 2));
+  const addressFile = join(dir, 'admin.address');
+  const child = spawn(SLUICE, ['-c', config, '--concurrency', String(concurrency), '--admin-address-path',
+    addressFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stdout.resume();
+  // Ready once sluice says so (its sockets listen before that line), or dead.
+  await new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      stderr += chunk;
+      if (!/sluice: started/.test(stderr)) return;
+      child.stderr.off('data', onData);
+      child.off('exit', onExit);
+      resolve();
+    };
+    const onExit = (code) => reject(new Error(`sluice exited with ${code}:\n${stderr}`));
+    child.stderr.on('data', onData);
+    child.on('exit', onExit);
+  });
+  const admin = readFileSync(addressFile, 'utf8').trim();
+  const res = await request({ port: Number(admin.split(':')[1]), path: '/listeners?format=json' });
+  const s = new Sluice(child, dir, admin, JSON.parse(res.body).listener_statuses);
+  s.stderr = stderr;
+  child.stderr.on('data', (c) => { s.stderr += c; });
+  return s;
+}
