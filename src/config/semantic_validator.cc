@@ -125,6 +125,13 @@ class Checker {
         }
       }
     }
+    if (c.type() == Cluster::EDS) {
+      if (!c.eds_cluster_config().has_eds_config()) {
+        errors_.add(path + ".eds_cluster_config.eds_config", "an EDS cluster needs eds_config (a path_config_source)");
+      } else {
+        configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config");
+      }
+    }
     if (c.type() == Cluster::STATIC && endpoints == 0) {
       errors_.add(path + ".load_assignment", "a STATIC cluster needs at least one endpoint");
     }
@@ -141,7 +148,9 @@ class Checker {
       errors_.add(path + ".address", "is required");
     } else {
       const std::string key = checkIpAddress(l.address(), path + ".address", errors_);
-      if (!key.empty()) checkUnique(addresses, key, path + ".address", "listener address", errors_);
+      // Port 0 asks the kernel for a free port: two such listeners never clash.
+      if (!key.empty() && l.address().socket_address().port_value() != 0)
+        checkUnique(addresses, key, path + ".address", "listener address", errors_);
     }
     if (l.filter_chains_size() == 0) errors_.add(path + ".filter_chains", "a listener needs a filter chain");
     for (int c = 0; c < l.filter_chains_size(); ++c) {

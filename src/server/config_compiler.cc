@@ -52,8 +52,13 @@ std::vector<std::string> resolve(const std::string& name, uint16_t port) {
 
 }  // namespace
 
-std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluster, const std::string& path,
-                                                           config::ErrorList& errors) {
+std::string edsServiceName(const Cluster& cluster) {
+  const auto& service = cluster.eds_cluster_config().service_name();
+  return service.empty() ? cluster.name() : service;
+}
+
+std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluster, const EndpointMap& eds,
+                                                           const std::string& path, config::ErrorList& errors) {
   (void)path;
   (void)errors;
   auto out = std::make_shared<proxy::ClusterConfig>();
@@ -71,7 +76,13 @@ std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluste
 #pragma GCC diagnostic pop
   const bool dns = cluster.type() == Cluster::STRICT_DNS || cluster.type() == Cluster::LOGICAL_DNS;
   std::vector<upstream::HostPtr> hosts;
-  for (const auto& locality : cluster.load_assignment().endpoints()) {
+  const envoy::config::endpoint::v3::ClusterLoadAssignment empty;
+  const auto* assignment = &cluster.load_assignment();
+  if (cluster.type() == Cluster::EDS) {
+    const auto it = eds.find(edsServiceName(cluster));
+    assignment = it == eds.end() ? &empty : &it->second;
+  }
+  for (const auto& locality : assignment->endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& sa = lb_endpoint.endpoint().address().socket_address();
       const uint32_t weight = lb_endpoint.has_load_balancing_weight() ? lb_endpoint.load_balancing_weight().value() : 1;
@@ -138,11 +149,11 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
 }
 
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  config::ErrorList& errors) {
+                                                  const EndpointMap& eds, config::ErrorList& errors) {
   auto out = std::make_shared<proxy::ProxyConfig>();
   const auto& sr = bootstrap.static_resources();
   for (int i = 0; i < sr.clusters_size(); ++i) {
-    if (auto c = compileCluster(sr.clusters(i), "static_resources.clusters[" + std::to_string(i) + "]", errors)) {
+    if (auto c = compileCluster(sr.clusters(i), eds, "static_resources.clusters[" + std::to_string(i) + "]", errors)) {
       out->clusters.emplace(c->name, std::move(c));
     }
   }

@@ -3,22 +3,33 @@
 // balancer factories, connection manager settings. Main thread only.
 #pragma once
 
+#include <map>
+
 #include "config/config_error.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "proxy/proxy_config.h"
 
 namespace sluice::server {
 
+// Endpoints delivered by EDS files, by cluster_name.
+using EndpointMap = std::map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment>;
+
 // nullptr with errors (field paths under `path`) when something cannot be compiled.
+// An EDS cluster takes its endpoints from `eds` (none yet: no hosts).
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const envoy::config::cluster::v3::Cluster& cluster,
-                                                           const std::string& path, config::ErrorList& errors);
+                                                           const EndpointMap& eds, const std::string& path,
+                                                           config::ErrorList& errors);
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
                                                              const std::string& path, config::ErrorList& errors);
 
-// The static listeners and clusters of `bootstrap`.
+// The listeners and clusters of `bootstrap`'s static_resources.
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  config::ErrorList& errors);
+                                                  const EndpointMap& eds, config::ErrorList& errors);
+
+// The name EDS delivers a cluster's endpoints under.
+std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);
 
 }  // namespace sluice::server

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "config/discovery_file.h"
+#include "config/semantic_validator.h"
 #include "network/listen_socket.h"
 #include "server/config_compiler.h"
 
@@ -32,17 +34,30 @@ int Server::run() {
 }
 
 bool Server::start(std::string& error) {
-  config::ErrorList errors;
-  auto config = compileStatic(bootstrap_, errors);
-  if (!errors.empty()) {
-    error = "cannot compile the configuration:\n" + errors.toString();
-    return false;
+  for (uint32_t i = 0; i < options_.concurrency; ++i) {
+    workers_.push_back(std::make_unique<proxy::Worker>(i));
+    workers_.back()->start();
   }
-  config->version = 1;
-  config_ = config;
-
-  std::vector<std::vector<proxy::ListenerSocket>> per_worker;
-  if (!sockets_.update(*config_, per_worker, error)) return false;
+  watcher_ = std::make_unique<config::FileWatcher>(main_);
+  const auto& dr = bootstrap_.dynamic_resources();
+  Dynamic dynamic;
+  if (dr.has_cds_config()) {
+    if (!loadCds(dynamic, error)) return false;
+    if (!watchFile(
+            dr.cds_config(), "CDS", [this](Dynamic& d, std::string& e) { return loadCds(d, e); }, error)) {
+      return false;
+    }
+  }
+  if (dr.has_lds_config()) {
+    if (!loadLds(dynamic, error)) return false;
+    if (!watchFile(
+            dr.lds_config(), "LDS", [this](Dynamic& d, std::string& e) { return loadLds(d, e); }, error)) {
+      return false;
+    }
+  }
+  if (!loadNewEdsFiles(dynamic, error)) return false;
+  if (!apply(dynamic, error)) return false;
+  dynamic_ = std::move(dynamic);
 
   if (bootstrap_.has_admin() && bootstrap_.admin().has_address()) {
     const auto& sa = bootstrap_.admin().address().socket_address();
@@ -60,17 +75,111 @@ bool Server::start(std::string& error) {
     }
   }
 
-  for (uint32_t i = 0; i < options_.concurrency; ++i) {
-    workers_.push_back(std::make_unique<proxy::Worker>(i));
-    workers_.back()->applyConfig(config_, std::move(per_worker[i]));
-    workers_.back()->start();
-  }
   for (const auto& [name, bound] : sockets_.bound()) {
     std::cerr << "sluice: listener '" << name << "' on " << bound.local.address().to_string() << ":"
               << bound.local.port() << "\n";
   }
   std::cerr << "sluice: started with " << workers_.size() << " workers\n";
   return true;
+}
+
+namespace {
+
+std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
+
+}  // namespace
+
+bool Server::watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
+                       std::function<bool(Dynamic&, std::string&)> load, std::string& error) {
+  const auto& pcs = source.path_config_source();
+  return watcher_->watch(
+      pcs.path(), pcs.watched_directory().path(), [this, what, load] { onFileChanged(what, load); }, error);
+}
+
+template <typename Resource>
+static bool readResources(const std::string& path, const std::string& type, std::vector<Resource>& out,
+                          std::string& error) {
+  config::DiscoveryFile file;
+  config::ErrorList errors;
+  if (!config::readDiscoveryFile(path, type, file, errors)) {
+    error = "'" + path + "' rejected:\n" + errors.toString();
+    return false;
+  }
+  out.clear();
+  for (auto& r : file.resources) out.push_back(static_cast<const Resource&>(*r));
+  return true;
+}
+
+bool Server::loadLds(Dynamic& into, std::string& error) {
+  return readResources(pathOf(bootstrap_.dynamic_resources().lds_config()), "envoy.config.listener.v3.Listener",
+                       into.listeners, error);
+}
+
+bool Server::loadCds(Dynamic& into, std::string& error) {
+  if (!readResources(pathOf(bootstrap_.dynamic_resources().cds_config()), "envoy.config.cluster.v3.Cluster",
+                     into.clusters, error)) {
+    return false;
+  }
+  return loadNewEdsFiles(into, error);
+}
+
+bool Server::loadEds(const std::string& path, Dynamic& into, std::string& error) {
+  std::vector<envoy::config::endpoint::v3::ClusterLoadAssignment> assignments;
+  if (!readResources(path, "envoy.config.endpoint.v3.ClusterLoadAssignment", assignments, error)) return false;
+  for (auto& a : assignments) into.endpoints[a.cluster_name()] = std::move(a);
+  return true;
+}
+
+bool Server::loadNewEdsFiles(Dynamic& into, std::string& error) {
+  std::vector<const envoy::config::cluster::v3::Cluster*> clusters;
+  for (const auto& c : bootstrap_.static_resources().clusters()) clusters.push_back(&c);
+  for (const auto& c : into.clusters) clusters.push_back(&c);
+  for (const auto* c : clusters) {
+    if (c->type() != envoy::config::cluster::v3::Cluster::EDS) continue;
+    const auto& source = c->eds_cluster_config().eds_config();
+    const std::string path = pathOf(source);
+    if (path.empty() || eds_files_.count(path)) continue;
+    if (!loadEds(path, into, error)) return false;
+    if (!watchFile(
+            source, "EDS " + path, [this, path](Dynamic& d, std::string& e) { return loadEds(path, d, e); }, error)) {
+      return false;
+    }
+    eds_files_.insert(path);
+  }
+  return true;
+}
+
+bool Server::apply(const Dynamic& dynamic, std::string& error) {
+  // The dynamic resources join the static ones for the semantic checks and
+  // the compile, exactly as if they had been written in the bootstrap.
+  envoy::config::bootstrap::v3::Bootstrap merged = bootstrap_;
+  for (const auto& l : dynamic.listeners) *merged.mutable_static_resources()->add_listeners() = l;
+  for (const auto& c : dynamic.clusters) *merged.mutable_static_resources()->add_clusters() = c;
+  config::ErrorList errors;
+  config::checkSemantics(merged, errors);
+  std::shared_ptr<proxy::ProxyConfig> compiled;
+  if (errors.empty()) compiled = compileStatic(merged, dynamic.endpoints, errors);
+  if (!errors.empty()) {
+    error = "cannot compile the configuration:\n" + errors.toString();
+    return false;
+  }
+  compiled->version = config_ ? config_->version + 1 : 1;
+  std::vector<std::vector<proxy::ListenerSocket>> per_worker;
+  if (!sockets_.update(*compiled, per_worker, error)) return false;
+  config_ = compiled;
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
+  return true;
+}
+
+void Server::onFileChanged(const std::string& what, const std::function<bool(Dynamic&, std::string&)>& load) {
+  Dynamic next = dynamic_;
+  std::string error;
+  if (!load(next, error) || !apply(next, error)) {
+    std::cerr << "sluice: " << what << " update rejected, keeping the previous configuration: " << error << "\n";
+    return;
+  }
+  dynamic_ = std::move(next);
+  std::cerr << "sluice: " << what << " update applied (config version " << config_->version << ")\n";
 }
 
 void Server::installAdminHandlers() {

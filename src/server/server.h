@@ -6,9 +6,16 @@
 #include <memory>
 #include <vector>
 
+#include <map>
+#include <set>
+
 #include "admin/admin_server.h"
+#include "config/file_watcher.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
 #include "proxy/worker.h"
+#include "server/config_compiler.h"
 #include "server/listener_sockets.h"
 #include "server/options.h"
 
@@ -24,6 +31,25 @@ class Server {
 
  private:
   bool start(std::string& error);
+
+  // File-based xDS (path_config_source): the resources last accepted.
+  struct Dynamic {
+    std::vector<envoy::config::listener::v3::Listener> listeners;  // LDS
+    std::vector<envoy::config::cluster::v3::Cluster> clusters;     // CDS
+    EndpointMap endpoints;                                         // EDS, by cluster_name
+  };
+  bool loadLds(Dynamic& into, std::string& error);
+  bool loadCds(Dynamic& into, std::string& error);
+  bool loadEds(const std::string& path, Dynamic& into, std::string& error);
+  // Loads the EDS files of every EDS cluster not loaded yet, and watches them.
+  bool loadNewEdsFiles(Dynamic& into, std::string& error);
+  // Compiles bootstrap + `dynamic` and hands the result to the workers.
+  // On failure nothing changes and `error` says why.
+  bool apply(const Dynamic& dynamic, std::string& error);
+  // A watched file was replaced: reload what it feeds; keep the old config if it is rejected.
+  void onFileChanged(const std::string& what, const std::function<bool(Dynamic&, std::string&)>& load);
+  bool watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
+                 std::function<bool(Dynamic&, std::string&)> load, std::string& error);
   void installAdminHandlers();
   // Stop accepting, let in-flight requests finish for up to --drain-time-s, exit.
   void shutdown();
@@ -36,6 +62,9 @@ class Server {
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   ListenerSockets sockets_;
   proxy::ProxyConfigPtr config_;
+  Dynamic dynamic_;
+  std::unique_ptr<config::FileWatcher> watcher_;
+  std::set<std::string> eds_files_;  // EDS files watched so far
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<asio::steady_timer> drain_timer_;
   bool shutting_down_ = false;

@@ -68,6 +68,10 @@ TEST(Semantics, RejectsDuplicateListenerAddresses) {
             "static_resources.listeners[0].address)");
 }
 
+TEST(Semantics, AllowsTwoListenersOnPortZero) {
+  EXPECT_TRUE(semantics(config(listener("a", 0) + listener("b", 0), cluster("web"))).empty());
+}
+
 TEST(Semantics, RejectsDuplicateClusterNames) {
   EXPECT_EQ(
       onlyError(semantics(config(listener("a", 1000), cluster("web") + cluster("web")))),

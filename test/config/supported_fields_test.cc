@@ -79,7 +79,7 @@ TEST(SupportedFields, RejectsAnUnsupportedEnumValue) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors.errors()[0].toString(),
             "static_resources.clusters[0].type: ORIGINAL_DST is not supported by sluice (supported: STATIC, "
-            "STRICT_DNS, LOGICAL_DNS)");
+            "STRICT_DNS, LOGICAL_DNS, EDS)");
 }
 
 TEST(SupportedFields, RejectsUnsupportedFieldsInsideTypedConfigs) {

@@ -9,14 +9,22 @@
 //   /close           answers with connection: close
 //   /drain           reads the body and reports its length (same as any path)
 // WebSocket upgrades (with { websocket: true }) are echoed by the `ws` package.
+//
+// Options: `keepAliveTimeout` (ms an idle client connection is kept; default
+// 60 s), `delay` (ms added before every response, to make a slow host).
+// `events` emits 'request' (req) when a request arrives, 'connection-closed'
+// when a client connection closes, and 'ws-close' (code, reason) when a
+// WebSocket peer closes.
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { WebSocketServer } from 'ws';
 
-export async function startBackend({ name = 'backend', websocket = false } = {}) {
+export async function startBackend({ name = 'backend', websocket = false, keepAliveTimeout = 60_000, delay = 0 } = {}) {
   let connections = 0;
+  const events = new EventEmitter();
   const server = http.createServer((req, res) => {
+    events.emit('request', req);
     const hash = createHash('sha256');
     let length = 0;
     req.on('data', (c) => { hash.update(c); length += c.length; });
@@ -59,21 +67,29 @@ export async function startBackend({ name = 'backend', websocket = false } = {})
           res.end(body);
         }
       };
-      if (parts[1] === 'delay') setTimeout(send, Number(parts[2]));
+      const wait = (parts[1] === 'delay' ? Number(parts[2]) : 0) + delay;
+      if (wait > 0) setTimeout(send, wait);
       else send();
     });
   });
-  server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket) => { socket.connectionId = ++connections; });
+  server.keepAliveTimeout = keepAliveTimeout;
+  server.on('connection', (socket) => {
+    socket.connectionId = ++connections;
+    socket.on('close', () => events.emit('connection-closed', socket.connectionId));
+  });
   if (websocket) {
     const wss = new WebSocketServer({ server });
-    wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
+    wss.on('connection', (ws) => {
+      ws.on('message', (data, binary) => ws.send(data, { binary }));
+      ws.on('close', (code, reason) => events.emit('ws-close', code, reason.toString()));
+    });
   }
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     name,
     port: server.address().port,
+    events,
     connections: () => connections,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
   };

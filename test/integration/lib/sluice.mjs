@@ -79,6 +79,31 @@ export class Sluice {
 
   get pid() { return this.child.pid; }
 
+  // Resolves when sluice's log (stderr) matches `pattern` after this call.
+  waitForLog(pattern) {
+    const from = this.stderr.length;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = this.stderr.slice(from).match(pattern);
+        if (match) {
+          this.child.stderr.off('data', check);
+          this.child.off('exit', onExit);
+          resolve(match);
+        }
+      };
+      const onExit = (code) => reject(new Error(`sluice exited with ${code} while waiting for ${pattern}`));
+      this.child.stderr.on('data', check);
+      this.child.on('exit', onExit);
+    });
+  }
+
+  // The current listeners, from the admin API.
+  async refreshListeners() {
+    const res = await request({ port: Number(this.admin.split(':')[1]), path: '/listeners?format=json' });
+    this.listeners = JSON.parse(res.body).listener_statuses;
+    return this.listeners;
+  }
+
   // Peak and current RSS in KiB, from /proc.
   memory() {
     const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');

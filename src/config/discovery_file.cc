@@ -1,0 +1,52 @@
+#include "config/discovery_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "config/any_util.h"
+#include "config/pgv_validator.h"
+#include "config/supported_fields.h"
+#include "config/yaml_to_proto.h"
+#include "envoy/service/discovery/v3/discovery.pb.h"
+
+namespace sluice::config {
+
+bool readDiscoveryFile(const std::string& path, const std::string& type, DiscoveryFile& out, ErrorList& errors) {
+  const size_t before = errors.size();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.add("", "cannot read '" + path + "': " + std::strerror(errno));
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  envoy::service::discovery::v3::DiscoveryResponse response;
+  parseYamlInto(text.str(), response, errors);
+  if (errors.size() != before) return false;
+  out.version_info = response.version_info();
+  out.resources.clear();
+  for (int i = 0; i < response.resources_size(); ++i) {
+    const std::string resource_path = indexPath("resources", static_cast<size_t>(i));
+    const auto& any = response.resources(i);
+    if (typeNameOfUrl(any.type_url()) != type) {
+      errors.add(resource_path, "expected a " + type + ", got '" + any.type_url() + "'");
+      continue;
+    }
+    std::string error;
+    auto resource = unpackAny(any, &error);
+    if (!resource) {
+      errors.add(resource_path, error);
+      continue;
+    }
+    ErrorList unsupported;
+    checkSupported(*resource, resource_path, unsupported);
+    validateRules(*resource, resource_path, errors);
+    errors.append(unsupported);
+    out.resources.push_back(std::move(resource));
+  }
+  return errors.size() == before;
+}
+
+}  // namespace sluice::config

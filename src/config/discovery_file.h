@@ -1,0 +1,26 @@
+// Reading a file-based xDS resource file (Envoy's `path_config_source`): a
+// DiscoveryResponse in YAML or JSON whose `resources` are typed configs of
+// one kind. Each resource is checked against the protoc-gen-validate rules and
+// the supported subset, with paths like `resources[2].name`. Main thread only.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config_error.h"
+
+namespace sluice::config {
+
+struct DiscoveryFile {
+  std::string version_info;
+  std::vector<std::unique_ptr<google::protobuf::Message>> resources;
+};
+
+// `type` is the full message name every resource must have, e.g.
+// "envoy.config.listener.v3.Listener". False with errors when anything is wrong.
+bool readDiscoveryFile(const std::string& path, const std::string& type, DiscoveryFile& out, ErrorList& errors);
+
+}  // namespace sluice::config
