@@ -227,6 +227,7 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.cluster.v3.Cluster", "eds_cluster_config", "", "endpoints from a file (path_config_source)"},
     {"envoy.config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", "", ""},
     {"envoy.config.cluster.v3.Cluster.EdsClusterConfig", "service_name", "", ""},
+    {"envoy.config.cluster.v3.Cluster", "dns_refresh_rate", "", "default 5s; resolved on a thread of its own"},
     {"envoy.config.cluster.v3.Cluster", "max_requests_per_connection", "", "deprecated in Envoy, still honoured"},
     {"envoy.config.endpoint.v3.ClusterLoadAssignment", "cluster_name", "", ""},
     {"envoy.config.endpoint.v3.ClusterLoadAssignment", "endpoints", "", ""},

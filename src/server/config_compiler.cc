@@ -1,8 +1,5 @@
 #include "server/config_compiler.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <google/protobuf/util/time_util.h>
 
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
@@ -32,24 +29,6 @@ upstream::LbPolicy lbPolicy(Cluster::LbPolicy policy) {
   }
 }
 
-// Resolves `name` to IP literals. Blocking: main thread only, at config time.
-std::vector<std::string> resolve(const std::string& name, uint16_t port) {
-  std::vector<std::string> out;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* result = nullptr;
-  if (::getaddrinfo(name.c_str(), std::to_string(port).c_str(), &hints, &result) != 0) return out;
-  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
-    char host[NI_MAXHOST];
-    if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) == 0) {
-      if (std::find(out.begin(), out.end(), host) == out.end()) out.emplace_back(host);
-    }
-  }
-  ::freeaddrinfo(result);
-  return out;
-}
-
 }  // namespace
 
 std::string edsServiceName(const Cluster& cluster) {
@@ -58,7 +37,8 @@ std::string edsServiceName(const Cluster& cluster) {
 }
 
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluster, const EndpointMap& eds,
-                                                           const std::string& path, config::ErrorList& errors) {
+                                                           const Resolver& resolve, const std::string& path,
+                                                           config::ErrorList& errors) {
   (void)path;
   (void)errors;
   auto out = std::make_shared<proxy::ClusterConfig>();
@@ -89,7 +69,7 @@ std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluste
       const auto port = static_cast<uint16_t>(sa.port_value());
       std::vector<std::string> addresses{sa.address()};
       if (dns) {
-        addresses = resolve(sa.address(), port);
+        addresses = resolve(sa.address());
         if (cluster.type() == Cluster::LOGICAL_DNS && addresses.size() > 1) addresses.resize(1);
       }
       for (auto& address : addresses) {
@@ -149,11 +129,13 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
 }
 
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  const EndpointMap& eds, config::ErrorList& errors) {
+                                                  const EndpointMap& eds, const Resolver& resolve,
+                                                  config::ErrorList& errors) {
   auto out = std::make_shared<proxy::ProxyConfig>();
   const auto& sr = bootstrap.static_resources();
   for (int i = 0; i < sr.clusters_size(); ++i) {
-    if (auto c = compileCluster(sr.clusters(i), eds, "static_resources.clusters[" + std::to_string(i) + "]", errors)) {
+    if (auto c = compileCluster(sr.clusters(i), eds, resolve, "static_resources.clusters[" + std::to_string(i) + "]",
+                                errors)) {
       out->clusters.emplace(c->name, std::move(c));
     }
   }

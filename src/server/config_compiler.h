@@ -3,6 +3,7 @@
 // balancer factories, connection manager settings. Main thread only.
 #pragma once
 
+#include <functional>
 #include <map>
 
 #include "config/config_error.h"
@@ -17,17 +18,21 @@ namespace sluice::server {
 // Endpoints delivered by EDS files, by cluster_name.
 using EndpointMap = std::map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment>;
 
+// Host name -> IP literals, for DNS clusters (see DnsCache).
+using Resolver = std::function<std::vector<std::string>(const std::string& name)>;
+
 // nullptr with errors (field paths under `path`) when something cannot be compiled.
 // An EDS cluster takes its endpoints from `eds` (none yet: no hosts).
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const envoy::config::cluster::v3::Cluster& cluster,
-                                                           const EndpointMap& eds, const std::string& path,
-                                                           config::ErrorList& errors);
+                                                           const EndpointMap& eds, const Resolver& resolve,
+                                                           const std::string& path, config::ErrorList& errors);
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
                                                              const std::string& path, config::ErrorList& errors);
 
 // The listeners and clusters of `bootstrap`'s static_resources.
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  const EndpointMap& eds, config::ErrorList& errors);
+                                                  const EndpointMap& eds, const Resolver& resolve,
+                                                  config::ErrorList& errors);
 
 // The name EDS delivers a cluster's endpoints under.
 std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);

@@ -1,7 +1,9 @@
 #include "server/server.h"
 
+#include <google/protobuf/util/time_util.h>
 #include <fstream>
 #include <iostream>
+
 #include <nlohmann/json.hpp>
 
 #include "config/discovery_file.h"
@@ -58,6 +60,7 @@ bool Server::start(std::string& error) {
   if (!loadNewEdsFiles(dynamic, error)) return false;
   if (!apply(dynamic, error)) return false;
   dynamic_ = std::move(dynamic);
+  scheduleDnsRefresh();
 
   if (bootstrap_.has_admin() && bootstrap_.admin().has_address()) {
     const auto& sa = bootstrap_.admin().address().socket_address();
@@ -158,7 +161,10 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   config::ErrorList errors;
   config::checkSemantics(merged, errors);
   std::shared_ptr<proxy::ProxyConfig> compiled;
-  if (errors.empty()) compiled = compileStatic(merged, dynamic.endpoints, errors);
+  if (errors.empty()) {
+    compiled = compileStatic(
+        merged, dynamic.endpoints, [this](const std::string& name) { return dns_.lookup(name); }, errors);
+  }
   if (!errors.empty()) {
     error = "cannot compile the configuration:\n" + errors.toString();
     return false;
@@ -180,6 +186,39 @@ void Server::onFileChanged(const std::string& what, const std::function<bool(Dyn
   }
   dynamic_ = std::move(next);
   std::cerr << "sluice: " << what << " update applied (config version " << config_->version << ")\n";
+}
+
+// Re-resolves DNS clusters every dns_refresh_rate (the smallest configured;
+// Envoy's default 5 s); a changed answer recompiles the config.
+void Server::scheduleDnsRefresh() {
+  std::chrono::milliseconds rate{0};
+  auto consider = [&](const envoy::config::cluster::v3::Cluster& c) {
+    if (c.type() != envoy::config::cluster::v3::Cluster::STRICT_DNS &&
+        c.type() != envoy::config::cluster::v3::Cluster::LOGICAL_DNS) {
+      return;
+    }
+    const auto r =
+        c.has_dns_refresh_rate()
+            ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(c.dns_refresh_rate()))
+            : std::chrono::milliseconds(5000);
+    if (rate.count() == 0 || r < rate) rate = r;
+  };
+  for (const auto& c : bootstrap_.static_resources().clusters()) consider(c);
+  for (const auto& c : dynamic_.clusters) consider(c);
+  if (rate.count() == 0) return;
+  dns_timer_.expires_after(rate);
+  dns_timer_.async_wait([this](const std::error_code& ec) {
+    if (ec || shutting_down_) return;
+    dns_.refresh([this] {
+      std::string error;
+      if (apply(dynamic_, error)) {
+        std::cerr << "sluice: DNS update applied (config version " << config_->version << ")\n";
+      } else {
+        std::cerr << "sluice: DNS update rejected: " << error << "\n";
+      }
+    });
+    scheduleDnsRefresh();
+  });
 }
 
 void Server::installAdminHandlers() {
@@ -234,6 +273,7 @@ void Server::shutdown() {
 
 void Server::finish() {
   if (drain_timer_) drain_timer_->cancel();
+  dns_timer_.cancel();
   signals_.cancel();
   if (admin_) admin_->close();
   for (auto& w : workers_) w->stop();

@@ -16,6 +16,7 @@
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "proxy/worker.h"
 #include "server/config_compiler.h"
+#include "server/dns_cache.h"
 #include "server/listener_sockets.h"
 #include "server/options.h"
 
@@ -65,6 +66,9 @@ class Server {
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;
   std::set<std::string> eds_files_;  // EDS files watched so far
+  DnsCache dns_{main_};
+  asio::steady_timer dns_timer_{main_};
+  void scheduleDnsRefresh();
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<asio::steady_timer> drain_timer_;
   bool shutting_down_ = false;

@@ -10,8 +10,9 @@
 //   /drain           reads the body and reports its length (same as any path)
 // WebSocket upgrades (with { websocket: true }) are echoed by the `ws` package.
 //
-// Options: `keepAliveTimeout` (ms an idle client connection is kept; default
-// 60 s), `delay` (ms added before every response, to make a slow host).
+// Options: `keepAliveTimeout` (ms after a response before an idle connection is
+// closed; default 60 s; timed here because Node's own adds a second to it),
+// `delay` (ms added before every response, to make a slow host).
 // `events` emits 'request' (req) when a request arrives, 'connection-closed'
 // when a client connection closes, and 'ws-close' (code, reason) when a
 // WebSocket peer closes.
@@ -25,6 +26,11 @@ export async function startBackend({ name = 'backend', websocket = false, keepAl
   const events = new EventEmitter();
   const server = http.createServer((req, res) => {
     events.emit('request', req);
+    clearTimeout(req.socket.idleTimer);
+    res.on('finish', () => {
+      clearTimeout(req.socket.idleTimer);
+      req.socket.idleTimer = setTimeout(() => req.socket.end(), keepAliveTimeout).unref();
+    });
     const hash = createHash('sha256');
     let length = 0;
     req.on('data', (c) => { hash.update(c); length += c.length; });
@@ -52,9 +58,18 @@ export async function startBackend({ name = 'backend', websocket = false, keepAl
         } else if (parts[1] === 'chunked') {
           const n = Number(parts[2]);
           res.writeHead(200, { 'x-backend': name, trailer: 'x-trailer' });
-          for (let left = n; left > 0; left -= 1024) res.write(Buffer.alloc(Math.min(1024, left), 'y'));
-          res.addTrailers({ 'x-trailer': 'done' });
-          res.end();
+          const block = Buffer.alloc(1024, 'y');
+          let left = n;
+          const pump = () => {
+            while (left > 0) {
+              const piece = left >= block.length ? block : block.subarray(0, left);
+              left -= piece.length;
+              if (!res.write(piece)) return res.once('drain', pump);
+            }
+            res.addTrailers({ 'x-trailer': 'done' });
+            res.end();
+          };
+          pump();
         } else if (parts[1] === 'close') {
           res.writeHead(200, { connection: 'close', 'content-length': 2, 'x-backend': name });
           res.end('ok');
@@ -72,7 +87,7 @@ export async function startBackend({ name = 'backend', websocket = false, keepAl
       else send();
     });
   });
-  server.keepAliveTimeout = keepAliveTimeout;
+  server.keepAliveTimeout = 0; // see the idle timer above
   server.on('connection', (socket) => {
     socket.connectionId = ++connections;
     socket.on('close', () => events.emit('connection-closed', socket.connectionId));
