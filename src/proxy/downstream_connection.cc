@@ -1,5 +1,6 @@
 #include "proxy/downstream_connection.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "http/http1_serializer.h"
@@ -57,7 +58,7 @@ asio::awaitable<void> DownstreamConnection::run() {
 }
 
 asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socket, network::IoBuffer& buffer,
-                                                     bool speculative) {
+                                                     bool speculative, size_t limit) {
   if (!speculative) {
     // Wait for readability first: a read that would block costs a syscall for
     // nothing, and an idle connection holds no buffer while it waits.
@@ -68,7 +69,9 @@ asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socke
   for (;;) {
     if (buffer.writable() == 0) buffer.reserve(buffer.capacity() * 2);
     std::error_code ec;
-    const size_t n = socket.read_some(asio::buffer(buffer.writePointer(), buffer.writable()), ec);
+    // Below 1 KiB a limit would only cost syscalls; chunk framing needs the room.
+    const size_t room = std::min(buffer.writable(), std::max<size_t>(limit, 1024));
+    const size_t n = socket.read_some(asio::buffer(buffer.writePointer(), room), ec);
     if (!ec) {
       buffer.commit(n);
       co_return true;

@@ -8,6 +8,7 @@
 // drain() and close() can reach it. Worker thread only.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -41,8 +42,10 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
  private:
   // --- downstream_connection.cc: the connection and local replies ---
   // Reads more bytes from `socket` into `buffer` (taking a pooled buffer if it
-  // has none). Waits for readability first unless `speculative`. False on EOF or error.
-  asio::awaitable<bool> readMore(network::Tcp::socket& socket, network::IoBuffer& buffer, bool speculative);
+  // has none), at most `limit` per read (per_connection_buffer_limit_bytes).
+  // Waits for readability first unless `speculative`. False on EOF or error.
+  asio::awaitable<bool> readMore(network::Tcp::socket& socket, network::IoBuffer& buffer, bool speculative,
+                                 size_t limit = SIZE_MAX);
   asio::awaitable<bool> writeAll(network::Tcp::socket& socket, std::string_view data);
   // Reads and parses the next request head; false: close the connection.
   asio::awaitable<bool> readRequestHead();
@@ -68,7 +71,7 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   enum class PumpResult { Done, SourceFailed, SinkFailed, Malformed };
   asio::awaitable<PumpResult> pumpBody(network::Tcp::socket& from, network::IoBuffer& buffer,
                                        http::http1::BodyDecoder& decoder, network::Tcp::socket& to, bool chunked_out,
-                                       bool until_close, uint64_t& bytes);
+                                       bool until_close, uint64_t& bytes, size_t read_limit);
 
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
   asio::awaitable<void> tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer);

@@ -54,7 +54,7 @@ void closeSocket(network::Tcp::socket& socket) {
 
 asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody(
     network::Tcp::socket& from, network::IoBuffer& buffer, http::http1::BodyDecoder& decoder, network::Tcp::socket& to,
-    bool chunked_out, bool until_close, uint64_t& bytes) {
+    bool chunked_out, bool until_close, uint64_t& bytes, size_t read_limit) {
   for (;;) {
     const auto step = decoder.decode(buffer.allocated() ? buffer.readable() : std::string_view());
     if (step.error) co_return PumpResult::Malformed;
@@ -86,7 +86,7 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
       co_return PumpResult::Done;
     }
     if (step.consumed > 0 || !step.data.empty()) continue;
-    if (!co_await readMore(from, buffer, false)) {
+    if (!co_await readMore(from, buffer, false, read_limit)) {
       if (!until_close) co_return PumpResult::SourceFailed;
       if (chunked_out) {
         out_.clear();
@@ -103,8 +103,8 @@ asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upst
   if (!co_await writeAll(upstream.socket, out_)) co_return false;
   if (framing.kind == Framing::Kind::None) co_return true;
   const bool chunked = framing.kind == Framing::Kind::Chunked;
-  const auto result =
-      co_await pumpBody(socket_, in_, request_body_, upstream.socket, chunked, false, info_.bytes_received);
+  const auto result = co_await pumpBody(socket_, in_, request_body_, upstream.socket, chunked, false,
+                                        info_.bytes_received, listener_->per_connection_buffer_limit_bytes);
   if (result == PumpResult::Done) {
     request_body_complete_ = true;
     co_return true;
@@ -300,7 +300,8 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   if (kind != Framing::Kind::None) {
     response_body_.reset(framing.framing);
     const auto result = co_await pumpBody(upstream->socket, upstream_in_, response_body_, socket_, chunked_out,
-                                          kind == Framing::Kind::UntilClose, info_.bytes_sent);
+                                          kind == Framing::Kind::UntilClose, info_.bytes_sent,
+                                          cluster->config->per_connection_buffer_limit_bytes);
     if (result != PumpResult::Done) {
       // Headers are out: the only honest signal left is to reset the client.
       info_.response_flags |= result == PumpResult::SinkFailed  ? kDownstreamConnectionTermination
