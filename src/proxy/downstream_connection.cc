@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "http/http1_serializer.h"
+#include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
 #include "router/route.h"
 #include "router/route_table.h"
@@ -121,23 +122,8 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
 bool DownstreamConnection::wantsClose() const { return client_close_ || draining_ || worker_.draining(); }
 
 bool DownstreamConnection::clientAsksToClose() const {
-  const auto connection = request_.headers.get("connection");
-  auto has = [&](std::string_view token) {
-    if (!connection) return false;
-    std::string_view list = *connection;
-    while (!list.empty()) {
-      const size_t comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-      if (http::equalsIgnoreCase(item, token)) return true;
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
-    return false;
-  };
-  if (has("close")) return true;
-  return request_.version_minor == 0 && !has("keep-alive");
+  if (hasToken(request_.headers, "connection", "close")) return true;
+  return request_.version_minor == 0 && !hasToken(request_.headers, "connection", "keep-alive");
 }
 
 asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::string_view body, std::string_view details,

@@ -27,24 +27,6 @@ constexpr std::string_view kConnectionTermination =
 constexpr std::string_view kProtocolError =
     "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
 
-bool hasToken(const http::HeaderMap& headers, std::string_view name, std::string_view token) {
-  bool found = false;
-  headers.forEach([&](const http::HeaderMap::Entry& e) {
-    if (found || e.name != name) return;
-    std::string_view list = e.value;
-    while (!list.empty() && !found) {
-      const size_t comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      found = http::equalsIgnoreCase(item, token);
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
-  });
-  return found;
-}
-
 void closeSocket(network::Tcp::socket& socket) {
   std::error_code ignored;
   socket.close(ignored);

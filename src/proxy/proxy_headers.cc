@@ -25,6 +25,15 @@ void forEachToken(std::string_view list, F f) {
 
 }  // namespace
 
+bool hasToken(const http::HeaderMap& headers, std::string_view name, std::string_view token) {
+  bool found = false;
+  headers.forEach([&](const http::HeaderMap::Entry& e) {
+    if (found || e.name != name) return;
+    forEachToken(e.value, [&](std::string_view item) { found = found || http::equalsIgnoreCase(item, token); });
+  });
+  return found;
+}
+
 void stripHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade) {
   // Fields named by Connection are hop-by-hop too (RFC 9110 7.6.1). Copy the
   // names first: removing fields invalidates views into the map.

@@ -10,6 +10,10 @@
 
 namespace sluice::proxy {
 
+// True when a field `name` (lowercase) lists `token` in its comma-separated
+// values, compared case-insensitively (e.g. connection: keep-alive, Upgrade).
+bool hasToken(const http::HeaderMap& headers, std::string_view name, std::string_view token);
+
 // Removes connection-specific fields: Connection and every field it names,
 // Keep-Alive, Proxy-Connection, Transfer-Encoding (sluice re-frames bodies),
 // TE (unless just "trailers"), Upgrade (unless `keep_upgrade`, for WebSockets).
