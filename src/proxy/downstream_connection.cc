@@ -25,6 +25,11 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
   std::error_code ec;
   const auto peer = socket_.remote_endpoint(ec);
   if (!ec) remote_ip_ = peer.address().to_string();
+  // strip_matching_host_port compares with the port this connection arrived on
+  // (the bound one, also for listeners configured with port 0).
+  match_options_ = listener_->hcm.match_options;
+  const auto local = socket_.local_endpoint(ec);
+  if (!ec) match_options_.listener_port = local.port();
   socket_.set_option(network::Tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
 }
@@ -180,6 +185,23 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
       request_.headers.add("host", hcm.default_host_for_http_10);
     }
   }
+  // Absolute-form (RFC 9112 3.2.2): the target's authority replaces Host.
+  if (const auto scheme_end = request_.target.find("://");
+      scheme_end != std::string::npos && request_.target[0] != '/') {
+    const size_t authority_start = scheme_end + 3;
+    const size_t path_start = request_.target.find_first_of("/?", authority_start);
+    request_.headers.set(
+        "host", std::string_view(request_.target)
+                    .substr(authority_start,
+                            path_start == std::string::npos ? std::string::npos : path_start - authority_start));
+    request_.target = path_start == std::string::npos ? std::string("/") : request_.target.substr(path_start);
+    if (request_.target[0] == '?') request_.target.insert(0, "/");
+  }
+  // The strip_*_host_port options change the Host the upstream sees too, as in Envoy.
+  if (const auto host = request_.headers.get("host")) {
+    const auto stripped = router::stripHostPort(*host, match_options_);
+    if (stripped.size() != host->size()) request_.headers.set("host", std::string(stripped));
+  }
   const auto authority = request_.headers.get("host");
   if (!authority) {
     draining_ = true;
@@ -190,7 +212,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
                                  request_.headers,       remote_ip_};
   const auto& runtime = *worker_.config().runtime;
-  const router::Route* route = hcm.routes ? hcm.routes->match(view, hcm.match_options, runtime, random) : nullptr;
+  const router::Route* route = hcm.routes ? hcm.routes->match(view, match_options_, runtime, random) : nullptr;
   // A body we do not read keeps the connection from being reused: answering
   // locally then closes it (sendLocalReply sees the unread body).
   if (route == nullptr) co_return co_await sendLocalReply(404, "", "route_not_found", kNoRouteFound);

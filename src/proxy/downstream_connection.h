@@ -82,8 +82,9 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   std::shared_ptr<const ListenerConfig> listener_;
   network::Tcp::socket socket_;
   std::string remote_ip_;
-  network::IoBuffer in_;           // bytes read from the client, not yet used
-  network::IoBuffer upstream_in_;  // bytes read from the upstream, not yet used
+  router::MatchOptions match_options_;  // the HCM's, with this connection's local port
+  network::IoBuffer in_;                // bytes read from the client, not yet used
+  network::IoBuffer upstream_in_;       // bytes read from the upstream, not yet used
   http::http1::RequestHead request_;
   http::http1::ResponseHead response_;
   http::http1::BodyDecoder request_body_;

@@ -110,12 +110,15 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   info_.upstream_cluster = cluster_name;
 
   // WebSocket: allowed when the connection manager enables it and the route does not disable it.
+  // An h2c upgrade, or an Upgrade that Connection does not name, is no
+  // upgrade at all: the request is served as plain HTTP/1.1 (Envoy does the same).
   bool upgrade = false;
-  if (const auto type = request_.headers.get("upgrade")) {
+  if (const auto type = request_.headers.get("upgrade");
+      type && !http::equalsIgnoreCase(*type, "h2c") && hasToken(request_.headers, "connection", "upgrade")) {
     const bool enabled = http::equalsIgnoreCase(*type, "websocket") && hcm.websocket_enabled &&
                          action.upgradeEnabled(*type).value_or(true);
-    if (!enabled) co_return co_await sendLocalReply(403, "", "upgrade_failed");
-    upgrade = hasToken(request_.headers, "connection", "upgrade");
+    if (!enabled) co_return co_await sendLocalReply(403, "", "upgrade_failed", 0, {}, &route);
+    upgrade = true;
   }
 
   const router::RequestView view{request_.headers.get("host").value_or(""),
@@ -127,11 +130,22 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   const upstream::LbContext lb_context{action.hash(view)};
   const upstream::Host* chosen = cluster->lb->chooseHost(&lb_context);
   if (chosen == nullptr) {
-    co_return co_await sendLocalReply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream);
+    co_return co_await sendLocalReply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream, {},
+                                      &route);
   }
   // Shares ownership of the host set, so the host outlives any EDS update.
   const upstream::HostPtr host(cluster->config->hosts, chosen);
   info_.upstream_host = host->address_string;
+  // Least request reads this; released on every way out of this function.
+  struct ActiveRequest {
+    explicit ActiveRequest(const upstream::Host& h) : host(h) {
+      host.active_requests.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~ActiveRequest() { host.active_requests.fetch_sub(1, std::memory_order_relaxed); }
+    ActiveRequest(const ActiveRequest&) = delete;
+    ActiveRequest& operator=(const ActiveRequest&) = delete;
+    const upstream::Host& host;
+  } active(*host);
 
   // The request as the upstream sees it.
   if (auto path = route.rewritePath(request_.target)) request_.target = std::move(*path);
@@ -165,11 +179,12 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   bool have_head = false;
   for (int attempt = 0; !have_head; ++attempt) {
     if (upstream_in_.allocated()) upstream_in_.reset();  // nothing from an earlier connection counts
+    timeout.disarm();                                    // it pointed at the previous connection
     auto acquired = co_await cluster->pool.acquire(host);
     if (!acquired.connection) {
       co_return co_await sendLocalReply(503, acquired.timed_out ? kConnectTimeout : kConnectFailure,
                                         "upstream_reset_before_response_started{connection_failure}",
-                                        kUpstreamConnectionFailure);
+                                        kUpstreamConnectionFailure, {}, &route);
     }
     upstream = std::move(acquired.connection);
     ++upstream->requests;
@@ -188,7 +203,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       if (may_retry) continue;
       co_return co_await sendLocalReply(503, kConnectionTermination,
                                         "upstream_reset_before_response_started{connection_termination}",
-                                        kUpstreamConnectionTermination);
+                                        kUpstreamConnectionTermination, {}, &route);
     }
     if (const auto route_timeout = action.timeout()) {
       auto* socket = &upstream->socket;
@@ -215,7 +230,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       closeSocket(upstream->socket);
       if (timeout.expired()) {
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
-                                          kUpstreamRequestTimeout);
+                                          kUpstreamRequestTimeout, {}, &route);
       }
       if (may_retry && upstream_in_.empty()) {
         retry = true;
@@ -223,7 +238,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       }
       co_return co_await sendLocalReply(503, kConnectionTermination,
                                         "upstream_reset_before_response_started{connection_termination}",
-                                        kUpstreamConnectionTermination);
+                                        kUpstreamConnectionTermination, {}, &route);
     }
     if (retry) continue;
   }
@@ -232,7 +247,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   if (!framing.ok || (response_.status == 101 && !upgrade)) {
     closeSocket(upstream->socket);
     co_return co_await sendLocalReply(502, kProtocolError, "upstream_reset_before_response_started{protocol_error}",
-                                      kUpstreamProtocolError);
+                                      kUpstreamProtocolError, {}, &route);
   }
   const bool upstream_keep_alive =
       !hasToken(response_.headers, "connection", "close") &&

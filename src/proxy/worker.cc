@@ -9,7 +9,18 @@ using network::kNoThrow;
 ClusterState::ClusterState(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster, uint64_t seed)
     : config(cluster), lb(cluster->lb_factory->create(seed)), pool(std::move(executor), cluster) {}
 
-Worker::Worker(uint32_t index) : index_(index), work_(io_.get_executor()), rng_(0x5eed0000ULL + index) {}
+namespace {
+
+// Every process and worker draws different numbers: x-request-id, random and
+// weighted picks and round-robin starting points must differ across a fleet.
+uint64_t freshSeed() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device();
+}
+
+}  // namespace
+
+Worker::Worker(uint32_t index) : index_(index), work_(io_.get_executor()), rng_(freshSeed()) {}
 
 Worker::~Worker() { stop(); }
 

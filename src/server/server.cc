@@ -27,12 +27,19 @@ int Server::run() {
     for (auto& w : workers_) w->stop();
     return 1;
   }
-  signals_.async_wait([this](const std::error_code& ec, int) {
-    if (!ec) shutdown();
-  });
+  waitForSignal();
   main_.run();
   for (auto& w : workers_) w->stop();
   return 0;
+}
+
+// SIGTERM/SIGINT start the drain; later ones are absorbed until the exit.
+void Server::waitForSignal() {
+  signals_.async_wait([this](const std::error_code& ec, int) {
+    if (ec) return;
+    shutdown();
+    waitForSignal();
+  });
 }
 
 bool Server::start(std::string& error) {
@@ -274,7 +281,6 @@ void Server::shutdown() {
 void Server::finish() {
   if (drain_timer_) drain_timer_->cancel();
   dns_timer_.cancel();
-  signals_.cancel();
   if (admin_) admin_->close();
   for (auto& w : workers_) w->stop();
   main_.stop();

@@ -54,6 +54,7 @@ class Server {
   void installAdminHandlers();
   // Stop accepting, let in-flight requests finish for up to --drain-time-s, exit.
   void shutdown();
+  void waitForSignal();
   void finish();
 
   Options options_;

@@ -110,3 +110,19 @@ test('requests racing the upstream\'s idle close never fail', async (t) => {
   t.diagnostic(`upstream connections for 60 requests: ${backend.connections()}`);
   assert.deepEqual(failures, []);
 });
+
+test('max_requests_per_connection retires an upstream connection after that many requests', async () => {
+  const backend = await startBackend({ name: 'web' });
+  cleanups.push(() => backend.close());
+  const s = await startSluice({
+    static_resources: {
+      listeners: [httpListener({ routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'web' } }]) })],
+      clusters: [staticCluster('web', [backend.port], { max_requests_per_connection: 2 })],
+    },
+  }, { concurrency: 1 });
+  cleanups.push(async () => assert.equal(await s.stop(), 0));
+  const agent = keepAliveAgent();
+  const ids = [];
+  for (let i = 0; i < 6; ++i) ids.push(report((await request({ port: s.port(), path: '/', agent })).body).connection);
+  assert.deepEqual(ids, [1, 1, 2, 2, 3, 3]);
+});

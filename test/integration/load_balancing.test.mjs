@@ -23,7 +23,9 @@ after(async () => {
 async function withCluster(endpoints, clusterExtra, { routeExtra = {}, concurrency = 1 } = {}, body) {
   const s = await startSluice({
     static_resources: {
-      listeners: [httpListener({ routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'pool', ...routeExtra } }]) })],
+      listeners: [httpListener({
+        routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'pool', ...routeExtra } }]),
+      })],
       clusters: [staticCluster('pool', endpoints, clusterExtra)],
     },
   }, { concurrency });
@@ -108,6 +110,17 @@ test('RANDOM spreads over every host within statistical bounds', async (t) => {
   });
 });
 
+test('RANDOM makes different choices in two sluice processes', async () => {
+  const sequences = [];
+  for (let run = 0; run < 2; ++run) {
+    await withCluster(backends.map((b) => b.port), { lb_policy: 'RANDOM' }, {}, async (s) => {
+      sequences.push((await sequence(s, 30)).join(' '));
+    });
+  }
+  // Equal by chance with probability 3^-30.
+  assert.notEqual(sequences[0], sequences[1]);
+});
+
 for (const policy of ['RING_HASH', 'MAGLEV']) {
   test(`${policy} sends a user to the same host every time and spreads users over all hosts`, async (t) => {
     const hashPolicy = { hash_policy: [{ header: { header_name: 'x-user' } }] };
@@ -134,10 +147,28 @@ for (const policy of ['RING_HASH', 'MAGLEV']) {
   });
 }
 
-test('LEAST_REQUEST sends most concurrent requests to the host that answers fast', {
-  todo: 'BUG: Host::active_requests is never incremented or decremented on the data path (forward.cc), so '
-    + 'LEAST_REQUEST sees 0 everywhere and degenerates to random choice',
-}, async (t) => {
+test('hash_policy on a cookie or a query parameter keeps each key on one host', async () => {
+  const hashPolicy = { hash_policy: [{ cookie: { name: 'sid' } }, { query_parameter: { name: 'tenant' } }] };
+  await withCluster(backends.map((b) => b.port), { lb_policy: 'MAGLEV' }, { routeExtra: hashPolicy, concurrency: 2 },
+    async (s) => {
+      const hostFor = async (path, headers = {}) => {
+        const names = new Set();
+        for (let i = 0; i < 5; ++i) names.add((await request({ port: s.port(), path, headers })).headers['x-backend']);
+        assert.equal(names.size, 1, `${path} ${JSON.stringify(headers)} went to ${[...names]}`);
+        return [...names][0];
+      };
+      const byCookie = new Set();
+      const byTenant = new Set();
+      for (let i = 0; i < 30; ++i) {
+        byCookie.add(await hostFor('/status/204', { cookie: `theme=dark; sid=session-${i}` }));
+        byTenant.add(await hostFor(`/status/204?tenant=t${i}&page=${i}`));
+      }
+      assert.equal(byCookie.size, 3);
+      assert.equal(byTenant.size, 3);
+    });
+});
+
+test('LEAST_REQUEST sends most concurrent requests to the host that answers fast', async (t) => {
   const slow = await startBackend({ name: 'slow', delay: 200 });
   try {
     await withCluster([backends[0].port, slow.port], { lb_policy: 'LEAST_REQUEST' }, {}, async (s) => {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { startBackend, report } from './lib/backend.mjs';
-import { request } from './lib/http.mjs';
+import { raw, rawBody, request } from './lib/http.mjs';
 
 // A route that answers 200 with `body` itself.
 const answer = (match, body) => ({ match, direct_response: { status: 200, body: { inline_string: body } } });
@@ -97,9 +97,7 @@ test('strip_any_host_port ignores any port in the Host', async () => {
   assert.equal(await bodyOf(s, '/', { host: 'api.example.com:1' }), 'exact');
 });
 
-test('strip_any_host_port also strips the port from the Host the upstream sees', {
-  todo: 'BUG: the port is only ignored for matching; the forwarded Host keeps it (Envoy rewrites :authority)',
-}, async () => {
+test('strip_any_host_port also strips the port from the Host the upstream sees', async () => {
   const s = await sluiceWith(routes([{ match: { prefix: '/' }, route: { cluster: 'alpha' } }]),
     { hcm: { strip_any_host_port: true } });
   const r = report((await request({ port: s.port(), headers: { host: 'www.example.com:8080' } })).body);
@@ -123,12 +121,18 @@ test('strip_matching_host_port strips the listener\'s own port only (listener on
   assert.equal(await bodyOf(s, '/', { host: `www.example.com:${port + 1}` }), 'default');
 });
 
-test('strip_matching_host_port strips the port the kernel chose for a port-0 listener', {
-  todo: 'BUG: listener_port is the configured port_value (0), not the bound port (config_compiler.cc compileListener)',
-}, async () => {
+test('strip_matching_host_port strips the port the kernel chose for a port-0 listener', async () => {
   const s = await sluiceWith(domainTable, { hcm: { strip_matching_host_port: true } });
   assert.equal(await bodyOf(s, '/', { host: `www.example.com:${s.port()}` }), 'suffix');
   assert.equal(await bodyOf(s, '/', { host: 'www.example.com:8080' }), 'default');
+});
+
+test('routes an absolute-form request by the host and path of its URL', async () => {
+  const s = await sluiceWith(domainTable);
+  const reply = await raw(s.port(),
+    'GET http://www.example.com/abs?q=1 HTTP/1.1\r\nHost: ignored.org\r\nConnection: close\r\n\r\n');
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.equal(rawBody(reply), 'suffix'); // *.example.com, not the Host header's default
 });
 
 // ---- path matching ----
@@ -173,6 +177,7 @@ test('matches headers: exact, present, range and inverted', async () => {
     answer({ prefix: '/range', headers: [{ name: 'x-version', range_match: { start: 10, end: 20 } }] }, 'range'),
     answer({ prefix: '/invert', headers: [{ name: 'x-beta', string_match: { exact: 'yes' }, invert_match: true }] },
       'not-beta'),
+    answer({ prefix: '/multi', headers: [{ name: 'x-env', string_match: { exact: 'prod,canary' } }] }, 'multi'),
     answer({ prefix: '/all', headers: [{ name: 'x-a', exact_match: '1' }, { name: 'x-b', prefix_match: 'go' }] },
       'all'),
     answer({ prefix: '/' }, 'none'),
@@ -196,6 +201,10 @@ test('matches headers: exact, present, range and inverted', async () => {
   assert.equal(await bodyOf(s, '/invert', { 'x-beta': 'no' }), 'not-beta');
   assert.equal(await bodyOf(s, '/invert'), 'not-beta'); // absent, inverted: Envoy matches
   assert.equal(await bodyOf(s, '/invert', { 'x-beta': 'yes' }), 'none');
+
+  // A repeated header is matched as its values joined with ',', as Envoy does.
+  assert.equal(await bodyOf(s, '/exact', { 'x-env': ['prod', 'prod'] }), 'none');
+  assert.equal(await bodyOf(s, '/multi', { 'x-env': ['prod', 'canary'] }), 'multi');
 
   assert.equal(await bodyOf(s, '/all', { 'x-a': '1', 'x-b': 'gopher' }), 'all'); // every matcher must match
   assert.equal(await bodyOf(s, '/all', { 'x-a': '1', 'x-b': 'stop' }), 'none');
@@ -273,7 +282,10 @@ test('host_rewrite_literal replaces the Host the upstream sees', async () => {
 test('redirects with the exact Location and status', async () => {
   const s = await sluiceWith(routes([
     { match: { prefix: '/to-https' }, redirect: { https_redirect: true } },
-    { match: { prefix: '/elsewhere' }, redirect: { host_redirect: 'new.example', port_redirect: 8443, path_redirect: '/landing' } },
+    {
+      match: { prefix: '/elsewhere' },
+      redirect: { host_redirect: 'new.example', port_redirect: 8443, path_redirect: '/landing' },
+    },
     { match: { prefix: '/found' }, redirect: { path_redirect: '/f', response_code: 'FOUND' } },
     { match: { prefix: '/see-other' }, redirect: { path_redirect: '/s', response_code: 'SEE_OTHER' } },
     { match: { prefix: '/temporary' }, redirect: { path_redirect: '/t', response_code: 'TEMPORARY_REDIRECT' } },
@@ -299,9 +311,10 @@ test('redirects with the exact Location and status', async () => {
     assert.equal(res.headers.location, location, path);
     assert.equal(res.body, '', path);
   }
-  // https_redirect keeps a non-default port.
-  const res = await request({ port: s.port(), path: '/to-https', headers: { host: 'www.example.com:8080' } });
-  assert.equal(res.headers.location, 'https://www.example.com:8080/to-https');
+  // https_redirect keeps a non-default port and drops http's default one.
+  const redirect = async (host) => (await request({ port: s.port(), path: '/to-https', headers: { host } })).headers.location;
+  assert.equal(await redirect('www.example.com:8080'), 'https://www.example.com:8080/to-https');
+  assert.equal(await redirect('www.example.com:80'), 'https://www.example.com/to-https');
 });
 
 test('direct_response answers with its status and body', async () => {
@@ -325,11 +338,12 @@ test('direct_response answers with its status and body', async () => {
 
 // ---- header mutations ----
 
-const add = (key, value, extra = {}) => ({ header: { key, value }, ...extra });
+const add = (key, value) => ({ header: { key, value } });
+const overwrite = (key, value) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
 
 test('adds and removes request and response headers at route, virtual host and route config level', async () => {
   const s = await sluiceWith({
-    request_headers_to_add: [add('x-config', 'c'), add('x-level', 'config'), add('x-owner', 'config', { append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' })],
+    request_headers_to_add: [add('x-config', 'c'), add('x-level', 'config'), overwrite('x-owner', 'config')],
     request_headers_to_remove: ['x-drop-config'],
     response_headers_to_add: [add('x-resp-config', 'c'), add('x-resp-level', 'config')],
     response_headers_to_remove: ['x-envoy-upstream-service-time'],
@@ -349,7 +363,7 @@ test('adds and removes request and response headers at route, virtual host and r
         {
           match: { prefix: '/' },
           route: { cluster: 'alpha' },
-          request_headers_to_add: [add('x-route', 'r'), add('x-level', 'route'), add('x-owner', 'route', { append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' })],
+          request_headers_to_add: [add('x-route', 'r'), add('x-level', 'route'), overwrite('x-owner', 'route')],
           request_headers_to_remove: ['x-drop-route'],
           response_headers_to_add: [add('x-resp-route', 'r'), add('x-resp-level', 'route')],
           response_headers_to_remove: ['x-backend'],
@@ -388,6 +402,30 @@ test('adds and removes request and response headers at route, virtual host and r
   assert.equal(local.headers['x-resp-route'], 'r');
   assert.equal(local.headers['x-resp-vh'], 'v');
   assert.equal(local.headers['x-resp-config'], 'c');
+});
+
+test('adds a route\'s response headers to the error replies sluice makes for it', async () => {
+  const s = await sluiceWith(routes([{
+    match: { prefix: '/' },
+    route: { cluster: 'empty' },
+    response_headers_to_add: [add('x-served-by', 'edge-1')],
+  }], { response_headers_to_add: [add('x-vh', 'v')] }), {
+    clusters: [{
+      name: 'empty',
+      type: 'STRICT_DNS',
+      load_assignment: {
+        cluster_name: 'empty',
+        endpoints: [{
+          lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'nothing.invalid', port_value: 80 } } } }],
+        }],
+      },
+    }],
+  });
+  const res = await request({ port: s.port() });
+  assert.equal(res.status, 503);
+  assert.equal(res.body, 'no healthy upstream');
+  assert.equal(res.headers['x-served-by'], 'edge-1');
+  assert.equal(res.headers['x-vh'], 'v');
 });
 
 // ---- weighted clusters ----

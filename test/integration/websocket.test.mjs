@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
+import { rawBody } from './lib/http.mjs';
 
 let echo;
 let sluice;
@@ -33,7 +34,10 @@ before(async () => {
   echo = await startBackend({ name: 'echo', websocket: true });
   sluice = await proxy({
     routeList: [
-      { match: { prefix: '/no-ws' }, route: { cluster: 'echo', upgrade_configs: [{ upgrade_type: 'websocket', enabled: false }] } },
+      {
+        match: { prefix: '/no-ws' },
+        route: { cluster: 'echo', upgrade_configs: [{ upgrade_type: 'websocket', enabled: false }] },
+      },
       { match: { prefix: '/' }, route: { cluster: 'echo' } },
     ],
   });
@@ -263,4 +267,31 @@ test('passes on an upstream\'s refusal to upgrade as a plain response', async ()
     server.close();
     server.unref();
   }
+});
+
+test('serves an h2c upgrade request (curl --http2) as plain HTTP/1.1, without the upgrade headers', async () => {
+  const reply = await new Promise((resolve, reject) => {
+    const socket = net.connect(sluice.port(), '127.0.0.1');
+    let data = '';
+    socket.setEncoding('latin1');
+    socket.on('connect', () => socket.write('GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n'
+      + 'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n'));
+    socket.on('data', (c) => {
+      data += c;
+      const end = data.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(data);
+      const complete = length ? data.length >= end + 4 + Number(length[1]) : data.endsWith('\r\n0\r\n\r\n');
+      if (end >= 0 && complete) {
+        socket.destroy();
+        resolve(data);
+      }
+    });
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  const r = JSON.parse(rawBody(reply));
+  const names = r.headers.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+  assert.equal(r.url, '/h2c');
+  assert.ok(!names.includes('upgrade') && !names.includes('http2-settings'), names.join(' '));
 });

@@ -83,7 +83,7 @@ export async function startBackend({ name = 'backend', websocket = false, keepAl
         }
       };
       const wait = (parts[1] === 'delay' ? Number(parts[2]) : 0) + delay;
-      if (wait > 0) setTimeout(send, wait);
+      if (wait > 0) setTimeout(send, wait).unref(); // a test's own sockets keep it alive
       else send();
     });
   });
