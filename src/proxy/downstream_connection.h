@@ -66,6 +66,8 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // Sends request_ (head and body) on `upstream`. False when the upstream failed.
   asio::awaitable<bool> sendRequest(UpstreamConnection& upstream, const http::http1::Framing& framing,
                                     bool& downstream_failed);
+  // Completes when `socket` has bytes (or EOF) to read; false on error or cancel.
+  asio::awaitable<bool> waitReadable(network::Tcp::socket& socket);
   // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
   // `framing` and re-encoding chunked when `chunked_out`.
   enum class PumpResult { Done, SourceFailed, SinkFailed, Malformed };

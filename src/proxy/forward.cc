@@ -1,6 +1,7 @@
 // The router filter: sends a routed request to an upstream host and streams
 // the response back. Part of DownstreamConnection (see its header).
 #include <array>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <charconv>
 
 #include "http/http1_serializer.h"
@@ -80,13 +81,25 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
   }
 }
 
+asio::awaitable<bool> DownstreamConnection::waitReadable(network::Tcp::socket& socket) {
+  auto [ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
+  co_return !ec;
+}
+
 asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upstream, const Framing& framing,
                                                         bool& downstream_failed) {
   if (!co_await writeAll(upstream.socket, out_)) co_return false;
   if (framing.kind == Framing::Kind::None) co_return true;
   const bool chunked = framing.kind == Framing::Kind::Chunked;
-  const auto result = co_await pumpBody(socket_, in_, request_body_, upstream.socket, chunked, false,
-                                        info_.bytes_received, listener_->per_connection_buffer_limit_bytes);
+  // The upstream may answer before the body is all sent (a 413, say): stop
+  // sending then and forward its response; the client connection closes after
+  // it, as its unread body cannot be skipped reliably.
+  using namespace asio::experimental::awaitable_operators;
+  const auto first = co_await (pumpBody(socket_, in_, request_body_, upstream.socket, chunked, false,
+                                        info_.bytes_received, listener_->per_connection_buffer_limit_bytes) ||
+                               waitReadable(upstream.socket));
+  if (first.index() == 1) co_return true;  // request_body_complete_ stays false
+  const auto result = std::get<0>(first);
   if (result == PumpResult::Done) {
     request_body_complete_ = true;
     co_return true;
@@ -261,7 +274,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   response_.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
   route.applyResponseHeaderMutations(response_.headers);
 
-  bool close_downstream = wantsClose();
+  bool close_downstream = wantsClose() || !request_body_complete_;
   bool chunked_out = false;
   const auto kind = framing.framing.kind;
   if (kind == Framing::Kind::Chunked || kind == Framing::Kind::UntilClose) {
@@ -293,7 +306,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     co_return false;
   }
 
-  bool upstream_reusable = upstream_keep_alive && kind != Framing::Kind::UntilClose;
+  bool upstream_reusable = upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_;
   if (kind != Framing::Kind::None) {
     response_body_.reset(framing.framing);
     const auto result = co_await pumpBody(upstream->socket, upstream_in_, response_body_, socket_, chunked_out,

@@ -199,10 +199,7 @@ async function within(ms, promise, late) {
   }
 }
 
-test('passes on an upstream\'s early response while the request body is still being sent', {
-  todo: 'BUG: forward() sends the whole request body (sendRequest) before it reads any response byte, and no '
-    + 'timeout covers that phase: an upstream that answers early and stops reading hangs client and proxy',
-}, async () => {
+test('passes on an upstream\'s early response while the request body is still being sent', async () => {
   // Answers 413 as soon as the head is in, then reads no more (the body backs up).
   let upstreamSocket;
   const early = await rawUpstream((socket) => {
