@@ -66,6 +66,9 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // Sends request_ (head and body) on `upstream`. False when the upstream failed.
   asio::awaitable<bool> sendRequest(UpstreamConnection& upstream, const http::http1::Framing& framing,
                                     bool& downstream_failed);
+  // While a response is awaited: true once the client closed its connection.
+  // Pipelined bytes it sends meanwhile are kept in in_. Cancellable.
+  asio::awaitable<bool> clientGone();
   // Completes when `socket` has bytes (or EOF) to read; false on error or cancel.
   asio::awaitable<bool> waitReadable(network::Tcp::socket& socket);
   // Streams a body from `from` (already partly in `buffer`) to `to`, decoding

@@ -1,5 +1,6 @@
 // The router filter: sends a routed request to an upstream host and streams
 // the response back. Part of DownstreamConnection (see its header).
+#include <algorithm>
 #include <array>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <charconv>
@@ -84,6 +85,27 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
 asio::awaitable<bool> DownstreamConnection::waitReadable(network::Tcp::socket& socket) {
   auto [ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
   co_return !ec;
+}
+
+asio::awaitable<bool> DownstreamConnection::clientGone() {
+  const size_t limit = std::max<size_t>(listener_->per_connection_buffer_limit_bytes, 1024);
+  for (;;) {
+    if (in_.allocated() && in_.size() >= limit) {
+      // Enough pipelined bytes held: stop reading until cancelled.
+      asio::steady_timer forever(worker_.io(), asio::steady_timer::time_point::max());
+      co_await forever.async_wait(kNoThrow);
+      co_return false;
+    }
+    auto [ec] = co_await socket_.async_wait(network::Tcp::socket::wait_read, kNoThrow);
+    if (ec) co_return ec != asio::error::operation_aborted;
+    if (!in_.allocated()) in_ = worker_.buffers().take();
+    std::error_code read_ec;
+    const size_t n = socket_.read_some(
+        asio::buffer(in_.writePointer(), std::min(in_.writable(), limit - std::min(limit, in_.size()))), read_ec);
+    if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) continue;
+    if (read_ec) co_return true;  // EOF or reset: the client is gone
+    in_.commit(n);                // the next pipelined request, kept for later
+  }
 }
 
 asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upstream, const Framing& framing,
@@ -239,7 +261,18 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
           break;
         }
       }
-      if (co_await readMore(upstream->socket, upstream_in_, false)) continue;
+      // Wait for the upstream, but notice a client that gives up meanwhile:
+      // its request is then abandoned upstream too (Envoy resets it).
+      if (request_body_complete_) {
+        using namespace asio::experimental::awaitable_operators;
+        const auto first = co_await (waitReadable(upstream->socket) || clientGone());
+        if (first.index() == 1 && std::get<1>(first)) {
+          closeSocket(upstream->socket);
+          info_.response_flags |= kDownstreamConnectionTermination;
+          co_return false;
+        }
+      }
+      if (co_await readMore(upstream->socket, upstream_in_, request_body_complete_)) continue;
       closeSocket(upstream->socket);
       if (timeout.expired()) {
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
