@@ -37,10 +37,7 @@ std::string edsServiceName(const Cluster& cluster) {
 }
 
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluster, const EndpointMap& eds,
-                                                           const Resolver& resolve, const std::string& path,
-                                                           config::ErrorList& errors) {
-  (void)path;
-  (void)errors;
+                                                           const Resolver& resolve) {
   auto out = std::make_shared<proxy::ClusterConfig>();
   out->name = cluster.name();
   if (cluster.has_connect_timeout()) out->connect_timeout = millis(cluster.connect_timeout());
@@ -133,11 +130,9 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
                                                   config::ErrorList& errors) {
   auto out = std::make_shared<proxy::ProxyConfig>();
   const auto& sr = bootstrap.static_resources();
-  for (int i = 0; i < sr.clusters_size(); ++i) {
-    if (auto c = compileCluster(sr.clusters(i), eds, resolve, "static_resources.clusters[" + std::to_string(i) + "]",
-                                errors)) {
-      out->clusters.emplace(c->name, std::move(c));
-    }
+  for (const auto& cluster : sr.clusters()) {
+    auto c = compileCluster(cluster, eds, resolve);
+    out->clusters.emplace(c->name, std::move(c));
   }
   for (int i = 0; i < sr.listeners_size(); ++i) {
     if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", errors)) {

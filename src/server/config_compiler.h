@@ -21,11 +21,10 @@ using EndpointMap = std::map<std::string, envoy::config::endpoint::v3::ClusterLo
 // Host name -> IP literals, for DNS clusters (see DnsCache).
 using Resolver = std::function<std::vector<std::string>(const std::string& name)>;
 
-// nullptr with errors (field paths under `path`) when something cannot be compiled.
-// An EDS cluster takes its endpoints from `eds` (none yet: no hosts).
+// A validated cluster always compiles. An EDS cluster takes its endpoints
+// from `eds` (none yet: no hosts); a DNS cluster's come from `resolve`.
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const envoy::config::cluster::v3::Cluster& cluster,
-                                                           const EndpointMap& eds, const Resolver& resolve,
-                                                           const std::string& path, config::ErrorList& errors);
+                                                           const EndpointMap& eds, const Resolver& resolve);
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
                                                              const std::string& path, config::ErrorList& errors);
 
