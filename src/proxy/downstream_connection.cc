@@ -35,6 +35,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
 }
 
 DownstreamConnection::~DownstreamConnection() {
+  if (worker_.stopped()) return;  // destroyed with the event loop: the pool is gone
   worker_.buffers().give(in_);
   worker_.buffers().give(upstream_in_);
 }

@@ -43,6 +43,7 @@ void Worker::stop() {
     io_.stop();
   });
   thread_.join();
+  stopped_ = true;
 }
 
 void Worker::applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sockets) {

@@ -64,6 +64,8 @@ class Worker {
   std::shared_ptr<ClusterState> cluster(std::string_view name);
   uint64_t random() { return rng_(); }
   bool draining() const { return draining_; }
+  // True once the event loop has ended for good (see stopped_).
+  bool stopped() const { return stopped_; }
   uint32_t index() const { return index_; }
 
   void addConnection(const std::shared_ptr<DownstreamConnection>& connection);
@@ -80,6 +82,9 @@ class Worker {
   void maybeFinishDrain();
 
   const uint32_t index_;
+  // Declared before io_ so it outlives it: coroutine frames still pending when
+  // io_ is destroyed (a drain cut short) must not touch the other members.
+  bool stopped_ = false;
   asio::io_context io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
