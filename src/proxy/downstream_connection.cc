@@ -81,6 +81,7 @@ asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socke
     const size_t n = socket.read_some(asio::buffer(buffer.writePointer(), room), ec);
     if (!ec) {
       buffer.commit(n);
+      if (stream_idle_) stream_idle_->touch();
       co_return true;
     }
     if (ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
@@ -92,6 +93,7 @@ asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socke
 asio::awaitable<bool> DownstreamConnection::writeAll(network::Tcp::socket& socket, std::string_view data) {
   if (data.empty()) co_return true;
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data.data(), data.size()), kNoThrow);
+  if (!ec && stream_idle_) stream_idle_->touch();
   co_return !ec;
 }
 

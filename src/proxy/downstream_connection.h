@@ -15,6 +15,7 @@
 #include "http/http1_body.h"
 #include "http/http1_parser.h"
 #include "network/asio_util.h"
+#include "network/idle_timer.h"
 #include "network/io_buffer.h"
 #include "proxy/proxy_config.h"
 #include "proxy/stream_info.h"
@@ -81,7 +82,7 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
   asio::awaitable<void> tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer);
   asio::awaitable<void> pipe(network::Tcp::socket& from, network::IoBuffer& pending, network::Tcp::socket& to,
-                             class TunnelIdle& idle);
+                             network::IdleTimer& idle);
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
@@ -97,9 +98,13 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   std::string out_;  // serialised heads and chunk framing
   StreamInfo info_;
   bool request_body_complete_ = true;
-  bool client_close_ = false;  // the request body (if any) was read to its end
-  bool idle_ = false;          // between requests, waiting for bytes
-  bool draining_ = false;      // close after the current response
+  bool client_close_ = false;
+  // The stream idle timer (route idle_timeout or HCM stream_idle_timeout)
+  // while a request is forwarded; every read and write touches it.
+  network::IdleTimer* stream_idle_ = nullptr;
+  bool stream_idle_expired_ = false;  // the request body (if any) was read to its end
+  bool idle_ = false;                 // between requests, waiting for bytes
+  bool draining_ = false;             // close after the current response
   bool closed_ = false;
 };
 

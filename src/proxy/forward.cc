@@ -7,6 +7,7 @@
 
 #include "http/http1_serializer.h"
 #include "network/deadline.h"
+#include "network/idle_timer.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
@@ -58,6 +59,7 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
             co_await asio::async_write(to, asio::buffer(step.data.data(), step.data.size()), kNoThrow);
       }
       if (ec) co_return PumpResult::SinkFailed;
+      if (stream_idle_) stream_idle_->touch();
       bytes += step.data.size();
     }
     if (step.consumed > 0) buffer.consume(step.consumed);
@@ -182,6 +184,24 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     const upstream::Host& host;
   } active(*host);
 
+  // Envoy's stream idle timeout (the route's idle_timeout overrides the
+  // connection manager's stream_idle_timeout; 0 disables): nothing read or
+  // written for that long and the stream ends, with 408 if no response started.
+  network::Tcp::socket* upstream_socket = nullptr;
+  network::IdleTimer idle(worker_.io().get_executor(), action.idleTimeout().value_or(hcm.stream_idle_timeout),
+                          [this, &upstream_socket] {
+                            stream_idle_expired_ = true;
+                            if (upstream_socket) closeSocket(*upstream_socket);
+                            std::error_code ignored;
+                            socket_.cancel(ignored);
+                          });
+  stream_idle_expired_ = false;
+  stream_idle_ = &idle;
+  struct ClearIdle {
+    network::IdleTimer*& slot;
+    ~ClearIdle() { slot = nullptr; }
+  } clear_idle{stream_idle_};
+
   // The request as the upstream sees it.
   if (auto path = route.rewritePath(request_.target)) request_.target = std::move(*path);
   if (const auto host_rewrite = action.hostRewrite()) {
@@ -222,6 +242,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                         kUpstreamConnectionFailure, {}, &route);
     }
     upstream = std::move(acquired.connection);
+    upstream_socket = &upstream->socket;
     ++upstream->requests;
     // A pooled connection the peer closed meanwhile fails before any response
     // byte; a request without a body is then sent once more on a new one.
@@ -231,6 +252,10 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     bool downstream_failed = false;
     if (!co_await sendRequest(*upstream, request_framing, downstream_failed)) {
       closeSocket(upstream->socket);
+      if (stream_idle_expired_) {
+        draining_ = true;
+        co_return co_await sendLocalReply(408, "stream timeout", "stream_idle_timeout", kStreamIdleTimeout, {}, &route);
+      }
       if (downstream_failed) {
         info_.response_flags |= kDownstreamConnectionTermination;
         co_return false;
@@ -274,6 +299,10 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       }
       if (co_await readMore(upstream->socket, upstream_in_, request_body_complete_)) continue;
       closeSocket(upstream->socket);
+      if (stream_idle_expired_) {
+        draining_ = true;
+        co_return co_await sendLocalReply(408, "stream timeout", "stream_idle_timeout", kStreamIdleTimeout, {}, &route);
+      }
       if (timeout.expired()) {
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
                                           kUpstreamRequestTimeout, {}, &route);

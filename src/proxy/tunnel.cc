@@ -4,7 +4,7 @@
 // one from the worker's pool. Part of DownstreamConnection.
 #include <asio/experimental/awaitable_operators.hpp>
 
-#include "network/deadline.h"
+#include "network/idle_timer.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/upstream_pool.h"
 #include "proxy/worker.h"
@@ -13,39 +13,8 @@ namespace sluice::proxy {
 
 using network::kNoThrow;
 
-// Closes the tunnel when no byte moved either way for `timeout`. Activity only
-// stamps a time; the timer re-arms itself for the remainder, so busy tunnels
-// cost no timer operations per read.
-class TunnelIdle {
- public:
-  TunnelIdle(asio::any_io_executor executor, std::chrono::milliseconds timeout, std::function<void()> on_idle)
-      : deadline_(std::move(executor)), timeout_(timeout), on_idle_(std::move(on_idle)) {
-    touch();
-    schedule(timeout_);
-  }
-  void touch() { last_ = std::chrono::steady_clock::now(); }
-
- private:
-  void schedule(std::chrono::milliseconds after) {
-    deadline_.arm(after, [this] {
-      const auto quiet = std::chrono::steady_clock::now() - last_;
-      if (quiet >= timeout_) {
-        on_idle_();
-      } else {
-        schedule(std::chrono::duration_cast<std::chrono::milliseconds>(timeout_ - quiet) +
-                 std::chrono::milliseconds(1));
-      }
-    });
-  }
-
-  network::Deadline deadline_;
-  std::chrono::milliseconds timeout_;
-  std::function<void()> on_idle_;
-  std::chrono::steady_clock::time_point last_;
-};
-
 asio::awaitable<void> DownstreamConnection::pipe(network::Tcp::socket& from, network::IoBuffer& pending,
-                                                 network::Tcp::socket& to, TunnelIdle& idle) {
+                                                 network::Tcp::socket& to, network::IdleTimer& idle) {
   network::IoBuffer buffer = std::move(pending);
   for (;;) {
     if (buffer.allocated() && !buffer.empty()) {
@@ -77,7 +46,7 @@ asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream,
   response_ = http::http1::ResponseHead();
   out_ = std::string();
   auto* up = &upstream.socket;
-  TunnelIdle idle(worker_.io().get_executor(), listener_->hcm.stream_idle_timeout, [this, up] {
+  network::IdleTimer idle(worker_.io().get_executor(), listener_->hcm.stream_idle_timeout, [this, up] {
     info_.response_flags |= kStreamIdleTimeout;
     std::error_code ignored;
     up->close(ignored);

@@ -159,3 +159,49 @@ test('replies 100 Continue to Expect: 100-continue and forwards the body', async
   assert.equal(r.bodyLength, 5);
   assert.equal(r.header('expect'), undefined);
 });
+
+test('answers 408 when the stream is idle for the route\'s idle_timeout', async () => {
+  const s = await startSluice({
+    static_resources: {
+      listeners: [httpListener({
+        routeConfig: routes([
+          { match: { prefix: '/slow' }, route: { cluster: 'web', timeout: '0s', idle_timeout: '0.3s', prefix_rewrite: '/delay/3000' } },
+          { match: { prefix: '/' }, route: { cluster: 'web', timeout: '0s', idle_timeout: '5s' } },
+        ]),
+      })],
+      clusters: [staticCluster('web', [backend.port])],
+    },
+  });
+  try {
+    const started = Date.now();
+    const res = await request({ port: s.port(), path: '/slow' });
+    assert.equal(res.status, 408);
+    assert.equal(res.body, 'stream timeout');
+    assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms`);
+    // A stream that keeps moving is not idle.
+    assert.equal((await request({ port: s.port(), path: '/bytes/100' })).status, 200);
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
+});
+
+test('answers 408 when a client stalls in the middle of its body (stream_idle_timeout)', async () => {
+  const s = await startSluice({
+    static_resources: {
+      listeners: [httpListener({
+        routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'web' } }]),
+        hcm: { stream_idle_timeout: '0.3s' },
+      })],
+      clusters: [staticCluster('web', [backend.port])],
+    },
+  });
+  try {
+    // 10 body bytes promised, 3 sent, then silence.
+    const reply = await raw(s.port(), 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    assert.match(reply, /^HTTP\/1\.1 408 /);
+    assert.match(reply, /connection: close/i);
+    assert.ok(reply.endsWith('stream timeout'), reply);
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
+});
