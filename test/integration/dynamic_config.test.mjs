@@ -51,6 +51,18 @@ function listenerResource(name, cluster) {
   };
 }
 
+// sluice with one EDS cluster 'web' (backend a) and listener 'one' from LDS.
+async function startWithLds() {
+  publish('eds.json', [assignment('web', [a.port])]);
+  publish('lds.json', [listenerResource('one', 'web')]);
+  const sluice = await startSluice({
+    static_resources: { clusters: [edsCluster('web')] },
+    dynamic_resources: { lds_config: { path_config_source: { path: join(dir, 'lds.json') } } },
+  });
+  await sluice.refreshListeners();
+  return sluice;
+}
+
 before(async () => {
   a = await startBackend({ name: 'a', websocket: true });
   b = await startBackend({ name: 'b', websocket: true });
@@ -112,14 +124,8 @@ test('an endpoint change is in use within a second, with no failed request under
 });
 
 test('LDS adds and removes listeners; a kept listener keeps its socket and connections', async () => {
-  publish('eds.json', [assignment('web', [a.port])]);
-  publish('lds.json', [listenerResource('one', 'web')]);
-  const sluice = await startSluice({
-    static_resources: { clusters: [edsCluster('web')] },
-    dynamic_resources: { lds_config: { path_config_source: { path: join(dir, 'lds.json') } } },
-  });
+  const sluice = await startWithLds();
   try {
-    await sluice.refreshListeners();
     const onePort = sluice.port('one');
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     assert.equal((await request({ port: onePort, agent })).status, 200);
@@ -151,14 +157,8 @@ test('LDS adds and removes listeners; a kept listener keeps its socket and conne
 });
 
 test('a rejected file keeps the previous configuration and says why', async () => {
-  publish('eds.json', [assignment('web', [a.port])]);
-  publish('lds.json', [listenerResource('one', 'web')]);
-  const sluice = await startSluice({
-    static_resources: { clusters: [edsCluster('web')] },
-    dynamic_resources: { lds_config: { path_config_source: { path: join(dir, 'lds.json') } } },
-  });
+  const sluice = await startWithLds();
   try {
-    await sluice.refreshListeners();
     const port = sluice.port('one');
     const rejected = sluice.waitForLog(/LDS update rejected[^\n]*\n[^\n]*resources\[0\]\.bogus_field/);
     publish('lds.json', [{ ...listenerResource('one', 'web'), bogus_field: 1 }]);
