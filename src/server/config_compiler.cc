@@ -66,8 +66,9 @@ std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluste
       const auto port = static_cast<uint16_t>(sa.port_value());
       std::vector<std::string> addresses{sa.address()};
       if (dns) {
-        addresses = resolve(sa.address());
-        if (cluster.type() == Cluster::LOGICAL_DNS && addresses.size() > 1) addresses.resize(1);
+        const bool logical = cluster.type() == Cluster::LOGICAL_DNS;
+        addresses = resolve(sa.address(), logical ? DnsAnswer::kLastNonEmpty : DnsAnswer::kLatest);
+        if (logical && addresses.size() > 1) addresses.resize(1);
       }
       for (auto& address : addresses) {
         hosts.push_back(upstream::makeHost(std::move(address), port, weight, locality.locality().region(),

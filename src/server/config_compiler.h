@@ -12,6 +12,7 @@
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "proxy/proxy_config.h"
+#include "server/dns_cache.h"
 
 namespace sluice::server {
 
@@ -19,7 +20,7 @@ namespace sluice::server {
 using EndpointMap = std::map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment>;
 
 // Host name -> IP literals, for DNS clusters (see DnsCache).
-using Resolver = std::function<std::vector<std::string>(const std::string& name)>;
+using Resolver = std::function<std::vector<std::string>(const std::string& name, DnsAnswer answer)>;
 
 // A validated cluster always compiles. An EDS cluster takes its endpoints
 // from `eds` (none yet: no hosts); a DNS cluster's come from `resolve`.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <asio/post.hpp>
+#include <iostream>
 
 namespace sluice::server {
 
@@ -17,13 +18,23 @@ DnsCache::~DnsCache() {
   resolver_.join();
 }
 
-std::vector<std::string> DnsCache::resolve(const std::string& name) {
-  std::vector<std::string> out;
+DnsCache::Answer DnsCache::resolve(const std::string& name) {
+  Answer answer;
+  auto& out = answer.addresses;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* result = nullptr;
-  if (::getaddrinfo(name.c_str(), nullptr, &hints, &result) != 0) return out;
+  switch (const int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &result)) {
+    case 0:
+      break;
+    case EAI_NONAME:  // the name does not exist
+    case EAI_NODATA:  // it exists with no address
+      return answer;
+    default:  // EAI_AGAIN, EAI_FAIL, EAI_SYSTEM, ...: no answer at all
+      answer.failure = ::gai_strerror(rc);
+      return answer;
+  }
   for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
     char host[NI_MAXHOST];
     if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) == 0 &&
@@ -33,13 +44,21 @@ std::vector<std::string> DnsCache::resolve(const std::string& name) {
   }
   ::freeaddrinfo(result);
   std::sort(out.begin(), out.end());  // stable order: a reordered answer is no change
-  return out;
+  return answer;
 }
 
-const std::vector<std::string>& DnsCache::lookup(const std::string& name) {
+const std::vector<std::string>& DnsCache::lookup(const std::string& name, DnsAnswer answer) {
   auto it = cache_.find(name);
-  if (it == cache_.end()) it = cache_.emplace(name, resolve(name)).first;
-  return it->second;
+  if (it == cache_.end()) {
+    Entry entry;
+    Answer first = resolve(name);
+    if (first.failure) std::cerr << "sluice: DNS resolution of '" << name << "' failed: " << *first.failure << "\n";
+    entry.failing = first.failure.has_value();
+    entry.latest = std::move(first.addresses);
+    entry.last_non_empty = entry.latest;
+    it = cache_.emplace(name, std::move(entry)).first;
+  }
+  return answer == DnsAnswer::kLatest ? it->second.latest : it->second.last_non_empty;
 }
 
 void DnsCache::refresh(std::function<void()> on_changed) {
@@ -48,17 +67,28 @@ void DnsCache::refresh(std::function<void()> on_changed) {
   std::vector<std::string> names;
   for (const auto& [name, addresses] : cache_) names.push_back(name);
   asio::post(resolver_io_, [this, names = std::move(names), on_changed = std::move(on_changed)]() mutable {
-    std::map<std::string, std::vector<std::string>> fresh;
+    std::map<std::string, Answer> fresh;
     for (const auto& name : names) fresh.emplace(name, resolve(name));
     asio::post(main_, [this, fresh = std::move(fresh), on_changed = std::move(on_changed)]() mutable {
       refreshing_ = false;
       bool changed = false;
-      for (auto& [name, addresses] : fresh) {
-        auto& cached = cache_[name];
-        if (cached != addresses) {
-          cached = std::move(addresses);
-          changed = true;
+      for (auto& [name, answer] : fresh) {
+        auto& entry = cache_[name];
+        // A failed resolution keeps what we had; say so once, not every refresh.
+        if (answer.failure) {
+          if (!entry.failing) {
+            std::cerr << "sluice: DNS resolution of '" << name << "' failed: " << *answer.failure << "; keeping its "
+                      << entry.latest.size() << " address(es)\n";
+          }
+          entry.failing = true;
+          continue;
         }
+        if (entry.failing) std::cerr << "sluice: DNS resolution of '" << name << "' recovered\n";
+        entry.failing = false;
+        if (entry.latest == answer.addresses) continue;
+        changed = true;
+        entry.latest = std::move(answer.addresses);
+        if (!entry.latest.empty()) entry.last_non_empty = entry.latest;
       }
       if (changed) on_changed();
     });

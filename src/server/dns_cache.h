@@ -3,10 +3,15 @@
 // then again every dns_refresh_rate on a resolver thread of its own, so the
 // main thread never blocks on DNS after start. The cache itself is read and
 // written on the main thread only.
+//
+// As in Envoy, a resolution that fails (no answer from the resolver, a
+// temporary error) changes nothing; only a definite answer does, and a
+// definite "no such name" is an empty answer.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +20,11 @@
 #include <asio/io_context.hpp>
 
 namespace sluice::server {
+
+// Which answer a DNS cluster takes for a name: STRICT_DNS the latest (an empty
+// one means no hosts), LOGICAL_DNS the latest that was not empty (Envoy's
+// logical DNS never drops its host on an empty answer).
+enum class DnsAnswer { kLatest, kLastNonEmpty };
 
 class DnsCache {
  public:
@@ -25,20 +35,31 @@ class DnsCache {
 
   // The addresses of `name` (IP literals), resolving it now if it was never
   // resolved. Empty when the name does not resolve.
-  const std::vector<std::string>& lookup(const std::string& name);
+  const std::vector<std::string>& lookup(const std::string& name, DnsAnswer answer = DnsAnswer::kLatest);
 
   // Resolves every cached name again on the resolver thread; back on the main
   // thread, calls `on_changed` if any name's addresses changed.
   void refresh(std::function<void()> on_changed);
 
  private:
-  static std::vector<std::string> resolve(const std::string& name);
+  struct Entry {
+    std::vector<std::string> latest;
+    std::vector<std::string> last_non_empty;
+    bool failing = false;  // the last resolution failed (logged once, until it recovers)
+  };
+  // One resolution: the sorted addresses (a definite "no such name" is an
+  // empty list), or the reason there was no answer at all.
+  struct Answer {
+    std::vector<std::string> addresses;
+    std::optional<std::string> failure;
+  };
+  static Answer resolve(const std::string& name);
 
   asio::io_context& main_;
   asio::io_context resolver_io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread resolver_;
-  std::map<std::string, std::vector<std::string>> cache_;
+  std::map<std::string, Entry> cache_;
   bool refreshing_ = false;
 };
 

@@ -170,7 +170,8 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   std::shared_ptr<proxy::ProxyConfig> compiled;
   if (errors.empty()) {
     compiled = compileStatic(
-        merged, dynamic.endpoints, [this](const std::string& name) { return dns_.lookup(name); }, errors);
+        merged, dynamic.endpoints,
+        [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); }, errors);
   }
   if (!errors.empty()) {
     error = "cannot compile the configuration:\n" + errors.toString();

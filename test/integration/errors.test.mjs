@@ -260,3 +260,45 @@ test('resets the upstream request when the client goes away before the response'
     assert.equal(await s.stop(), 0);
   }
 });
+
+// A peer that never completes a TCP handshake: a listener with a backlog of 0
+// whose one accept-queue slot is already taken, so Linux drops every further
+// SYN (the client would retransmit for minutes). A Python child, because
+// Node always accepts.
+async function blackHole() {
+  const { spawn } = await import('node:child_process');
+  const script = [
+    'import socket, sys',
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    "filler = socket.create_connection(('127.0.0.1', s.getsockname()[1]))",
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = await once(child.stdout, 'data');
+  return { port: Number(line.toString().trim()), close: () => child.stdin.end() };
+}
+
+test('answers 503 connection timeout when the upstream does not complete the handshake within connect_timeout', async () => {
+  const hole = await blackHole();
+  const s = await startSluice({
+    static_resources: {
+      listeners: [httpListener({ routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'hole' } }]) })],
+      clusters: [staticCluster('hole', [hole.port], { connect_timeout: '0.25s' })],
+    },
+  });
+  try {
+    const started = Date.now();
+    const res = await request({ port: s.port(), path: '/' });
+    const elapsed = Date.now() - started;
+    assert.equal(res.status, 503);
+    assert.equal(res.body, `${kBeforeHeaders}connection timeout`);
+    // Not before the timeout; and well before the kernel would give up
+    // (SYN retries take minutes), so it is connect_timeout that ended it.
+    assert.ok(elapsed >= 240, `answered after ${elapsed} ms`);
+    assert.ok(elapsed < 5000, `answered after ${elapsed} ms`);
+  } finally {
+    assert.equal(await s.stop(), 0);
+    hole.close();
+  }
+});

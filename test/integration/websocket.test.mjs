@@ -295,3 +295,31 @@ test('serves an h2c upgrade request (curl --http2) as plain HTTP/1.1, without th
   assert.equal(r.url, '/h2c');
   assert.ok(!names.includes('upgrade') && !names.includes('http2-settings'), names.join(' '));
 });
+
+test('closes a tunnel after stream_idle_timeout without traffic, and not while traffic flows', async () => {
+  const s = await proxy({ hcm: { ...websocketHcm, stream_idle_timeout: '0.3s' } });
+  const { ws } = await connect(s.port());
+  assert.ok(ws, 'upgrade refused');
+  let closedAt;
+  const clientClosed = once(ws, 'close').then(([code]) => {
+    closedAt = Date.now();
+    return code;
+  });
+  const serverClosed = once(echo.events, 'ws-close');
+  // Busy for three timeouts: a round trip every 100 ms keeps the tunnel open.
+  const busyUntil = Date.now() + 900;
+  let lastTraffic;
+  while (Date.now() < busyUntil) {
+    ws.send('still here');
+    const [reply] = await once(ws, 'message');
+    assert.equal(reply.toString(), 'still here');
+    lastTraffic = Date.now();
+    await new Promise((r) => setTimeout(r, 100)); // the pace of the traffic, not a wait for an event
+  }
+  assert.equal(closedAt, undefined, 'closed while busy');
+  // Then silence: sluice closes both sides (no close frame: 1006 at the client).
+  assert.equal(await clientClosed, 1006);
+  await serverClosed;
+  const idle = closedAt - lastTraffic;
+  assert.ok(idle >= 290, `closed after ${idle} ms of silence`);
+});

@@ -12,7 +12,8 @@
 //
 // Options: `keepAliveTimeout` (ms after a response before an idle connection is
 // closed; default 60 s; timed here because Node's own adds a second to it),
-// `delay` (ms added before every response, to make a slow host).
+// `delay` (ms added before every response, to make a slow host), `host` and
+// `port` (where to listen; default 127.0.0.1 and a port the kernel picks).
 // `events` emits 'request' (req) when a request arrives, 'connection-closed'
 // when a client connection closes, and 'ws-close' (code, reason) when a
 // WebSocket peer closes.
@@ -21,7 +22,9 @@ import { createHash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { WebSocketServer } from 'ws';
 
-export async function startBackend({ name = 'backend', websocket = false, keepAliveTimeout = 60_000, delay = 0 } = {}) {
+export async function startBackend({
+  name = 'backend', websocket = false, keepAliveTimeout = 60_000, delay = 0, host = '127.0.0.1', port = 0,
+} = {}) {
   let connections = 0;
   const events = new EventEmitter();
   const server = http.createServer((req, res) => {
@@ -99,10 +102,11 @@ export async function startBackend({ name = 'backend', websocket = false, keepAl
       ws.on('close', (code, reason) => events.emit('ws-close', code, reason.toString()));
     });
   }
-  server.listen(0, '127.0.0.1');
+  server.listen(port, host);
   await once(server, 'listening');
   return {
     name,
+    host,
     port: server.address().port,
     events,
     connections: () => connections,

@@ -1,7 +1,7 @@
 // Starts the real sluice binary on a generated config and tells the test its
 // listener and admin addresses. Every port is 0: the kernel picks, sluice
 // reports (admin /listeners, --admin-address-path).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,14 @@ export function staticCluster(name, ports, extra = {}) {
 // One virtual host for every domain with `routes`.
 export function routes(list, extra = {}) {
   return { virtual_hosts: [{ name: 'all', domains: ['*'], routes: list, ...extra }] };
+}
+
+// Whether startSluice's `etc` works here: a private mount namespace and a
+// bind mount over /etc/hosts (root, or a user namespace that allows it).
+export function canSwapEtc() {
+  const run = spawnSync('unshare', ['--mount', '--', 'sh', '-c', 'mount --bind /etc/hosts /etc/hosts'],
+    { stdio: 'ignore' });
+  return run.status === 0;
 }
 
 export class Sluice {
@@ -123,14 +131,25 @@ export class Sluice {
 }
 
 // Starts sluice with `bootstrap` (an object; written as JSON, which sluice reads as YAML).
-export async function startSluice(bootstrap, { args = [], concurrency = 2 } = {}) {
+// With `etc` ({hosts: file, 'resolv.conf': file}), sluice runs in a mount
+// namespace of its own where those files are /etc/hosts and /etc/resolv.conf
+// (bind mounts: rewrite them in place, not by rename), so a test can change
+// what a name resolves to (needs root; see canSwapEtc()).
+export async function startSluice(bootstrap, { args = [], concurrency = 2, etc } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-it-'));
   const config = join(dir, 'bootstrap.json');
   const full = { admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, ...bootstrap };
   writeFileSync(config, JSON.stringify(full, null, 2));
   const addressFile = join(dir, 'admin.address');
-  const child = spawn(SLUICE, ['-c', config, '--concurrency', String(concurrency), '--admin-address-path',
-    addressFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [SLUICE, '-c', config, '--concurrency', String(concurrency), '--admin-address-path', addressFile,
+    ...args];
+  // unshare(1) execs its command without forking, so child.pid stays sluice's.
+  let [command, ...rest] = argv;
+  if (etc) {
+    const mounts = Object.entries(etc).map(([name, file]) => `mount --bind '${file}' '/etc/${name}'`);
+    [command, ...rest] = ['unshare', '--mount', '--', 'sh', '-c', `${mounts.join(' && ')} && exec "$@"`, 'sh', ...argv];
+  }
+  const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stdout.resume();
