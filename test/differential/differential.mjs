@@ -92,9 +92,14 @@ function parseRequest(buf) {
     body = text.slice(pos, pos + n);
     pos += n;
   }
-  const framing = te ? `te=${te}` : get('content-length').length ? `cl=${get('content-length').join(',')}` : '';
-  const extra = headers.filter(([k]) => /_|^x-/.test(k)).map(([k, v]) => `${k}=${v}`).join(' ');
-  const summary = [`${method} ${target} ${version}`, `host=${get('host').join(',')}`, framing, extra,
+  // Transfer codings are case-insensitive, and either proxy may re-frame.
+  const framing = te ? `te=${te.toLowerCase()}` : get('content-length').length ? `cl=${get('content-length').join(',')}` : '';
+  // The request's own odd headers; not those a proxy adds (x-forwarded-*,
+  // x-request-id, x-envoy-*). The version is left out: sluice always speaks
+  // HTTP/1.1 upstream (as Envoy), HAProxy keeps the client's.
+  const added = /^x-(forwarded-|request-id$|envoy-)/;
+  const extra = headers.filter(([k]) => (/_|^x-/.test(k) && !added.test(k))).map(([k, v]) => `${k}=${v}`).join(' ');
+  const summary = [`${method} ${target}`, `host=${get('host').join(',')}`, framing, extra,
     body ? `body=${JSON.stringify(body)}` : ''].filter(Boolean).join(' ');
   return { consumed: pos, summary };
 }

@@ -15,7 +15,8 @@ export const kVectors = [
 
   // CL.TE / TE.CL
   ['CL.TE', `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${S}`],
-  ['TE.CL', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\n${S}\r\n0\r\n\r\n`],
+  // A CL-framing hop reads "27\r\n" as the body and S as a second request.
+  ['TE.CL', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n${S.length.toString(16)}\r\n${S}\r\n0\r\n\r\n`],
   ['TE.CL, CL first and long', `POST / HTTP/1.1\r\n${H}Content-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${S}`],
 
   // TE.TE obfuscations

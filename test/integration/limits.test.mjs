@@ -3,7 +3,7 @@
 // a head trickles in, the connection idle timeout, max_connection_duration,
 // max_requests_per_connection, max_stream_duration, and the per-listener and
 // global connection limits (runtime keys in a static layer).
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
@@ -37,14 +37,22 @@ async function start(hcms, runtime) {
   });
 }
 
+// Every client socket of the current test, destroyed after it.
+const clients = [];
+afterEach(() => {
+  for (const socket of clients.splice(0)) socket.destroy();
+});
+
 // A client connection that collects what it receives; `closed` resolves at close.
 async function connect(port) {
   const socket = net.connect(port, '127.0.0.1');
   const client = { socket, data: '' };
   socket.setEncoding('latin1');
   socket.on('data', (d) => { client.data += d; });
-  socket.on('error', () => {}); // a refused connection is reset: 'close' follows
-  client.closed = once(socket, 'close');
+  socket.on('error', () => {}); // a refused connection may be reset: 'close' follows
+  // Not events.once: it would reject on that 'error'.
+  client.closed = new Promise((resolve) => socket.once('close', resolve));
+  clients.push(socket);
   await once(socket, 'connect');
   // Resolves once the received bytes match `pattern`.
   client.waitFor = (pattern) => new Promise((resolve, reject) => {
