@@ -11,6 +11,7 @@ packages=(
   libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl python3
+  haproxy  # test/differential: the same raw requests to sluice and HAProxy
 )
 
 missing=()

@@ -208,13 +208,19 @@ bool isAbsoluteForm(std::string_view target) {
     const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     if (!alpha && (i == 0 || (!isDigit(c) && c != '+' && c != '-' && c != '.'))) return false;
   }
-  return true;
+  // An HTTP request names a host: "//" and a non-empty authority follow the
+  // scheme (RFC 9110 4.2.1, and Envoy's URL check). "GET example.com:80" is a
+  // URI with scheme "example.com", but no request anyone means.
+  const std::string_view rest = target.substr(colon + 1);
+  return rest.size() > 2 && rest.substr(0, 2) == "//" && rest.find_first_of("/?#", 2) != 2;
 }
 
 // RFC 9112 3.2: "*" is for OPTIONS only, CONNECT takes host:port only, every
 // other request an origin-form or absolute-form target.
 Failure checkTargetForm(std::string_view method, std::string_view target) {
   const Failure invalid{400, details::kInvalidUrl};
+  // A fragment is never part of a request-target (RFC 9112 3.2; Envoy rejects it).
+  if (target.find('#') != npos) return invalid;
   if (target == "*") return method == "OPTIONS" ? Failure{} : invalid;
   if (method == "CONNECT") return isAuthorityForm(target) ? Failure{} : invalid;
   if (target.front() == '/' || isAbsoluteForm(target)) return {};

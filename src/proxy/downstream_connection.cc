@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "http/http1_serializer.h"
+#include "http/path_normalization.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
 #include "router/route.h"
@@ -21,7 +22,12 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
       listener_(std::move(listener)),
       socket_(std::move(socket)),
       request_body_(listener_->hcm.limits),
-      response_body_(listener_->hcm.limits) {
+      response_body_(listener_->hcm.response_limits),
+      idle_deadline_(worker.io().get_executor()),
+      connection_deadline_(worker.io().get_executor()),
+      headers_deadline_(worker.io().get_executor()),
+      request_deadline_(worker.io().get_executor()),
+      stream_deadline_(worker.io().get_executor()) {
   std::error_code ec;
   const auto peer = socket_.remote_endpoint(ec);
   if (!ec) remote_ip_ = peer.address().to_string();
@@ -35,6 +41,9 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
 }
 
 DownstreamConnection::~DownstreamConnection() {
+  // Worker::acceptLoop took a slot in both counts for this connection.
+  listener_->connections->release();
+  globalDownstreamConnections().release();
   if (worker_.stopped()) return;  // destroyed with the event loop: the pool is gone
   worker_.buffers().give(in_);
   worker_.buffers().give(upstream_in_);
@@ -55,11 +64,24 @@ void DownstreamConnection::close() {
 
 asio::awaitable<void> DownstreamConnection::run() {
   auto self = shared_from_this();  // keeps the connection alive while the coroutine runs
+  // Envoy's max_connection_duration: then the connection drains (closes now if
+  // idle, else after the response in flight, which says connection: close).
+  connection_deadline_.arm(listener_->hcm.max_connection_duration, [this] {
+    close_after_response_ = true;
+    if (idle_ && in_.empty()) close();
+  });
   while (!closed_) {
     if (!co_await readRequestHead()) break;
-    if (!co_await serveRequest()) break;
-    if (draining_ || worker_.draining()) break;
+    const bool keep_alive = co_await serveRequest();
+    // A stream cut short by a timeout may have looked complete to the code
+    // that ended it (a close-delimited body); never reuse the connection then.
+    const bool timed_out = stream_timeout_ != StreamTimeout::None;
+    endStream();
+    if (!keep_alive || timed_out) break;
+    if (draining_ || close_after_response_ || worker_.draining()) break;
   }
+  connection_deadline_.disarm();
+  idle_deadline_.disarm();
   close();
   worker_.removeConnection(this);
 }
@@ -97,12 +119,67 @@ asio::awaitable<bool> DownstreamConnection::writeAll(network::Tcp::socket& socke
   co_return !ec;
 }
 
+void DownstreamConnection::startStream() {
+  const auto& hcm = listener_->hcm;
+  stream_started_ = true;
+  stream_timeout_ = StreamTimeout::None;
+  idle_deadline_.disarm();
+  // Until the head is complete the stream idle timer cannot be touched (Envoy
+  // sees no event before the end of the head either), so it bounds the head's
+  // time as request_headers_timeout does: a slowloris client is cut after 5
+  // minutes by default, after request_headers_timeout when that is shorter.
+  Millis head_limit = hcm.request_headers_timeout;
+  StreamTimeout head_reason = StreamTimeout::RequestHeaders;
+  if (hcm.stream_idle_timeout.count() > 0 && (head_limit.count() == 0 || hcm.stream_idle_timeout < head_limit)) {
+    head_limit = hcm.stream_idle_timeout;
+    head_reason = StreamTimeout::Idle;
+  }
+  headers_deadline_.arm(head_limit, [this, head_reason] { expireStream(head_reason); });
+  request_deadline_.arm(hcm.request_timeout, [this] { expireStream(StreamTimeout::Request); });
+  stream_deadline_.arm(hcm.max_stream_duration, [this] { expireStream(StreamTimeout::MaxDuration); });
+}
+
+void DownstreamConnection::endStream() {
+  stream_started_ = false;
+  stream_timeout_ = StreamTimeout::None;
+  headers_deadline_.disarm();
+  request_deadline_.disarm();
+  stream_deadline_.disarm();
+}
+
+void DownstreamConnection::expireStream(StreamTimeout reason) {
+  if (stream_timeout_ != StreamTimeout::None) return;
+  stream_timeout_ = reason;
+  std::error_code ignored;
+  if (upstream_socket_ != nullptr) upstream_socket_->close(ignored);
+  socket_.cancel(ignored);
+}
+
+asio::awaitable<bool> DownstreamConnection::sendStreamTimeoutReply(const router::Route* route) {
+  draining_ = true;
+  switch (stream_timeout_) {
+    case StreamTimeout::RequestHeaders:
+      co_return co_await sendLocalReply(408, "request header timeout", "request_header_timeout", 0, {}, route);
+    case StreamTimeout::Request:
+      co_return co_await sendLocalReply(408, "request timeout", "request_overall_timeout", 0, {}, route);
+    case StreamTimeout::MaxDuration:
+      co_return co_await sendLocalReply(408, "downstream duration timeout", "max_duration_timeout", kDurationTimeout,
+                                        {}, route);
+    case StreamTimeout::Idle:
+    case StreamTimeout::None:
+      break;
+  }
+  co_return co_await sendLocalReply(408, "stream timeout", "stream_idle_timeout", kStreamIdleTimeout, {}, route);
+}
+
 asio::awaitable<bool> DownstreamConnection::readRequestHead() {
   const auto& limits = listener_->hcm.limits;
   for (;;) {
     if (!in_.empty()) {
+      if (!stream_started_) startStream();
       const auto result = http::http1::parseRequestHead(in_.readable(), limits, request_);
       if (result.status == ParseStatus::Complete) {
+        headers_deadline_.disarm();
         in_.consume(result.consumed);
         idle_ = false;
         co_return true;
@@ -122,12 +199,24 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
       worker_.buffers().give(in_);
     }
     idle_ = in_.empty();
-    if (idle_ && (draining_ || worker_.draining())) co_return false;
-    if (!co_await readMore(socket_, in_, false)) co_return false;
+    if (idle_ && (draining_ || close_after_response_ || worker_.draining())) co_return false;
+    // Envoy's connection idle timeout: no request in flight for that long.
+    if (idle_ && !stream_started_) idle_deadline_.arm(listener_->hcm.idle_timeout, [this] { close(); });
+    if (!co_await readMore(socket_, in_, false)) {
+      if (stream_timeout_ != StreamTimeout::None) {
+        info_.reset();
+        request_.clear();
+        client_close_ = true;
+        co_await sendStreamTimeoutReply(nullptr);
+      }
+      co_return false;
+    }
   }
 }
 
-bool DownstreamConnection::wantsClose() const { return client_close_ || draining_ || worker_.draining(); }
+bool DownstreamConnection::wantsClose() const {
+  return client_close_ || draining_ || close_after_response_ || worker_.draining();
+}
 
 bool DownstreamConnection::clientAsksToClose() const {
   if (hasToken(request_.headers, "connection", "close")) return true;
@@ -137,6 +226,7 @@ bool DownstreamConnection::clientAsksToClose() const {
 asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::string_view body, std::string_view details,
                                                            uint32_t flags, std::string_view location,
                                                            const router::Route* route) {
+  request_deadline_.disarm();  // the response has started
   info_.response_code = status;
   info_.response_code_details = details;
   info_.response_flags |= flags;
@@ -166,6 +256,11 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   request_body_complete_ = true;
   client_close_ = clientAsksToClose();
   const auto& hcm = listener_->hcm;
+  // Envoy's max_requests_per_connection (downstream): the last one is answered
+  // with connection: close.
+  if (hcm.max_requests_per_connection > 0 && ++requests_ >= hcm.max_requests_per_connection) {
+    close_after_response_ = true;
+  }
 
   auto framing = http::http1::requestFraming(request_, hcm.limits);
   if (!framing.ok) {
@@ -211,6 +306,16 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
     co_await sendLocalReply(400, "", "missing_host_header", kDownstreamProtocolError);
     co_return false;
   }
+  // Routing sees, and the upstream gets, the normalised path.
+  switch (http::normalizeRequestPath(request_.target, hcm.path_normalization)) {
+    case http::PathVerdict::Forward:
+      break;
+    case http::PathVerdict::Reject:
+      co_return co_await sendLocalReply(400, "", "path_normalization_failed");
+    case http::PathVerdict::Redirect:
+      co_return co_await sendLocalReply(307, "", "path_normalization_failed", 0, request_.target);
+  }
+  if (framing.framing.kind == Framing::Kind::None) request_deadline_.disarm();  // the request is all read
   const uint64_t random = worker_.random();
   const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
                                  request_.headers,       remote_ip_};

@@ -15,6 +15,7 @@
 #include "http/http1_body.h"
 #include "http/http1_parser.h"
 #include "network/asio_util.h"
+#include "network/deadline.h"
 #include "network/idle_timer.h"
 #include "network/io_buffer.h"
 #include "proxy/proxy_config.h"
@@ -61,6 +62,20 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   bool wantsClose() const;
   bool clientAsksToClose() const;
 
+  // --- the connection's and the stream's timeouts ---
+  // What ended a stream early; each answers 408 with Envoy's text if no
+  // response has started.
+  enum class StreamTimeout : uint8_t { None, Idle, RequestHeaders, Request, MaxDuration };
+  // At the first byte of a request: arms request_headers_timeout (or
+  // stream_idle_timeout, whichever is shorter, while the head is read),
+  // request_timeout and max_stream_duration; stops the connection idle timer.
+  void startStream();
+  void endStream();
+  // Ends the stream for `reason`: closes its upstream and cancels the client
+  // socket's pending wait, so the coroutine sees a failure and looks here.
+  void expireStream(StreamTimeout reason);
+  asio::awaitable<bool> sendStreamTimeoutReply(const router::Route* route);
+
   // --- forward.cc: the router filter's upstream exchange ---
   asio::awaitable<bool> forward(const router::Route& route, const http::http1::Framing& request_framing,
                                 uint64_t random);
@@ -102,9 +117,18 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // The stream idle timer (route idle_timeout or HCM stream_idle_timeout)
   // while a request is forwarded; every read and write touches it.
   network::IdleTimer* stream_idle_ = nullptr;
-  bool stream_idle_expired_ = false;  // the request body (if any) was read to its end
-  bool idle_ = false;                 // between requests, waiting for bytes
-  bool draining_ = false;             // close after the current response
+  network::Tcp::socket* upstream_socket_ = nullptr;  // the stream's upstream while forward() holds one
+  StreamTimeout stream_timeout_ = StreamTimeout::None;
+  bool stream_started_ = false;            // a request's first byte has arrived; not yet answered
+  network::Deadline idle_deadline_;        // common_http_protocol_options.idle_timeout (no request in flight)
+  network::Deadline connection_deadline_;  // max_connection_duration
+  network::Deadline headers_deadline_;     // request_headers_timeout / stream_idle_timeout while reading a head
+  network::Deadline request_deadline_;     // request_timeout: until the request is read or the response starts
+  network::Deadline stream_deadline_;      // max_stream_duration
+  uint32_t requests_ = 0;                  // requests served (max_requests_per_connection)
+  bool close_after_response_ = false;      // max_connection_duration passed or max requests reached
+  bool idle_ = false;                      // between requests, waiting for bytes
+  bool draining_ = false;                  // close after the current response
   bool closed_ = false;
 };
 

@@ -126,6 +126,7 @@ asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upst
   const auto result = std::get<0>(first);
   if (result == PumpResult::Done) {
     request_body_complete_ = true;
+    request_deadline_.disarm();  // request_timeout covers the request until its last byte
     co_return true;
   }
   downstream_failed = result == PumpResult::SourceFailed || result == PumpResult::Malformed;
@@ -187,20 +188,17 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // Envoy's stream idle timeout (the route's idle_timeout overrides the
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
   // written for that long and the stream ends, with 408 if no response started.
-  network::Tcp::socket* upstream_socket = nullptr;
   network::IdleTimer idle(worker_.io().get_executor(), action.idleTimeout().value_or(hcm.stream_idle_timeout),
-                          [this, &upstream_socket] {
-                            stream_idle_expired_ = true;
-                            if (upstream_socket) closeSocket(*upstream_socket);
-                            std::error_code ignored;
-                            socket_.cancel(ignored);
-                          });
-  stream_idle_expired_ = false;
+                          [this] { expireStream(StreamTimeout::Idle); });
   stream_idle_ = &idle;
   struct ClearIdle {
     network::IdleTimer*& slot;
-    ~ClearIdle() { slot = nullptr; }
-  } clear_idle{stream_idle_};
+    network::Tcp::socket*& upstream;
+    ~ClearIdle() {
+      slot = nullptr;
+      upstream = nullptr;
+    }
+  } clear_idle{stream_idle_, upstream_socket_};
 
   // The request as the upstream sees it.
   if (auto path = route.rewritePath(request_.target)) request_.target = std::move(*path);
@@ -242,7 +240,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                         kUpstreamConnectionFailure, {}, &route);
     }
     upstream = std::move(acquired.connection);
-    upstream_socket = &upstream->socket;
+    upstream_socket_ = &upstream->socket;
     ++upstream->requests;
     // A pooled connection the peer closed meanwhile fails before any response
     // byte; a request without a body is then sent once more on a new one.
@@ -252,11 +250,15 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     bool downstream_failed = false;
     if (!co_await sendRequest(*upstream, request_framing, downstream_failed)) {
       closeSocket(upstream->socket);
-      if (stream_idle_expired_) {
-        draining_ = true;
-        co_return co_await sendLocalReply(408, "stream timeout", "stream_idle_timeout", kStreamIdleTimeout, {}, &route);
-      }
+      if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
       if (downstream_failed) {
+        // A malformed body (a bad chunk) is the client's protocol error: 400,
+        // as for a bad head, since no response has started. The upstream saw
+        // none of the bytes from the bad one on.
+        if (const auto failed = request_body_.decode({}); failed.error) {
+          draining_ = true;
+          co_return co_await sendLocalReply(400, "", failed.detail, kDownstreamProtocolError, {}, &route);
+        }
         info_.response_flags |= kDownstreamConnectionTermination;
         co_return false;
       }
@@ -273,7 +275,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     bool retry = false;
     while (!have_head) {
       if (upstream_in_.allocated() && !upstream_in_.empty()) {
-        const auto head = http::http1::parseResponseHead(upstream_in_.readable(), hcm.limits, response_);
+        const auto head = http::http1::parseResponseHead(upstream_in_.readable(), hcm.response_limits, response_);
         if (head.status == ParseStatus::Error) {
           closeSocket(upstream->socket);
           co_return co_await sendLocalReply(
@@ -299,10 +301,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       }
       if (co_await readMore(upstream->socket, upstream_in_, request_body_complete_)) continue;
       closeSocket(upstream->socket);
-      if (stream_idle_expired_) {
-        draining_ = true;
-        co_return co_await sendLocalReply(408, "stream timeout", "stream_idle_timeout", kStreamIdleTimeout, {}, &route);
-      }
+      if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
       if (timeout.expired()) {
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
                                           kUpstreamRequestTimeout, {}, &route);
@@ -318,7 +317,8 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     if (retry) continue;
   }
 
-  auto framing = http::http1::responseFraming(response_, method, hcm.limits);
+  request_deadline_.disarm();  // the response has started
+  auto framing = http::http1::responseFraming(response_, method, hcm.response_limits);
   if (!framing.ok || (response_.status == 101 && !upgrade)) {
     closeSocket(upstream->socket);
     co_return co_await sendLocalReply(502, kProtocolError, "upstream_reset_before_response_started{protocol_error}",

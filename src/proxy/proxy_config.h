@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "http/http1_parser.h"
+#include "http/path_normalization.h"
 #include "network/asio_util.h"
+#include "proxy/connection_count.h"
 #include "router/route_table.h"
 #include "runtime/runtime.h"
 #include "upstream/load_balancer.h"
@@ -46,14 +48,30 @@ struct HttpConnectionManagerConfig {
   bool websocket_enabled = false;  // upgrade_configs: websocket
   bool accept_http_10 = false;     // http_protocol_options.accept_http_10 (Envoy: off, 426)
   std::string default_host_for_http_10;
+  // Requests: max_request_headers_kb, common_http_protocol_options.max_headers_count and
+  // .headers_with_underscores_action, http_protocol_options.allow_chunked_length.
   http::http1::Limits limits;
-  Millis stream_idle_timeout{std::chrono::minutes(5)};  // Envoy's default
+  // Upstream responses: the same sizes and allow_chunked_length; underscores
+  // are always allowed there (Envoy: "upstream responses are not affected").
+  http::http1::Limits response_limits;
+  http::PathNormalizationOptions path_normalization;  // normalize_path, merge_slashes, escaped slashes
+  // Timeouts and limits; 0 disables. Envoy's defaults.
+  Millis stream_idle_timeout{std::chrono::minutes(5)};
+  Millis request_headers_timeout{0};           // first byte of a head to its end (slowloris)
+  Millis request_timeout{0};                   // first byte to the request's end or the response
+  Millis idle_timeout{std::chrono::hours(1)};  // common_http_protocol_options: no request in flight
+  Millis max_connection_duration{0};           // then drain: close after the current response
+  Millis max_stream_duration{0};               // one request/response, from its first byte
+  uint32_t max_requests_per_connection = 0;    // common_http_protocol_options (downstream)
 };
 
 struct ListenerConfig {
   std::string name;
   network::Tcp::endpoint endpoint;  // as configured (port may be 0)
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
+  // Runtime envoy.resource_limits.listener.<name>.connection_limit (Envoy: unlimited).
+  uint64_t max_connections = kNoConnectionLimit;
+  std::shared_ptr<ConnectionCount> connections = std::make_shared<ConnectionCount>();
   HttpConnectionManagerConfig hcm;
 };
 
@@ -62,6 +80,8 @@ struct ProxyConfig {
   std::vector<std::shared_ptr<const ListenerConfig>> listeners;
   std::unordered_map<std::string, std::shared_ptr<const ClusterConfig>> clusters;
   runtime::SnapshotPtr runtime = std::make_shared<runtime::Snapshot>();
+  // Runtime overload.global_downstream_max_connections (Envoy: unlimited, with a warning).
+  uint64_t global_max_connections = kNoConnectionLimit;
 };
 
 using ProxyConfigPtr = std::shared_ptr<const ProxyConfig>;

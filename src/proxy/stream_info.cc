@@ -21,6 +21,7 @@ std::string responseFlagsText(uint32_t flags) {
       {kNoClusterFound, "NC"},
       {kStreamIdleTimeout, "SI"},
       {kDownstreamProtocolError, "DPE"},
+      {kDurationTimeout, "DT"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

@@ -29,6 +29,7 @@ enum ResponseFlag : uint32_t {
   kNoClusterFound = 1u << 14,                   // NC
   kStreamIdleTimeout = 1u << 15,                // SI
   kDownstreamProtocolError = 1u << 16,          // DPE
+  kDurationTimeout = 1u << 17,                  // DT: max_stream_duration reached
 };
 
 // "UF,URX"-style text of the flags set, or "-" when none.

@@ -118,6 +118,22 @@ asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::accepto
     if (ec) continue;  // e.g. EMFILE or a connection reset before accept; keep listening
     const auto it = listeners_.find(name);
     if (it == listeners_.end() || it->second.acceptor.get() != acceptor || !it->second.config) co_return;
+    // Connection limits: over one, the connection is closed at once (Envoy
+    // does the same). The slots are given back by ~DownstreamConnection.
+    auto& listener = it->second;
+    if (!globalDownstreamConnections().tryAcquire(config_->global_max_connections)) {
+      ++listener.downstream_global_cx_overflow;
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    if (!listener.config->connections->tryAcquire(listener.config->max_connections)) {
+      globalDownstreamConnections().release();
+      ++listener.downstream_cx_overflow;
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
     auto connection = std::make_shared<DownstreamConnection>(*this, it->second.config, std::move(socket));
     addConnection(connection);
     asio::co_spawn(io_, connection->run(), asio::detached);

@@ -2,6 +2,9 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <cmath>
+#include <map>
+
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/listen_socket.h"
 
@@ -29,7 +32,43 @@ upstream::LbPolicy lbPolicy(Cluster::LbPolicy policy) {
   }
 }
 
+// Flattens a static layer as Envoy does: nested keys join with '.', numbers
+// print without a fraction when they have none, booleans as true/false.
+void flatten(const google::protobuf::Struct& layer, const std::string& prefix,
+             std::map<std::string, std::string, std::less<>>& out) {
+  for (const auto& [key, value] : layer.fields()) {
+    const std::string name = prefix.empty() ? key : prefix + "." + key;
+    switch (value.kind_case()) {
+      case google::protobuf::Value::kStructValue:
+        flatten(value.struct_value(), name, out);
+        break;
+      case google::protobuf::Value::kNumberValue: {
+        const double n = value.number_value();
+        out[name] =
+            n == std::floor(n) && std::fabs(n) < 1e18 ? std::to_string(static_cast<int64_t>(n)) : std::to_string(n);
+        break;
+      }
+      case google::protobuf::Value::kBoolValue:
+        out[name] = value.bool_value() ? "true" : "false";
+        break;
+      case google::protobuf::Value::kStringValue:
+        out[name] = value.string_value();
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 }  // namespace
+
+runtime::Snapshot staticRuntime(const envoy::config::bootstrap::v3::Bootstrap& bootstrap) {
+  std::map<std::string, std::string, std::less<>> values;
+  for (const auto& layer : bootstrap.layered_runtime().layers()) {
+    if (layer.has_static_layer()) flatten(layer.static_layer(), "", values);
+  }
+  return runtime::Snapshot(std::move(values));
+}
 
 std::string edsServiceName(const Cluster& cluster) {
   const auto& service = cluster.eds_cluster_config().service_name();
@@ -82,7 +121,8 @@ std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluste
 }
 
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
-                                                             const std::string& path, config::ErrorList& errors) {
+                                                             const std::string& path, const runtime::Snapshot& runtime,
+                                                             config::ErrorList& errors) {
   auto out = std::make_shared<proxy::ListenerConfig>();
   const auto& sa = listener.address().socket_address();
   if (!network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), out->endpoint)) {
@@ -92,6 +132,9 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   // Envoy names an unnamed listener itself; its address is unique and stable.
   out->name = listener.name().empty() ? upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))
                                       : listener.name();
+  out->connections = proxy::listenerConnections(out->name);
+  out->max_connections = runtime.getInteger("envoy.resource_limits.listener." + out->name + ".connection_limit",
+                                            proxy::kNoConnectionLimit);
   if (listener.has_per_connection_buffer_limit_bytes()) {
     out->per_connection_buffer_limit_bytes = listener.per_connection_buffer_limit_bytes().value();
   }
@@ -120,7 +163,44 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   h.default_host_for_http_10 = hcm.http_protocol_options().default_host_for_http_10();
   h.limits.allow_chunked_length = hcm.http_protocol_options().allow_chunked_length();
   if (hcm.has_max_request_headers_kb()) h.limits.max_header_bytes = hcm.max_request_headers_kb().value() * 1024;
+  const auto& common = hcm.common_http_protocol_options();
+  if (common.has_max_headers_count()) h.limits.max_headers_count = common.max_headers_count().value();
+  switch (common.headers_with_underscores_action()) {
+    case envoy::config::core::v3::HttpProtocolOptions::REJECT_REQUEST:
+      h.limits.headers_with_underscores = http::http1::Limits::Underscores::RejectRequest;
+      break;
+    case envoy::config::core::v3::HttpProtocolOptions::DROP_HEADER:
+      h.limits.headers_with_underscores = http::http1::Limits::Underscores::DropHeader;
+      break;
+    default:
+      break;
+  }
+  h.response_limits = h.limits;
+  h.response_limits.headers_with_underscores = http::http1::Limits::Underscores::Allow;
   if (hcm.has_stream_idle_timeout()) h.stream_idle_timeout = millis(hcm.stream_idle_timeout());
+  if (hcm.has_request_headers_timeout()) h.request_headers_timeout = millis(hcm.request_headers_timeout());
+  if (hcm.has_request_timeout()) h.request_timeout = millis(hcm.request_timeout());
+  if (common.has_idle_timeout()) h.idle_timeout = millis(common.idle_timeout());
+  if (common.has_max_connection_duration()) h.max_connection_duration = millis(common.max_connection_duration());
+  if (common.has_max_stream_duration()) h.max_stream_duration = millis(common.max_stream_duration());
+  if (common.has_max_requests_per_connection()) {
+    h.max_requests_per_connection = common.max_requests_per_connection().value();
+  }
+  h.path_normalization.normalize_path = hcm.has_normalize_path() && hcm.normalize_path().value();
+  h.path_normalization.merge_slashes = hcm.merge_slashes();
+  switch (hcm.path_with_escaped_slashes_action()) {
+    case HttpConnectionManager::REJECT_REQUEST:
+      h.path_normalization.escaped_slashes = http::EscapedSlashesAction::RejectRequest;
+      break;
+    case HttpConnectionManager::UNESCAPE_AND_REDIRECT:
+      h.path_normalization.escaped_slashes = http::EscapedSlashesAction::UnescapeAndRedirect;
+      break;
+    case HttpConnectionManager::UNESCAPE_AND_FORWARD:
+      h.path_normalization.escaped_slashes = http::EscapedSlashesAction::UnescapeAndForward;
+      break;
+    default:  // KEEP_UNCHANGED, and IMPLEMENTATION_SPECIFIC_DEFAULT as in Envoy
+      break;
+  }
   h.routes = router::RouteTable::build(hcm.route_config(), hcm_path + ".route_config", errors);
   if (!h.routes) return nullptr;
   return out;
@@ -130,13 +210,17 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
                                                   const EndpointMap& eds, const Resolver& resolve,
                                                   config::ErrorList& errors) {
   auto out = std::make_shared<proxy::ProxyConfig>();
+  out->runtime = std::make_shared<const runtime::Snapshot>(staticRuntime(bootstrap));
+  out->global_max_connections =
+      out->runtime->getInteger("overload.global_downstream_max_connections", proxy::kNoConnectionLimit);
   const auto& sr = bootstrap.static_resources();
   for (const auto& cluster : sr.clusters()) {
     auto c = compileCluster(cluster, eds, resolve);
     out->clusters.emplace(c->name, std::move(c));
   }
   for (int i = 0; i < sr.listeners_size(); ++i) {
-    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", errors)) {
+    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]",
+                                 *out->runtime, errors)) {
       out->listeners.push_back(std::move(l));
     }
   }

@@ -197,6 +197,24 @@ TEST(Http1ResponseFraming, RejectsBadFramingWith502) {
   EXPECT_TRUE(framingFails(responseFraming(http10, "GET", {}), 502, details::kTransferEncodingNotAllowed));
 }
 
+TEST(Http1ResponseFraming, RejectsMalformedOrDifferingContentLengthWith502) {
+  for (const char* value : {"", "+5", "-5", "0x5", "5 5", "5,6", "99999999999999999999999"}) {
+    ResponseHead head = response(200, {{"content-length", value}});
+    EXPECT_TRUE(framingFails(responseFraming(head, "GET", {}), 502, details::kInvalidContentLength)) << value;
+  }
+  ResponseHead fields = response(200, {{"content-length", "5"}, {"content-length", "6"}});
+  EXPECT_TRUE(framingFails(responseFraming(fields, "GET", {}), 502, details::kInvalidContentLength));
+}
+
+TEST(Http1ResponseFraming, AcceptsChunkedCaseInsensitivelyAndRejectsOtherCodings) {
+  ResponseHead upper = response(200, {{"transfer-encoding", "CHUNKED"}});
+  EXPECT_EQ(responseFraming(upper, "GET", {}).framing.kind, Kind::Chunked);
+  for (const char* value : {"chunked, gzip", "identity", "chunked, chunked", "xchunked"}) {
+    ResponseHead head = response(200, {{"transfer-encoding", value}});
+    EXPECT_TRUE(framingFails(responseFraming(head, "GET", {}), 502, details::kInvalidTransferEncoding)) << value;
+  }
+}
+
 TEST(Http1ResponseFraming, AllowChunkedLengthDropsTheContentLength) {
   Limits limits;
   limits.allow_chunked_length = true;

@@ -102,7 +102,7 @@ TEST(Http1RequestParser, RejectsNonTokenMethod) {
 
 TEST(Http1RequestParser, AcceptsEveryRequestTargetForm) {
   const std::pair<const char*, const char*> cases[] = {
-      {"GET", "/a/b?c=d&e#f"},
+      {"GET", "/a/b?c=d&e"},
       {"GET", "http://example.com/x"},
       {"POST", "https://user@h:8443/"},
       {"CONNECT", "example.com:443"},
@@ -121,13 +121,35 @@ TEST(Http1RequestParser, AcceptsEveryRequestTargetForm) {
 
 TEST(Http1RequestParser, RejectsTargetInTheWrongForm) {
   const std::pair<const char*, const char*> cases[] = {
-      {"GET", "*"},           {"GET", "example.com"},      {"GET", "1http://x/"},   {"CONNECT", "/path"},
-      {"CONNECT", "host"},    {"CONNECT", "host:"},        {"CONNECT", ":443"},     {"CONNECT", "host:44a"},
-      {"CONNECT", "h/p:443"}, {"CONNECT", "u@host:443"},   {"CONNECT", "[::1:443"}, {"CONNECT", "http://h:443"},
-      {"CONNECT", "*"},       {"CONNECT", "host:1234567"},
+      {"GET", "*"},
+      {"GET", "example.com"},
+      {"GET", "1http://x/"},
+      {"CONNECT", "/path"},
+      {"CONNECT", "host"},
+      {"CONNECT", "host:"},
+      {"CONNECT", ":443"},
+      {"CONNECT", "host:44a"},
+      {"CONNECT", "h/p:443"},
+      {"CONNECT", "u@host:443"},
+      {"CONNECT", "[::1:443"},
+      {"CONNECT", "http://h:443"},
+      {"CONNECT", "*"},
+      {"CONNECT", "host:1234567"},
+      // absolute-form names a host: "scheme://authority"
+      {"GET", "example.com:80"},
+      {"GET", "http:/x"},
+      {"GET", "http://"},
+      {"GET", "http:///x"},
   };
   for (const auto& [method, target] : cases) {
     const std::string data = std::string(method) + " " + target + " HTTP/1.1\r\n\r\n";
+    EXPECT_TRUE(failsWith(parseRequest(data), 400, details::kInvalidUrl)) << data;
+  }
+}
+
+TEST(Http1RequestParser, RejectsFragmentInTarget) {
+  for (const char* target : {"/a#f", "/a?b#", "http://h/#x"}) {
+    const std::string data = std::string("GET ") + target + " HTTP/1.1\r\n\r\n";
     EXPECT_TRUE(failsWith(parseRequest(data), 400, details::kInvalidUrl)) << data;
   }
 }
@@ -559,6 +581,36 @@ TEST(Http1ResponseParser, AppliesFieldRulesWith502) {
   limits.max_header_bytes = 30;
   EXPECT_TRUE(
       failsWith(parseResponse("HTTP/1.1 200 OK\r\nX: 0123456789\r\n\r\n", limits), 502, details::kHeadersTooLarge));
+}
+
+// Every field-line rule of requests, on a response: each answers 502.
+TEST(Http1ResponseParser, AppliesEveryFieldLineRuleWith502) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"X: a\rb\r\n", details::kCodecError},                              // bare CR
+      {"X: a\n", details::kCodecError},                                   // bare LF as a line end
+      {"X: a\r\n\tb\r\n", details::kCodecError},                          // obs-fold
+      {"X\t: a\r\n", details::kInvalidCharacters},                        // whitespace before the colon
+      {"X(y): a\r\n", details::kInvalidCharacters},                       // non-token name
+      {std::string_view("X: a\0b\r\n", 8), details::kInvalidCharacters},  // NUL
+      {"X: a\x01"
+       "b\r\n",
+       details::kInvalidCharacters},                  // control character
+      {"X: a\x7f\r\n", details::kInvalidCharacters},  // DEL
+      {": a\r\n", details::kCodecError},              // empty name
+      {"X a\r\n", details::kInvalidCharacters},       // no colon (space in the name)
+  };
+  for (const auto& [field, detail] : cases) {
+    const std::string data = "HTTP/1.1 200 OK\r\n" + std::string(field) + "\r\n";
+    EXPECT_TRUE(failsWith(parseResponse(data), 502, detail)) << data;
+  }
+}
+
+TEST(Http1ResponseParser, RejectsTooManyHeadersWith502) {
+  Limits limits;
+  limits.max_headers_count = 2;
+  EXPECT_EQ(parseResponse("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n", limits).status, ParseStatus::Complete);
+  EXPECT_TRUE(failsWith(parseResponse("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits), 502,
+                        details::kTooManyHeaders));
 }
 
 TEST(Http1ResponseParser, DoesNotSkipLeadingEmptyLines) {
