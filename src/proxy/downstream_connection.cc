@@ -1,6 +1,7 @@
 #include "proxy/downstream_connection.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 
 #include "http/http1_serializer.h"
@@ -25,11 +26,16 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
   std::error_code ec;
   const auto peer = socket_.remote_endpoint(ec);
   if (!ec) remote_ip_ = peer.address().to_string();
+  // Envoy's %CONNECTION_ID%: unique within the process.
+  static std::atomic<uint64_t> next_connection_id{0};
+  info_.connection_id = next_connection_id.fetch_add(1, std::memory_order_relaxed) + 1;
+  info_.downstream_remote = peer;
   // strip_matching_host_port compares with the port this connection arrived on
   // (the bound one, also for listeners configured with port 0).
   match_options_ = listener_->hcm.match_options;
   const auto local = socket_.local_endpoint(ec);
   if (!ec) match_options_.listener_port = local.port();
+  info_.downstream_local = local;
   socket_.set_option(network::Tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
 }
@@ -57,9 +63,12 @@ asio::awaitable<void> DownstreamConnection::run() {
   auto self = shared_from_this();  // keeps the connection alive while the coroutine runs
   while (!closed_) {
     if (!co_await readRequestHead()) break;
-    if (!co_await serveRequest()) break;
+    const bool keep_alive = co_await serveRequest();
+    logStream();
+    if (!keep_alive) break;
     if (draining_ || worker_.draining()) break;
   }
+  logStream();  // a request head that could not be parsed was answered
   close();
   worker_.removeConnection(this);
 }
@@ -127,6 +136,27 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
   }
 }
 
+void DownstreamConnection::logStream() {
+  if (!info_.active) return;
+  info_.active = false;
+  const auto& logs = listener_->hcm.access_logs;
+  if (logs.empty()) return;
+  const auto now = StreamInfo::Clock::now();
+  // The wall-clock start, derived here rather than read on every request.
+  const auto start_time = std::chrono::system_clock::now() -
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(now - info_.start);
+  const accesslog::LogContext line{info_,
+                                   request_.method.empty() ? nullptr : &request_.headers,
+                                   request_.method,
+                                   request_.target,
+                                   request_.version_minor,
+                                   info_.response_code != 0 ? &response_.headers : nullptr,
+                                   now,
+                                   start_time};
+  const accesslog::FilterContext filter{info_, now, *worker_.config().runtime, stream_random_, worker_.random()};
+  accesslog::emitAccessLogs(logs, line, filter, worker_.index());
+}
+
 bool DownstreamConnection::wantsClose() const { return client_close_ || draining_ || worker_.draining(); }
 
 bool DownstreamConnection::clientAsksToClose() const {
@@ -162,7 +192,6 @@ asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::stri
 
 asio::awaitable<bool> DownstreamConnection::serveRequest() {
   info_.reset();
-  info_.start = std::chrono::steady_clock::now();
   request_body_complete_ = true;
   client_close_ = clientAsksToClose();
   const auto& hcm = listener_->hcm;
@@ -176,6 +205,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   request_body_.reset(framing.framing);
   request_body_complete_ = framing.framing.kind == Framing::Kind::None ||
                            (framing.framing.kind == Framing::Kind::ContentLength && framing.framing.length == 0);
+  if (request_body_complete_) info_.markRequestComplete();
 
   if (request_.version_minor == 0) {
     // Envoy refuses HTTP/1.0 unless accept_http_10, with 426 Upgrade Required.
@@ -212,6 +242,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
     co_return false;
   }
   const uint64_t random = worker_.random();
+  stream_random_ = random;
   const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
                                  request_.headers,       remote_ip_};
   const auto& runtime = *worker_.config().runtime;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "accesslog/access_log.h"
 #include "http/http1_parser.h"
 #include "network/asio_util.h"
 #include "router/route_table.h"
@@ -48,6 +49,7 @@ struct HttpConnectionManagerConfig {
   std::string default_host_for_http_10;
   http::http1::Limits limits;
   Millis stream_idle_timeout{std::chrono::minutes(5)};  // Envoy's default
+  accesslog::AccessLogs access_logs;                    // one line per stream each
 };
 
 struct ListenerConfig {
