@@ -105,6 +105,9 @@ constexpr SupportedField kFields[] = {
     {HCM, "merge_slashes", "", ""},
     {HCM, "path_with_escaped_slashes_action", "", "default KEEP_UNCHANGED; %2F %5C; redirects are 307"},
     {HCM, "http_protocol_options", "", ""},
+    {HCM, "access_log", "",
+     "one line per stream (local replies and WebSocket tunnels included), queued to a writer thread; "
+     "a full queue (4096 lines per worker) drops the line and counts it"},
     {HCM ".UpgradeConfig", "upgrade_type", "", "websocket"},
     {HCM ".UpgradeConfig", "enabled", "", ""},
 #undef HCM
@@ -122,6 +125,41 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.core.v3.Http1ProtocolOptions", "default_host_for_http_10", "", ""},
     {"envoy.config.core.v3.Http1ProtocolOptions", "allow_chunked_length", "", ""},
     {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "name", "", ""},
+// Access logs
+#define AL "envoy.config.accesslog.v3."
+    {AL "AccessLog", "name", "", ""},
+    {AL "AccessLog", "filter", "", ""},
+    {AL "AccessLog", "typed_config", "", "envoy.access_loggers.file, stdout or stderr"},
+    {AL "AccessLogFilter", "status_code_filter", "", "a stream without a response compares as 0"},
+    {AL "AccessLogFilter", "duration_filter", "", "milliseconds from the request head to the end of the stream"},
+    {AL "AccessLogFilter", "not_health_check_filter", "", "sluice has no health checks yet: every request passes"},
+    {AL "AccessLogFilter", "runtime_filter", "", ""},
+    {AL "AccessLogFilter", "and_filter", "", ""},
+    {AL "AccessLogFilter", "or_filter", "", ""},
+    {AL "StatusCodeFilter", "comparison", "", ""},
+    {AL "DurationFilter", "comparison", "", ""},
+    {AL "ComparisonFilter", "op", "", ""},
+    {AL "ComparisonFilter", "value", "", ""},
+    {AL "RuntimeFilter", "runtime_key", "", "its runtime value (an integer) replaces the numerator"},
+    {AL "RuntimeFilter", "percent_sampled", "", "default 0%"},
+    {AL "RuntimeFilter", "use_independent_randomness", "",
+     "false: the stream's random value decides, so all logs of a stream agree"},
+    {AL "AndFilter", "filters", "", ""},
+    {AL "OrFilter", "filters", "", ""},
+#undef AL
+    {"envoy.config.core.v3.RuntimeUInt32", "default_value", "", ""},
+    {"envoy.config.core.v3.RuntimeUInt32", "runtime_key", "", "read from the runtime; absent: default_value"},
+    {"envoy.extensions.access_loggers.file.v3.FileAccessLog", "path", "",
+     "opened at load (an error if it cannot be); reopened on SIGUSR1"},
+    {"envoy.extensions.access_loggers.file.v3.FileAccessLog", "log_format", "", "default: Envoy's default format"},
+    {"envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", "log_format", "", "default: Envoy's default format"},
+    {"envoy.extensions.access_loggers.stream.v3.StderrAccessLog", "log_format", "", "default: Envoy's default format"},
+#define SFS "envoy.config.core.v3.SubstitutionFormatString"
+    {SFS, "text_format_source", "", "inline_string or inline_bytes"},
+    {SFS, "text_format", "", "deprecated; use text_format_source"},
+    {SFS, "json_format", "", "typed: an operator alone keeps its type (numbers, null for no value); nested objects"},
+    {SFS, "omit_empty_values", "", ""},
+#undef SFS
     {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "typed_config", "", ""},
 // Routes
 #define RC "envoy.config.route.v3.RouteConfiguration"
@@ -268,6 +306,12 @@ constexpr SupportedExtension kExtensions[] = {
      "envoy.filters.network.http_connection_manager", "listener filter chains (network filter)"},
     {"envoy.extensions.filters.http.router.v3.Router", "envoy.filters.http.router",
      "HTTP filters of the connection manager (must be last)"},
+    {"envoy.extensions.access_loggers.file.v3.FileAccessLog", "envoy.access_loggers.file",
+     "access_log of the connection manager"},
+    {"envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", "envoy.access_loggers.stdout",
+     "access_log of the connection manager"},
+    {"envoy.extensions.access_loggers.stream.v3.StderrAccessLog", "envoy.access_loggers.stderr",
+     "access_log of the connection manager"},
 };
 
 struct Index {

@@ -1,6 +1,7 @@
 #include "proxy/downstream_connection.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 
 #include "http/http1_serializer.h"
@@ -31,11 +32,16 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
   std::error_code ec;
   const auto peer = socket_.remote_endpoint(ec);
   if (!ec) remote_ip_ = peer.address().to_string();
+  // Envoy's %CONNECTION_ID%: unique within the process.
+  static std::atomic<uint64_t> next_connection_id{0};
+  info_.connection_id = next_connection_id.fetch_add(1, std::memory_order_relaxed) + 1;
+  info_.downstream_remote = peer;
   // strip_matching_host_port compares with the port this connection arrived on
   // (the bound one, also for listeners configured with port 0).
   match_options_ = listener_->hcm.match_options;
   const auto local = socket_.local_endpoint(ec);
   if (!ec) match_options_.listener_port = local.port();
+  info_.downstream_local = local;
   socket_.set_option(network::Tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
 }
@@ -76,10 +82,12 @@ asio::awaitable<void> DownstreamConnection::run() {
     // A stream cut short by a timeout may have looked complete to the code
     // that ended it (a close-delimited body); never reuse the connection then.
     const bool timed_out = stream_timeout_ != StreamTimeout::None;
+    logStream();
     endStream();
     if (!keep_alive || timed_out) break;
     if (draining_ || close_after_response_ || worker_.draining()) break;
   }
+  logStream();  // a request head that could not be parsed (or came too slowly) was answered
   connection_deadline_.disarm();
   idle_deadline_.disarm();
   close();
@@ -214,6 +222,27 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
   }
 }
 
+void DownstreamConnection::logStream() {
+  if (!info_.active) return;
+  info_.active = false;
+  const auto& logs = listener_->hcm.access_logs;
+  if (logs.empty()) return;
+  const auto now = StreamInfo::Clock::now();
+  // The wall-clock start, derived here rather than read on every request.
+  const auto start_time = std::chrono::system_clock::now() -
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(now - info_.start);
+  const accesslog::LogContext line{info_,
+                                   request_.method.empty() ? nullptr : &request_.headers,
+                                   request_.method,
+                                   request_.target,
+                                   request_.version_minor,
+                                   info_.response_code != 0 ? &response_.headers : nullptr,
+                                   now,
+                                   start_time};
+  const accesslog::FilterContext filter{info_, now, *worker_.config().runtime, stream_random_, worker_.random()};
+  accesslog::emitAccessLogs(logs, line, filter, worker_.index());
+}
+
 bool DownstreamConnection::wantsClose() const {
   return client_close_ || draining_ || close_after_response_ || worker_.draining();
 }
@@ -252,7 +281,6 @@ asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::stri
 
 asio::awaitable<bool> DownstreamConnection::serveRequest() {
   info_.reset();
-  info_.start = std::chrono::steady_clock::now();
   request_body_complete_ = true;
   client_close_ = clientAsksToClose();
   const auto& hcm = listener_->hcm;
@@ -271,6 +299,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   request_body_.reset(framing.framing);
   request_body_complete_ = framing.framing.kind == Framing::Kind::None ||
                            (framing.framing.kind == Framing::Kind::ContentLength && framing.framing.length == 0);
+  if (request_body_complete_) info_.markRequestComplete();
 
   if (request_.version_minor == 0) {
     // Envoy refuses HTTP/1.0 unless accept_http_10, with 426 Upgrade Required.
@@ -317,6 +346,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   }
   if (framing.framing.kind == Framing::Kind::None) request_deadline_.disarm();  // the request is all read
   const uint64_t random = worker_.random();
+  stream_random_ = random;
   const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
                                  request_.headers,       remote_ip_};
   const auto& runtime = *worker_.config().runtime;

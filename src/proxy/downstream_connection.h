@@ -61,6 +61,8 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // (read from the request as received, before any rewriting) or we drain.
   bool wantsClose() const;
   bool clientAsksToClose() const;
+  // The stream ended: its access-log lines (if any) are queued. Once per stream.
+  void logStream();
 
   // --- the connection's and the stream's timeouts ---
   // What ended a stream early; each answers 408 with Envoy's text if no
@@ -96,8 +98,9 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
 
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
   asio::awaitable<void> tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer);
+  // Copies `from` to `to` until `from` closes; counts the bytes in `bytes`.
   asio::awaitable<void> pipe(network::Tcp::socket& from, network::IoBuffer& pending, network::Tcp::socket& to,
-                             network::IdleTimer& idle);
+                             network::IdleTimer& idle, uint64_t& bytes);
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
@@ -112,6 +115,7 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   http::http1::BodyDecoder response_body_;
   std::string out_;  // serialised heads and chunk framing
   StreamInfo info_;
+  uint64_t stream_random_ = 0;  // the stream's random value (routing, access-log sampling)
   bool request_body_complete_ = true;
   bool client_close_ = false;
   // The stream idle timer (route idle_timeout or HCM stream_idle_timeout)

@@ -127,6 +127,7 @@ asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upst
   if (result == PumpResult::Done) {
     request_body_complete_ = true;
     request_deadline_.disarm();  // request_timeout covers the request until its last byte
+    info_.markRequestComplete();
     co_return true;
   }
   downstream_failed = result == PumpResult::SourceFailed || result == PumpResult::Malformed;
@@ -235,12 +236,14 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     timeout.disarm();                                    // it pointed at the previous connection
     auto acquired = co_await cluster->pool.acquire(host);
     if (!acquired.connection) {
+      if (!acquired.timed_out) info_.upstream_connect_errno = acquired.error.value();
       co_return co_await sendLocalReply(503, acquired.timed_out ? kConnectTimeout : kConnectFailure,
                                         "upstream_reset_before_response_started{connection_failure}",
                                         kUpstreamConnectionFailure, {}, &route);
     }
     upstream = std::move(acquired.connection);
     upstream_socket_ = &upstream->socket;
+    info_.upstream_local = upstream->local;
     ++upstream->requests;
     // A pooled connection the peer closed meanwhile fails before any response
     // byte; a request without a body is then sent once more on a new one.
@@ -299,7 +302,10 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
           co_return false;
         }
       }
-      if (co_await readMore(upstream->socket, upstream_in_, request_body_complete_)) continue;
+      if (co_await readMore(upstream->socket, upstream_in_, request_body_complete_)) {
+        info_.markFirstUpstreamByte();
+        continue;
+      }
       closeSocket(upstream->socket);
       if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
       if (timeout.expired()) {

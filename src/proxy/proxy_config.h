@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "accesslog/access_log.h"
 #include "http/http1_parser.h"
 #include "http/path_normalization.h"
 #include "network/asio_util.h"
@@ -63,6 +64,7 @@ struct HttpConnectionManagerConfig {
   Millis max_connection_duration{0};           // then drain: close after the current response
   Millis max_stream_duration{0};               // one request/response, from its first byte
   uint32_t max_requests_per_connection = 0;    // common_http_protocol_options (downstream)
+  accesslog::AccessLogs access_logs;           // one line per stream each
 };
 
 struct ListenerConfig {

@@ -14,13 +14,14 @@ namespace sluice::proxy {
 using network::kNoThrow;
 
 asio::awaitable<void> DownstreamConnection::pipe(network::Tcp::socket& from, network::IoBuffer& pending,
-                                                 network::Tcp::socket& to, network::IdleTimer& idle) {
+                                                 network::Tcp::socket& to, network::IdleTimer& idle, uint64_t& bytes) {
   network::IoBuffer buffer = std::move(pending);
   for (;;) {
     if (buffer.allocated() && !buffer.empty()) {
       auto [ec, n] = co_await asio::async_write(to, asio::buffer(buffer.readable().data(), buffer.size()), kNoThrow);
       if (ec) break;
       buffer.consume(n);
+      bytes += n;
       idle.touch();
     }
     worker_.buffers().give(buffer);
@@ -41,9 +42,12 @@ asio::awaitable<void> DownstreamConnection::pipe(network::Tcp::socket& from, net
 
 asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer) {
   using namespace asio::experimental::awaitable_operators;
-  // The HTTP state is done with: free it, an idle tunnel should cost little.
-  request_ = http::http1::RequestHead();
-  response_ = http::http1::ResponseHead();
+  // The HTTP state is done with: free it, an idle tunnel should cost little
+  // (the heads stay for the access log line written when the tunnel closes).
+  if (listener_->hcm.access_logs.empty()) {
+    request_ = http::http1::RequestHead();
+    response_ = http::http1::ResponseHead();
+  }
   out_ = std::string();
   auto* up = &upstream.socket;
   network::IdleTimer idle(worker_.io().get_executor(), listener_->hcm.stream_idle_timeout, [this, up] {
@@ -52,7 +56,8 @@ asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream,
     up->close(ignored);
     socket_.close(ignored);
   });
-  co_await (pipe(socket_, in_, upstream.socket, idle) && pipe(upstream.socket, upstream_buffer, socket_, idle));
+  co_await (pipe(socket_, in_, upstream.socket, idle, info_.bytes_received) &&
+            pipe(upstream.socket, upstream_buffer, socket_, idle, info_.bytes_sent));
   std::error_code ignored;
   upstream.socket.close(ignored);
 }

@@ -54,6 +54,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   std::error_code ignored;
   connection->socket.set_option(network::Tcp::no_delay(true), ignored);
   connection->socket.non_blocking(true, ignored);
+  connection->local = connection->socket.local_endpoint(ignored);
   result.connection = std::move(connection);
   co_return result;
 }

@@ -24,8 +24,9 @@ struct UpstreamConnection {
   explicit UpstreamConnection(asio::any_io_executor executor) : socket(std::move(executor)) {}
   network::Tcp::socket socket;
   upstream::HostPtr host;
-  uint32_t requests = 0;  // requests sent on this connection so far
-  bool reused = false;    // came from the idle list (it may have been closed by the peer meanwhile)
+  uint32_t requests = 0;         // requests sent on this connection so far
+  bool reused = false;           // came from the idle list (it may have been closed by the peer meanwhile)
+  network::Tcp::endpoint local;  // our end of the connection (%UPSTREAM_LOCAL_ADDRESS%)
   std::chrono::steady_clock::time_point idle_since;
 };
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/listen_socket.h"
@@ -120,9 +121,51 @@ std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluste
   return out;
 }
 
+namespace {
+
+// The connection manager of a validated listener (its last filter), or nullopt.
+std::optional<HttpConnectionManager> connectionManagerOf(const envoy::config::listener::v3::Listener& listener,
+                                                         const std::string& path, config::ErrorList& errors,
+                                                         std::string& hcm_path) {
+  if (listener.filter_chains_size() == 0 || listener.filter_chains(0).filters_size() == 0) return std::nullopt;
+  const auto& filter = listener.filter_chains(0).filters(listener.filter_chains(0).filters_size() - 1);
+  HttpConnectionManager hcm;
+  if (!filter.typed_config().UnpackTo(&hcm)) {
+    errors.add(path + ".filter_chains[0].filters", "no HTTP connection manager");
+    return std::nullopt;
+  }
+  hcm_path = path + ".filter_chains[0].filters[" + std::to_string(listener.filter_chains(0).filters_size() - 1) +
+             "].typed_config";
+  return hcm;
+}
+
+accesslog::AccessLogs compileAccessLogs(const HttpConnectionManager& hcm, const std::string& hcm_path,
+                                        accesslog::LogWriter* writer, config::ErrorList& errors) {
+  accesslog::AccessLogs logs;
+  for (int i = 0; i < hcm.access_log_size(); ++i) {
+    auto log =
+        accesslog::buildAccessLog(hcm.access_log(i), config::indexPath(hcm_path + ".access_log", i), writer, errors);
+    if (log) logs.push_back(std::move(log));
+  }
+  return logs;
+}
+
+}  // namespace
+
+void checkAccessLogs(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors) {
+  const auto& listeners = bootstrap.static_resources().listeners();
+  for (int i = 0; i < listeners.size(); ++i) {
+    std::string hcm_path;
+    const auto hcm =
+        connectionManagerOf(listeners[i], "static_resources.listeners[" + std::to_string(i) + "]", errors, hcm_path);
+    if (hcm) compileAccessLogs(*hcm, hcm_path, nullptr, errors);
+  }
+}
+
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
                                                              const std::string& path, const runtime::Snapshot& runtime,
-                                                             config::ErrorList& errors) {
+                                                             config::ErrorList& errors,
+                                                             accesslog::LogWriter* access_logs) {
   auto out = std::make_shared<proxy::ListenerConfig>();
   const auto& sa = listener.address().socket_address();
   if (!network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), out->endpoint)) {
@@ -139,14 +182,10 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
     out->per_connection_buffer_limit_bytes = listener.per_connection_buffer_limit_bytes().value();
   }
   // Validation guarantees one filter chain ending in the connection manager.
-  const auto& filter = listener.filter_chains(0).filters(listener.filter_chains(0).filters_size() - 1);
-  HttpConnectionManager hcm;
-  if (!filter.typed_config().UnpackTo(&hcm)) {
-    errors.add(path + ".filter_chains[0].filters", "no HTTP connection manager");
-    return nullptr;
-  }
-  const std::string hcm_path = path + ".filter_chains[0].filters[" +
-                               std::to_string(listener.filter_chains(0).filters_size() - 1) + "].typed_config";
+  std::string hcm_path;
+  const auto found = connectionManagerOf(listener, path, errors, hcm_path);
+  if (!found) return nullptr;
+  const HttpConnectionManager& hcm = *found;
   auto& h = out->hcm;
   h.stat_prefix = hcm.stat_prefix();
   if (!hcm.server_name().empty()) h.server_name = hcm.server_name();
@@ -202,13 +241,15 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
       break;
   }
   h.routes = router::RouteTable::build(hcm.route_config(), hcm_path + ".route_config", errors);
-  if (!h.routes) return nullptr;
+  const size_t before = errors.size();
+  h.access_logs = compileAccessLogs(hcm, hcm_path, access_logs, errors);
+  if (!h.routes || errors.size() != before) return nullptr;
   return out;
 }
 
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
                                                   const EndpointMap& eds, const Resolver& resolve,
-                                                  config::ErrorList& errors) {
+                                                  config::ErrorList& errors, accesslog::LogWriter* access_logs) {
   auto out = std::make_shared<proxy::ProxyConfig>();
   out->runtime = std::make_shared<const runtime::Snapshot>(staticRuntime(bootstrap));
   out->global_max_connections =
@@ -220,7 +261,7 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
   }
   for (int i = 0; i < sr.listeners_size(); ++i) {
     if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]",
-                                 *out->runtime, errors)) {
+                                 *out->runtime, errors, access_logs)) {
       out->listeners.push_back(std::move(l));
     }
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "accesslog/log_writer.h"
 #include "config/config_error.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
@@ -26,15 +27,22 @@ using Resolver = std::function<std::vector<std::string>(const std::string& name,
 // from `eds` (none yet: no hosts); a DNS cluster's come from `resolve`.
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const envoy::config::cluster::v3::Cluster& cluster,
                                                            const EndpointMap& eds, const Resolver& resolve);
-// `runtime` gives the listener's connection limit.
+// `runtime` gives the listener's connection limit. Access logs write through
+// `access_logs` (nullptr: their files are not opened, for validation).
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
                                                              const std::string& path, const runtime::Snapshot& runtime,
-                                                             config::ErrorList& errors);
+                                                             config::ErrorList& errors,
+                                                             accesslog::LogWriter* access_logs = nullptr);
 
 // The listeners and clusters of `bootstrap`'s static_resources.
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
                                                   const EndpointMap& eds, const Resolver& resolve,
-                                                  config::ErrorList& errors);
+                                                  config::ErrorList& errors,
+                                                  accesslog::LogWriter* access_logs = nullptr);
+
+// Builds every access log of the static listeners without opening anything:
+// format strings and filters that do not compile are errors (--mode validate).
+void checkAccessLogs(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors);
 
 // The runtime as the bootstrap's static layers give it (later layers win;
 // nested keys flattened with '.'). Disk and admin layers add nothing yet.

@@ -14,7 +14,10 @@
 namespace sluice::server {
 
 Server::Server(Options options, envoy::config::bootstrap::v3::Bootstrap bootstrap)
-    : options_(std::move(options)), bootstrap_(std::move(bootstrap)), sockets_(options_.concurrency) {}
+    : options_(std::move(options)),
+      bootstrap_(std::move(bootstrap)),
+      access_log_writer_(std::make_unique<accesslog::LogWriter>(options_.concurrency)),
+      sockets_(options_.concurrency) {}
 
 Server::~Server() {
   for (auto& w : workers_) w->stop();
@@ -28,6 +31,7 @@ int Server::run() {
     return 1;
   }
   waitForSignal();
+  waitForReopenSignal();
   main_.run();
   for (auto& w : workers_) w->stop();
   return 0;
@@ -39,6 +43,14 @@ void Server::waitForSignal() {
     if (ec) return;
     shutdown();
     waitForSignal();
+  });
+}
+
+void Server::waitForReopenSignal() {
+  reopen_signal_.async_wait([this](const std::error_code& ec, int) {
+    if (ec) return;
+    access_log_writer_->reopen();
+    waitForReopenSignal();
   });
 }
 
@@ -171,7 +183,8 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   if (errors.empty()) {
     compiled = compileStatic(
         merged, dynamic.endpoints,
-        [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); }, errors);
+        [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); }, errors,
+        access_log_writer_.get());
   }
   if (!errors.empty()) {
     error = "cannot compile the configuration:\n" + errors.toString();
@@ -284,6 +297,7 @@ void Server::finish() {
   dns_timer_.cancel();
   if (admin_) admin_->close();
   for (auto& w : workers_) w->stop();
+  reopen_signal_.cancel();
   main_.stop();
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "accesslog/log_writer.h"
 #include "admin/admin_server.h"
 #include "config/file_watcher.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
@@ -55,12 +56,17 @@ class Server {
   // Stop accepting, let in-flight requests finish for up to --drain-time-s, exit.
   void shutdown();
   void waitForSignal();
+  // SIGUSR1: reopen the access-log files (logrotate), as Envoy does.
+  void waitForReopenSignal();
   void finish();
 
   Options options_;
   envoy::config::bootstrap::v3::Bootstrap bootstrap_;
   asio::io_context main_{1};
   asio::signal_set signals_{main_, SIGTERM, SIGINT};
+  asio::signal_set reopen_signal_{main_, SIGUSR1};
+  // Before workers_: it outlives them (their configs point at its sinks).
+  std::unique_ptr<accesslog::LogWriter> access_log_writer_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   ListenerSockets sockets_;
   proxy::ProxyConfigPtr config_;

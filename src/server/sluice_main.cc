@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/bootstrap_loader.h"
+#include "server/config_compiler.h"
 #include "server/options.h"
 #include "server/server.h"
 
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
   if (sluice::config::readBootstrap({options.config_path, options.config_yaml}, bootstrap, errors)) {
     applyNodeOverrides(options, bootstrap);
     sluice::config::validateBootstrap(bootstrap, errors);
+    // Access-log formats and filters are compiled here too, so a bad
+    // operator fails validation rather than the start.
+    if (errors.empty()) sluice::server::checkAccessLogs(bootstrap, errors);
   }
   if (!errors.empty()) {
     std::cerr << "configuration '" << name << "' is invalid (" << errors.size()

@@ -1,8 +1,8 @@
-#include "proxy/stream_info.h"
+#include "accesslog/stream_info.h"
 
-namespace sluice::proxy {
+namespace sluice::accesslog {
 
-std::string responseFlagsText(uint32_t flags) {
+void appendResponseFlags(uint32_t flags, std::string& out) {
   static constexpr std::pair<uint32_t, std::string_view> kNames[] = {
       {kFailedLocalHealthCheck, "LH"},
       {kNoHealthyUpstream, "UH"},
@@ -23,13 +23,20 @@ std::string responseFlagsText(uint32_t flags) {
       {kDownstreamProtocolError, "DPE"},
       {kDurationTimeout, "DT"},
   };
-  std::string out;
+  bool first = true;
   for (const auto& [flag, name] : kNames) {
     if ((flags & flag) == 0) continue;
-    if (!out.empty()) out += ',';
+    if (!first) out += ',';
     out += name;
+    first = false;
   }
-  return out.empty() ? "-" : out;
+  if (first) out += '-';
 }
 
-}  // namespace sluice::proxy
+std::string responseFlagsText(uint32_t flags) {
+  std::string out;
+  appendResponseFlags(flags, out);
+  return out;
+}
+
+}  // namespace sluice::accesslog
