@@ -42,26 +42,32 @@ const std::vector<std::string>& DnsCache::lookup(const std::string& name) {
   return it->second;
 }
 
-void DnsCache::refresh(std::function<void()> on_changed) {
+void DnsCache::refresh(std::function<void(bool changed)> on_done) {
   if (refreshing_ || cache_.empty()) return;
   refreshing_ = true;
   std::vector<std::string> names;
   for (const auto& [name, addresses] : cache_) names.push_back(name);
-  asio::post(resolver_io_, [this, names = std::move(names), on_changed = std::move(on_changed)]() mutable {
+  // The resolver thread touches only `names`, `fresh` and main_ (a reference
+  // that outlives the thread: the destructor joins it first).
+  asio::post(resolver_io_, [this, alive = std::weak_ptr<bool>(alive_), names = std::move(names),
+                            on_done = std::move(on_done)]() mutable {
     std::map<std::string, std::vector<std::string>> fresh;
     for (const auto& name : names) fresh.emplace(name, resolve(name));
-    asio::post(main_, [this, fresh = std::move(fresh), on_changed = std::move(on_changed)]() mutable {
-      refreshing_ = false;
-      bool changed = false;
-      for (auto& [name, addresses] : fresh) {
-        auto& cached = cache_[name];
-        if (cached != addresses) {
-          cached = std::move(addresses);
-          changed = true;
-        }
-      }
-      if (changed) on_changed();
-    });
+    asio::post(main_,
+               [this, alive = std::move(alive), fresh = std::move(fresh), on_done = std::move(on_done)]() mutable {
+                 if (alive.expired())
+                   return;  // destroyed meanwhile (checked on the main thread, as is the destruction)
+                 refreshing_ = false;
+                 bool changed = false;
+                 for (auto& [name, addresses] : fresh) {
+                   auto& cached = cache_[name];
+                   if (cached != addresses) {
+                     cached = std::move(addresses);
+                     changed = true;
+                   }
+                 }
+                 on_done(changed);
+               });
   });
 }
 
