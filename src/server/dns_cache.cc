@@ -55,8 +55,8 @@ void DnsCache::refresh(std::function<void(bool changed)> on_done) {
     for (const auto& name : names) fresh.emplace(name, resolve(name));
     asio::post(main_,
                [this, alive = std::move(alive), fresh = std::move(fresh), on_done = std::move(on_done)]() mutable {
-                 if (alive.expired())
-                   return;  // destroyed meanwhile (checked on the main thread, as is the destruction)
+                 // Destroyed meanwhile? Checked on the main thread, where the destruction happens.
+                 if (alive.expired()) return;
                  refreshing_ = false;
                  bool changed = false;
                  for (auto& [name, addresses] : fresh) {
