@@ -1,5 +1,5 @@
 # Convenience targets; the scripts do the work (and install what is missing).
-.PHONY: run test build asan clean
+.PHONY: run test build asan tsan fuzz clean
 run:
 	scripts/run.sh
 test:
@@ -8,5 +8,9 @@ build:
 	scripts/build.sh release
 asan:
 	scripts/build.sh asan
+tsan:
+	scripts/build.sh tsan
+fuzz:
+	scripts/fuzz.sh
 clean:
 	rm -rf build

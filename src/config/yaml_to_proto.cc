@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "config/any_util.h"
 
@@ -24,6 +25,47 @@ namespace {
 
 namespace pb = google::protobuf;
 using FD = pb::FieldDescriptor;
+
+// Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+// U+10FFFF). yaml-cpp passes any bytes through, but a proto3 string must be
+// UTF-8: protobuf refuses to parse one that is not, so an invalid string in a
+// typed config would come back as an unparseable payload far from its field.
+bool isValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    unsigned char low = 0x80;  // bounds of the second byte
+    unsigned char high = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) low = 0xa0;   // overlong
+      if (c == 0xed) high = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) low = 0x90;   // overlong
+      if (c == 0xf4) high = 0x8f;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (text.size() - i < length) return false;
+    const auto second = static_cast<unsigned char>(text[i + 1]);
+    if (second < low || second > high) return false;
+    for (size_t k = 2; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+constexpr std::string_view kNotUtf8 = "not valid UTF-8 (strings must be; raw bytes go base64-encoded in bytes fields)";
 
 // yaml-cpp tags quoted scalars "!" and plain scalars "?": a quoted "123" is a
 // string in Struct values, as in JSON.
@@ -195,6 +237,10 @@ class Converter {
         std::string value = text;
         if (field->type() == FD::TYPE_BYTES && !base64Decode(text, value)) {
           errors_.add(path, "expected base64-encoded bytes");
+          break;
+        }
+        if (field->type() == FD::TYPE_STRING && !isValidUtf8(text)) {
+          errors_.add(path, std::string(kNotUtf8));
           break;
         }
         repeated ? r->AddString(&msg, field, std::move(value)) : r->SetString(&msg, field, std::move(value));
@@ -375,6 +421,10 @@ class Converter {
         errors_.add(path, "keys must be strings, got " + describe(entry.first));
         continue;
       }
+      if (!isValidUtf8(entry.first.Scalar())) {
+        errors_.add(path, "a key is " + std::string(kNotUtf8));
+        continue;
+      }
       value(entry.second, (*out.mutable_fields())[entry.first.Scalar()], keyPath(path, entry.first.Scalar()));
     }
   }
@@ -408,6 +458,10 @@ class Converter {
             out.set_number_value(number);
             return;
           }
+        }
+        if (!isValidUtf8(text)) {
+          errors_.add(path, std::string(kNotUtf8));
+          return;
         }
         out.set_string_value(text);
         return;

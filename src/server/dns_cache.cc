@@ -61,37 +61,43 @@ const std::vector<std::string>& DnsCache::lookup(const std::string& name, DnsAns
   return answer == DnsAnswer::kLatest ? it->second.latest : it->second.last_non_empty;
 }
 
-void DnsCache::refresh(std::function<void()> on_changed) {
+void DnsCache::refresh(std::function<void(bool changed)> on_done) {
   if (refreshing_ || cache_.empty()) return;
   refreshing_ = true;
   std::vector<std::string> names;
   for (const auto& [name, addresses] : cache_) names.push_back(name);
-  asio::post(resolver_io_, [this, names = std::move(names), on_changed = std::move(on_changed)]() mutable {
+  // The resolver thread touches only `names`, `fresh` and main_ (a reference
+  // that outlives the thread: the destructor joins it first).
+  asio::post(resolver_io_, [this, alive = std::weak_ptr<bool>(alive_), names = std::move(names),
+                            on_done = std::move(on_done)]() mutable {
     std::map<std::string, Answer> fresh;
     for (const auto& name : names) fresh.emplace(name, resolve(name));
-    asio::post(main_, [this, fresh = std::move(fresh), on_changed = std::move(on_changed)]() mutable {
-      refreshing_ = false;
-      bool changed = false;
-      for (auto& [name, answer] : fresh) {
-        auto& entry = cache_[name];
-        // A failed resolution keeps what we had; say so once, not every refresh.
-        if (answer.failure) {
-          if (!entry.failing) {
-            std::cerr << "sluice: DNS resolution of '" << name << "' failed: " << *answer.failure << "; keeping its "
-                      << entry.latest.size() << " address(es)\n";
-          }
-          entry.failing = true;
-          continue;
-        }
-        if (entry.failing) std::cerr << "sluice: DNS resolution of '" << name << "' recovered\n";
-        entry.failing = false;
-        if (entry.latest == answer.addresses) continue;
-        changed = true;
-        entry.latest = std::move(answer.addresses);
-        if (!entry.latest.empty()) entry.last_non_empty = entry.latest;
-      }
-      if (changed) on_changed();
-    });
+    asio::post(main_,
+               [this, alive = std::move(alive), fresh = std::move(fresh), on_done = std::move(on_done)]() mutable {
+                 // Destroyed meanwhile? Checked on the main thread, where the destruction happens.
+                 if (alive.expired()) return;
+                 refreshing_ = false;
+                 bool changed = false;
+                 for (auto& [name, answer] : fresh) {
+                   auto& entry = cache_[name];
+                   // A failed resolution keeps what we had; say so once, not every refresh.
+                   if (answer.failure) {
+                     if (!entry.failing) {
+                       std::cerr << "sluice: DNS resolution of '" << name << "' failed: " << *answer.failure
+                                 << "; keeping its " << entry.latest.size() << " address(es)\n";
+                     }
+                     entry.failing = true;
+                     continue;
+                   }
+                   if (entry.failing) std::cerr << "sluice: DNS resolution of '" << name << "' recovered\n";
+                   entry.failing = false;
+                   if (entry.latest == answer.addresses) continue;
+                   changed = true;
+                   entry.latest = std::move(answer.addresses);
+                   if (!entry.latest.empty()) entry.last_non_empty = entry.latest;
+                 }
+                 on_done(changed);
+               });
   });
 }
 

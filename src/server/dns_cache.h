@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -38,8 +39,11 @@ class DnsCache {
   const std::vector<std::string>& lookup(const std::string& name, DnsAnswer answer = DnsAnswer::kLatest);
 
   // Resolves every cached name again on the resolver thread; back on the main
-  // thread, calls `on_changed` if any name's addresses changed.
-  void refresh(std::function<void()> on_changed);
+  // thread, updates the cache and calls `on_done(changed)`, `changed` saying
+  // whether any name's addresses changed. Does nothing (and never calls
+  // `on_done`) while a refresh is running or when nothing is cached. A refresh
+  // still running when the cache is destroyed is dropped.
+  void refresh(std::function<void(bool changed)> on_done);
 
  private:
   struct Entry {
@@ -61,6 +65,9 @@ class DnsCache {
   std::thread resolver_;
   std::map<std::string, Entry> cache_;
   bool refreshing_ = false;
+  // Results posted back to the main thread check this first: the cache may be
+  // gone by the time the main thread runs them.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace sluice::server

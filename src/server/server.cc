@@ -230,7 +230,8 @@ void Server::scheduleDnsRefresh() {
   dns_timer_.expires_after(rate);
   dns_timer_.async_wait([this](const std::error_code& ec) {
     if (ec || shutting_down_) return;
-    dns_.refresh([this] {
+    dns_.refresh([this](bool changed) {
+      if (!changed) return;
       std::string error;
       if (apply(dynamic_, error)) {
         std::cerr << "sluice: DNS update applied (config version " << config_->version << ")\n";

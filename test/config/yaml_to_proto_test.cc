@@ -124,6 +124,40 @@ static_resources:
             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.stat_prefx");
 }
 
+// Found by fuzz/bootstrap_fuzz.cc: yaml-cpp passes any bytes through, and a
+// string that is not UTF-8 inside a typed config made protobuf refuse the
+// packed payload ("payload ... does not parse", twice, plus protobuf's own
+// log lines) instead of naming the field; outside typed configs it was
+// accepted. Every string field, Struct string and Struct key is checked now.
+TEST(YamlToProto, RejectsStringsThatAreNotUtf8WithTheirPath) {
+  auto [b, errors] = parse<Bootstrap>(
+      "static_resources:\n"
+      "  clusters: [{ name: \"w\xff"
+      "eb\" }]\n"
+      "  listeners:\n"
+      "  - filter_chains:\n"
+      "    - filters:\n"
+      "      - name: hcm\n"
+      "        typed_config:\n"
+      "          \"@type\": type.googleapis.com/"
+      "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n"
+      "          stat_prefix: \"in\xc0\xafx\"\n"
+      "node: { metadata: { a: \"\xed\xa0\x80\", \"k\xf5\": 1 } }\n");
+  ASSERT_EQ(errors.size(), 4u) << errors.toString();
+  EXPECT_EQ(errors.errors()[0].path, "static_resources.clusters[0].name");
+  EXPECT_NE(errors.errors()[0].message.find("not valid UTF-8"), std::string::npos);
+  EXPECT_EQ(errors.errors()[1].path,
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.stat_prefix");  // overlong '/'
+  EXPECT_EQ(errors.errors()[2].path, "node.metadata[\"a\"]");                                       // a surrogate
+  EXPECT_EQ(errors.errors()[3].path, "node.metadata");                                              // the key
+}
+
+TEST(YamlToProto, AcceptsUtf8Strings) {
+  auto [c, errors] = parse<Cluster>("name: \"caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80-\xf4\x8f\xbf\xbf\"\n");
+  ASSERT_TRUE(errors.empty()) << errors.toString();
+  EXPECT_EQ(c.name(), "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80-\xf4\x8f\xbf\xbf");
+}
+
 TEST(YamlToProto, RejectsUnknownTypeUrl) {
   auto [b, errors] = parse<Bootstrap>(
       "static_resources: { listeners: [ { filter_chains: [ { filters: [ { name: x, typed_config: { '@type': "
