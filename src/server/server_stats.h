@@ -1,0 +1,24 @@
+// The process-level stats (server.*, the access-log writer's counters), the
+// bootstrap's stats_config.stats_matcher and the admin stats endpoints
+// (/stats, /stats/prometheus, /reset_counters). Main thread.
+#pragma once
+
+#include <envoy/config/bootstrap/v3/bootstrap.pb.h>
+
+#include <functional>
+#include <string>
+
+#include "accesslog/log_writer.h"
+#include "admin/admin_server.h"
+#include "stats/stats.h"
+
+namespace sluice::server {
+
+// False (with `error`) when a pattern does not compile.
+bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
+                         std::string& error);
+void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
+                        const accesslog::LogWriter& access_log_writer);
+void installStatsHandlers(admin::AdminServer& admin, stats::Store& store);
+
+}  // namespace sluice::server
