@@ -133,6 +133,7 @@ asio::awaitable<bool> DownstreamConnection::writeAll(network::Tcp::socket& socke
 void DownstreamConnection::startStream() {
   const auto& hcm = listener_->hcm;
   stream_started_ = true;
+  hcm.stats->downstream_rq_total.inc();  // a request's first byte (Envoy: the codec's new stream)
   stream_timeout_ = StreamTimeout::None;
   idle_deadline_.disarm();
   // Until the head is complete the stream idle timer cannot be touched (Envoy
@@ -228,7 +229,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
 void DownstreamConnection::logStream() {
   if (!info_.active) return;
   info_.active = false;
-  listener_->hcm.stats->streamEnded(info_.response_code, info_.start);
+  listener_->hcm.stats->streamEnded(info_.start);
   const auto& logs = listener_->hcm.access_logs;
   if (logs.empty()) return;
   const auto now = StreamInfo::Clock::now();
@@ -261,6 +262,7 @@ asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::stri
                                                            const router::Route* route) {
   request_deadline_.disarm();  // the response has started
   info_.response_code = status;
+  listener_->hcm.stats->responseStarted(status);
   info_.response_code_details = details;
   info_.response_flags |= flags;
   response_.clear();

@@ -367,6 +367,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     response_.headers.add("connection", "keep-alive");
   }
   info_.response_code = response_.status;
+  hcm.stats->responseStarted(response_.status);
   info_.response_code_details = "via_upstream";
   response_.version_minor = 1;
   out_.clear();

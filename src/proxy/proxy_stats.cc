@@ -40,9 +40,7 @@ HttpConnectionManagerStats::HttpConnectionManagerStats(stats::Store& store, cons
   }
 }
 
-void HttpConnectionManagerStats::streamEnded(int status, std::chrono::steady_clock::time_point start) {
-  downstream_rq_total.inc();
-  if (status >= 100 && status < 600) downstream_rq_xx[status / 100 - 1]->inc();
+void HttpConnectionManagerStats::streamEnded(std::chrono::steady_clock::time_point start) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   downstream_rq_time.record(static_cast<uint64_t>(std::max<int64_t>(0, ms.count())));
 }

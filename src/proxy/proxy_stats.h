@@ -36,8 +36,13 @@ struct HttpConnectionManagerStats {
   stats::Counter& no_route;
   stats::Counter& no_cluster;
 
-  // A stream that started at `start` ended with `status` (0: no response).
-  void streamEnded(int status, std::chrono::steady_clock::time_point start);
+  // A response head with `status` is about to be written (before the client
+  // can see it, so a client reading the stats after its response sees it).
+  void responseStarted(int status) {
+    if (status >= 100 && status < 600) downstream_rq_xx[static_cast<size_t>(status / 100 - 1)]->inc();
+  }
+  // A stream that started at `start` ended (downstream_rq_time).
+  void streamEnded(std::chrono::steady_clock::time_point start);
   void connectionOpened() {
     downstream_cx_total.inc();
     downstream_cx_active.inc();

@@ -281,7 +281,9 @@ void Server::installAdminHandlers() {
     }
     return r;
   });
-  installStatsHandlers(*admin_, stats::global());
+  const auto& stats_config = bootstrap_.stats_config();
+  installStatsHandlers(*admin_, stats::global(),
+                       !stats_config.has_use_all_default_tags() || stats_config.use_all_default_tags().value());
   admin_->add("/quitquitquit", "exit the server", true, [this](const admin::AdminRequest&) {
     asio::post(main_, [this] { shutdown(); });
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};

@@ -74,11 +74,12 @@ void installServerStats(stats::Store& store, uint32_t concurrency, std::function
   store.counterFunction("filesystem.reopen_failed", read(counters->reopen_failed));
 }
 
-void installStatsHandlers(admin::AdminServer& admin, stats::Store& store) {
+void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool default_tags) {
   // Shared by /stats and /stats/prometheus: ?filter=REGEX (RE2, partial match) and ?usedonly.
-  const auto render = [&store](const admin::AdminRequest& request, bool prometheus) {
+  const auto render = [&store, default_tags](const admin::AdminRequest& request, bool prometheus) {
     admin::AdminResponse r;
     stats::RenderOptions options;
+    options.default_tags = default_tags;
     options.used_only = request.hasParam("usedonly");
     std::unique_ptr<re2::RE2> filter;
     if (request.hasParam("filter")) {

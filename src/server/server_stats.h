@@ -19,6 +19,7 @@ bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstra
                          std::string& error);
 void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
                         const accesslog::LogWriter& access_log_writer);
-void installStatsHandlers(admin::AdminServer& admin, stats::Store& store);
+// `default_tags`: stats_config.use_all_default_tags (Envoy's default: true).
+void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool default_tags);
 
 }  // namespace sluice::server

@@ -225,7 +225,7 @@ std::string renderPrometheus(const Store& store, const RenderOptions& options) {
   std::map<std::string, Family> families;
   for (const auto& v : store.values()) {
     if (!wanted(options, v.name, v.used)) continue;
-    const auto tagged = extractTags(v.name);
+    const auto tagged = options.default_tags ? extractTags(v.name) : TaggedName{v.name, {}};
     auto& family = families[prometheusName(tagged.name)];
     const std::string type = v.is_gauge ? "gauge" : "counter";
     if (family.type.empty()) family.type = type;
@@ -234,7 +234,7 @@ std::string renderPrometheus(const Store& store, const RenderOptions& options) {
                            (v.is_gauge ? std::to_string(v.gauge) : std::to_string(v.counter)));
   }
   for (const auto& h : wantedHistograms(store, options)) {
-    const auto tagged = extractTags(h.name);
+    const auto tagged = options.default_tags ? extractTags(h.name) : TaggedName{h.name, {}};
     const std::string name = prometheusName(tagged.name);
     auto& family = families[name];
     if (family.type.empty()) family.type = "histogram";

@@ -34,6 +34,7 @@ std::string prometheusName(std::string_view tag_extracted_name);
 struct RenderOptions {
   const re2::RE2* filter = nullptr;  // partial match on the full stat name
   bool used_only = false;
+  bool default_tags = true;  // stats_config.use_all_default_tags (Prometheus)
 };
 
 std::string renderText(const Store& store, const RenderOptions& options);

@@ -200,6 +200,9 @@ TEST(RenderTest, Prometheus) {
                      "envoy_cluster_upstream_rq_time_sum{envoy_cluster_name=\"web\"} 73\n"
                      "envoy_cluster_upstream_rq_time_count{envoy_cluster_name=\"web\"} 2\n"),
             std::string::npos);
+  RenderOptions untagged;  // stats_config.use_all_default_tags: false
+  untagged.default_tags = false;
+  EXPECT_NE(renderPrometheus(store, untagged).find("envoy_cluster_web_upstream_rq_200{} 2\n"), std::string::npos);
   // Every line is a TYPE comment or `name{labels} value`.
   std::istringstream lines(out);
   const re2::RE2 sample(R"re([a-zA-Z_:][a-zA-Z0-9_:]*\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\} -?[0-9]+)re");
