@@ -100,7 +100,9 @@ inline void countConnectionOpened(const ListenerConfig& listener) {
 }
 inline void countConnectionClosed(const ListenerConfig& listener) {
   listener.stats->downstream_cx_active.dec();
+  listener.stats->downstream_cx_destroy.inc();
   listener.hcm.stats->downstream_cx_active.dec();
+  listener.hcm.stats->downstream_cx_destroy.inc();
 }
 
 }  // namespace sluice::proxy

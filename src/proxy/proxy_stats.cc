@@ -23,12 +23,14 @@ std::shared_ptr<T> cached(const std::string& name) {
 ListenerStats::ListenerStats(stats::Store& store, const std::string& address)
     : downstream_cx_total(store.counter("listener." + address + ".downstream_cx_total")),
       downstream_cx_active(store.gauge("listener." + address + ".downstream_cx_active")),
+      downstream_cx_destroy(store.counter("listener." + address + ".downstream_cx_destroy")),
       downstream_cx_overflow(store.counter("listener." + address + ".downstream_cx_overflow")),
       downstream_global_cx_overflow(store.counter("listener." + address + ".downstream_global_cx_overflow")) {}
 
 HttpConnectionManagerStats::HttpConnectionManagerStats(stats::Store& store, const std::string& stat_prefix)
     : downstream_cx_total(store.counter("http." + stat_prefix + ".downstream_cx_total")),
       downstream_cx_active(store.gauge("http." + stat_prefix + ".downstream_cx_active")),
+      downstream_cx_destroy(store.counter("http." + stat_prefix + ".downstream_cx_destroy")),
       downstream_rq_total(store.counter("http." + stat_prefix + ".downstream_rq_total")),
       downstream_rq_active(store.gauge("http." + stat_prefix + ".downstream_rq_active")),
       downstream_rq_xx{},
@@ -50,6 +52,7 @@ ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
       prefix("cluster." + name + "."),
       upstream_cx_total(s.counter(prefix + "upstream_cx_total")),
       upstream_cx_active(s.gauge(prefix + "upstream_cx_active")),
+      upstream_cx_destroy(s.counter(prefix + "upstream_cx_destroy")),
       upstream_cx_connect_fail(s.counter(prefix + "upstream_cx_connect_fail")),
       upstream_cx_connect_timeout(s.counter(prefix + "upstream_cx_connect_timeout")),
       upstream_cx_none_healthy(s.counter(prefix + "upstream_cx_none_healthy")),
@@ -60,7 +63,8 @@ ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
       upstream_rq_xx{},
       upstream_rq_time(s.histogram(prefix + "upstream_rq_time")),
       membership_total(s.gauge(prefix + "membership_total")),
-      membership_healthy(s.gauge(prefix + "membership_healthy")) {
+      membership_healthy(s.gauge(prefix + "membership_healthy")),
+      membership_change(s.counter(prefix + "membership_change")) {
   for (int i = 0; i < 5; ++i) {
     upstream_rq_xx[i] = &s.counter(prefix + "upstream_rq_" + std::to_string(i + 1) + "xx");
   }

@@ -20,6 +20,7 @@ struct ListenerStats {
   ListenerStats(stats::Store& store, const std::string& address);
   stats::Counter& downstream_cx_total;
   stats::Gauge& downstream_cx_active;
+  stats::Counter& downstream_cx_destroy;
   stats::Counter& downstream_cx_overflow;         // over the listener's connection_limit
   stats::Counter& downstream_global_cx_overflow;  // over overload.global_downstream_max_connections
 };
@@ -29,6 +30,7 @@ struct HttpConnectionManagerStats {
   HttpConnectionManagerStats(stats::Store& store, const std::string& stat_prefix);
   stats::Counter& downstream_cx_total;
   stats::Gauge& downstream_cx_active;
+  stats::Counter& downstream_cx_destroy;
   stats::Counter& downstream_rq_total;
   stats::Gauge& downstream_rq_active;
   std::array<stats::Counter*, 5> downstream_rq_xx;  // 1xx .. 5xx
@@ -56,6 +58,7 @@ struct ClusterStats {
   const std::string prefix;  // "cluster.<name>."
   stats::Counter& upstream_cx_total;
   stats::Gauge& upstream_cx_active;
+  stats::Counter& upstream_cx_destroy;
   stats::Counter& upstream_cx_connect_fail;
   stats::Counter& upstream_cx_connect_timeout;
   stats::Counter& upstream_cx_none_healthy;
@@ -67,6 +70,7 @@ struct ClusterStats {
   stats::Histogram& upstream_rq_time;             // ms, request start to response head
   stats::Gauge& membership_total;
   stats::Gauge& membership_healthy;
+  stats::Counter& membership_change;
 
   // An upstream response head with `status` arrived `ms` after the request started.
   void responseReceived(int status, uint64_t ms);

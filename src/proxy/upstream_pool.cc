@@ -62,6 +62,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   connection->local = connection->socket.local_endpoint(ignored);
   connection->active = &stats.upstream_cx_active;
   connection->active->inc();
+  connection->destroy = &stats.upstream_cx_destroy;
   result.connection = std::move(connection);
   co_return result;
 }

@@ -201,12 +201,8 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   compiled->version = config_ ? config_->version + 1 : 1;
   std::vector<std::vector<proxy::ListenerSocket>> per_worker;
   if (!sockets_.update(*compiled, per_worker, error)) return false;
+  countClusterChanges(config_.get(), *compiled, stats::global());
   config_ = compiled;
-  for (const auto& [name, cluster] : config_->clusters) {
-    // No active health checking yet: every host counts as healthy.
-    cluster->stats->membership_total.set(static_cast<int64_t>(cluster->hosts->size()));
-    cluster->stats->membership_healthy.set(static_cast<int64_t>(cluster->hosts->size()));
-  }
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   return true;
 }

@@ -4,6 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
@@ -130,6 +133,15 @@ test('a 200 through a cluster counts on the listener, connection manager and clu
   assert.equal(s['cluster.web.membership_total'], 1);
   assert.equal(s['cluster.web.membership_healthy'], 1);
   assert.equal(s['cluster.empty.membership_total'], 0);
+  assert.equal(s['cluster.web.membership_change'], 1); // its first hosts
+  assert.equal(s['cluster.empty.membership_change'], 0);
+  assert.equal(s['cluster_manager.cluster_added'], 3);
+  assert.equal(s['cluster_manager.cluster_removed'], 0);
+  assert.equal(s['cluster_manager.active_clusters'], 3);
+  // Every closed connection counts as destroyed (the 3 above and any earlier one).
+  assert.equal(s['http.ingress.downstream_cx_destroy'], s['http.ingress.downstream_cx_total']);
+  assert.equal(s['listener.127.0.0.1_0.downstream_cx_destroy'], s['listener.127.0.0.1_0.downstream_cx_total']);
+  assert.equal(s['cluster.web.upstream_cx_destroy'], s['cluster.web.upstream_cx_total'] - s['cluster.web.upstream_cx_active']);
   assert.equal(s['server.live'], 1);
   assert.equal(s['server.concurrency'], 2);
   assert.ok(s['server.uptime'] >= 0);
@@ -389,5 +401,50 @@ test('stats_config.stats_matcher: excluded stats are neither created nor reporte
     assert.equal(res.body, '');
   } finally {
     await none.stop();
+  }
+});
+
+test('stats survive a config update: an EDS change keeps the cluster\'s counters and counts membership_change', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-stats-'));
+  const other = await startBackend({ name: 'other' });
+  const publish = (ports) => {
+    const resources = [{
+      '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+      cluster_name: 'dyn',
+      endpoints: [{ lb_endpoints: ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
+    }];
+    writeFileSync(join(dir, '.eds.tmp'), JSON.stringify({ version_info: String(ports), resources }));
+    renameSync(join(dir, '.eds.tmp'), join(dir, 'eds.json'));
+  };
+  publish([backend.port]);
+  const s = await startSluice({
+    static_resources: {
+      listeners: [httpListener({ name: 'dynhttp', routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'dyn' } }]) })],
+      clusters: [{
+        name: 'dyn', type: 'EDS', connect_timeout: '1s',
+        eds_cluster_config: { eds_config: { path_config_source: { path: join(dir, 'eds.json') } } },
+      }],
+    },
+  });
+  try {
+    for (let i = 0; i < 2; ++i) assert.equal((await request({ port: s.port(), path: '/' })).status, 200);
+    let stats = await readStats(s);
+    assert.equal(stats['cluster.dyn.upstream_rq_total'], 2);
+    assert.equal(stats['cluster.dyn.membership_change'], 1);
+    const applied = s.waitForLog(/EDS .* update applied/);
+    publish([backend.port, other.port]);
+    await applied;
+    for (let i = 0; i < 2; ++i) assert.equal((await request({ port: s.port(), path: '/' })).status, 200);
+    stats = await readStats(s);
+    assert.equal(stats['cluster.dyn.upstream_rq_total'], 4);
+    assert.equal(stats['cluster.dyn.upstream_rq_200'], 4);
+    assert.equal(stats['http.dynhttp.downstream_rq_2xx'], 4);
+    assert.equal(stats['cluster.dyn.membership_total'], 2);
+    assert.equal(stats['cluster.dyn.membership_change'], 2);
+    assert.equal(stats['cluster_manager.cluster_added'], 1);
+  } finally {
+    await s.stop();
+    await other.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
