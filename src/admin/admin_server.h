@@ -21,6 +21,9 @@ struct AdminRequest {
   bool hasParam(std::string_view name) const;
 };
 
+// %XX sequences decoded ('+' stays as is); a malformed one is kept verbatim.
+std::string percentDecode(std::string_view value);
+
 struct AdminResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=UTF-8";

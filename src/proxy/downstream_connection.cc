@@ -50,6 +50,7 @@ DownstreamConnection::~DownstreamConnection() {
   // Worker::acceptLoop took a slot in both counts for this connection.
   listener_->connections->release();
   globalDownstreamConnections().release();
+  countConnectionClosed(*listener_);
   if (worker_.stopped()) return;  // destroyed with the event loop: the pool is gone
   worker_.buffers().give(in_);
   worker_.buffers().give(upstream_in_);
@@ -78,7 +79,9 @@ asio::awaitable<void> DownstreamConnection::run() {
   });
   while (!closed_) {
     if (!co_await readRequestHead()) break;
+    listener_->hcm.stats->downstream_rq_active.inc();
     const bool keep_alive = co_await serveRequest();
+    listener_->hcm.stats->downstream_rq_active.dec();
     // A stream cut short by a timeout may have looked complete to the code
     // that ended it (a close-delimited body); never reuse the connection then.
     const bool timed_out = stream_timeout_ != StreamTimeout::None;
@@ -130,6 +133,7 @@ asio::awaitable<bool> DownstreamConnection::writeAll(network::Tcp::socket& socke
 void DownstreamConnection::startStream() {
   const auto& hcm = listener_->hcm;
   stream_started_ = true;
+  hcm.stats->downstream_rq_total.inc();  // a request's first byte (Envoy: the codec's new stream)
   stream_timeout_ = StreamTimeout::None;
   idle_deadline_.disarm();
   // Until the head is complete the stream idle timer cannot be touched (Envoy
@@ -225,6 +229,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
 void DownstreamConnection::logStream() {
   if (!info_.active) return;
   info_.active = false;
+  listener_->hcm.stats->streamEnded(info_.start);
   const auto& logs = listener_->hcm.access_logs;
   if (logs.empty()) return;
   const auto now = StreamInfo::Clock::now();
@@ -257,6 +262,7 @@ asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::stri
                                                            const router::Route* route) {
   request_deadline_.disarm();  // the response has started
   info_.response_code = status;
+  listener_->hcm.stats->responseStarted(status);
   info_.response_code_details = details;
   info_.response_flags |= flags;
   response_.clear();
@@ -353,6 +359,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   const router::Route* route = hcm.routes ? hcm.routes->match(view, match_options_, runtime, random) : nullptr;
   // A body we do not read keeps the connection from being reused: answering
   // locally then closes it (sendLocalReply sees the unread body).
+  if (route == nullptr) listener_->hcm.stats->no_route.inc();
   if (route == nullptr) co_return co_await sendLocalReply(404, "", "route_not_found", kNoRouteFound);
   info_.route_name = route->name();
   switch (route->kind()) {

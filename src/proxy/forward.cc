@@ -143,6 +143,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   const std::string_view cluster_name = action.chooseCluster(request_.headers, runtime, random);
   std::shared_ptr<ClusterState> cluster = cluster_name.empty() ? nullptr : worker_.cluster(cluster_name);
   if (!cluster) {
+    hcm.stats->no_cluster.inc();
     co_return co_await sendLocalReply(static_cast<int>(action.clusterNotFoundResponseCode()), "", "cluster_not_found",
                                       kNoClusterFound);
   }
@@ -169,6 +170,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   const upstream::LbContext lb_context{action.hash(view)};
   const upstream::Host* chosen = cluster->lb->chooseHost(&lb_context);
   if (chosen == nullptr) {
+    cluster->config->stats->upstream_cx_none_healthy.inc();
     co_return co_await sendLocalReply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream, {},
                                       &route);
   }
@@ -185,6 +187,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     ActiveRequest& operator=(const ActiveRequest&) = delete;
     const upstream::Host& host;
   } active(*host);
+  const GaugeScope rq_active(cluster->config->stats->upstream_rq_active);
 
   // Envoy's stream idle timeout (the route's idle_timeout overrides the
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
@@ -245,6 +248,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     upstream_socket_ = &upstream->socket;
     info_.upstream_local = upstream->local;
     ++upstream->requests;
+    cluster->config->stats->upstream_rq_total.inc();
     // A pooled connection the peer closed meanwhile fails before any response
     // byte; a request without a body is then sent once more on a new one.
     const bool may_retry = upstream->reused && attempt == 0 && replayable;
@@ -265,6 +269,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
         info_.response_flags |= kDownstreamConnectionTermination;
         co_return false;
       }
+      if (may_retry) cluster->config->stats->upstream_rq_retry.inc();
       if (may_retry) continue;
       co_return co_await sendLocalReply(503, kConnectionTermination,
                                         "upstream_reset_before_response_started{connection_termination}",
@@ -309,10 +314,12 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       closeSocket(upstream->socket);
       if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
       if (timeout.expired()) {
+        cluster->config->stats->upstream_rq_timeout.inc();
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
                                           kUpstreamRequestTimeout, {}, &route);
       }
       if (may_retry && upstream_in_.empty()) {
+        cluster->config->stats->upstream_rq_retry.inc();
         retry = true;
         break;
       }
@@ -340,6 +347,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   const auto service_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - upstream_start).count();
   response_.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
+  cluster->config->stats->responseReceived(response_.status, static_cast<uint64_t>(service_ms));
   route.applyResponseHeaderMutations(response_.headers);
 
   bool close_downstream = wantsClose() || !request_body_complete_;
@@ -359,6 +367,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     response_.headers.add("connection", "keep-alive");
   }
   info_.response_code = response_.status;
+  hcm.stats->responseStarted(response_.status);
   info_.response_code_details = "via_upstream";
   response_.version_minor = 1;
   out_.clear();

@@ -16,6 +16,7 @@
 #include "http/path_normalization.h"
 #include "network/asio_util.h"
 #include "proxy/connection_count.h"
+#include "proxy/proxy_stats.h"
 #include "router/route_table.h"
 #include "runtime/runtime.h"
 #include "upstream/load_balancer.h"
@@ -37,6 +38,7 @@ struct ClusterConfig {
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;  // Envoy's default
   uint32_t max_requests_per_connection = 0;                  // 0: unlimited
   Millis idle_timeout{std::chrono::hours(1)};                // upstream idle connections (Envoy: 1h)
+  std::shared_ptr<ClusterStats> stats;                       // cluster.<name>.* (set by the compiler)
 };
 
 struct HttpConnectionManagerConfig {
@@ -58,13 +60,14 @@ struct HttpConnectionManagerConfig {
   http::PathNormalizationOptions path_normalization;  // normalize_path, merge_slashes, escaped slashes
   // Timeouts and limits; 0 disables. Envoy's defaults.
   Millis stream_idle_timeout{std::chrono::minutes(5)};
-  Millis request_headers_timeout{0};           // first byte of a head to its end (slowloris)
-  Millis request_timeout{0};                   // first byte to the request's end or the response
-  Millis idle_timeout{std::chrono::hours(1)};  // common_http_protocol_options: no request in flight
-  Millis max_connection_duration{0};           // then drain: close after the current response
-  Millis max_stream_duration{0};               // one request/response, from its first byte
-  uint32_t max_requests_per_connection = 0;    // common_http_protocol_options (downstream)
-  accesslog::AccessLogs access_logs;           // one line per stream each
+  Millis request_headers_timeout{0};                  // first byte of a head to its end (slowloris)
+  Millis request_timeout{0};                          // first byte to the request's end or the response
+  Millis idle_timeout{std::chrono::hours(1)};         // common_http_protocol_options: no request in flight
+  Millis max_connection_duration{0};                  // then drain: close after the current response
+  Millis max_stream_duration{0};                      // one request/response, from its first byte
+  uint32_t max_requests_per_connection = 0;           // common_http_protocol_options (downstream)
+  accesslog::AccessLogs access_logs;                  // one line per stream each
+  std::shared_ptr<HttpConnectionManagerStats> stats;  // http.<stat_prefix>.* (set by the compiler)
 };
 
 struct ListenerConfig {
@@ -74,6 +77,7 @@ struct ListenerConfig {
   // Runtime envoy.resource_limits.listener.<name>.connection_limit (Envoy: unlimited).
   uint64_t max_connections = kNoConnectionLimit;
   std::shared_ptr<ConnectionCount> connections = std::make_shared<ConnectionCount>();
+  std::shared_ptr<ListenerStats> stats;  // listener.<address>.* (set by the compiler)
   HttpConnectionManagerConfig hcm;
 };
 
@@ -87,5 +91,18 @@ struct ProxyConfig {
 };
 
 using ProxyConfigPtr = std::shared_ptr<const ProxyConfig>;
+
+// Connection stats of the listener and its connection manager (worker thread).
+inline void countConnectionOpened(const ListenerConfig& listener) {
+  listener.stats->downstream_cx_total.inc();
+  listener.stats->downstream_cx_active.inc();
+  listener.hcm.stats->connectionOpened();
+}
+inline void countConnectionClosed(const ListenerConfig& listener) {
+  listener.stats->downstream_cx_active.dec();
+  listener.stats->downstream_cx_destroy.inc();
+  listener.hcm.stats->downstream_cx_active.dec();
+  listener.hcm.stats->downstream_cx_destroy.inc();
+}
 
 }  // namespace sluice::proxy

@@ -29,6 +29,8 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   }
   auto connection = std::make_unique<UpstreamConnection>(executor_);
   connection->host = host;
+  auto& stats = *cluster_->stats;
+  stats.upstream_cx_total.inc();
   network::Tcp::endpoint endpoint;
   if (!network::makeEndpoint(host->address, host->port, endpoint)) {
     result.error = std::make_error_code(std::errc::address_not_available);
@@ -44,17 +46,23 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   deadline.disarm();
   if (deadline.expired()) {
     result.timed_out = true;
+    stats.upstream_cx_connect_timeout.inc();
+    stats.upstream_cx_connect_fail.inc();
     result.error = std::make_error_code(std::errc::timed_out);
     co_return result;
   }
   if (ec) {
     result.error = ec;
+    stats.upstream_cx_connect_fail.inc();
     co_return result;
   }
   std::error_code ignored;
   connection->socket.set_option(network::Tcp::no_delay(true), ignored);
   connection->socket.non_blocking(true, ignored);
   connection->local = connection->socket.local_endpoint(ignored);
+  connection->active = &stats.upstream_cx_active;
+  connection->active->inc();
+  connection->destroy = &stats.upstream_cx_destroy;
   result.connection = std::move(connection);
   co_return result;
 }

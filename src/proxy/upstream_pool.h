@@ -22,12 +22,20 @@ namespace sluice::proxy {
 
 struct UpstreamConnection {
   explicit UpstreamConnection(asio::any_io_executor executor) : socket(std::move(executor)) {}
+  ~UpstreamConnection() {
+    if (active != nullptr) active->dec();
+    if (destroy != nullptr) destroy->inc();
+  }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
   network::Tcp::socket socket;
   upstream::HostPtr host;
   uint32_t requests = 0;         // requests sent on this connection so far
   bool reused = false;           // came from the idle list (it may have been closed by the peer meanwhile)
   network::Tcp::endpoint local;  // our end of the connection (%UPSTREAM_LOCAL_ADDRESS%)
   std::chrono::steady_clock::time_point idle_since;
+  stats::Gauge* active = nullptr;     // the cluster's upstream_cx_active, once connected
+  stats::Counter* destroy = nullptr;  // and its upstream_cx_destroy
 };
 
 class UpstreamPool {

@@ -25,7 +25,10 @@ Worker::Worker(uint32_t index) : index_(index), work_(io_.get_executor()), rng_(
 Worker::~Worker() { stop(); }
 
 void Worker::start() {
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    stats::setThreadSlot(index_);  // this worker's stat slots
+    io_.run();
+  });
 }
 
 void Worker::stop() {
@@ -122,20 +125,21 @@ asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::accepto
     // does the same). The slots are given back by ~DownstreamConnection.
     auto& listener = it->second;
     if (!globalDownstreamConnections().tryAcquire(config_->global_max_connections)) {
-      ++listener.downstream_global_cx_overflow;
+      listener.config->stats->downstream_global_cx_overflow.inc();
       std::error_code ignored;
       socket.close(ignored);
       continue;
     }
     if (!listener.config->connections->tryAcquire(listener.config->max_connections)) {
       globalDownstreamConnections().release();
-      ++listener.downstream_cx_overflow;
+      listener.config->stats->downstream_cx_overflow.inc();
       std::error_code ignored;
       socket.close(ignored);
       continue;
     }
     auto connection = std::make_shared<DownstreamConnection>(*this, it->second.config, std::move(socket));
     addConnection(connection);
+    countConnectionOpened(*it->second.config);
     asio::co_spawn(io_, connection->run(), asio::detached);
   }
 }

@@ -76,10 +76,6 @@ class Worker {
   struct ActiveListener {
     std::shared_ptr<const ListenerConfig> config;
     std::unique_ptr<network::Tcp::acceptor> acceptor;
-    // Connections closed at accept, this worker's share of Envoy's listener
-    // counters (listener.<address>.<name>); the stats system (issue 4) exports them.
-    uint64_t downstream_cx_overflow = 0;         // over the listener's connection_limit
-    uint64_t downstream_global_cx_overflow = 0;  // over overload.global_downstream_max_connections
   };
   void install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
   asio::awaitable<void> acceptLoop(std::string name, network::Tcp::acceptor* acceptor);

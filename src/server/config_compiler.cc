@@ -1,5 +1,8 @@
 #include "server/config_compiler.h"
 
+#include "proxy/proxy_stats.h"
+#include "stats/stats.h"
+
 #include <google/protobuf/util/time_util.h>
 
 #include <cmath>
@@ -80,6 +83,7 @@ std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluste
                                                            const Resolver& resolve) {
   auto out = std::make_shared<proxy::ClusterConfig>();
   out->name = cluster.name();
+  out->stats = proxy::clusterStats(stats::sanitize(out->name));
   if (cluster.has_connect_timeout()) out->connect_timeout = millis(cluster.connect_timeout());
   out->lb_policy = lbPolicy(cluster.lb_policy());
   if (cluster.has_per_connection_buffer_limit_bytes()) {
@@ -176,6 +180,9 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   out->name = listener.name().empty() ? upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))
                                       : listener.name();
   out->connections = proxy::listenerConnections(out->name);
+  // Envoy's listener.<address>. scope: the configured address, ':' as '_'.
+  out->stats = proxy::listenerStats(
+      stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))));
   out->max_connections = runtime.getInteger("envoy.resource_limits.listener." + out->name + ".connection_limit",
                                             proxy::kNoConnectionLimit);
   if (listener.has_per_connection_buffer_limit_bytes()) {
@@ -188,6 +195,7 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   const HttpConnectionManager& hcm = *found;
   auto& h = out->hcm;
   h.stat_prefix = hcm.stat_prefix();
+  h.stats = proxy::httpConnectionManagerStats(stats::sanitize(h.stat_prefix));
   if (!hcm.server_name().empty()) h.server_name = hcm.server_name();
   h.use_remote_address = hcm.has_use_remote_address() && hcm.use_remote_address().value();
   h.xff_num_trusted_hops = hcm.xff_num_trusted_hops();

@@ -10,6 +10,9 @@
 #include "config/semantic_validator.h"
 #include "network/listen_socket.h"
 #include "server/config_compiler.h"
+#include "server/server_stats.h"
+#include "stats/render.h"
+#include "stats/stats.h"
 
 namespace sluice::server {
 
@@ -55,6 +58,11 @@ void Server::waitForReopenSignal() {
 }
 
 bool Server::start(std::string& error) {
+  // Before any stat exists: the workers' slots and stats_config.stats_matcher.
+  stats::initGlobal(options_.concurrency);
+  if (!installStatsMatcher(bootstrap_, stats::global(), error)) return false;
+  installServerStats(
+      stats::global(), options_.concurrency, [this] { return !shutting_down_; }, *access_log_writer_);
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workers_.push_back(std::make_unique<proxy::Worker>(i));
     workers_.back()->start();
@@ -193,6 +201,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   compiled->version = config_ ? config_->version + 1 : 1;
   std::vector<std::vector<proxy::ListenerSocket>> per_worker;
   if (!sockets_.update(*compiled, per_worker, error)) return false;
+  countClusterChanges(config_.get(), *compiled, stats::global());
   config_ = compiled;
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   return true;
@@ -269,6 +278,9 @@ void Server::installAdminHandlers() {
     }
     return r;
   });
+  const auto& stats_config = bootstrap_.stats_config();
+  installStatsHandlers(*admin_, stats::global(),
+                       !stats_config.has_use_all_default_tags() || stats_config.use_all_default_tags().value());
   admin_->add("/quitquitquit", "exit the server", true, [this](const admin::AdminRequest&) {
     asio::post(main_, [this] { shutdown(); });
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};

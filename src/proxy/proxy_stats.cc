@@ -1,0 +1,95 @@
+#include "proxy/proxy_stats.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+namespace sluice::proxy {
+
+namespace {
+
+template <typename T>
+std::shared_ptr<T> cached(const std::string& name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<T>> all;
+  std::lock_guard lock(mutex);
+  auto& slot = all[name];
+  if (!slot) slot = std::make_shared<T>(stats::global(), name);
+  return slot;
+}
+
+}  // namespace
+
+ListenerStats::ListenerStats(stats::Store& store, const std::string& address)
+    : downstream_cx_total(store.counter("listener." + address + ".downstream_cx_total")),
+      downstream_cx_active(store.gauge("listener." + address + ".downstream_cx_active")),
+      downstream_cx_destroy(store.counter("listener." + address + ".downstream_cx_destroy")),
+      downstream_cx_overflow(store.counter("listener." + address + ".downstream_cx_overflow")),
+      downstream_global_cx_overflow(store.counter("listener." + address + ".downstream_global_cx_overflow")) {}
+
+HttpConnectionManagerStats::HttpConnectionManagerStats(stats::Store& store, const std::string& stat_prefix)
+    : downstream_cx_total(store.counter("http." + stat_prefix + ".downstream_cx_total")),
+      downstream_cx_active(store.gauge("http." + stat_prefix + ".downstream_cx_active")),
+      downstream_cx_destroy(store.counter("http." + stat_prefix + ".downstream_cx_destroy")),
+      downstream_rq_total(store.counter("http." + stat_prefix + ".downstream_rq_total")),
+      downstream_rq_active(store.gauge("http." + stat_prefix + ".downstream_rq_active")),
+      downstream_rq_xx{},
+      downstream_rq_time(store.histogram("http." + stat_prefix + ".downstream_rq_time")),
+      no_route(store.counter("http." + stat_prefix + ".no_route")),
+      no_cluster(store.counter("http." + stat_prefix + ".no_cluster")) {
+  for (int i = 0; i < 5; ++i) {
+    downstream_rq_xx[i] = &store.counter("http." + stat_prefix + ".downstream_rq_" + std::to_string(i + 1) + "xx");
+  }
+}
+
+void HttpConnectionManagerStats::streamEnded(std::chrono::steady_clock::time_point start) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  downstream_rq_time.record(static_cast<uint64_t>(std::max<int64_t>(0, ms.count())));
+}
+
+ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
+    : store(s),
+      prefix("cluster." + name + "."),
+      upstream_cx_total(s.counter(prefix + "upstream_cx_total")),
+      upstream_cx_active(s.gauge(prefix + "upstream_cx_active")),
+      upstream_cx_destroy(s.counter(prefix + "upstream_cx_destroy")),
+      upstream_cx_connect_fail(s.counter(prefix + "upstream_cx_connect_fail")),
+      upstream_cx_connect_timeout(s.counter(prefix + "upstream_cx_connect_timeout")),
+      upstream_cx_none_healthy(s.counter(prefix + "upstream_cx_none_healthy")),
+      upstream_rq_total(s.counter(prefix + "upstream_rq_total")),
+      upstream_rq_active(s.gauge(prefix + "upstream_rq_active")),
+      upstream_rq_timeout(s.counter(prefix + "upstream_rq_timeout")),
+      upstream_rq_retry(s.counter(prefix + "upstream_rq_retry")),
+      upstream_rq_xx{},
+      upstream_rq_time(s.histogram(prefix + "upstream_rq_time")),
+      membership_total(s.gauge(prefix + "membership_total")),
+      membership_healthy(s.gauge(prefix + "membership_healthy")),
+      membership_change(s.counter(prefix + "membership_change")) {
+  for (int i = 0; i < 5; ++i) {
+    upstream_rq_xx[i] = &s.counter(prefix + "upstream_rq_" + std::to_string(i + 1) + "xx");
+  }
+}
+
+void ClusterStats::responseReceived(int status, uint64_t ms) {
+  upstream_rq_time.record(ms);
+  if (status < 100 || status >= 600) return;
+  upstream_rq_xx[status / 100 - 1]->inc();
+  auto& slot = by_code_[static_cast<size_t>(status)];
+  stats::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // First response with this code: a one-time creation (the store locks).
+    counter = &store.counter(prefix + "upstream_rq_" + std::to_string(status));
+    slot.store(counter, std::memory_order_release);
+  }
+  counter->inc();
+}
+
+std::shared_ptr<ListenerStats> listenerStats(const std::string& address) { return cached<ListenerStats>(address); }
+
+std::shared_ptr<HttpConnectionManagerStats> httpConnectionManagerStats(const std::string& stat_prefix) {
+  return cached<HttpConnectionManagerStats>(stat_prefix);
+}
+
+std::shared_ptr<ClusterStats> clusterStats(const std::string& name) { return cached<ClusterStats>(name); }
+
+}  // namespace sluice::proxy

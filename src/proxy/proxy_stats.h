@@ -1,0 +1,101 @@
+// The data path's stats, with Envoy's names, resolved once when a config is
+// compiled (stats are keyed by name: a listener, connection manager or
+// cluster kept across a config update keeps its stats). The request path only
+// follows these pointers; see stats/stats.h for the threading.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "stats/stats.h"
+
+namespace sluice::proxy {
+
+// listener.<address>.* (the address as Envoy renders it: 127.0.0.1_10000).
+struct ListenerStats {
+  ListenerStats(stats::Store& store, const std::string& address);
+  stats::Counter& downstream_cx_total;
+  stats::Gauge& downstream_cx_active;
+  stats::Counter& downstream_cx_destroy;
+  stats::Counter& downstream_cx_overflow;         // over the listener's connection_limit
+  stats::Counter& downstream_global_cx_overflow;  // over overload.global_downstream_max_connections
+};
+
+// http.<stat_prefix>.*
+struct HttpConnectionManagerStats {
+  HttpConnectionManagerStats(stats::Store& store, const std::string& stat_prefix);
+  stats::Counter& downstream_cx_total;
+  stats::Gauge& downstream_cx_active;
+  stats::Counter& downstream_cx_destroy;
+  stats::Counter& downstream_rq_total;
+  stats::Gauge& downstream_rq_active;
+  std::array<stats::Counter*, 5> downstream_rq_xx;  // 1xx .. 5xx
+  stats::Histogram& downstream_rq_time;             // ms, stream start to end
+  stats::Counter& no_route;
+  stats::Counter& no_cluster;
+
+  // A response head with `status` is about to be written (before the client
+  // can see it, so a client reading the stats after its response sees it).
+  void responseStarted(int status) {
+    if (status >= 100 && status < 600) downstream_rq_xx[static_cast<size_t>(status / 100 - 1)]->inc();
+  }
+  // A stream that started at `start` ended (downstream_rq_time).
+  void streamEnded(std::chrono::steady_clock::time_point start);
+  void connectionOpened() {
+    downstream_cx_total.inc();
+    downstream_cx_active.inc();
+  }
+};
+
+// cluster.<name>.*
+struct ClusterStats {
+  ClusterStats(stats::Store& store, const std::string& name);
+  stats::Store& store;
+  const std::string prefix;  // "cluster.<name>."
+  stats::Counter& upstream_cx_total;
+  stats::Gauge& upstream_cx_active;
+  stats::Counter& upstream_cx_destroy;
+  stats::Counter& upstream_cx_connect_fail;
+  stats::Counter& upstream_cx_connect_timeout;
+  stats::Counter& upstream_cx_none_healthy;
+  stats::Counter& upstream_rq_total;
+  stats::Gauge& upstream_rq_active;
+  stats::Counter& upstream_rq_timeout;
+  stats::Counter& upstream_rq_retry;
+  std::array<stats::Counter*, 5> upstream_rq_xx;  // 1xx .. 5xx
+  stats::Histogram& upstream_rq_time;             // ms, request start to response head
+  stats::Gauge& membership_total;
+  stats::Gauge& membership_healthy;
+  stats::Counter& membership_change;
+
+  // An upstream response head with `status` arrived `ms` after the request started.
+  void responseReceived(int status, uint64_t ms);
+
+ private:
+  // upstream_rq_<code>, created on a code's first use (then read lock-free).
+  std::array<std::atomic<stats::Counter*>, 600> by_code_{};
+};
+
+// A gauge raised for the lifetime of a scope (upstream_rq_active, ...).
+class GaugeScope {
+ public:
+  explicit GaugeScope(stats::Gauge& gauge) : gauge_(gauge) { gauge_.inc(); }
+  ~GaugeScope() { gauge_.dec(); }
+  GaugeScope(const GaugeScope&) = delete;
+  GaugeScope& operator=(const GaugeScope&) = delete;
+
+ private:
+  stats::Gauge& gauge_;
+};
+
+// The stats of a listener, connection manager or cluster of that name (the
+// same object for every config version).
+std::shared_ptr<ListenerStats> listenerStats(const std::string& address);
+std::shared_ptr<HttpConnectionManagerStats> httpConnectionManagerStats(const std::string& stat_prefix);
+std::shared_ptr<ClusterStats> clusterStats(const std::string& name);
+
+}  // namespace sluice::proxy

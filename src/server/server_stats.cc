@@ -1,0 +1,154 @@
+#include "server/server_stats.h"
+
+#include <re2/re2.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "config/config_error.h"
+#include "proxy/connection_count.h"
+#include "router/matchers.h"
+#include "stats/render.h"
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "0.0.0"
+#endif
+
+namespace sluice::server {
+
+bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
+                         std::string& error) {
+  if (!bootstrap.has_stats_config() || !bootstrap.stats_config().has_stats_matcher()) return true;
+  const auto& matcher = bootstrap.stats_config().stats_matcher();
+  if (matcher.has_reject_all()) {
+    if (matcher.reject_all()) store.setRejector([](std::string_view) { return true; });
+    return true;
+  }
+  const bool inclusion = matcher.has_inclusion_list();
+  const auto& list = inclusion ? matcher.inclusion_list() : matcher.exclusion_list();
+  auto patterns = std::make_shared<std::vector<router::StringMatcher>>();
+  config::ErrorList errors;
+  for (int i = 0; i < list.patterns_size(); ++i) {
+    auto built = router::StringMatcher::build(list.patterns(i),
+                                              std::string("stats_config.stats_matcher.") +
+                                                  (inclusion ? "inclusion_list" : "exclusion_list") + ".patterns[" +
+                                                  std::to_string(i) + "]",
+                                              errors);
+    if (built) patterns->push_back(std::move(*built));
+  }
+  if (!errors.empty()) {
+    error = errors.toString();
+    return false;
+  }
+  store.setRejector([patterns, inclusion](std::string_view name) {
+    bool any = false;
+    for (const auto& p : *patterns) any = any || p.match(name);
+    return inclusion ? !any : any;
+  });
+  return true;
+}
+
+void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
+                        const accesslog::LogWriter& access_log_writer) {
+  const auto started = std::chrono::steady_clock::now();
+  store.gaugeFunction("server.live", [live = std::move(live)] { return live() ? 1 : 0; });
+  store.gaugeFunction("server.uptime", [started] {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+  });
+  store.gauge("server.concurrency").set(concurrency);
+  store.gaugeFunction("server.total_connections",
+                      [] { return static_cast<int64_t>(proxy::globalDownstreamConnections().value()); });
+  // Envoy reports its build's revision as a number; sluice, its version as
+  // major * 10000 + minor * 100 + patch.
+  int major = 0, minor = 0, patch = 0;
+  std::sscanf(SLUICE_VERSION, "%d.%d.%d", &major, &minor, &patch);
+  store.gauge("server.version").set(major * 10000 + minor * 100 + patch);
+
+  const auto* counters = &access_log_writer.counters();
+  const auto read = [](const std::atomic<uint64_t>& c) { return [&c] { return c.load(std::memory_order_relaxed); }; };
+  store.counterFunction("access_log.dropped", read(counters->dropped));
+  store.counterFunction("filesystem.write_buffered", read(counters->write_buffered));
+  store.counterFunction("filesystem.write_completed", read(counters->write_completed));
+  store.counterFunction("filesystem.write_failed", read(counters->write_failed));
+  store.counterFunction("filesystem.reopen_failed", read(counters->reopen_failed));
+}
+
+namespace {
+
+bool sameHosts(const upstream::HostSet& a, const upstream::HostSet& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].address_string != b[i].address_string || a[i].weight != b[i].weight) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void countClusterChanges(const proxy::ProxyConfig* previous, const proxy::ProxyConfig& next, stats::Store& store) {
+  auto& added = store.counter("cluster_manager.cluster_added");
+  auto& removed = store.counter("cluster_manager.cluster_removed");
+  for (const auto& [name, cluster] : next.clusters) {
+    const auto& stats = *cluster->stats;
+    // No active health checking yet: every host counts as healthy.
+    stats.membership_total.set(static_cast<int64_t>(cluster->hosts->size()));
+    stats.membership_healthy.set(static_cast<int64_t>(cluster->hosts->size()));
+    const auto old = previous ? previous->clusters.find(name) : next.clusters.end();
+    if (!previous || old == previous->clusters.end()) {
+      added.inc();
+      if (cluster->hosts->size() > 0) stats.membership_change.inc();  // its first hosts
+    } else if (!sameHosts(*old->second->hosts, *cluster->hosts)) {
+      stats.membership_change.inc();
+    }
+  }
+  if (previous) {
+    for (const auto& [name, cluster] : previous->clusters) {
+      if (!next.clusters.count(name)) removed.inc();
+    }
+  }
+  store.gauge("cluster_manager.active_clusters").set(static_cast<int64_t>(next.clusters.size()));
+}
+
+void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool default_tags) {
+  // Shared by /stats and /stats/prometheus: ?filter=REGEX (RE2, partial match) and ?usedonly.
+  const auto render = [&store, default_tags](const admin::AdminRequest& request, bool prometheus) {
+    admin::AdminResponse r;
+    stats::RenderOptions options;
+    options.default_tags = default_tags;
+    options.used_only = request.hasParam("usedonly");
+    std::unique_ptr<re2::RE2> filter;
+    if (request.hasParam("filter")) {
+      re2::RE2::Options re_options;
+      re_options.set_log_errors(false);
+      filter = std::make_unique<re2::RE2>(admin::percentDecode(request.param("filter")), re_options);
+      if (!filter->ok()) {
+        return admin::AdminResponse{400, "text/plain; charset=UTF-8", "Invalid re2 regex: " + filter->error() + "\n"};
+      }
+      options.filter = filter.get();
+    }
+    const std::string format = request.param("format");
+    if (prometheus || format == "prometheus") {
+      r.content_type = "text/plain; version=0.0.4; charset=UTF-8";
+      r.body = stats::renderPrometheus(store, options);
+    } else if (format == "json") {
+      r.content_type = "application/json";
+      r.body = stats::renderJson(store, options);
+    } else if (format.empty() || format == "text") {
+      r.body = stats::renderText(store, options);
+    } else {
+      return admin::AdminResponse{400, "text/plain; charset=UTF-8", "usage: /stats?format=(json|prometheus|text)\n"};
+    }
+    return r;
+  };
+  admin.add("/stats", "print server stats", false,
+            [render](const admin::AdminRequest& request) { return render(request, false); });
+  admin.add("/stats/prometheus", "print server stats in prometheus format", false,
+            [render](const admin::AdminRequest& request) { return render(request, true); });
+  admin.add("/reset_counters", "reset all counters to zero", true, [&store](const admin::AdminRequest&) {
+    store.resetCounters();
+    return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
+  });
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,30 @@
+// The process-level stats (server.*, the access-log writer's counters), the
+// bootstrap's stats_config.stats_matcher and the admin stats endpoints
+// (/stats, /stats/prometheus, /reset_counters). Main thread.
+#pragma once
+
+#include <envoy/config/bootstrap/v3/bootstrap.pb.h>
+
+#include <functional>
+#include <string>
+
+#include "accesslog/log_writer.h"
+#include "admin/admin_server.h"
+#include "proxy/proxy_config.h"
+#include "stats/stats.h"
+
+namespace sluice::server {
+
+// False (with `error`) when a pattern does not compile.
+bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
+                         std::string& error);
+void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
+                        const accesslog::LogWriter& access_log_writer);
+// `default_tags`: stats_config.use_all_default_tags (Envoy's default: true).
+// cluster_manager.* and each cluster's membership_* for `next` replacing
+// `previous` (nullptr at start).
+void countClusterChanges(const proxy::ProxyConfig* previous, const proxy::ProxyConfig& next, stats::Store& store);
+
+void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool default_tags);
+
+}  // namespace sluice::server
