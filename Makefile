@@ -1,5 +1,5 @@
 # Convenience targets; the scripts do the work (and install what is missing).
-.PHONY: run test build asan tsan fuzz clean
+.PHONY: run test build asan tsan fuzz bench clean
 run:
 	scripts/run.sh
 test:
@@ -12,5 +12,7 @@ tsan:
 	scripts/build.sh tsan
 fuzz:
 	scripts/fuzz.sh
+bench:
+	bench/run.sh
 clean:
 	rm -rf build
