@@ -131,7 +131,7 @@ proxy::ProxyConfigPtr compile(const std::string& yaml, uint64_t version) {
   config::ErrorList errors;
   EXPECT_TRUE(config::loadBootstrap({"", yaml}, bootstrap, errors)) << errors.toString();
   auto compiled = compileStatic(
-      bootstrap, {}, [](const std::string&) { return std::vector<std::string>{}; }, errors);
+      bootstrap, {}, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; }, errors);
   EXPECT_TRUE(errors.empty()) << errors.toString();
   compiled->version = version;
   return compiled;
