@@ -83,6 +83,16 @@ inline constexpr std::string_view kInvalidChunkFraming = "http1.invalid_chunk_fr
 // head is incomplete.
 HeadResult parseRequestHead(std::string_view data, const Limits& limits, RequestHead& out);
 
+// Whether parsing a head again can reach another verdict than Incomplete, given
+// that the first `scanned` bytes of `data` were Incomplete: only when a line
+// ended since, the data at least doubled, or it passed `limit`. Parsing only
+// then keeps a peer that sends a head one byte per read from costing O(n^2)
+// (fuzzing measured 1.6 s of CPU for one 60 KiB head before this).
+inline bool worthReparsing(std::string_view data, size_t scanned, size_t limit) {
+  if (scanned == 0 || scanned > data.size() || data.size() > limit || data.size() >= 2 * scanned) return true;
+  return data.find('\n', scanned) != std::string_view::npos;
+}
+
 // As parseRequestHead, for a status line and its fields. Every error answers
 // 502 (the proxy's reply to its client); `detail` says what was wrong.
 HeadResult parseResponseHead(std::string_view data, const Limits& limits, ResponseHead& out);

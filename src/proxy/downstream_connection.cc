@@ -186,10 +186,14 @@ asio::awaitable<bool> DownstreamConnection::sendStreamTimeoutReply(const router:
 
 asio::awaitable<bool> DownstreamConnection::readRequestHead() {
   const auto& limits = listener_->hcm.limits;
+  size_t scanned = 0;  // bytes of in_ that parsed as Incomplete
   for (;;) {
-    if (!in_.empty()) {
+    if (!in_.empty() && !http::http1::worthReparsing(in_.readable(), scanned, limits.max_header_bytes)) {
+      // Nothing new to decide on: read on.
+    } else if (!in_.empty()) {
       if (!stream_started_) startStream();
       const auto result = http::http1::parseRequestHead(in_.readable(), limits, request_);
+      scanned = in_.readable().size();
       if (result.status == ParseStatus::Complete) {
         headers_deadline_.disarm();
         in_.consume(result.consumed);

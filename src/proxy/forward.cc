@@ -281,9 +281,12 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     }
     // The response head; 1xx other than 101 are consumed here (Envoy drops them).
     bool retry = false;
+    size_t head_scanned = 0;  // bytes of upstream_in_ that parsed as Incomplete
     while (!have_head) {
-      if (upstream_in_.allocated() && !upstream_in_.empty()) {
+      if (upstream_in_.allocated() && !upstream_in_.empty() &&
+          http::http1::worthReparsing(upstream_in_.readable(), head_scanned, hcm.response_limits.max_header_bytes)) {
         const auto head = http::http1::parseResponseHead(upstream_in_.readable(), hcm.response_limits, response_);
+        head_scanned = upstream_in_.readable().size();
         if (head.status == ParseStatus::Error) {
           closeSocket(upstream->socket);
           co_return co_await sendLocalReply(
@@ -291,6 +294,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
         }
         if (head.status == ParseStatus::Complete) {
           upstream_in_.consume(head.consumed);
+          head_scanned = 0;
           if (response_.status >= 100 && response_.status < 200 && response_.status != 101) continue;
           have_head = true;
           break;

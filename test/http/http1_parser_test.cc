@@ -649,3 +649,51 @@ TEST(Http1TrailerParser, RejectsInvalidTrailerLines) {
 
 }  // namespace
 }  // namespace sluice::http::http1
+
+namespace sluice::http::http1 {
+namespace {
+
+TEST(Http1WorthReparsing, FirstLookAlwaysParses) { EXPECT_TRUE(worthReparsing("GET / HT", 0, 1024)); }
+
+TEST(Http1WorthReparsing, SkipsBytesThatEndNoLine) {
+  const std::string data = "GET / HTTP/1.1\r\nHost: exa";
+  EXPECT_FALSE(worthReparsing(data, data.size() - 2, 1024));
+}
+
+TEST(Http1WorthReparsing, ParsesOnceALineEnds) {
+  const std::string data = "GET / HTTP/1.1\r\nHost: example\r\n";
+  EXPECT_TRUE(worthReparsing(data, data.size() - 3, 1024));
+}
+
+TEST(Http1WorthReparsing, ParsesWhenTheDataDoubledOrPassedTheLimit) {
+  const std::string data(100, 'a');
+  EXPECT_TRUE(worthReparsing(data, 50, 1024));   // doubled: an invalid byte is found within 2x
+  EXPECT_FALSE(worthReparsing(data, 60, 1024));  // neither
+  EXPECT_TRUE(worthReparsing(data, 60, 99));     // over the limit: 431 at once
+}
+
+TEST(Http1WorthReparsing, ABytewiseHeadStillParsesExactlyOnceComplete) {
+  const std::string head = "GET /x HTTP/1.1\r\nHost: example\r\nX-Long: " + std::string(4000, 'v') + "\r\n\r\n";
+  Limits limits;
+  RequestHead request;
+  size_t scanned = 0;
+  int parses = 0;
+  for (size_t n = 1; n <= head.size(); ++n) {
+    const std::string_view data(head.data(), n);
+    if (!worthReparsing(data, scanned, limits.max_header_bytes)) continue;
+    ++parses;
+    const auto result = parseRequestHead(data, limits, request);
+    scanned = n;
+    if (n < head.size()) {
+      ASSERT_EQ(result.status, ParseStatus::Incomplete) << n;
+    } else {
+      ASSERT_EQ(result.status, ParseStatus::Complete);
+      EXPECT_EQ(request.target, "/x");
+    }
+  }
+  EXPECT_EQ(scanned, head.size());
+  EXPECT_LT(parses, 30);  // line ends and doublings, not one parse per byte (4,040)
+}
+
+}  // namespace
+}  // namespace sluice::http::http1
