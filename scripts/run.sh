@@ -48,6 +48,10 @@ curl -s -D - -o /dev/null http://127.0.0.1:10000/ | grep -iE "^(server|x-envoy-u
 echo
 echo "== admin: listeners"
 curl -s http://127.0.0.1:9901/listeners
+echo
+echo "== admin: Envoy-named stats of the traffic above (/stats, also /stats/prometheus)"
+curl -sG http://127.0.0.1:9901/stats --data usedonly \
+  --data-urlencode 'filter=^(cluster\.[a-z_]+\.upstream_rq_total|http\.[a-z_]+\.downstream_rq_2xx)$'
 
 if [ -t 0 ]; then
   echo
