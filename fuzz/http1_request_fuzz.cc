@@ -17,6 +17,7 @@
 
 using namespace sluice::http::http1;
 using sluice::fuzz::checkFields;
+using sluice::fuzz::checkHeadPromises;
 using sluice::fuzz::sameFields;
 
 namespace {
@@ -43,24 +44,8 @@ void checkOne(std::string_view input, const Limits& limits) {
   FUZZ_CHECK(head.version_minor == 0 || head.version_minor == 1);
   checkFields(head.headers);
 
-  RequestHead exact;
-  const HeadResult again = parseRequestHead(input.substr(0, r.consumed), limits, exact);
-  FUZZ_CHECK(again.status == ParseStatus::Complete && again.consumed == r.consumed);
-  FUZZ_CHECK(sameHead(head, exact));
-  for (size_t cut : {r.consumed - 1, r.consumed / 2, r.consumed / 3}) {
-    RequestHead partial;
-    const HeadResult p = parseRequestHead(input.substr(0, cut), limits, partial);
-    FUZZ_CHECK(p.status == ParseStatus::Incomplete);
-  }
-
-  std::string forwarded;
-  appendRequestHead(head, forwarded);
-  Limits relaxed = limits;
-  relaxed.max_header_bytes = forwarded.size() + 1024;
-  RequestHead reparsed;
-  const HeadResult back = parseRequestHead(forwarded, relaxed, reparsed);
-  FUZZ_CHECK(back.status == ParseStatus::Complete && back.consumed == forwarded.size());
-  FUZZ_CHECK(sameHead(head, reparsed));
+  const auto same = [](const RequestHead& a, const RequestHead& b) { return sameHead(a, b); };
+  checkHeadPromises(input, r.consumed, limits, head, parseRequestHead, appendRequestHead, same, same);
 
   const FramingResult framing = requestFraming(head, limits);
   if (!framing.ok) {

@@ -26,6 +26,34 @@ inline std::vector<http::http1::Limits> limitVariants() {
   return {defaults, lenient, small};
 }
 
+// The head parser's promises for a head that parsed Complete from `input`
+// (`consumed` bytes): exactly those bytes parse to the same head, shorter
+// prefixes are Incomplete, and what sluice would forward parses back to the
+// same head. `parse` and `append` are the request or the response functions;
+// `same_exact` compares with the exact re-parse, `same` with the forwarded one
+// (which may differ in what sluice rewrites, e.g. a reason phrase).
+template <typename Head, typename Parse, typename Append, typename SameExact, typename Same>
+void checkHeadPromises(std::string_view input, size_t consumed, const http::http1::Limits& limits, const Head& head,
+                       Parse parse, Append append, SameExact same_exact, Same same) {
+  using http::http1::ParseStatus;
+  Head exact;
+  const auto again = parse(input.substr(0, consumed), limits, exact);
+  FUZZ_CHECK(again.status == ParseStatus::Complete && again.consumed == consumed);
+  FUZZ_CHECK(same_exact(head, exact));
+  for (size_t cut : {consumed - 1, consumed / 2, consumed / 3}) {
+    Head partial;
+    FUZZ_CHECK(parse(input.substr(0, cut), limits, partial).status == ParseStatus::Incomplete);
+  }
+  std::string forwarded;
+  append(head, forwarded);
+  http::http1::Limits relaxed = limits;
+  relaxed.max_header_bytes = forwarded.size() + 1024;
+  Head reparsed;
+  const auto back = parse(forwarded, relaxed, reparsed);
+  FUZZ_CHECK(back.status == ParseStatus::Complete && back.consumed == forwarded.size());
+  FUZZ_CHECK(same(head, reparsed));
+}
+
 // Decodes `input` as the body `framing` describes, as a connection would with
 // all of it already read. Returns the bytes consumed.
 inline size_t decodeBody(const http::http1::Framing& framing, const http::http1::Limits& limits,
