@@ -6,9 +6,9 @@
 // The path prefix of the static bodies served by the backend.
 export const BODY_20 = 'hello, from backend\n';  // 20 bytes
 
-// nginx as the backend: one worker, a 20-byte body on /, static files on
-// /16k and /1m, keep-alive without a request limit.
-export function backendNginx({ prefix, port }) {
+// What both nginx configs start with: one worker in the foreground, files
+// under `prefix`, no access log; the `http {` block is left open.
+function nginxPreamble(prefix) {
   return `
 daemon off;
 master_process on;
@@ -24,7 +24,13 @@ http {
   fastcgi_temp_path ${prefix}/tmp/fastcgi;
   uwsgi_temp_path ${prefix}/tmp/uwsgi;
   scgi_temp_path ${prefix}/tmp/scgi;
-  default_type text/plain;
+`;
+}
+
+// nginx as the backend: one worker, a 20-byte body on /, static files on
+// /16k and /1m, keep-alive without a request limit.
+export function backendNginx({ prefix, port }) {
+  return `${nginxPreamble(prefix)}  default_type text/plain;
   sendfile on;
   tcp_nopush on;
   keepalive_requests 100000000;
@@ -113,22 +119,7 @@ backend ws
 // nginx as a proxy: one worker, upstream keep-alive, buffering to memory only
 // (no temp files, so it streams like the others once its buffers are full).
 export function nginxProxyConf({ prefix, port, backendPort, wsPort }) {
-  return `
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 16000; multi_accept on; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp/body;
-  proxy_temp_path ${prefix}/tmp/proxy;
-  fastcgi_temp_path ${prefix}/tmp/fastcgi;
-  uwsgi_temp_path ${prefix}/tmp/uwsgi;
-  scgi_temp_path ${prefix}/tmp/scgi;
-  keepalive_requests 100000000;
+  return `${nginxPreamble(prefix)}  keepalive_requests 100000000;
   keepalive_timeout 300s;
   upstream backend {
     server 127.0.0.1:${backendPort};
