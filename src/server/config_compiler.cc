@@ -5,7 +5,6 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <cmath>
 #include <map>
 #include <optional>
 
