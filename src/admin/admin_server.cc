@@ -1,5 +1,7 @@
 #include "admin/admin_server.h"
 
+#include <cstdlib>
+
 #include "http/http1_parser.h"
 #include "http/http1_serializer.h"
 #include "network/listen_socket.h"
@@ -117,7 +119,23 @@ asio::awaitable<void> AdminServer::serve(network::Tcp::socket socket) {
       const size_t q = head.target.find('?');
       request.path = head.target.substr(0, q);
       if (q != std::string::npos) request.query = head.target.substr(q + 1);
-      response = dispatch(request);
+      request.content_type = std::string(head.headers.get("content-type").value_or(""));
+      // A body (form values) only with Content-Length; the parser checked its syntax.
+      const auto length = head.headers.get("content-length");
+      const size_t body_size = length ? std::strtoull(std::string(*length).c_str(), nullptr, 10) : 0;
+      if (head.headers.has("transfer-encoding")) {
+        response = {411, "text/plain; charset=UTF-8", "admin requests need a Content-Length body\n"};
+      } else if (body_size > kMaxAdminBody) {
+        response = {413, "text/plain; charset=UTF-8", "admin request body too large\n"};
+      } else {
+        while (in.size() < result.consumed + body_size) {
+          auto [read_ec, more] = co_await socket.async_read_some(asio::buffer(chunk), kNoThrow);
+          if (read_ec) co_return;
+          in.append(chunk, more);
+        }
+        request.body = in.substr(result.consumed, body_size);
+        response = dispatch(request);
+      }
     }
     http::http1::ResponseHead out_head;
     out_head.status = response.status;

@@ -16,6 +16,8 @@ struct AdminRequest {
   std::string method;
   std::string path;   // without the query
   std::string query;  // after '?', raw
+  std::string content_type;
+  std::string body;  // a Content-Length body (up to kMaxAdminBody)
   // The value of query parameter `name`, or "" (percent-decoding not needed by the handlers).
   std::string param(std::string_view name) const;
   bool hasParam(std::string_view name) const;
@@ -23,6 +25,8 @@ struct AdminRequest {
 
 // %XX sequences decoded ('+' stays as is); a malformed one is kept verbatim.
 std::string percentDecode(std::string_view value);
+
+inline constexpr size_t kMaxAdminBody = 1024 * 1024;
 
 struct AdminResponse {
   int status = 200;

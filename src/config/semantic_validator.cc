@@ -91,6 +91,22 @@ class Checker {
     if (bootstrap_.has_admin() && bootstrap_.admin().has_address()) {
       checkIpAddress(bootstrap_.admin().address(), "admin.address", errors_);
     }
+    // Envoy's LoaderImpl checks: unique layer names, one admin layer at most.
+    std::map<std::string, std::string> layer_names;
+    std::string admin_layer;
+    const auto& layers = bootstrap_.layered_runtime().layers();
+    for (int i = 0; i < layers.size(); ++i) {
+      const std::string path = indexPath("layered_runtime.layers", i);
+      checkUnique(layer_names, layers[i].name(), path + ".name", "runtime layer name", errors_);
+      if (!layers[i].has_admin_layer()) continue;
+      if (!admin_layer.empty()) {
+        errors_.add(path + ".admin_layer",
+                    "Too many admin layers specified in LayeredRuntime, at most one may be "
+                    "specified (first at " +
+                        admin_layer + ")");
+      }
+      admin_layer = path;
+    }
     if (bootstrap_.has_dynamic_resources()) {
       const auto& dr = bootstrap_.dynamic_resources();
       if (dr.has_lds_config()) configSource(dr.lds_config(), "dynamic_resources.lds_config");

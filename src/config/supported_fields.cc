@@ -48,10 +48,11 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.LayeredRuntime", "layers", "", ""},
     {"envoy.config.bootstrap.v3.RuntimeLayer", "name", "", ""},
     {"envoy.config.bootstrap.v3.RuntimeLayer", "static_layer", "",
-     "read: weighted cluster keys, overload.global_downstream_max_connections, "
-     "envoy.resource_limits.listener.<name>.connection_limit"},
-    {"envoy.config.bootstrap.v3.RuntimeLayer", "disk_layer", "", ""},
-    {"envoy.config.bootstrap.v3.RuntimeLayer", "admin_layer", "", ""},
+     "read: weighted cluster keys, route runtime_fraction, access-log filters, "
+     "overload.global_downstream_max_connections, envoy.resource_limits.listener.<name>.connection_limit"},
+    {"envoy.config.bootstrap.v3.RuntimeLayer", "disk_layer", "",
+     "reloaded when symlink_root is replaced by a rename; an unreadable tree keeps its previous values"},
+    {"envoy.config.bootstrap.v3.RuntimeLayer", "admin_layer", "", "set by /runtime_modify; one at most"},
     {"envoy.config.bootstrap.v3.RuntimeLayer.DiskLayer", "symlink_root", "", ""},
     {"envoy.config.bootstrap.v3.RuntimeLayer.DiskLayer", "subdirectory", "", ""},
     {"envoy.config.bootstrap.v3.RuntimeLayer.DiskLayer", "append_service_cluster", "", ""},

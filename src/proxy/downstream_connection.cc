@@ -248,7 +248,7 @@ void DownstreamConnection::logStream() {
                                    info_.response_code != 0 ? &response_.headers : nullptr,
                                    now,
                                    start_time};
-  const accesslog::FilterContext filter{info_, now, *worker_.config().runtime, stream_random_, worker_.random()};
+  const accesslog::FilterContext filter{info_, now, worker_.runtime(), stream_random_, worker_.random()};
   accesslog::emitAccessLogs(logs, line, filter, worker_.index());
 }
 
@@ -359,7 +359,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   stream_random_ = random;
   const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
                                  request_.headers,       remote_ip_};
-  const auto& runtime = *worker_.config().runtime;
+  const auto& runtime = worker_.runtime();
   const router::Route* route = hcm.routes ? hcm.routes->match(view, match_options_, runtime, random) : nullptr;
   // A body we do not read keeps the connection from being reused: answering
   // locally then closes it (sendLocalReply sees the unread body).

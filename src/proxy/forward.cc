@@ -138,7 +138,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                                     uint64_t random) {
   const auto& hcm = listener_->hcm;
   const auto& action = *route.forward();
-  const auto& runtime = *worker_.config().runtime;
+  const auto& runtime = worker_.runtime();
 
   const std::string_view cluster_name = action.chooseCluster(request_.headers, runtime, random);
   std::shared_ptr<ClusterState> cluster = cluster_name.empty() ? nullptr : worker_.cluster(cluster_name);

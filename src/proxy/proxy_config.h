@@ -74,8 +74,6 @@ struct ListenerConfig {
   std::string name;
   network::Tcp::endpoint endpoint;  // as configured (port may be 0)
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
-  // Runtime envoy.resource_limits.listener.<name>.connection_limit (Envoy: unlimited).
-  uint64_t max_connections = kNoConnectionLimit;
   std::shared_ptr<ConnectionCount> connections = std::make_shared<ConnectionCount>();
   std::shared_ptr<ListenerStats> stats;  // listener.<address>.* (set by the compiler)
   HttpConnectionManagerConfig hcm;
@@ -85,9 +83,6 @@ struct ProxyConfig {
   uint64_t version = 0;
   std::vector<std::shared_ptr<const ListenerConfig>> listeners;
   std::unordered_map<std::string, std::shared_ptr<const ClusterConfig>> clusters;
-  runtime::SnapshotPtr runtime = std::make_shared<runtime::Snapshot>();
-  // Runtime overload.global_downstream_max_connections (Envoy: unlimited, with a warning).
-  uint64_t global_max_connections = kNoConnectionLimit;
 };
 
 using ProxyConfigPtr = std::shared_ptr<const ProxyConfig>;

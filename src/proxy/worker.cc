@@ -55,6 +55,21 @@ void Worker::applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sock
   });
 }
 
+void Worker::applyRuntime(runtime::SnapshotPtr snapshot) {
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
+    runtime_ = std::move(snapshot);
+    refreshLimits();
+  });
+}
+
+void Worker::refreshLimits() {
+  global_max_connections_ = runtime_->getInteger("overload.global_downstream_max_connections", kNoConnectionLimit);
+  for (auto& [name, listener] : listeners_) {
+    listener.max_connections =
+        runtime_->getInteger("envoy.resource_limits.listener." + name + ".connection_limit", kNoConnectionLimit);
+  }
+}
+
 void Worker::install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets) {
   // Clusters: keep the pool of a cluster whose hosts changed; drop removed ones.
   std::unordered_map<std::string, std::shared_ptr<ClusterState>> clusters;
@@ -112,6 +127,7 @@ void Worker::install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets)
     it = listeners_.erase(it);
   }
   config_ = std::move(config);
+  refreshLimits();
 }
 
 asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::acceptor* acceptor) {
@@ -124,13 +140,13 @@ asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::accepto
     // Connection limits: over one, the connection is closed at once (Envoy
     // does the same). The slots are given back by ~DownstreamConnection.
     auto& listener = it->second;
-    if (!globalDownstreamConnections().tryAcquire(config_->global_max_connections)) {
+    if (!globalDownstreamConnections().tryAcquire(global_max_connections_)) {
       listener.config->stats->downstream_global_cx_overflow.inc();
       std::error_code ignored;
       socket.close(ignored);
       continue;
     }
-    if (!listener.config->connections->tryAcquire(listener.config->max_connections)) {
+    if (!listener.config->connections->tryAcquire(listener.max_connections)) {
       globalDownstreamConnections().release();
       listener.config->stats->downstream_cx_overflow.inc();
       std::error_code ignored;

@@ -19,6 +19,7 @@
 #include "network/io_buffer.h"
 #include "proxy/proxy_config.h"
 #include "proxy/upstream_pool.h"
+#include "runtime/runtime.h"
 
 namespace sluice::proxy {
 
@@ -51,6 +52,8 @@ class Worker {
   // Installs a new config. `sockets` are this worker's sockets for listeners
   // that are new or moved; listeners not in `config` stop accepting and drain.
   void applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
+  // Installs a new runtime snapshot (a runtime layer changed; the config stays).
+  void applyRuntime(runtime::SnapshotPtr snapshot);
   // Stops accepting; in-flight requests finish, idle connections close. `done`
   // runs on the worker thread once no connection is left.
   void drain(std::function<void()> done);
@@ -61,6 +64,7 @@ class Worker {
   asio::io_context& io() { return io_; }
   network::BufferPool& buffers() { return buffers_; }
   const ProxyConfig& config() const { return *config_; }
+  const runtime::Snapshot& runtime() const { return *runtime_; }
   std::shared_ptr<ClusterState> cluster(std::string_view name);
   uint64_t random() { return rng_(); }
   bool draining() const { return draining_; }
@@ -76,7 +80,11 @@ class Worker {
   struct ActiveListener {
     std::shared_ptr<const ListenerConfig> config;
     std::unique_ptr<network::Tcp::acceptor> acceptor;
+    // Runtime envoy.resource_limits.listener.<name>.connection_limit (Envoy: unlimited).
+    uint64_t max_connections = kNoConnectionLimit;
   };
+  // Re-reads the connection limits from runtime_ (after a config or runtime change).
+  void refreshLimits();
   void install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
   asio::awaitable<void> acceptLoop(std::string name, network::Tcp::acceptor* acceptor);
   void maybeFinishDrain();
@@ -90,6 +98,9 @@ class Worker {
   std::thread thread_;
   network::BufferPool buffers_;
   ProxyConfigPtr config_ = std::make_shared<ProxyConfig>();
+  runtime::SnapshotPtr runtime_ = std::make_shared<runtime::Snapshot>();
+  // Runtime overload.global_downstream_max_connections (Envoy: unlimited, with a warning).
+  uint64_t global_max_connections_ = kNoConnectionLimit;
   std::unordered_map<std::string, std::shared_ptr<ClusterState>> clusters_;
   std::unordered_map<std::string, ActiveListener> listeners_;
   std::unordered_map<DownstreamConnection*, std::weak_ptr<DownstreamConnection>> connections_;

@@ -5,7 +5,6 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <cmath>
 #include <map>
 #include <optional>
 
@@ -36,43 +35,7 @@ upstream::LbPolicy lbPolicy(Cluster::LbPolicy policy) {
   }
 }
 
-// Flattens a static layer as Envoy does: nested keys join with '.', numbers
-// print without a fraction when they have none, booleans as true/false.
-void flatten(const google::protobuf::Struct& layer, const std::string& prefix,
-             std::map<std::string, std::string, std::less<>>& out) {
-  for (const auto& [key, value] : layer.fields()) {
-    const std::string name = prefix.empty() ? key : prefix + "." + key;
-    switch (value.kind_case()) {
-      case google::protobuf::Value::kStructValue:
-        flatten(value.struct_value(), name, out);
-        break;
-      case google::protobuf::Value::kNumberValue: {
-        const double n = value.number_value();
-        out[name] =
-            n == std::floor(n) && std::fabs(n) < 1e18 ? std::to_string(static_cast<int64_t>(n)) : std::to_string(n);
-        break;
-      }
-      case google::protobuf::Value::kBoolValue:
-        out[name] = value.bool_value() ? "true" : "false";
-        break;
-      case google::protobuf::Value::kStringValue:
-        out[name] = value.string_value();
-        break;
-      default:
-        break;
-    }
-  }
-}
-
 }  // namespace
-
-runtime::Snapshot staticRuntime(const envoy::config::bootstrap::v3::Bootstrap& bootstrap) {
-  std::map<std::string, std::string, std::less<>> values;
-  for (const auto& layer : bootstrap.layered_runtime().layers()) {
-    if (layer.has_static_layer()) flatten(layer.static_layer(), "", values);
-  }
-  return runtime::Snapshot(std::move(values));
-}
 
 std::string edsServiceName(const Cluster& cluster) {
   const auto& service = cluster.eds_cluster_config().service_name();
@@ -167,8 +130,7 @@ void checkAccessLogs(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, c
 }
 
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
-                                                             const std::string& path, const runtime::Snapshot& runtime,
-                                                             config::ErrorList& errors,
+                                                             const std::string& path, config::ErrorList& errors,
                                                              accesslog::LogWriter* access_logs) {
   auto out = std::make_shared<proxy::ListenerConfig>();
   const auto& sa = listener.address().socket_address();
@@ -183,8 +145,6 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   // Envoy's listener.<address>. scope: the configured address, ':' as '_'.
   out->stats = proxy::listenerStats(
       stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))));
-  out->max_connections = runtime.getInteger("envoy.resource_limits.listener." + out->name + ".connection_limit",
-                                            proxy::kNoConnectionLimit);
   if (listener.has_per_connection_buffer_limit_bytes()) {
     out->per_connection_buffer_limit_bytes = listener.per_connection_buffer_limit_bytes().value();
   }
@@ -259,17 +219,14 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
                                                   const EndpointMap& eds, const Resolver& resolve,
                                                   config::ErrorList& errors, accesslog::LogWriter* access_logs) {
   auto out = std::make_shared<proxy::ProxyConfig>();
-  out->runtime = std::make_shared<const runtime::Snapshot>(staticRuntime(bootstrap));
-  out->global_max_connections =
-      out->runtime->getInteger("overload.global_downstream_max_connections", proxy::kNoConnectionLimit);
   const auto& sr = bootstrap.static_resources();
   for (const auto& cluster : sr.clusters()) {
     auto c = compileCluster(cluster, eds, resolve);
     out->clusters.emplace(c->name, std::move(c));
   }
   for (int i = 0; i < sr.listeners_size(); ++i) {
-    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]",
-                                 *out->runtime, errors, access_logs)) {
+    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", errors,
+                                 access_logs)) {
       out->listeners.push_back(std::move(l));
     }
   }

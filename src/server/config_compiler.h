@@ -27,11 +27,9 @@ using Resolver = std::function<std::vector<std::string>(const std::string& name,
 // from `eds` (none yet: no hosts); a DNS cluster's come from `resolve`.
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const envoy::config::cluster::v3::Cluster& cluster,
                                                            const EndpointMap& eds, const Resolver& resolve);
-// `runtime` gives the listener's connection limit. Access logs write through
-// `access_logs` (nullptr: their files are not opened, for validation).
+// Access logs write through `access_logs` (nullptr: their files are not opened, for validation).
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
-                                                             const std::string& path, const runtime::Snapshot& runtime,
-                                                             config::ErrorList& errors,
+                                                             const std::string& path, config::ErrorList& errors,
                                                              accesslog::LogWriter* access_logs = nullptr);
 
 // The listeners and clusters of `bootstrap`'s static_resources.
@@ -43,10 +41,6 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
 // Builds every access log of the static listeners without opening anything:
 // format strings and filters that do not compile are errors (--mode validate).
 void checkAccessLogs(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors);
-
-// The runtime as the bootstrap's static layers give it (later layers win;
-// nested keys flattened with '.'). Disk and admin layers add nothing yet.
-runtime::Snapshot staticRuntime(const envoy::config::bootstrap::v3::Bootstrap& bootstrap);
 
 // The name EDS delivers a cluster's endpoints under.
 std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);

@@ -68,6 +68,14 @@ bool Server::start(std::string& error) {
     workers_.back()->start();
   }
   watcher_ = std::make_unique<config::FileWatcher>(main_);
+  // The runtime reaches the workers before their first config (same queue).
+  runtime_ =
+      std::make_unique<RuntimeLoader>(bootstrap_.layered_runtime(), bootstrap_.node().cluster(), stats::global());
+  runtime_->onPublish([this](const runtime::SnapshotPtr& snapshot) {
+    for (auto& w : workers_) w->applyRuntime(snapshot);
+  });
+  for (auto& w : workers_) w->applyRuntime(runtime_->snapshot());
+  if (!runtime_->watch(*watcher_, error)) return false;
   const auto& dr = bootstrap_.dynamic_resources();
   Dynamic dynamic;
   if (dr.has_cds_config()) {
@@ -281,6 +289,7 @@ void Server::installAdminHandlers() {
   const auto& stats_config = bootstrap_.stats_config();
   installStatsHandlers(*admin_, stats::global(),
                        !stats_config.has_use_all_default_tags() || stats_config.use_all_default_tags().value());
+  installRuntimeHandlers(*admin_, *runtime_);
   admin_->add("/quitquitquit", "exit the server", true, [this](const admin::AdminRequest&) {
     asio::post(main_, [this] { shutdown(); });
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};

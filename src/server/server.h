@@ -20,6 +20,7 @@
 #include "server/dns_cache.h"
 #include "server/listener_sockets.h"
 #include "server/options.h"
+#include "server/runtime_loader.h"
 
 namespace sluice::server {
 
@@ -72,7 +73,8 @@ class Server {
   proxy::ProxyConfigPtr config_;
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;
-  std::set<std::string> eds_files_;  // EDS files watched so far
+  std::unique_ptr<RuntimeLoader> runtime_;  // publishes its snapshots to the workers
+  std::set<std::string> eds_files_;         // EDS files watched so far
   DnsCache dns_{main_};
   asio::steady_timer dns_timer_{main_};
   void scheduleDnsRefresh();

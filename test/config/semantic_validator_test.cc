@@ -62,6 +62,20 @@ TEST(Semantics, RejectsDuplicateListenerNames) {
             "static_resources.listeners[0].name)");
 }
 
+TEST(Semantics, RejectsDuplicateRuntimeLayerNames) {
+  EXPECT_EQ(
+      onlyError(semantics("layered_runtime:\n  layers:\n  - {name: a, static_layer: {}}\n"
+                          "  - {name: a, admin_layer: {}}\n")),
+      "layered_runtime.layers[1].name: duplicate runtime layer name 'a' (first at layered_runtime.layers[0].name)");
+}
+
+TEST(Semantics, RejectsASecondAdminLayer) {
+  EXPECT_EQ(onlyError(semantics("layered_runtime:\n  layers:\n  - {name: a, admin_layer: {}}\n"
+                                "  - {name: b, admin_layer: {}}\n")),
+            "layered_runtime.layers[1].admin_layer: Too many admin layers specified in LayeredRuntime, at most one "
+            "may be specified (first at layered_runtime.layers[0])");
+}
+
 TEST(Semantics, RejectsDuplicateListenerAddresses) {
   EXPECT_EQ(onlyError(semantics(config(listener("a", 1000) + listener("b", 1000), cluster("web")))),
             "static_resources.listeners[1].address: duplicate listener address '127.0.0.1:1000' (first at "

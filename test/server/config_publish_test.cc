@@ -1,7 +1,8 @@
 // Config publishing across threads, as Server::apply does it: the main thread
-// compiles a ProxyConfig and posts it to every worker while the workers serve
-// requests. Run under ThreadSanitizer too (scripts/test.sh, build/tsan), where
-// any data race between the publisher and the workers fails the test.
+// compiles a ProxyConfig and posts it to every worker (and runtime snapshots,
+// as RuntimeLoader does) while the workers serve requests. Run under
+// ThreadSanitizer too (scripts/test.sh, build/tsan), where any data race
+// between the publisher and the workers fails the test.
 #include <gtest/gtest.h>
 
 #include <asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <asio/write.hpp>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -107,7 +109,7 @@ static_resources:
               - header: { key: x-config-version, value: ")" +
          std::to_string(version) + R"(" }
               routes:
-              - match: { prefix: "/" }
+              - match: { prefix: "/", runtime_fraction: { default_value: { numerator: 100 }, runtime_key: routes.app } }
                 route: { cluster: app }
           http_filters:
           - name: envoy.filters.http.router
@@ -228,6 +230,11 @@ TEST(ConfigPublish, WorkersServeWhileNewConfigsArePublished) {
     std::string error;
     ASSERT_TRUE(sockets.update(*config, per_worker, error)) << error;
     for (uint32_t i = 0; i < kWorkers; ++i) workers[i]->applyConfig(config, std::move(per_worker[i]));
+    // A runtime change between configs, as RuntimeLoader publishes it: the
+    // route's runtime_fraction and the connection limits read it.
+    auto snapshot = std::make_shared<const runtime::Snapshot>(std::map<std::string, std::string, std::less<>>{
+        {"routes.app", "100"}, {"overload.global_downstream_max_connections", std::to_string(1000 + version)}});
+    for (auto& w : workers) w->applyRuntime(snapshot);
   };
   publish(1);
   const uint16_t port = sockets.bound().at("ingress").local.port();
