@@ -1,6 +1,10 @@
 #include "server/server_stats.h"
 
+#include <malloc.h>
 #include <re2/re2.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <chrono>
 #include <memory>
@@ -64,6 +68,24 @@ void installServerStats(stats::Store& store, uint32_t concurrency, std::function
   int major = 0, minor = 0, patch = 0;
   std::sscanf(SLUICE_VERSION, "%d.%d.%d", &major, &minor, &patch);
   store.gauge("server.version").set(major * 10000 + minor * 100 + patch);
+  // Envoy reads these from tcmalloc; sluice from glibc's malloc (mallinfo2,
+  // all arenas) and, for the physical size, the resident set (/proc/self/statm).
+  store.gaugeFunction("server.memory_allocated", [] {
+    const auto info = ::mallinfo2();
+    return static_cast<int64_t>(info.uordblks + info.hblkhd);
+  });
+  store.gaugeFunction("server.memory_heap_size", [] {
+    const auto info = ::mallinfo2();
+    return static_cast<int64_t>(info.arena + info.hblkhd);
+  });
+  store.gaugeFunction("server.memory_physical_size", [] {
+    long pages = 0, resident = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+      std::fclose(f);
+    }
+    return static_cast<int64_t>(resident) * ::sysconf(_SC_PAGESIZE);
+  });
 
   const auto* counters = &access_log_writer.counters();
   const auto read = [](const std::atomic<uint64_t>& c) { return [&c] { return c.load(std::memory_order_relaxed); }; };
