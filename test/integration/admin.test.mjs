@@ -313,6 +313,11 @@ test('/config_dump: an LDS update gives the changed listener the new version and
     assert.deepEqual(full.configs[3].static_route_configs.map((r) => r.route_config.name).sort(),
       ['one_routes', 'two_routes']);
     const statsBefore = await readStats(s);
+    await s.refreshListeners();
+    for (let i = 0; i < 2; ++i) assert.equal((await request({ port: s.port('two'), path: '/' })).status, 200);
+    const hostKey = `web::127.0.0.1:${backend.port}::rq_total`;
+    const servedBefore = Number((await readClusters(s))[hostKey]);
+    assert.ok(servedBefore >= 2);
 
     const applied = s.waitForLog(/LDS update applied/);
     publish('v2', [listener('one', '/changed'), listener('two', '/')]);
@@ -326,6 +331,9 @@ test('/config_dump: an LDS update gives the changed listener the new version and
 
     const names = await configDump(s, '?resource=dynamic_listeners&mask=name');
     assert.deepEqual(names.configs.map((c) => Object.keys(c).sort()), [['@type', 'name'], ['@type', 'name']]);
+
+    // The update recompiled every cluster: the host's stats carried over, not reset.
+    assert.equal(Number((await readClusters(s))[hostKey]), servedBefore);
 
     const statsAfter = await readStats(s);
     assert.equal(statsAfter['listener_manager.listener_modified'] - statsBefore['listener_manager.listener_modified'], 1);
