@@ -3,6 +3,7 @@
 // `name::field::value` text): /server_info, /clusters, /config_dump, /certs,
 // /healthcheck/fail|ok, /drain_listeners; and the listener_manager.* stats.
 // Server members, on the main thread, like every admin handler.
+#include <google/protobuf/any.pb.h>
 #include <google/protobuf/util/field_mask_util.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
@@ -73,16 +74,63 @@ void forEachRouteConfig(const envoy::config::listener::v3::Listener& listener, F
   }
 }
 
-// Keeps only `mask`'s paths of `message`; false if a path does not name a field of it.
-bool trim(const google::protobuf::FieldMask& mask, Message& message) {
-  if (mask.paths().empty()) return false;
-  for (const auto& path : mask.paths()) {
-    if (!google::protobuf::util::FieldMaskUtil::GetFieldDescriptors(message.GetDescriptor(), path, nullptr)) {
+// Keeps only `paths` (FieldMask paths: dot-separated field names) of
+// `message`; false if a path does not name a field. As in Envoy, a path may go
+// on through a google.protobuf.Any (e.g. `cluster.name`): the Any is unpacked,
+// trimmed and packed again. It cannot index into a repeated field.
+bool trimPaths(const std::vector<std::string>& paths, Message& message) {
+  const auto* descriptor = message.GetDescriptor();
+  const auto* reflection = message.GetReflection();
+  std::map<const google::protobuf::FieldDescriptor*, std::vector<std::string>> keep;  // field -> rest of paths
+  for (const auto& path : paths) {
+    const size_t dot = path.find('.');
+    const auto* field = descriptor->FindFieldByName(path.substr(0, dot));
+    if (field == nullptr) return false;
+    auto& rest = keep[field];
+    if (dot == std::string::npos) {
+      rest.push_back("");  // the whole field
+    } else if (field->is_repeated() || field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
       return false;
+    } else {
+      rest.push_back(path.substr(dot + 1));
     }
   }
-  google::protobuf::util::FieldMaskUtil::TrimMessage(mask, &message);
+  std::vector<const google::protobuf::FieldDescriptor*> present;
+  reflection->ListFields(message, &present);
+  for (const auto* field : present) {
+    const auto it = keep.find(field);
+    if (it == keep.end()) {
+      reflection->ClearField(&message, field);
+      continue;
+    }
+    if (std::find(it->second.begin(), it->second.end(), "") != it->second.end()) continue;
+    Message* child = reflection->MutableMessage(&message, field);
+    if (field->message_type()->full_name() != "google.protobuf.Any") {
+      if (!trimPaths(it->second, *child)) return false;
+      continue;
+    }
+    auto& any = static_cast<google::protobuf::Any&>(*child);
+    const auto* type = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+        any.type_url().substr(any.type_url().rfind('/') + 1));
+    if (type == nullptr) return false;
+    std::unique_ptr<Message> inner(google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
+    if (!any.UnpackTo(inner.get()) || !trimPaths(it->second, *inner)) return false;
+    any.PackFrom(*inner);
+  }
+  // A path into a field that is not set is still a valid path.
+  for (const auto& [field, rest] : keep) {
+    if (std::find(rest.begin(), rest.end(), "") != rest.end() || reflection->HasField(message, field)) continue;
+    if (field->message_type()->full_name() == "google.protobuf.Any") continue;
+    std::unique_ptr<Message> probe(
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(field->message_type())->New());
+    if (!trimPaths(rest, *probe)) return false;
+  }
   return true;
+}
+
+bool trim(const google::protobuf::FieldMask& mask, Message& message) {
+  if (mask.paths().empty()) return false;
+  return trimPaths({mask.paths().begin(), mask.paths().end()}, message);
 }
 
 }  // namespace

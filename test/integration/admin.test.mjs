@@ -272,6 +272,16 @@ test('/config_dump: the four dumps in Envoy order, ?include_eds, ?resource and ?
   const twoPaths = await configDump(sluice, '?resource=static_listeners&mask=listener,last_updated');
   assert.deepEqual(Object.keys(twoPaths.configs[0]).sort(), ['@type', 'last_updated', 'listener']);
 
+  // A path goes on through an Any, as in Envoy: only the clusters' names.
+  const names = await configDump(sluice, '?resource=static_clusters&mask=cluster.name');
+  assert.deepEqual(names.configs.map((c) => c.cluster), [
+    { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', name: 'web' },
+    { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', name: 'dead' },
+  ]);
+  assert.deepEqual(Object.keys(names.configs[0]).sort(), ['@type', 'cluster']);
+  assert.equal((await admin(sluice, '/config_dump?resource=static_clusters&mask=cluster.no_such_field')).status, 400);
+  assert.equal((await admin(sluice, '/config_dump?resource=static_clusters&mask=last_updated.seconds.x')).status, 400);
+
   const missing = await admin(sluice, '/config_dump?resource=no_such_field');
   assert.equal(missing.status, 404);
   assert.equal(missing.body, 'no_such_field not found in config dump\n');
