@@ -163,10 +163,14 @@ void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool d
     }
     return r;
   };
+  const admin::AdminServer::Param usedonly{"usedonly",
+                                           "Only include stats that have been written by system since restart"};
+  const admin::AdminServer::Param filter{"filter", "Regular expression (Google re2) for filtering stats"};
   admin.add("/stats", "print server stats", false,
-            [render](const admin::AdminRequest& request) { return render(request, false); });
+            [render](const admin::AdminRequest& request) { return render(request, false); },
+            {usedonly, filter, {"format", "Format to use; one of (text, json, prometheus)"}});
   admin.add("/stats/prometheus", "print server stats in prometheus format", false,
-            [render](const admin::AdminRequest& request) { return render(request, true); });
+            [render](const admin::AdminRequest& request) { return render(request, true); }, {usedonly, filter});
   admin.add("/reset_counters", "reset all counters to zero", true, [&store](const admin::AdminRequest&) {
     store.resetCounters();
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};

@@ -135,6 +135,7 @@ test('/help lists every endpoint with its help, mutating ones marked (POST), par
   for (const path of POSTS) assert.match(help, new RegExp(`^  ${path.replace(/\//g, '\\/')} \\(POST\\): \\S`, 'm'), path);
   assert.match(help, /^  \/config_dump: .*\n(      \w+: .*\n)*      resource: /m);
   assert.match(help, /^  \/clusters: upstream cluster status\n      format: /m);
+  assert.match(help, /^  \/stats: print server stats\n      usedonly: .*\n      filter: /m);
   assert.equal((await admin(sluice, '/')).body, help);
 });
 
