@@ -377,7 +377,7 @@ test('/drain_listeners: new connections refused, the in-flight request finishes,
 });
 
 test('/drain_listeners?graceful: keeps accepting with connection: close, DRAINING, then stops', async () => {
-  const s = await startSluice(bootstrap(), { args: ['--drain-time-s', '1'] });
+  const s = await startSluice(bootstrap(), { args: ['--drain-time-s', '3'] });
   try {
     const stopped = s.waitForLog(/listeners stopped by \/drain_listeners/);
     assert.equal((await admin(s, '/drain_listeners?graceful', 'POST')).status, 200);
