@@ -54,8 +54,23 @@ bool AdminRequest::hasParam(std::string_view name) const {
   return false;
 }
 
-void AdminServer::add(std::string path, std::string help, bool mutating, Handler handler) {
-  handlers_[std::move(path)] = Entry{std::move(help), mutating, std::move(handler)};
+void AdminServer::add(std::string path, std::string help, bool mutating, Handler handler, std::vector<Param> params) {
+  handlers_[std::move(path)] = Entry{std::move(help), mutating, std::move(handler), std::move(params)};
+}
+
+std::string AdminServer::helpText() const {
+  std::map<std::string, const Entry*> all;
+  const Entry home{"Admin home page", false, nullptr, {}};
+  const Entry help{"print out list of admin commands", false, nullptr, {}};
+  all["/"] = &home;
+  all["/help"] = &help;
+  for (const auto& [path, entry] : handlers_) all[path] = &entry;
+  std::string out = "admin commands are:\n";
+  for (const auto& [path, entry] : all) {
+    out += "  " + path + (entry->mutating ? " (POST)" : "") + ": " + entry->help + "\n";
+    for (const auto& param : entry->params) out += "      " + param.name + ": " + param.help + "\n";
+  }
+  return out;
 }
 
 std::error_code AdminServer::listen(const network::Tcp::endpoint& endpoint) {
@@ -84,17 +99,11 @@ asio::awaitable<void> AdminServer::acceptLoop() {
 }
 
 AdminResponse AdminServer::dispatch(const AdminRequest& request) const {
-  if (request.path == "/" || request.path == "/help") {
-    AdminResponse r;
-    r.body = "admin commands are:\n";
-    for (const auto& [path, entry] : handlers_) r.body += "  " + path + ": " + entry.help + "\n";
-    return r;
-  }
+  if (request.path == "/" || request.path == "/help") return {200, "text/plain; charset=UTF-8", helpText()};
   const auto it = handlers_.find(request.path);
-  if (it == handlers_.end())
-    return {404, "text/plain; charset=UTF-8", "invalid path. admin commands are listed at /help\n"};
+  if (it == handlers_.end()) return {404, "text/plain; charset=UTF-8", "invalid path. " + helpText()};
   if (it->second.mutating && request.method != "POST") {
-    return {405, "text/plain; charset=UTF-8", "This endpoint requires POST\n"};
+    return {405, "text/plain; charset=UTF-8", "Method " + request.method + " not allowed, POST required.\n"};
   }
   return it->second.handler(request);
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "network/asio_util.h"
 
@@ -40,8 +41,15 @@ class AdminServer {
 
   explicit AdminServer(asio::io_context& io) : io_(io), acceptor_(io) {}
 
-  // `mutating` handlers refuse GET with 405, as Envoy's do.
-  void add(std::string path, std::string help, bool mutating, Handler handler);
+  // A query parameter, listed under its endpoint by /help.
+  struct Param {
+    std::string name;
+    std::string help;
+  };
+  // `mutating` handlers refuse any method but POST with 405, as Envoy's do.
+  void add(std::string path, std::string help, bool mutating, Handler handler, std::vector<Param> params = {});
+  // Envoy's /help text: every endpoint, "(POST)" after the mutating ones, its parameters below it.
+  std::string helpText() const;
   std::error_code listen(const network::Tcp::endpoint& endpoint);
   network::Tcp::endpoint localEndpoint() const;
   void close();
@@ -51,6 +59,7 @@ class AdminServer {
     std::string help;
     bool mutating;
     Handler handler;
+    std::vector<Param> params;
   };
   asio::awaitable<void> acceptLoop();
   asio::awaitable<void> serve(network::Tcp::socket socket);

@@ -253,7 +253,7 @@ void DownstreamConnection::logStream() {
 }
 
 bool DownstreamConnection::wantsClose() const {
-  return client_close_ || draining_ || close_after_response_ || worker_.draining();
+  return client_close_ || draining_ || close_after_response_ || worker_.draining() || worker_.drainClosing();
 }
 
 bool DownstreamConnection::clientAsksToClose() const {

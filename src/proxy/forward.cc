@@ -177,15 +177,23 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // Shares ownership of the host set, so the host outlives any EDS update.
   const upstream::HostPtr host(cluster->config->hosts, chosen);
   info_.upstream_host = host->address_string;
-  // Least request reads this; released on every way out of this function.
+  // Least request reads this; released on every way out of this function,
+  // which also charges the host's rq_success or rq_error (admin /clusters).
   struct ActiveRequest {
     explicit ActiveRequest(const upstream::Host& h) : host(h) {
       host.active_requests.fetch_add(1, std::memory_order_relaxed);
+      host.stats->rq_active.fetch_add(1, std::memory_order_relaxed);
     }
-    ~ActiveRequest() { host.active_requests.fetch_sub(1, std::memory_order_relaxed); }
+    ~ActiveRequest() {
+      host.active_requests.fetch_sub(1, std::memory_order_relaxed);
+      host.stats->rq_active.fetch_sub(1, std::memory_order_relaxed);
+      (status > 0 && status < 500 ? host.stats->rq_success : host.stats->rq_error)
+          .fetch_add(1, std::memory_order_relaxed);
+    }
     ActiveRequest(const ActiveRequest&) = delete;
     ActiveRequest& operator=(const ActiveRequest&) = delete;
     const upstream::Host& host;
+    int status = 0;  // the upstream response's, once its head arrived
   } active(*host);
   const GaugeScope rq_active(cluster->config->stats->upstream_rq_active);
 
@@ -249,6 +257,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     info_.upstream_local = upstream->local;
     ++upstream->requests;
     cluster->config->stats->upstream_rq_total.inc();
+    host->stats->rq_total.fetch_add(1, std::memory_order_relaxed);
     // A pooled connection the peer closed meanwhile fails before any response
     // byte; a request without a body is then sent once more on a new one.
     const bool may_retry = upstream->reused && attempt == 0 && replayable;
@@ -319,6 +328,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
       if (timeout.expired()) {
         cluster->config->stats->upstream_rq_timeout.inc();
+        host->stats->rq_timeout.fetch_add(1, std::memory_order_relaxed);
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
                                           kUpstreamRequestTimeout, {}, &route);
       }
@@ -352,6 +362,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - upstream_start).count();
   response_.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
   cluster->config->stats->responseReceived(response_.status, static_cast<uint64_t>(service_ms));
+  active.status = response_.status;
   route.applyResponseHeaderMutations(response_.headers);
 
   bool close_downstream = wantsClose() || !request_body_complete_;

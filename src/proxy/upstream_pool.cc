@@ -31,6 +31,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   connection->host = host;
   auto& stats = *cluster_->stats;
   stats.upstream_cx_total.inc();
+  host->stats->cx_total.fetch_add(1, std::memory_order_relaxed);
   network::Tcp::endpoint endpoint;
   if (!network::makeEndpoint(host->address, host->port, endpoint)) {
     result.error = std::make_error_code(std::errc::address_not_available);
@@ -48,12 +49,14 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     result.timed_out = true;
     stats.upstream_cx_connect_timeout.inc();
     stats.upstream_cx_connect_fail.inc();
+    host->stats->cx_connect_fail.fetch_add(1, std::memory_order_relaxed);
     result.error = std::make_error_code(std::errc::timed_out);
     co_return result;
   }
   if (ec) {
     result.error = ec;
     stats.upstream_cx_connect_fail.inc();
+    host->stats->cx_connect_fail.fetch_add(1, std::memory_order_relaxed);
     co_return result;
   }
   std::error_code ignored;
@@ -62,6 +65,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   connection->local = connection->socket.local_endpoint(ignored);
   connection->active = &stats.upstream_cx_active;
   connection->active->inc();
+  host->stats->cx_active.fetch_add(1, std::memory_order_relaxed);
   connection->destroy = &stats.upstream_cx_destroy;
   result.connection = std::move(connection);
   co_return result;

@@ -23,7 +23,10 @@ namespace sluice::proxy {
 struct UpstreamConnection {
   explicit UpstreamConnection(asio::any_io_executor executor) : socket(std::move(executor)) {}
   ~UpstreamConnection() {
-    if (active != nullptr) active->dec();
+    if (active != nullptr) {
+      active->dec();
+      host->stats->cx_active.fetch_sub(1, std::memory_order_relaxed);
+    }
     if (destroy != nullptr) destroy->inc();
   }
   UpstreamConnection(const UpstreamConnection&) = delete;

@@ -174,10 +174,14 @@ void Worker::removeConnection(DownstreamConnection* connection) {
   maybeFinishDrain();
 }
 
+void Worker::drainClose() {
+  asio::post(io_, [this] { drain_close_ = true; });
+}
+
 void Worker::drain(std::function<void()> done) {
   asio::post(io_, [this, done = std::move(done)]() mutable {
     draining_ = true;
-    drained_ = std::move(done);
+    if (done) drained_ = std::move(done);
     for (auto& [name, l] : listeners_) {
       std::error_code ignored;
       l.acceptor->close(ignored);

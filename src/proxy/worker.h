@@ -55,8 +55,12 @@ class Worker {
   // Installs a new runtime snapshot (a runtime layer changed; the config stays).
   void applyRuntime(runtime::SnapshotPtr snapshot);
   // Stops accepting; in-flight requests finish, idle connections close. `done`
-  // runs on the worker thread once no connection is left.
+  // (if set) runs on the worker thread once no connection is left.
   void drain(std::function<void()> done);
+  // Listeners keep accepting, but every connection, new ones too, answers its
+  // next response with connection: close and closes after it (Envoy's drain
+  // close; admin /drain_listeners?graceful, before the listeners stop).
+  void drainClose();
   // Ends the event loop now (after drain or at the drain deadline) and joins.
   void stop();
 
@@ -68,6 +72,7 @@ class Worker {
   std::shared_ptr<ClusterState> cluster(std::string_view name);
   uint64_t random() { return rng_(); }
   bool draining() const { return draining_; }
+  bool drainClosing() const { return drain_close_; }
   // True once the event loop has ended for good (see stopped_).
   bool stopped() const { return stopped_; }
   uint32_t index() const { return index_; }
@@ -106,6 +111,7 @@ class Worker {
   std::unordered_map<DownstreamConnection*, std::weak_ptr<DownstreamConnection>> connections_;
   std::mt19937_64 rng_;
   bool draining_ = false;
+  bool drain_close_ = false;
   std::function<void()> drained_;
 };
 

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
@@ -41,6 +42,27 @@ std::string edsServiceName(const Cluster& cluster) {
   const auto& service = cluster.eds_cluster_config().service_name();
   return service.empty() ? cluster.name() : service;
 }
+
+namespace {
+
+// The per-host stats of `address` in `cluster`: the same object while some
+// compiled config still holds it, so a host kept across a config change keeps
+// counting (Envoy keeps its Host objects across such updates).
+std::shared_ptr<upstream::HostStats> hostStats(const std::string& cluster, const std::string& address) {
+  static std::mutex mutex;  // compiles run on the main thread; tests may compile anywhere
+  static std::map<std::string, std::weak_ptr<upstream::HostStats>> known;
+  std::lock_guard lock(mutex);
+  if (known.size() > 1024) std::erase_if(known, [](const auto& entry) { return entry.second.expired(); });
+  auto& slot = known[cluster + '\n' + address];
+  auto stats = slot.lock();
+  if (!stats) {
+    stats = std::make_shared<upstream::HostStats>();
+    slot = stats;
+  }
+  return stats;
+}
+
+}  // namespace
 
 std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluster, const EndpointMap& eds,
                                                            const Resolver& resolve) {
@@ -78,8 +100,10 @@ std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluste
         if (logical && addresses.size() > 1) addresses.resize(1);
       }
       for (auto& address : addresses) {
+        auto stats = hostStats(cluster.name(), upstream::formatAddress(address, port));
         hosts.push_back(upstream::makeHost(std::move(address), port, weight, locality.locality().region(),
-                                           locality.locality().zone(), locality.locality().sub_zone()));
+                                           locality.locality().zone(), locality.locality().sub_zone(),
+                                           std::move(stats)));
       }
     }
   }

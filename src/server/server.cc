@@ -62,7 +62,8 @@ bool Server::start(std::string& error) {
   stats::initGlobal(options_.concurrency);
   if (!installStatsMatcher(bootstrap_, stats::global(), error)) return false;
   installServerStats(
-      stats::global(), options_.concurrency, [this] { return !shutting_down_; }, *access_log_writer_);
+      stats::global(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
+      *access_log_writer_);
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workers_.push_back(std::make_unique<proxy::Worker>(i));
     workers_.back()->start();
@@ -134,9 +135,10 @@ bool Server::watchFile(const envoy::config::core::v3::ConfigSource& source, cons
       pcs.path(), pcs.watched_directory().path(), [this, what, load] { onFileChanged(what, load); }, error);
 }
 
+// `version` (if set) receives the file's version_info.
 template <typename Resource>
 static bool readResources(const std::string& path, const std::string& type, std::vector<Resource>& out,
-                          std::string& error) {
+                          std::string& error, std::string* version = nullptr) {
   config::DiscoveryFile file;
   config::ErrorList errors;
   if (!config::readDiscoveryFile(path, type, file, errors)) {
@@ -145,19 +147,47 @@ static bool readResources(const std::string& path, const std::string& type, std:
   }
   out.clear();
   for (auto& r : file.resources) out.push_back(static_cast<const Resource&>(*r));
+  if (version) *version = file.version_info;
   return true;
 }
 
+// A resource new or changed in `now` (by name) takes `version` and the current
+// time; an unchanged one keeps its record, as in Envoy's config dump.
+template <typename Resource, typename Records>
+static void recordVersions(const std::vector<Resource>& before, const std::vector<Resource>& now,
+                           const std::string& version, Records& records) {
+  std::map<std::string, std::string> old;
+  for (const auto& r : before) old[r.name()] = r.SerializeAsString();
+  Records next;
+  for (const auto& r : now) {
+    const auto it = old.find(r.name());
+    const auto kept = records.find(r.name());
+    if (it != old.end() && kept != records.end() && it->second == r.SerializeAsString()) {
+      next[r.name()] = kept->second;
+    } else {
+      next[r.name()] = {version, std::chrono::system_clock::now()};
+    }
+  }
+  records = std::move(next);
+}
+
 bool Server::loadLds(Dynamic& into, std::string& error) {
-  return readResources(pathOf(bootstrap_.dynamic_resources().lds_config()), "envoy.config.listener.v3.Listener",
-                       into.listeners, error);
+  auto before = std::move(into.listeners);
+  if (!readResources(pathOf(bootstrap_.dynamic_resources().lds_config()), "envoy.config.listener.v3.Listener",
+                     into.listeners, error, &into.lds_version)) {
+    return false;
+  }
+  recordVersions(before, into.listeners, into.lds_version, into.listener_versions);
+  return true;
 }
 
 bool Server::loadCds(Dynamic& into, std::string& error) {
+  auto before = std::move(into.clusters);
   if (!readResources(pathOf(bootstrap_.dynamic_resources().cds_config()), "envoy.config.cluster.v3.Cluster",
-                     into.clusters, error)) {
+                     into.clusters, error, &into.cds_version)) {
     return false;
   }
+  recordVersions(before, into.clusters, into.cds_version, into.cluster_versions);
   return loadNewEdsFiles(into, error);
 }
 
@@ -208,8 +238,12 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   }
   compiled->version = config_ ? config_->version + 1 : 1;
   std::vector<std::vector<proxy::ListenerSocket>> per_worker;
-  if (!sockets_.update(*compiled, per_worker, error)) return false;
+  if (!sockets_.update(*compiled, per_worker, error)) {
+    countListenerChanges(dynamic, false);
+    return false;
+  }
   countClusterChanges(config_.get(), *compiled, stats::global());
+  countListenerChanges(dynamic, true);
   config_ = compiled;
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   return true;
@@ -263,8 +297,8 @@ void Server::scheduleDnsRefresh() {
 void Server::installAdminHandlers() {
   admin_->add("/ready", "print server state, return 200 if LIVE, otherwise return 503", false,
               [this](const admin::AdminRequest&) {
-                return shutting_down_ ? admin::AdminResponse{503, "text/plain; charset=UTF-8", "DRAINING\n"}
-                                      : admin::AdminResponse{200, "text/plain; charset=UTF-8", "LIVE\n"};
+                return draining() ? admin::AdminResponse{503, "text/plain; charset=UTF-8", "DRAINING\n"}
+                                  : admin::AdminResponse{200, "text/plain; charset=UTF-8", "LIVE\n"};
               });
   admin_->add("/listeners", "print listener info", false, [this](const admin::AdminRequest& request) {
     admin::AdminResponse r;
@@ -294,6 +328,7 @@ void Server::installAdminHandlers() {
     asio::post(main_, [this] { shutdown(); });
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
   });
+  installObservabilityHandlers();
 }
 
 void Server::shutdown() {

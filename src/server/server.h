@@ -3,11 +3,12 @@
 // a ProxyConfig and hands it to the workers. Main thread only.
 #pragma once
 
-#include <memory>
-#include <vector>
-
+#include <chrono>
 #include <map>
+#include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "accesslog/log_writer.h"
 #include "admin/admin_server.h"
@@ -35,11 +36,18 @@ class Server {
  private:
   bool start(std::string& error);
 
+  // When a dynamic resource was last changed, for /config_dump.
+  struct ResourceVersion {
+    std::string version_info;  // the DiscoveryResponse's that brought the change
+    std::chrono::system_clock::time_point last_updated;
+  };
   // File-based xDS (path_config_source): the resources last accepted.
   struct Dynamic {
-    std::vector<envoy::config::listener::v3::Listener> listeners;  // LDS
-    std::vector<envoy::config::cluster::v3::Cluster> clusters;     // CDS
-    EndpointMap endpoints;                                         // EDS, by cluster_name
+    std::vector<envoy::config::listener::v3::Listener> listeners;                // LDS
+    std::vector<envoy::config::cluster::v3::Cluster> clusters;                   // CDS
+    EndpointMap endpoints;                                                       // EDS, by cluster_name
+    std::string lds_version, cds_version;                                        // of the last accepted file
+    std::map<std::string, ResourceVersion> listener_versions, cluster_versions;  // by name
   };
   bool loadLds(Dynamic& into, std::string& error);
   bool loadCds(Dynamic& into, std::string& error);
@@ -54,6 +62,12 @@ class Server {
   bool watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
                  std::function<bool(Dynamic&, std::string&)> load, std::string& error);
   void installAdminHandlers();
+  // admin_handlers.cc: /server_info, /clusters, /config_dump, /healthcheck/*,
+  // /drain_listeners, /certs, and the listener_manager.* stats.
+  void installObservabilityHandlers();
+  admin::AdminResponse drainListeners(const admin::AdminRequest& request);
+  void countListenerChanges(const Dynamic& next, bool created);
+  bool draining() const;  // what /ready and /server_info report as DRAINING
   // Stop accepting, let in-flight requests finish for up to --drain-time-s, exit.
   void shutdown();
   void waitForSignal();
@@ -83,6 +97,11 @@ class Server {
   bool shutting_down_ = false;
   size_t workers_drained_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+  bool health_check_failed_ = false;  // POST /healthcheck/fail
+  bool graceful_drain_ = false;       // POST /drain_listeners?graceful, until the listeners stop
+  bool listeners_stopped_ = false;    // POST /drain_listeners
+  std::unique_ptr<asio::steady_timer> listener_drain_timer_;
 };
 
 }  // namespace sluice::server

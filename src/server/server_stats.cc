@@ -1,6 +1,10 @@
 #include "server/server_stats.h"
 
+#include <malloc.h>
 #include <re2/re2.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <chrono>
 #include <memory>
@@ -64,6 +68,24 @@ void installServerStats(stats::Store& store, uint32_t concurrency, std::function
   int major = 0, minor = 0, patch = 0;
   std::sscanf(SLUICE_VERSION, "%d.%d.%d", &major, &minor, &patch);
   store.gauge("server.version").set(major * 10000 + minor * 100 + patch);
+  // Envoy reads these from tcmalloc; sluice from glibc's malloc (mallinfo2,
+  // all arenas) and, for the physical size, the resident set (/proc/self/statm).
+  store.gaugeFunction("server.memory_allocated", [] {
+    const auto info = ::mallinfo2();
+    return static_cast<int64_t>(info.uordblks + info.hblkhd);
+  });
+  store.gaugeFunction("server.memory_heap_size", [] {
+    const auto info = ::mallinfo2();
+    return static_cast<int64_t>(info.arena + info.hblkhd);
+  });
+  store.gaugeFunction("server.memory_physical_size", [] {
+    long pages = 0, resident = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+      std::fclose(f);
+    }
+    return static_cast<int64_t>(resident) * ::sysconf(_SC_PAGESIZE);
+  });
 
   const auto* counters = &access_log_writer.counters();
   const auto read = [](const std::atomic<uint64_t>& c) { return [&c] { return c.load(std::memory_order_relaxed); }; };
@@ -141,10 +163,14 @@ void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool d
     }
     return r;
   };
+  const admin::AdminServer::Param usedonly{"usedonly",
+                                           "Only include stats that have been written by system since restart"};
+  const admin::AdminServer::Param filter{"filter", "Regular expression (Google re2) for filtering stats"};
   admin.add("/stats", "print server stats", false,
-            [render](const admin::AdminRequest& request) { return render(request, false); });
+            [render](const admin::AdminRequest& request) { return render(request, false); },
+            {usedonly, filter, {"format", "Format to use; one of (text, json, prometheus)"}});
   admin.add("/stats/prometheus", "print server stats in prometheus format", false,
-            [render](const admin::AdminRequest& request) { return render(request, true); });
+            [render](const admin::AdminRequest& request) { return render(request, true); }, {usedonly, filter});
   admin.add("/reset_counters", "reset all counters to zero", true, [&store](const admin::AdminRequest&) {
     store.resetCounters();
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};

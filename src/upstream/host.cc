@@ -18,8 +18,9 @@ std::string formatAddress(std::string_view address, uint16_t port) {
 }
 
 HostPtr makeHost(std::string address, uint16_t port, uint32_t weight, std::string region, std::string zone,
-                 std::string sub_zone) {
+                 std::string sub_zone, std::shared_ptr<HostStats> stats) {
   auto host = std::make_shared<Host>();
+  if (stats) host->stats = std::move(stats);
   host->address_string = formatAddress(address, port);
   host->address = std::move(address);
   host->port = port;

@@ -15,9 +15,24 @@
 
 namespace sluice::upstream {
 
+// Envoy's per-host stats, shown by admin /clusters. Any worker updates them
+// with relaxed atomics; the main thread reads them. The compiler hands the
+// same HostStats to a host that stays across config versions (same cluster
+// and address), so they count from the host's first appearance, as Envoy's do.
+struct HostStats {
+  std::atomic<uint64_t> cx_total{0};         // connections attempted
+  std::atomic<uint64_t> cx_connect_fail{0};  // of those, failed or timed out
+  std::atomic<int64_t> cx_active{0};         // connected now
+  std::atomic<uint64_t> rq_total{0};         // requests sent (a retry counts again)
+  std::atomic<int64_t> rq_active{0};         // in flight now
+  std::atomic<uint64_t> rq_success{0};       // ended with a response below 500
+  std::atomic<uint64_t> rq_error{0};         // ended otherwise: 5xx, reset, connect failure, timeout
+  std::atomic<uint64_t> rq_timeout{0};       // the route's timeout fired
+};
+
 // One upstream endpoint. Immutable once published, except the two counters,
 // which any worker may update with relaxed atomics (least request reads them;
-// an exact snapshot across hosts is neither possible nor needed).
+// an exact snapshot across hosts is neither possible nor needed), and `stats`.
 struct Host {
   std::string address;         // IP literal or resolved IP, without brackets
   uint16_t port = 0;           //
@@ -27,6 +42,7 @@ struct Host {
 
   mutable std::atomic<uint32_t> active_requests{0};
   mutable std::atomic<uint32_t> active_connections{0};
+  std::shared_ptr<HostStats> stats = std::make_shared<HostStats>();  // never null
 };
 
 using HostPtr = std::shared_ptr<const Host>;
@@ -40,8 +56,9 @@ std::string formatAddress(std::string_view address, uint16_t port);
 
 // Builds a host with address_string filled in. A weight of 0 is raised to 1:
 // Envoy's config validation forbids 0 and every load balancer divides by it.
+// `stats` null: fresh ones.
 HostPtr makeHost(std::string address, uint16_t port, uint32_t weight = 1, std::string region = {},
-                 std::string zone = {}, std::string sub_zone = {});
+                 std::string zone = {}, std::string sub_zone = {}, std::shared_ptr<HostStats> stats = nullptr);
 
 // The hosts of one cluster, in the order the config lists them, plus the
 // weight facts every load balancer needs. Immutable after construction, so

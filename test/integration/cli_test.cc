@@ -1,9 +1,19 @@
 // The real `sluice` binary: --mode validate output and exit codes, usage errors.
 #include <gtest/gtest.h>
 
+#include <google/protobuf/util/json_util.h>
+
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
+#include "envoy/admin/v3/config_dump.pb.h"
+#include "envoy/admin/v3/config_dump_shared.pb.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
 #include "support/process.h"
 
 namespace sluice::test {
@@ -102,6 +112,68 @@ TEST(Cli, HelpAndVersionExitZero) {
   const auto version = runProcess({kSluice, "--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("sluice version: ", 0), 0u);
+}
+
+// The real server's /config_dump is Envoy's ConfigDump: it parses back into
+// the proto with no unknown field, and the Anys unpack to the example's
+// listener, clusters and routes.
+TEST(Cli, ConfigDumpParsesBackIntoEnvoysConfigDump) {
+  std::ifstream in(kExamples + "quickstart.yaml");
+  std::stringstream example;
+  example << in.rdbuf();
+  // Every port 0: the kernel picks (the example's fixed ports may be taken).
+  const std::string config = std::regex_replace(example.str(), std::regex("port_value: \\d+"), "port_value: 0");
+  const auto config_path = writeTemp("quickstart.yaml", config);
+  const auto address_path = writeTemp("admin.address", "");
+  BackgroundProcess sluice({kSluice, "-c", config_path, "--concurrency", "1", "--admin-address-path", address_path});
+  ASSERT_TRUE(sluice.waitForStderr("sluice: started")) << sluice.err();
+  std::ifstream address_file(address_path);
+  std::string address;
+  address_file >> address;
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+
+  const std::string response = httpGet(port, "/config_dump");
+  ASSERT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+  const std::string body = response.substr(response.find("\r\n\r\n") + 4);
+  envoy::admin::v3::ConfigDump dump;
+  google::protobuf::util::JsonParseOptions strict;
+  strict.ignore_unknown_fields = false;
+  const auto status = google::protobuf::util::JsonStringToMessage(body, &dump, strict);
+  ASSERT_TRUE(status.ok()) << status.ToString() << "\n" << body;
+  ASSERT_EQ(dump.configs_size(), 4);
+
+  envoy::admin::v3::BootstrapConfigDump bootstrap;
+  ASSERT_TRUE(dump.configs(0).UnpackTo(&bootstrap));
+  EXPECT_EQ(bootstrap.bootstrap().static_resources().listeners_size(), 1);
+  EXPECT_TRUE(bootstrap.has_last_updated());
+
+  envoy::admin::v3::ClustersConfigDump clusters;
+  ASSERT_TRUE(dump.configs(1).UnpackTo(&clusters));
+  std::set<std::string> cluster_names;
+  for (const auto& entry : clusters.static_clusters()) {
+    envoy::config::cluster::v3::Cluster cluster;
+    ASSERT_TRUE(entry.cluster().UnpackTo(&cluster));
+    cluster_names.insert(cluster.name());
+  }
+  EXPECT_EQ(cluster_names, (std::set<std::string>{"api", "web"}));
+
+  envoy::admin::v3::ListenersConfigDump listeners;
+  ASSERT_TRUE(dump.configs(2).UnpackTo(&listeners));
+  ASSERT_EQ(listeners.static_listeners_size(), 1);
+  envoy::config::listener::v3::Listener listener;
+  ASSERT_TRUE(listeners.static_listeners(0).listener().UnpackTo(&listener));
+  EXPECT_EQ(listener.name(), "ingress");
+
+  envoy::admin::v3::RoutesConfigDump routes;
+  ASSERT_TRUE(dump.configs(3).UnpackTo(&routes));
+  ASSERT_EQ(routes.static_route_configs_size(), 1);
+  envoy::config::route::v3::RouteConfiguration route_config;
+  ASSERT_TRUE(routes.static_route_configs(0).route_config().UnpackTo(&route_config));
+  EXPECT_EQ(route_config.name(), "local_routes");
+  ASSERT_EQ(route_config.virtual_hosts_size(), 1);
+  EXPECT_EQ(route_config.virtual_hosts(0).routes(0).route().cluster(), "api");
+  std::filesystem::remove(config_path);
+  std::filesystem::remove(address_path);
 }
 
 TEST(Cli, ConfigDocToolPrintsTheCommittedDoc) {

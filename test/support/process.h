@@ -16,4 +16,27 @@ struct ProcessResult {
 // Runs argv[0] with argv (no shell), feeding nothing on stdin.
 ProcessResult runProcess(const std::vector<std::string>& argv);
 
+// A program left running: its stderr is read on demand; SIGTERM and reaped on
+// destruction.
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  // Reads stderr until it contains `text`; false if the program exits first.
+  bool waitForStderr(const std::string& text);
+  const std::string& err() const { return err_; }
+
+ private:
+  int pid_ = -1;
+  int err_fd_ = -1;
+  std::string err_;
+};
+
+// One HTTP/1.1 GET to 127.0.0.1:`port` on a fresh connection, read to the
+// server's close; the response as received (head and body), "" on failure.
+std::string httpGet(int port, const std::string& path);
+
 }  // namespace sluice::test
