@@ -6,8 +6,6 @@
 #include <charconv>
 
 #include "http/http1_serializer.h"
-#include "network/deadline.h"
-#include "network/idle_timer.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
@@ -59,7 +57,7 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
             co_await asio::async_write(to, asio::buffer(step.data.data(), step.data.size()), kNoThrow);
       }
       if (ec) co_return PumpResult::SinkFailed;
-      if (stream_idle_) stream_idle_->touch();
+      touchStream();
       bytes += step.data.size();
     }
     if (step.consumed > 0) buffer.consume(step.consumed);
@@ -126,7 +124,7 @@ asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upst
   const auto result = std::get<0>(first);
   if (result == PumpResult::Done) {
     request_body_complete_ = true;
-    request_deadline_.disarm();  // request_timeout covers the request until its last byte
+    timer_.clear(kRequest);  // request_timeout covers the request until its last byte
     info_.markRequestComplete();
     co_return true;
   }
@@ -192,17 +190,15 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // Envoy's stream idle timeout (the route's idle_timeout overrides the
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
   // written for that long and the stream ends, with 408 if no response started.
-  network::IdleTimer idle(worker_.io().get_executor(), action.idleTimeout().value_or(hcm.stream_idle_timeout),
-                          [this] { expireStream(StreamTimeout::Idle); });
-  stream_idle_ = &idle;
-  struct ClearIdle {
-    network::IdleTimer*& slot;
-    network::Tcp::socket*& upstream;
-    ~ClearIdle() {
-      slot = nullptr;
-      upstream = nullptr;
+  startStreamIdle(action.idleTimeout().value_or(hcm.stream_idle_timeout));
+  struct EndForward {
+    DownstreamConnection& connection;
+    ~EndForward() {
+      connection.startStreamIdle(Millis(0));
+      connection.timer_.clear(kUpstreamResponse);
+      connection.upstream_socket_ = nullptr;
     }
-  } clear_idle{stream_idle_, upstream_socket_};
+  } end_forward{*this};
 
   // The request as the upstream sees it.
   if (auto path = route.rewritePath(request_.target)) request_.target = std::move(*path);
@@ -232,11 +228,10 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                           (request_framing.kind == Framing::Kind::ContentLength && request_framing.length == 0);
   const auto upstream_start = std::chrono::steady_clock::now();
   std::unique_ptr<UpstreamConnection> upstream;
-  network::Deadline timeout(worker_.io().get_executor());
   bool have_head = false;
   for (int attempt = 0; !have_head; ++attempt) {
     if (upstream_in_.allocated()) upstream_in_.reset();  // nothing from an earlier connection counts
-    timeout.disarm();                                    // it pointed at the previous connection
+    timer_.clear(kUpstreamResponse);                     // it pointed at the previous connection
     auto acquired = co_await cluster->pool.acquire(host);
     if (!acquired.connection) {
       if (!acquired.timed_out) info_.upstream_connect_errno = acquired.error.value();
@@ -275,10 +270,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                         "upstream_reset_before_response_started{connection_termination}",
                                         kUpstreamConnectionTermination, {}, &route);
     }
-    if (const auto route_timeout = action.timeout()) {
-      auto* socket = &upstream->socket;
-      timeout.arm(*route_timeout, [socket] { closeSocket(*socket); });
-    }
+    if (const auto route_timeout = action.timeout()) timer_.setAfter(kUpstreamResponse, *route_timeout);
     // The response head; 1xx other than 101 are consumed here (Envoy drops them).
     bool retry = false;
     size_t head_scanned = 0;  // bytes of upstream_in_ that parsed as Incomplete
@@ -317,7 +309,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       }
       closeSocket(upstream->socket);
       if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
-      if (timeout.expired()) {
+      if (timer_.expired(kUpstreamResponse)) {
         cluster->config->stats->upstream_rq_timeout.inc();
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
                                           kUpstreamRequestTimeout, {}, &route);
@@ -334,7 +326,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     if (retry) continue;
   }
 
-  request_deadline_.disarm();  // the response has started
+  timer_.clear(kRequest);  // the response has started
   auto framing = http::http1::responseFraming(response_, method, hcm.response_limits);
   if (!framing.ok || (response_.status == 101 && !upgrade)) {
     closeSocket(upstream->socket);
@@ -382,7 +374,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     co_return false;
   }
   if (switching) {
-    timeout.disarm();
+    timer_.clear(kUpstreamResponse);
     co_await tunnel(*upstream, upstream_in_);
     co_return false;
   }
@@ -395,15 +387,15 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                           cluster->config->per_connection_buffer_limit_bytes);
     if (result != PumpResult::Done) {
       // Headers are out: the only honest signal left is to reset the client.
-      info_.response_flags |= result == PumpResult::SinkFailed  ? kDownstreamConnectionTermination
-                              : timeout.expired()               ? kUpstreamRequestTimeout
-                              : result == PumpResult::Malformed ? kUpstreamProtocolError
-                                                                : kUpstreamConnectionTermination;
+      info_.response_flags |= result == PumpResult::SinkFailed    ? kDownstreamConnectionTermination
+                              : timer_.expired(kUpstreamResponse) ? kUpstreamRequestTimeout
+                              : result == PumpResult::Malformed   ? kUpstreamProtocolError
+                                                                  : kUpstreamConnectionTermination;
       closeSocket(upstream->socket);
       co_return false;
     }
   }
-  timeout.disarm();
+  timer_.clear(kUpstreamResponse);
   // Bytes after a complete response were never asked for: do not reuse.
   if (upstream_in_.allocated() && !upstream_in_.empty()) upstream_reusable = false;
   worker_.buffers().give(upstream_in_);
