@@ -161,6 +161,9 @@ void DownstreamConnection::onDeadline(size_t slot) {
       }
       break;
     }
+    case kClientWatch:
+      if (!client_watching_) watchClient();
+      break;
     case kUpstreamResponse:
       if (upstream_socket_ != nullptr) {
         std::error_code ignored;

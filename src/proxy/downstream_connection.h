@@ -79,6 +79,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     kStreamDuration,      // max_stream_duration
     kStreamIdle,          // route idle_timeout / stream_idle_timeout (forwarding, tunnels)
     kUpstreamResponse,    // the route's timeout: closes the upstream when it passes
+    kClientWatch,         // a response slow enough to watch the client for a close
     kTimeoutCount
   };
   // At the first byte of a request: arms request_headers_timeout (or
@@ -97,9 +98,13 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // Sends request_ (head and body) on `upstream`. False when the upstream failed.
   asio::awaitable<bool> sendRequest(UpstreamConnection& upstream, const http::http1::Framing& framing,
                                     bool& downstream_failed);
-  // While a response is awaited: true once the client closed its connection.
-  // Pipelined bytes it sends meanwhile are kept in in_. Cancellable.
-  asio::awaitable<bool> clientGone();
+  // While a response is awaited and has been slow (kClientWatch): watches the
+  // client for a close. Pipelined bytes it sends meanwhile are kept in in_; a
+  // close sets client_gone_ and closes the upstream, which ends the wait for
+  // it. Plain callbacks, no coroutine: most responses never need it.
+  void watchClient();
+  void onClientReadable();
+  void stopClientWatch();
   // Completes when `socket` has bytes (or EOF) to read; false on error or cancel.
   asio::awaitable<bool> waitReadable(network::Tcp::socket& socket);
   // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
@@ -141,6 +146,9 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   Millis stream_idle_timeout_{0};
   std::chrono::steady_clock::time_point last_activity_;
   bool tunnelling_ = false;                          // after a 101: the stream idle timeout closes both sides
+  bool client_watching_ = false;                     // watchClient()'s wait is pending
+  bool client_gone_ = false;                         // the client closed while its response was awaited
+  uint32_t client_watch_generation_ = 0;             // tells a stale watch completion from the current one
   network::Tcp::socket* upstream_socket_ = nullptr;  // the stream's upstream while forward() holds one
   StreamTimeout stream_timeout_ = StreamTimeout::None;
   StreamTimeout head_timeout_reason_ = StreamTimeout::RequestHeaders;  // what kHeaders stands for

@@ -28,6 +28,9 @@ constexpr std::string_view kConnectionTermination =
 constexpr std::string_view kProtocolError =
     "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
 
+// How long a response may take before the client is watched for a close.
+constexpr Millis kClientWatchDelay{100};
+
 void closeSocket(network::Tcp::socket& socket) {
   std::error_code ignored;
   socket.close(ignored);
@@ -87,25 +90,46 @@ asio::awaitable<bool> DownstreamConnection::waitReadable(network::Tcp::socket& s
   co_return !ec;
 }
 
-asio::awaitable<bool> DownstreamConnection::clientGone() {
+void DownstreamConnection::watchClient() {
   const size_t limit = std::max<size_t>(listener_->per_connection_buffer_limit_bytes, 1024);
-  for (;;) {
-    if (in_.allocated() && in_.size() >= limit) {
-      // Enough pipelined bytes held: stop reading until cancelled.
-      asio::steady_timer forever(worker_.io(), asio::steady_timer::time_point::max());
-      co_await forever.async_wait(kNoThrow);
-      co_return false;
-    }
-    auto [ec] = co_await socket_.async_wait(network::Tcp::socket::wait_read, kNoThrow);
-    if (ec) co_return ec != asio::error::operation_aborted;
-    if (!in_.allocated()) in_ = worker_.buffers().take();
-    std::error_code read_ec;
-    const size_t n = socket_.read_some(
-        asio::buffer(in_.writePointer(), std::min(in_.writable(), limit - std::min(limit, in_.size()))), read_ec);
-    if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) continue;
-    if (read_ec) co_return true;  // EOF or reset: the client is gone
-    in_.commit(n);                // the next pipelined request, kept for later
+  if (in_.allocated() && (in_.size() >= limit || in_.writable() == 0)) return;  // enough pipelined bytes held
+  client_watching_ = true;
+  const uint32_t generation = ++client_watch_generation_;
+  socket_.async_wait(network::Tcp::socket::wait_read,
+                     [self = shared_from_this(), generation](const std::error_code& ec) {
+                       if (ec || !self->client_watching_ || self->client_watch_generation_ != generation) return;
+                       self->onClientReadable();
+                     });
+}
+
+void DownstreamConnection::onClientReadable() {
+  client_watching_ = false;
+  const size_t limit = std::max<size_t>(listener_->per_connection_buffer_limit_bytes, 1024);
+  if (!in_.allocated()) in_ = worker_.buffers().take();
+  std::error_code ec;
+  const size_t n = socket_.read_some(
+      asio::buffer(in_.writePointer(), std::min(in_.writable(), limit - std::min(limit, in_.size()))), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    watchClient();
+    return;
   }
+  if (ec) {
+    // EOF or reset: the client is gone; abandon the request upstream too.
+    client_gone_ = true;
+    if (upstream_socket_ != nullptr) closeSocket(*upstream_socket_);
+    return;
+  }
+  in_.commit(n);  // the next pipelined request, kept for later
+  watchClient();
+}
+
+void DownstreamConnection::stopClientWatch() {
+  timer_.clear(kClientWatch);
+  if (!client_watching_) return;
+  client_watching_ = false;
+  ++client_watch_generation_;
+  std::error_code ignored;
+  socket_.cancel(ignored);
 }
 
 asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upstream, const Framing& framing,
@@ -191,9 +215,11 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
   // written for that long and the stream ends, with 408 if no response started.
   startStreamIdle(action.idleTimeout().value_or(hcm.stream_idle_timeout));
+  client_gone_ = false;
   struct EndForward {
     DownstreamConnection& connection;
     ~EndForward() {
+      connection.stopClientWatch();
       connection.startStreamIdle(Millis(0));
       connection.timer_.clear(kUpstreamResponse);
       connection.upstream_socket_ = nullptr;
@@ -293,21 +319,21 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
         }
       }
       // Wait for the upstream, but notice a client that gives up meanwhile:
-      // its request is then abandoned upstream too (Envoy resets it).
-      if (request_body_complete_) {
-        using namespace asio::experimental::awaitable_operators;
-        const auto first = co_await (waitReadable(upstream->socket) || clientGone());
-        if (first.index() == 1 && std::get<1>(first)) {
-          closeSocket(upstream->socket);
-          info_.response_flags |= kDownstreamConnectionTermination;
-          co_return false;
-        }
+      // its request is then abandoned upstream too (Envoy resets it). The
+      // client is watched only once the response is slow (kClientWatchDelay):
+      // starting a watch costs a system call, and most responses come sooner.
+      if (request_body_complete_ && !client_watching_ && !timer_.isSet(kClientWatch)) {
+        timer_.setAfter(kClientWatch, kClientWatchDelay);
       }
-      if (co_await readMore(upstream->socket, upstream_in_, request_body_complete_)) {
+      if (co_await readMore(upstream->socket, upstream_in_, false)) {
         info_.markFirstUpstreamByte();
         continue;
       }
       closeSocket(upstream->socket);
+      if (client_gone_) {
+        info_.response_flags |= kDownstreamConnectionTermination;
+        co_return false;
+      }
       if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
       if (timer_.expired(kUpstreamResponse)) {
         cluster->config->stats->upstream_rq_timeout.inc();
@@ -325,6 +351,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     }
     if (retry) continue;
   }
+  stopClientWatch();
 
   timer_.clear(kRequest);  // the response has started
   auto framing = http::http1::responseFraming(response_, method, hcm.response_limits);
