@@ -33,6 +33,8 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   auto connection = std::make_unique<UpstreamConnection>(executor_);
   connection->host = host;
   auto& stats = *cluster_->stats;
+  // Envoy's upstream_rq_pending_active: the request waits for this connection.
+  const GaugeScope pending(stats.upstream_rq_pending_active);
   stats.upstream_cx_total.inc();
   network::Tcp::endpoint endpoint;
   if (!network::makeEndpoint(host->address, host->port, endpoint)) {
