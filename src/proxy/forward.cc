@@ -395,6 +395,20 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   response_.version_minor = 1;
   out_.clear();
   http::http1::appendResponseHead(response_, out_);
+  // A Content-Length body already read whole (a small response) goes out with
+  // the head: one write (system call) instead of two.
+  bool body_sent = kind == Framing::Kind::None;
+  if (!body_sent && !switching) {
+    response_body_.reset(framing.framing);
+    if (kind == Framing::Kind::ContentLength && upstream_in_.allocated() &&
+        upstream_in_.size() >= framing.framing.length) {
+      const auto step = response_body_.decode(upstream_in_.readable());
+      out_.append(step.data);
+      info_.bytes_sent += step.data.size();
+      upstream_in_.consume(step.consumed);
+      body_sent = true;
+    }
+  }
   if (!co_await writeAll(socket_, out_)) {
     closeSocket(upstream->socket);
     info_.response_flags |= kDownstreamConnectionTermination;
@@ -407,8 +421,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   }
 
   bool upstream_reusable = upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_;
-  if (kind != Framing::Kind::None) {
-    response_body_.reset(framing.framing);
+  if (!body_sent) {
     const auto result = co_await pumpBody(upstream->socket, upstream_in_, response_body_, socket_, chunked_out,
                                           kind == Framing::Kind::UntilClose, info_.bytes_sent,
                                           cluster->config->per_connection_buffer_limit_bytes);
