@@ -11,12 +11,14 @@
 // divided by N2 - N1, so start-up and shut-down cancel out. The callgrind
 // profile of the larger run is kept (its path is printed) for
 // callgrind_annotate. PROFILE_REQUESTS=N1,N2 overrides the counts.
+// PROFILE_TARGET=haproxy measures HAProxy instead (one thread, the config of
+// bench.mjs), for reference.
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { backendNginx, sluiceYaml } from './lib/configs.mjs';
+import { backendNginx, haproxyCfg, sluiceYaml } from './lib/configs.mjs';
 import { freePort, processTree, run, startServer, stopServer, waitForPort } from './lib/procs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,8 +27,9 @@ const SLUICE = process.env.SLUICE_BINARY ?? join(repo, 'build/release/src/sluice
 const [n1, n2] = (process.env.PROFILE_REQUESTS ?? '2000,12000').split(',').map(Number);
 const mode = process.argv[2] ?? 'callgrind';
 const path = process.argv[3] ?? '/';
-if (!['callgrind', 'strace'].includes(mode)) {
-  console.error('usage: node bench/profile.mjs [callgrind|strace] [/|/16k]');
+const target = process.env.PROFILE_TARGET ?? 'sluice';
+if (!['callgrind', 'strace'].includes(mode) || !['sluice', 'haproxy'].includes(target)) {
+  console.error('usage: [PROFILE_TARGET=sluice|haproxy] node bench/profile.mjs [callgrind|strace] [/|/16k]');
   process.exit(2);
 }
 
@@ -50,16 +53,18 @@ async function startBackend() {
 // One sluice run serving `requests` requests: {counts: {name: n}, out: file}.
 async function measure(backendPort, requests) {
   const port = await freePort();
-  const config = join(work, 'sluice.yaml');
-  writeFileSync(config, sluiceYaml({ port, backendPort, wsPort: backendPort }));
+  const config = join(work, target === 'haproxy' ? 'haproxy.cfg' : 'sluice.yaml');
+  const settings = { port, backendPort, wsPort: backendPort };
+  writeFileSync(config, target === 'haproxy' ? haproxyCfg(settings) : sluiceYaml(settings));
+  const command = target === 'haproxy' ? ['haproxy', '-db', '-f', config]
+                                       : [SLUICE, '-c', config, '--concurrency', '1', '--log-level', 'warning'];
   const out = join(work, `${mode}.out.${requests}`);
   const wrapper = mode === 'callgrind' ? ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`]
                                        : ['strace', '-f', '-c', '-U', 'calls,name', '-o', out];
-  const child = startServer(wrapper[0], [...wrapper.slice(1), SLUICE, '-c', config, '--concurrency', '1',
-    '--log-level', 'warning']);
-  await waitForPort(port, `sluice under ${mode}`, child, 120_000);
+  const child = startServer(wrapper[0], [...wrapper.slice(1), ...command]);
+  await waitForPort(port, `${target} under ${mode}`, child, 120_000);
   await run('h2load', ['--h1', '-c10', '-t1', `-n${requests}`, `http://127.0.0.1:${port}${path}`]);
-  // strace writes its summary when its tracee ends: stop sluice, not strace.
+  // strace writes its summary when its tracee ends: stop the proxy, not strace.
   if (mode === 'strace') process.kill(processTree(child.pid)[1], 'SIGTERM');
   await stopServer(child);
   const text = readFileSync(out, 'utf8');

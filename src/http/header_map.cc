@@ -14,9 +14,11 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
   Slot s{};
-  s.name_offset = static_cast<uint32_t>(arena_.size());
+  const size_t start = arena_.size();
+  s.name_offset = static_cast<uint32_t>(start);
   s.name_length = static_cast<uint32_t>(name.size());
-  for (char c : name) arena_.push_back(toLowerAscii(c));
+  arena_.append(name);  // one copy, then lowercased in place (not a push_back per byte)
+  for (size_t i = start; i < arena_.size(); ++i) arena_[i] = toLowerAscii(arena_[i]);
   s.value_offset = static_cast<uint32_t>(arena_.size());
   s.value_length = static_cast<uint32_t>(value.size());
   arena_.append(value);

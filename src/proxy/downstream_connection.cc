@@ -24,11 +24,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
       socket_(std::move(socket)),
       request_body_(listener_->hcm.limits),
       response_body_(listener_->hcm.response_limits),
-      idle_deadline_(worker.io().get_executor()),
-      connection_deadline_(worker.io().get_executor()),
-      headers_deadline_(worker.io().get_executor()),
-      request_deadline_(worker.io().get_executor()),
-      stream_deadline_(worker.io().get_executor()) {
+      timer_(worker.io(), *this) {
   std::error_code ec;
   const auto peer = socket_.remote_endpoint(ec);
   if (!ec) remote_ip_ = peer.address().to_string();
@@ -73,10 +69,7 @@ asio::awaitable<void> DownstreamConnection::run() {
   auto self = shared_from_this();  // keeps the connection alive while the coroutine runs
   // Envoy's max_connection_duration: then the connection drains (closes now if
   // idle, else after the response in flight, which says connection: close).
-  connection_deadline_.arm(listener_->hcm.max_connection_duration, [this] {
-    close_after_response_ = true;
-    if (idle_ && in_.empty()) close();
-  });
+  timer_.setAfter(kConnectionDuration, listener_->hcm.max_connection_duration);
   while (!closed_) {
     if (!co_await readRequestHead()) break;
     listener_->hcm.stats->downstream_rq_active.inc();
@@ -91,8 +84,8 @@ asio::awaitable<void> DownstreamConnection::run() {
     if (draining_ || close_after_response_ || worker_.draining()) break;
   }
   logStream();  // a request head that could not be parsed (or came too slowly) was answered
-  connection_deadline_.disarm();
-  idle_deadline_.disarm();
+  timer_.clear(kConnectionDuration);
+  timer_.clear(kConnectionIdle);
   close();
   worker_.removeConnection(this);
 }
@@ -114,7 +107,7 @@ asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socke
     const size_t n = socket.read_some(asio::buffer(buffer.writePointer(), room), ec);
     if (!ec) {
       buffer.commit(n);
-      if (stream_idle_) stream_idle_->touch();
+      touchStream();
       co_return true;
     }
     if (ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
@@ -126,8 +119,70 @@ asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socke
 asio::awaitable<bool> DownstreamConnection::writeAll(network::Tcp::socket& socket, std::string_view data) {
   if (data.empty()) co_return true;
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data.data(), data.size()), kNoThrow);
-  if (!ec && stream_idle_) stream_idle_->touch();
+  if (!ec) touchStream();
   co_return !ec;
+}
+
+void DownstreamConnection::onDeadline(size_t slot) {
+  switch (static_cast<Timeout>(slot)) {
+    case kConnectionIdle:
+      close();
+      break;
+    case kConnectionDuration:
+      // Envoy's max_connection_duration: then the connection drains (closes
+      // now if idle, else after the response in flight, which says connection: close).
+      close_after_response_ = true;
+      if (idle_ && in_.empty()) close();
+      break;
+    case kHeaders:
+      expireStream(head_timeout_reason_);
+      break;
+    case kRequest:
+      expireStream(StreamTimeout::Request);
+      break;
+    case kStreamDuration:
+      expireStream(StreamTimeout::MaxDuration);
+      break;
+    case kStreamIdle: {
+      if (stream_idle_timeout_.count() == 0) break;
+      // Activity only stamps the time: re-arm for the remainder until quiet.
+      const auto quiet = std::chrono::steady_clock::now() - last_activity_;
+      if (quiet < stream_idle_timeout_) {
+        timer_.set(kStreamIdle, last_activity_ + stream_idle_timeout_ + Millis(1));
+        break;
+      }
+      if (tunnelling_) {
+        info_.response_flags |= kStreamIdleTimeout;
+        std::error_code ignored;
+        if (upstream_socket_ != nullptr) upstream_socket_->close(ignored);
+        socket_.close(ignored);
+      } else {
+        expireStream(StreamTimeout::Idle);
+      }
+      break;
+    }
+    case kClientWatch:
+      if (!client_watching_) watchClient();
+      break;
+    case kUpstreamResponse:
+      if (upstream_socket_ != nullptr) {
+        std::error_code ignored;
+        upstream_socket_->close(ignored);
+      }
+      break;
+    case kTimeoutCount:
+      break;
+  }
+}
+
+void DownstreamConnection::startStreamIdle(Millis timeout) {
+  stream_idle_timeout_ = timeout;
+  if (timeout.count() == 0) {
+    timer_.clear(kStreamIdle);
+    return;
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  timer_.set(kStreamIdle, last_activity_ + timeout);
 }
 
 void DownstreamConnection::startStream() {
@@ -135,7 +190,7 @@ void DownstreamConnection::startStream() {
   stream_started_ = true;
   hcm.stats->downstream_rq_total.inc();  // a request's first byte (Envoy: the codec's new stream)
   stream_timeout_ = StreamTimeout::None;
-  idle_deadline_.disarm();
+  timer_.clear(kConnectionIdle);
   // Until the head is complete the stream idle timer cannot be touched (Envoy
   // sees no event before the end of the head either), so it bounds the head's
   // time as request_headers_timeout does: a slowloris client is cut after 5
@@ -146,17 +201,19 @@ void DownstreamConnection::startStream() {
     head_limit = hcm.stream_idle_timeout;
     head_reason = StreamTimeout::Idle;
   }
-  headers_deadline_.arm(head_limit, [this, head_reason] { expireStream(head_reason); });
-  request_deadline_.arm(hcm.request_timeout, [this] { expireStream(StreamTimeout::Request); });
-  stream_deadline_.arm(hcm.max_stream_duration, [this] { expireStream(StreamTimeout::MaxDuration); });
+  head_timeout_reason_ = head_reason;
+  const auto now = std::chrono::steady_clock::now();
+  timer_.setAfter(kHeaders, head_limit, now);
+  timer_.setAfter(kRequest, hcm.request_timeout, now);
+  timer_.setAfter(kStreamDuration, hcm.max_stream_duration, now);
 }
 
 void DownstreamConnection::endStream() {
   stream_started_ = false;
   stream_timeout_ = StreamTimeout::None;
-  headers_deadline_.disarm();
-  request_deadline_.disarm();
-  stream_deadline_.disarm();
+  timer_.clear(kHeaders);
+  timer_.clear(kRequest);
+  timer_.clear(kStreamDuration);
 }
 
 void DownstreamConnection::expireStream(StreamTimeout reason) {
@@ -195,7 +252,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
       const auto result = http::http1::parseRequestHead(in_.readable(), limits, request_);
       scanned = in_.readable().size();
       if (result.status == ParseStatus::Complete) {
-        headers_deadline_.disarm();
+        timer_.clear(kHeaders);
         in_.consume(result.consumed);
         idle_ = false;
         co_return true;
@@ -217,7 +274,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
     idle_ = in_.empty();
     if (idle_ && (draining_ || close_after_response_ || worker_.draining())) co_return false;
     // Envoy's connection idle timeout: no request in flight for that long.
-    if (idle_ && !stream_started_) idle_deadline_.arm(listener_->hcm.idle_timeout, [this] { close(); });
+    if (idle_ && !stream_started_) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
     if (!co_await readMore(socket_, in_, false)) {
       if (stream_timeout_ != StreamTimeout::None) {
         info_.reset();
@@ -264,7 +321,7 @@ bool DownstreamConnection::clientAsksToClose() const {
 asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::string_view body, std::string_view details,
                                                            uint32_t flags, std::string_view location,
                                                            const router::Route* route) {
-  request_deadline_.disarm();  // the response has started
+  timer_.clear(kRequest);  // the response has started
   info_.response_code = status;
   listener_->hcm.stats->responseStarted(status);
   info_.response_code_details = details;
@@ -354,7 +411,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
     case http::PathVerdict::Redirect:
       co_return co_await sendLocalReply(307, "", "path_normalization_failed", 0, request_.target);
   }
-  if (framing.framing.kind == Framing::Kind::None) request_deadline_.disarm();  // the request is all read
+  if (framing.framing.kind == Framing::Kind::None) timer_.clear(kRequest);  // the request is all read
   const uint64_t random = worker_.random();
   stream_random_ = random;
   const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",

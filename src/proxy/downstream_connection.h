@@ -15,8 +15,7 @@
 #include "http/http1_body.h"
 #include "http/http1_parser.h"
 #include "network/asio_util.h"
-#include "network/deadline.h"
-#include "network/idle_timer.h"
+#include "network/connection_timer.h"
 #include "network/io_buffer.h"
 #include "proxy/proxy_config.h"
 #include "proxy/stream_info.h"
@@ -27,7 +26,7 @@ class Worker;
 struct ClusterState;
 struct UpstreamConnection;
 
-class DownstreamConnection : public std::enable_shared_from_this<DownstreamConnection> {
+class DownstreamConnection final : public std::enable_shared_from_this<DownstreamConnection> {
  public:
   DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, network::Tcp::socket socket);
   ~DownstreamConnection();
@@ -40,6 +39,9 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // Close at once.
   void close();
   const std::string& listenerName() const { return listener_->name; }
+
+  // The connection's timer reports a due timeout (see Timeout).
+  void onDeadline(size_t slot);
 
  private:
   // --- downstream_connection.cc: the connection and local replies ---
@@ -68,6 +70,18 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // What ended a stream early; each answers 408 with Envoy's text if no
   // response has started.
   enum class StreamTimeout : uint8_t { None, Idle, RequestHeaders, Request, MaxDuration };
+  // The deadlines on the connection's one timer (network/connection_timer.h).
+  enum Timeout : size_t {
+    kConnectionIdle,      // common_http_protocol_options.idle_timeout (no request in flight)
+    kConnectionDuration,  // max_connection_duration
+    kHeaders,             // request_headers_timeout / stream_idle_timeout while reading a head
+    kRequest,             // request_timeout: until the request is read or the response starts
+    kStreamDuration,      // max_stream_duration
+    kStreamIdle,          // route idle_timeout / stream_idle_timeout (forwarding, tunnels)
+    kUpstreamResponse,    // the route's timeout: closes the upstream when it passes
+    kClientWatch,         // a response slow enough to watch the client for a close
+    kTimeoutCount
+  };
   // At the first byte of a request: arms request_headers_timeout (or
   // stream_idle_timeout, whichever is shorter, while the head is read),
   // request_timeout and max_stream_duration; stops the connection idle timer.
@@ -84,9 +98,13 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   // Sends request_ (head and body) on `upstream`. False when the upstream failed.
   asio::awaitable<bool> sendRequest(UpstreamConnection& upstream, const http::http1::Framing& framing,
                                     bool& downstream_failed);
-  // While a response is awaited: true once the client closed its connection.
-  // Pipelined bytes it sends meanwhile are kept in in_. Cancellable.
-  asio::awaitable<bool> clientGone();
+  // While a response is awaited and has been slow (kClientWatch): watches the
+  // client for a close. Pipelined bytes it sends meanwhile are kept in in_; a
+  // close sets client_gone_ and closes the upstream, which ends the wait for
+  // it. Plain callbacks, no coroutine: most responses never need it.
+  void watchClient();
+  void onClientReadable();
+  void stopClientWatch();
   // Completes when `socket` has bytes (or EOF) to read; false on error or cancel.
   asio::awaitable<bool> waitReadable(network::Tcp::socket& socket);
   // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
@@ -100,7 +118,12 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   asio::awaitable<void> tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer);
   // Copies `from` to `to` until `from` closes; counts the bytes in `bytes`.
   asio::awaitable<void> pipe(network::Tcp::socket& from, network::IoBuffer& pending, network::Tcp::socket& to,
-                             network::IdleTimer& idle, uint64_t& bytes);
+                             uint64_t& bytes);
+  // Starts the stream idle timer (0: none); touchStream() marks activity.
+  void startStreamIdle(Millis timeout);
+  void touchStream() {
+    if (stream_idle_timeout_.count() > 0) last_activity_ = std::chrono::steady_clock::now();
+  }
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
@@ -118,21 +141,23 @@ class DownstreamConnection : public std::enable_shared_from_this<DownstreamConne
   uint64_t stream_random_ = 0;  // the stream's random value (routing, access-log sampling)
   bool request_body_complete_ = true;
   bool client_close_ = false;
-  // The stream idle timer (route idle_timeout or HCM stream_idle_timeout)
-  // while a request is forwarded; every read and write touches it.
-  network::IdleTimer* stream_idle_ = nullptr;
+  // The stream idle timeout (route idle_timeout or HCM stream_idle_timeout)
+  // while a request is forwarded or tunnelled; every read and write touches it.
+  Millis stream_idle_timeout_{0};
+  std::chrono::steady_clock::time_point last_activity_;
+  bool tunnelling_ = false;                          // after a 101: the stream idle timeout closes both sides
+  bool client_watching_ = false;                     // watchClient()'s wait is pending
+  bool client_gone_ = false;                         // the client closed while its response was awaited
+  uint32_t client_watch_generation_ = 0;             // tells a stale watch completion from the current one
   network::Tcp::socket* upstream_socket_ = nullptr;  // the stream's upstream while forward() holds one
   StreamTimeout stream_timeout_ = StreamTimeout::None;
-  bool stream_started_ = false;            // a request's first byte has arrived; not yet answered
-  network::Deadline idle_deadline_;        // common_http_protocol_options.idle_timeout (no request in flight)
-  network::Deadline connection_deadline_;  // max_connection_duration
-  network::Deadline headers_deadline_;     // request_headers_timeout / stream_idle_timeout while reading a head
-  network::Deadline request_deadline_;     // request_timeout: until the request is read or the response starts
-  network::Deadline stream_deadline_;      // max_stream_duration
-  uint32_t requests_ = 0;                  // requests served (max_requests_per_connection)
-  bool close_after_response_ = false;      // max_connection_duration passed or max requests reached
-  bool idle_ = false;                      // between requests, waiting for bytes
-  bool draining_ = false;                  // close after the current response
+  StreamTimeout head_timeout_reason_ = StreamTimeout::RequestHeaders;  // what kHeaders stands for
+  bool stream_started_ = false;  // a request's first byte has arrived; not yet answered
+  network::ConnectionTimer<DownstreamConnection, kTimeoutCount> timer_;
+  uint32_t requests_ = 0;              // requests served (max_requests_per_connection)
+  bool close_after_response_ = false;  // max_connection_duration passed or max requests reached
+  bool idle_ = false;                  // between requests, waiting for bytes
+  bool draining_ = false;              // close after the current response
   bool closed_ = false;
 };
 

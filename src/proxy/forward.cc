@@ -6,8 +6,6 @@
 #include <charconv>
 
 #include "http/http1_serializer.h"
-#include "network/deadline.h"
-#include "network/idle_timer.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
@@ -29,6 +27,9 @@ constexpr std::string_view kConnectionTermination =
     "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
 constexpr std::string_view kProtocolError =
     "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
+
+// How long a response may take before the client is watched for a close.
+constexpr Millis kClientWatchDelay{100};
 
 void closeSocket(network::Tcp::socket& socket) {
   std::error_code ignored;
@@ -59,7 +60,7 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
             co_await asio::async_write(to, asio::buffer(step.data.data(), step.data.size()), kNoThrow);
       }
       if (ec) co_return PumpResult::SinkFailed;
-      if (stream_idle_) stream_idle_->touch();
+      touchStream();
       bytes += step.data.size();
     }
     if (step.consumed > 0) buffer.consume(step.consumed);
@@ -89,25 +90,46 @@ asio::awaitable<bool> DownstreamConnection::waitReadable(network::Tcp::socket& s
   co_return !ec;
 }
 
-asio::awaitable<bool> DownstreamConnection::clientGone() {
+void DownstreamConnection::watchClient() {
   const size_t limit = std::max<size_t>(listener_->per_connection_buffer_limit_bytes, 1024);
-  for (;;) {
-    if (in_.allocated() && in_.size() >= limit) {
-      // Enough pipelined bytes held: stop reading until cancelled.
-      asio::steady_timer forever(worker_.io(), asio::steady_timer::time_point::max());
-      co_await forever.async_wait(kNoThrow);
-      co_return false;
-    }
-    auto [ec] = co_await socket_.async_wait(network::Tcp::socket::wait_read, kNoThrow);
-    if (ec) co_return ec != asio::error::operation_aborted;
-    if (!in_.allocated()) in_ = worker_.buffers().take();
-    std::error_code read_ec;
-    const size_t n = socket_.read_some(
-        asio::buffer(in_.writePointer(), std::min(in_.writable(), limit - std::min(limit, in_.size()))), read_ec);
-    if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) continue;
-    if (read_ec) co_return true;  // EOF or reset: the client is gone
-    in_.commit(n);                // the next pipelined request, kept for later
+  if (in_.allocated() && (in_.size() >= limit || in_.writable() == 0)) return;  // enough pipelined bytes held
+  client_watching_ = true;
+  const uint32_t generation = ++client_watch_generation_;
+  socket_.async_wait(network::Tcp::socket::wait_read,
+                     [self = shared_from_this(), generation](const std::error_code& ec) {
+                       if (ec || !self->client_watching_ || self->client_watch_generation_ != generation) return;
+                       self->onClientReadable();
+                     });
+}
+
+void DownstreamConnection::onClientReadable() {
+  client_watching_ = false;
+  const size_t limit = std::max<size_t>(listener_->per_connection_buffer_limit_bytes, 1024);
+  if (!in_.allocated()) in_ = worker_.buffers().take();
+  std::error_code ec;
+  const size_t n = socket_.read_some(
+      asio::buffer(in_.writePointer(), std::min(in_.writable(), limit - std::min(limit, in_.size()))), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    watchClient();
+    return;
   }
+  if (ec) {
+    // EOF or reset: the client is gone; abandon the request upstream too.
+    client_gone_ = true;
+    if (upstream_socket_ != nullptr) closeSocket(*upstream_socket_);
+    return;
+  }
+  in_.commit(n);  // the next pipelined request, kept for later
+  watchClient();
+}
+
+void DownstreamConnection::stopClientWatch() {
+  timer_.clear(kClientWatch);
+  if (!client_watching_) return;
+  client_watching_ = false;
+  ++client_watch_generation_;
+  std::error_code ignored;
+  socket_.cancel(ignored);
 }
 
 asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upstream, const Framing& framing,
@@ -126,7 +148,7 @@ asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upst
   const auto result = std::get<0>(first);
   if (result == PumpResult::Done) {
     request_body_complete_ = true;
-    request_deadline_.disarm();  // request_timeout covers the request until its last byte
+    timer_.clear(kRequest);  // request_timeout covers the request until its last byte
     info_.markRequestComplete();
     co_return true;
   }
@@ -200,17 +222,17 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // Envoy's stream idle timeout (the route's idle_timeout overrides the
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
   // written for that long and the stream ends, with 408 if no response started.
-  network::IdleTimer idle(worker_.io().get_executor(), action.idleTimeout().value_or(hcm.stream_idle_timeout),
-                          [this] { expireStream(StreamTimeout::Idle); });
-  stream_idle_ = &idle;
-  struct ClearIdle {
-    network::IdleTimer*& slot;
-    network::Tcp::socket*& upstream;
-    ~ClearIdle() {
-      slot = nullptr;
-      upstream = nullptr;
+  startStreamIdle(action.idleTimeout().value_or(hcm.stream_idle_timeout));
+  client_gone_ = false;
+  struct EndForward {
+    DownstreamConnection& connection;
+    ~EndForward() {
+      connection.stopClientWatch();
+      connection.startStreamIdle(Millis(0));
+      connection.timer_.clear(kUpstreamResponse);
+      connection.upstream_socket_ = nullptr;
     }
-  } clear_idle{stream_idle_, upstream_socket_};
+  } end_forward{*this};
 
   // The request as the upstream sees it.
   if (auto path = route.rewritePath(request_.target)) request_.target = std::move(*path);
@@ -240,11 +262,10 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                           (request_framing.kind == Framing::Kind::ContentLength && request_framing.length == 0);
   const auto upstream_start = std::chrono::steady_clock::now();
   std::unique_ptr<UpstreamConnection> upstream;
-  network::Deadline timeout(worker_.io().get_executor());
   bool have_head = false;
   for (int attempt = 0; !have_head; ++attempt) {
     if (upstream_in_.allocated()) upstream_in_.reset();  // nothing from an earlier connection counts
-    timeout.disarm();                                    // it pointed at the previous connection
+    timer_.clear(kUpstreamResponse);                     // it pointed at the previous connection
     auto acquired = co_await cluster->pool.acquire(host);
     if (!acquired.connection) {
       if (!acquired.timed_out) info_.upstream_connect_errno = acquired.error.value();
@@ -284,10 +305,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                         "upstream_reset_before_response_started{connection_termination}",
                                         kUpstreamConnectionTermination, {}, &route);
     }
-    if (const auto route_timeout = action.timeout()) {
-      auto* socket = &upstream->socket;
-      timeout.arm(*route_timeout, [socket] { closeSocket(*socket); });
-    }
+    if (const auto route_timeout = action.timeout()) timer_.setAfter(kUpstreamResponse, *route_timeout);
     // The response head; 1xx other than 101 are consumed here (Envoy drops them).
     bool retry = false;
     size_t head_scanned = 0;  // bytes of upstream_in_ that parsed as Incomplete
@@ -310,23 +328,23 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
         }
       }
       // Wait for the upstream, but notice a client that gives up meanwhile:
-      // its request is then abandoned upstream too (Envoy resets it).
-      if (request_body_complete_) {
-        using namespace asio::experimental::awaitable_operators;
-        const auto first = co_await (waitReadable(upstream->socket) || clientGone());
-        if (first.index() == 1 && std::get<1>(first)) {
-          closeSocket(upstream->socket);
-          info_.response_flags |= kDownstreamConnectionTermination;
-          co_return false;
-        }
+      // its request is then abandoned upstream too (Envoy resets it). The
+      // client is watched only once the response is slow (kClientWatchDelay):
+      // starting a watch costs a system call, and most responses come sooner.
+      if (request_body_complete_ && !client_watching_ && !timer_.isSet(kClientWatch)) {
+        timer_.setAfter(kClientWatch, kClientWatchDelay);
       }
-      if (co_await readMore(upstream->socket, upstream_in_, request_body_complete_)) {
+      if (co_await readMore(upstream->socket, upstream_in_, false)) {
         info_.markFirstUpstreamByte();
         continue;
       }
       closeSocket(upstream->socket);
+      if (client_gone_) {
+        info_.response_flags |= kDownstreamConnectionTermination;
+        co_return false;
+      }
       if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
-      if (timeout.expired()) {
+      if (timer_.expired(kUpstreamResponse)) {
         cluster->config->stats->upstream_rq_timeout.inc();
         host->stats->rq_timeout.fetch_add(1, std::memory_order_relaxed);
         co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
@@ -343,8 +361,9 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     }
     if (retry) continue;
   }
+  stopClientWatch();
 
-  request_deadline_.disarm();  // the response has started
+  timer_.clear(kRequest);  // the response has started
   auto framing = http::http1::responseFraming(response_, method, hcm.response_limits);
   if (!framing.ok || (response_.status == 101 && !upgrade)) {
     closeSocket(upstream->socket);
@@ -387,34 +406,47 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   response_.version_minor = 1;
   out_.clear();
   http::http1::appendResponseHead(response_, out_);
+  // A Content-Length body already read whole (a small response) goes out with
+  // the head: one write (system call) instead of two.
+  bool body_sent = kind == Framing::Kind::None;
+  if (!body_sent && !switching) {
+    response_body_.reset(framing.framing);
+    if (kind == Framing::Kind::ContentLength && upstream_in_.allocated() &&
+        upstream_in_.size() >= framing.framing.length) {
+      const auto step = response_body_.decode(upstream_in_.readable());
+      out_.append(step.data);
+      info_.bytes_sent += step.data.size();
+      upstream_in_.consume(step.consumed);
+      body_sent = true;
+    }
+  }
   if (!co_await writeAll(socket_, out_)) {
     closeSocket(upstream->socket);
     info_.response_flags |= kDownstreamConnectionTermination;
     co_return false;
   }
   if (switching) {
-    timeout.disarm();
+    timer_.clear(kUpstreamResponse);
     co_await tunnel(*upstream, upstream_in_);
     co_return false;
   }
 
   bool upstream_reusable = upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_;
-  if (kind != Framing::Kind::None) {
-    response_body_.reset(framing.framing);
+  if (!body_sent) {
     const auto result = co_await pumpBody(upstream->socket, upstream_in_, response_body_, socket_, chunked_out,
                                           kind == Framing::Kind::UntilClose, info_.bytes_sent,
                                           cluster->config->per_connection_buffer_limit_bytes);
     if (result != PumpResult::Done) {
       // Headers are out: the only honest signal left is to reset the client.
-      info_.response_flags |= result == PumpResult::SinkFailed  ? kDownstreamConnectionTermination
-                              : timeout.expired()               ? kUpstreamRequestTimeout
-                              : result == PumpResult::Malformed ? kUpstreamProtocolError
-                                                                : kUpstreamConnectionTermination;
+      info_.response_flags |= result == PumpResult::SinkFailed    ? kDownstreamConnectionTermination
+                              : timer_.expired(kUpstreamResponse) ? kUpstreamRequestTimeout
+                              : result == PumpResult::Malformed   ? kUpstreamProtocolError
+                                                                  : kUpstreamConnectionTermination;
       closeSocket(upstream->socket);
       co_return false;
     }
   }
-  timeout.disarm();
+  timer_.clear(kUpstreamResponse);
   // Bytes after a complete response were never asked for: do not reuse.
   if (upstream_in_.allocated() && !upstream_in_.empty()) upstream_reusable = false;
   worker_.buffers().give(upstream_in_);

@@ -58,6 +58,7 @@ ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
       upstream_cx_none_healthy(s.counter(prefix + "upstream_cx_none_healthy")),
       upstream_rq_total(s.counter(prefix + "upstream_rq_total")),
       upstream_rq_active(s.gauge(prefix + "upstream_rq_active")),
+      upstream_rq_pending_active(s.gauge(prefix + "upstream_rq_pending_active")),
       upstream_rq_timeout(s.counter(prefix + "upstream_rq_timeout")),
       upstream_rq_retry(s.counter(prefix + "upstream_rq_retry")),
       upstream_rq_xx{},

@@ -64,6 +64,7 @@ struct ClusterStats {
   stats::Counter& upstream_cx_none_healthy;
   stats::Counter& upstream_rq_total;
   stats::Gauge& upstream_rq_active;
+  stats::Gauge& upstream_rq_pending_active;  // requests waiting for a new upstream connection
   stats::Counter& upstream_rq_timeout;
   stats::Counter& upstream_rq_retry;
   std::array<stats::Counter*, 5> upstream_rq_xx;  // 1xx .. 5xx

@@ -4,7 +4,6 @@
 // one from the worker's pool. Part of DownstreamConnection.
 #include <asio/experimental/awaitable_operators.hpp>
 
-#include "network/idle_timer.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/upstream_pool.h"
 #include "proxy/worker.h"
@@ -14,7 +13,7 @@ namespace sluice::proxy {
 using network::kNoThrow;
 
 asio::awaitable<void> DownstreamConnection::pipe(network::Tcp::socket& from, network::IoBuffer& pending,
-                                                 network::Tcp::socket& to, network::IdleTimer& idle, uint64_t& bytes) {
+                                                 network::Tcp::socket& to, uint64_t& bytes) {
   network::IoBuffer buffer = std::move(pending);
   for (;;) {
     if (buffer.allocated() && !buffer.empty()) {
@@ -22,7 +21,7 @@ asio::awaitable<void> DownstreamConnection::pipe(network::Tcp::socket& from, net
       if (ec) break;
       buffer.consume(n);
       bytes += n;
-      idle.touch();
+      touchStream();
     }
     worker_.buffers().give(buffer);
     if (!co_await readMore(from, buffer, false)) {
@@ -49,15 +48,16 @@ asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream,
     response_ = http::http1::ResponseHead();
   }
   out_ = std::string();
-  auto* up = &upstream.socket;
-  network::IdleTimer idle(worker_.io().get_executor(), listener_->hcm.stream_idle_timeout, [this, up] {
-    info_.response_flags |= kStreamIdleTimeout;
-    std::error_code ignored;
-    up->close(ignored);
-    socket_.close(ignored);
-  });
-  co_await (pipe(socket_, in_, upstream.socket, idle, info_.bytes_received) &&
-            pipe(upstream.socket, upstream_buffer, socket_, idle, info_.bytes_sent));
+  // Idle for the shorter of the stream's (route) idle timeout and the
+  // connection manager's stream_idle_timeout: both sides close then.
+  const Millis hcm_idle = listener_->hcm.stream_idle_timeout;
+  if (hcm_idle.count() > 0 && (stream_idle_timeout_.count() == 0 || hcm_idle < stream_idle_timeout_)) {
+    startStreamIdle(hcm_idle);
+  }
+  tunnelling_ = true;
+  co_await (pipe(socket_, in_, upstream.socket, info_.bytes_received) &&
+            pipe(upstream.socket, upstream_buffer, socket_, info_.bytes_sent));
+  tunnelling_ = false;
   std::error_code ignored;
   upstream.socket.close(ignored);
 }

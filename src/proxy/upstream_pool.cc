@@ -10,7 +10,7 @@ namespace sluice::proxy {
 using network::kNoThrow;
 
 UpstreamPool::UpstreamPool(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster)
-    : executor_(executor), cluster_(std::move(cluster)), sweep_timer_(executor) {}
+    : executor_(executor), cluster_(std::move(cluster)), sweep_timer_(executor), watch_timer_(executor) {}
 
 UpstreamPool::~UpstreamPool() {
   *alive_ = false;
@@ -22,14 +22,19 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   if (auto it = idle_.find(host->address_string); it != idle_.end() && !it->second.empty()) {
     result.connection = std::move(it->second.back());
     it->second.pop_back();
-    std::error_code ignored;
-    result.connection->socket.cancel(ignored);  // stop the idle watch
+    if (result.connection->watched) {
+      std::error_code ignored;
+      result.connection->socket.cancel(ignored);  // stop the idle watch
+      result.connection->watched = false;
+    }
     result.connection->reused = true;
     co_return result;
   }
   auto connection = std::make_unique<UpstreamConnection>(executor_);
   connection->host = host;
   auto& stats = *cluster_->stats;
+  // Envoy's upstream_rq_pending_active: the request waits for this connection.
+  const GaugeScope pending(stats.upstream_rq_pending_active);
   stats.upstream_cx_total.inc();
   host->stats->cx_total.fetch_add(1, std::memory_order_relaxed);
   network::Tcp::endpoint endpoint;
@@ -79,10 +84,33 @@ void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
     return;
   }
   connection->idle_since = std::chrono::steady_clock::now();
-  UpstreamConnection* raw = connection.get();
   idle_[connection->host->address_string].push_back(std::move(connection));
-  watch(raw);
+  scheduleWatch();
   scheduleSweep();
+}
+
+void UpstreamPool::scheduleWatch() {
+  if (watch_scheduled_ || closed_) return;
+  watch_scheduled_ = true;
+  watch_timer_.expires_after(kWatchAfter);
+  watch_timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
+    if (ec || !*alive) return;
+    watch_scheduled_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    bool younger = false;
+    for (auto& [address, list] : idle_) {
+      for (auto& c : list) {
+        if (c->watched) continue;
+        if (now - c->idle_since < kWatchAfter) {
+          younger = true;
+          continue;
+        }
+        c->watched = true;
+        watch(c.get());
+      }
+    }
+    if (younger) scheduleWatch();
+  });
 }
 
 void UpstreamPool::watch(UpstreamConnection* connection) {
@@ -155,6 +183,7 @@ void UpstreamPool::close() {
   }
   idle_.clear();
   sweep_timer_.cancel();
+  watch_timer_.cancel();
 }
 
 size_t UpstreamPool::idleCount() const {

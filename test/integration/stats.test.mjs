@@ -448,3 +448,46 @@ test('stats survive a config update: an EDS change keeps the cluster\'s counters
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// A peer that never completes a TCP handshake (as in errors.test.mjs): a
+// listener with a backlog of 0 whose one accept-queue slot is taken, so Linux
+// drops every further SYN. A Python child, because Node always accepts.
+async function blackHole() {
+  const { spawn } = await import('node:child_process');
+  const script = [
+    'import socket, sys',
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    "filler = socket.create_connection(('127.0.0.1', s.getsockname()[1]))",
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = await once(child.stdout, 'data');
+  return { port: Number(line.toString().trim()), close: () => child.stdin.end() };
+}
+
+test('upstream_rq_pending_active counts a request while its upstream connection is being made', async () => {
+  const hole = await blackHole();
+  const s = await startSluice({
+    static_resources: {
+      listeners: [httpListener({ name: 'pending', routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'hole' } }]) })],
+      clusters: [staticCluster('hole', [hole.port], { connect_timeout: '5s' })],
+    },
+  }, { concurrency: 1 });
+  try {
+    assert.equal((await readStats(s))['cluster.hole.upstream_rq_pending_active'], 0);
+    const answered = request({ port: s.port('pending'), path: '/' });
+    for (;;) {  // the connect never completes: the request waits until connect_timeout
+      if ((await readStats(s))['cluster.hole.upstream_rq_pending_active'] === 1) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    const res = await answered;
+    assert.equal(res.status, 503);
+    const after = await readStats(s);
+    assert.equal(after['cluster.hole.upstream_rq_pending_active'], 0);
+    assert.equal(after['cluster.hole.upstream_cx_connect_timeout'], 1);
+  } finally {
+    await s.stop();
+    hole.close();
+  }
+});
