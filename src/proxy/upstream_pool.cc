@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "log/logger.h"
 #include "network/deadline.h"
 #include "network/listen_socket.h"
 
@@ -25,6 +26,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     std::error_code ignored;
     result.connection->socket.cancel(ignored);  // stop the idle watch
     result.connection->reused = true;
+    SLUICE_LOG(pool, trace, "reusing connection to {} (cluster '{}')", host->address_string, cluster_->name);
     co_return result;
   }
   auto connection = std::make_unique<UpstreamConnection>(executor_);
@@ -54,6 +56,8 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     co_return result;
   }
   if (ec) {
+    SLUICE_LOG(pool, debug, "connection to {} (cluster '{}') failed: {}", host->address_string, cluster_->name,
+               ec.message());
     result.error = ec;
     stats.upstream_cx_connect_fail.inc();
     host->stats->cx_connect_fail.fetch_add(1, std::memory_order_relaxed);
@@ -63,6 +67,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   connection->socket.set_option(network::Tcp::no_delay(true), ignored);
   connection->socket.non_blocking(true, ignored);
   connection->local = connection->socket.local_endpoint(ignored);
+  SLUICE_LOG(pool, debug, "new connection to {} (cluster '{}')", host->address_string, cluster_->name);
   connection->active = &stats.upstream_cx_active;
   connection->active->inc();
   host->stats->cx_active.fetch_add(1, std::memory_order_relaxed);
