@@ -55,6 +55,7 @@ void Server::waitForReopenSignal() {
     if (ec) return;
     access_log_writer_->reopen();
     log::reopen();  // --log-path, as Envoy reopens it on SIGUSR1
+    SLUICE_LOG(main, info, "caught SIGUSR1. Reopening access logs.");
     waitForReopenSignal();
   });
 }

@@ -67,8 +67,12 @@ int main(int argc, char** argv) {
   for (const auto& [component, level] : options.component_log_levels) {
     log::setLevel(*log::parseComponent(component), *log::parseLevel(level, true));
   }
+  log::Config log_config;
+  log_config.format = options.log_format;
+  log_config.escaped = options.log_format_escaped;
+  log_config.path = options.log_path;
   std::string error;
-  if (!log::init({options.log_format, options.log_format_escaped, options.log_path}, error)) {
+  if (!log::init(log_config, error)) {
     std::cerr << "error: " << error << "\n";
     return 1;
   }

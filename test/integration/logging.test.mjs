@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -166,7 +166,25 @@ test('--component-log-level and -l at startup are honoured', async () => {
   }
 });
 
-test('--log-path writes the log to that file, not stderr', async () => {
+// Resolves when `file` (in `dir`) matches `pattern`; watched before the first
+// look, so no write falls between the two.
+function fileMatches(dir, file, pattern, child) {
+  const read = () => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!pattern.test(read())) return;
+      watcher.close();
+      child.off('exit', onExit);
+      resolve(read());
+    };
+    const onExit = (code) => { watcher.close(); reject(new Error(`sluice exited with ${code}`)); };
+    const watcher = watch(dir, check);
+    child.once('exit', onExit);
+    check();
+  });
+}
+
+test('--log-path writes the log to that file, not stderr; SIGUSR1 reopens it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
   const log = join(dir, 'sluice.log');
   const config = join(dir, 'bootstrap.json');
@@ -176,20 +194,14 @@ test('--log-path writes the log to that file, not stderr', async () => {
   let stderr = '';
   child.stderr.on('data', (c) => { stderr += c; });
   try {
-    // The file grows until the started line is in it (watched before the
-    // first look, so no write falls between the two).
-    const read = () => { try { return readFileSync(log, 'utf8'); } catch { return ''; } };
-    await new Promise((resolve, reject) => {
-      const check = () => {
-        if (!/sluice: started with 1 workers/.test(read())) return;
-        watcher.close();
-        resolve();
-      };
-      const watcher = watch(dir, check);
-      child.once('exit', (code) => reject(new Error(`sluice exited with ${code}: ${stderr}`)));
-      check();
-    });
-    assert.match(read(), /^\[[-0-9: .]+\]\[\d+\]\[info\]\[main\] \[src\/server\/server\.cc:\d+\] sluice: started/m);
+    const first = await fileMatches(dir, log, /sluice: started with 1 workers/, child);
+    assert.match(first, /^\[[-0-9: .]+\]\[\d+\]\[info\]\[main\] \[src\/server\/server\.cc:\d+\] sluice: started/m);
+    // logrotate: move the file away, signal; the next lines go to a new file.
+    renameSync(log, `${log}.1`);
+    child.kill('SIGUSR1');
+    const second = await fileMatches(dir, log, /caught SIGUSR1/, child);
+    assert.doesNotMatch(second, /sluice: started/);
+    assert.match(readFileSync(`${log}.1`, 'utf8'), /sluice: started/);
   } finally {
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
