@@ -89,7 +89,7 @@ AdminResponse handleLogging(const AdminRequest& request) {
   if (request.query.empty()) return {200, "text/plain; charset=UTF-8", listing()};
   if (request.method != "POST") {
     return {405, "text/plain; charset=UTF-8",
-            "This endpoint requires POST to change levels; GET /logging lists them\n"};
+            "Method " + request.method + " not allowed, POST required (to change levels; GET /logging lists them).\n"};
   }
   bool all = false;
   Level all_level = Level::Info;
@@ -110,7 +110,10 @@ AdminResponse handleLogging(const AdminRequest& request) {
 }
 
 void installLoggingHandler(AdminServer& admin) {
-  admin.add("/logging", "query/change logging levels", false, handleLogging);
+  admin.add("/logging", "query/change logging levels", false, handleLogging,
+            {{"level", "the level of every component (POST)"},
+             {"paths", "component:level pairs, comma-separated (POST)"},
+             {"<component>", "the level of one component, e.g. ?router=debug (POST)"}});
 }
 
 }  // namespace sluice::admin
