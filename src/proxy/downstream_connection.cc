@@ -6,6 +6,7 @@
 
 #include "http/http1_serializer.h"
 #include "http/path_normalization.h"
+#include "log/logger.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
 #include "router/route.h"
@@ -67,6 +68,8 @@ void DownstreamConnection::close() {
 
 asio::awaitable<void> DownstreamConnection::run() {
   auto self = shared_from_this();  // keeps the connection alive while the coroutine runs
+  SLUICE_LOG(connection, debug, "[C{}] new connection from {}:{} on listener '{}'", info_.connection_id, remote_ip_,
+             info_.downstream_remote.port(), listener_->name);
   // Envoy's max_connection_duration: then the connection drains (closes now if
   // idle, else after the response in flight, which says connection: close).
   timer_.setAfter(kConnectionDuration, listener_->hcm.max_connection_duration);
@@ -87,6 +90,7 @@ asio::awaitable<void> DownstreamConnection::run() {
   timer_.clear(kConnectionDuration);
   timer_.clear(kConnectionIdle);
   close();
+  SLUICE_LOG(connection, debug, "[C{}] closing connection", info_.connection_id);
   worker_.removeConnection(this);
 }
 
@@ -421,6 +425,8 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   // A body we do not read keeps the connection from being reused: answering
   // locally then closes it (sendLocalReply sees the unread body).
   if (route == nullptr) listener_->hcm.stats->no_route.inc();
+  SLUICE_LOG(router, debug, "[C{}] {} {} {}: route '{}'", info_.connection_id, request_.method, request_.target,
+             authority.value_or(""), route != nullptr ? route->name() : "(none)");
   if (route == nullptr) co_return co_await sendLocalReply(404, "", "route_not_found", kNoRouteFound);
   info_.route_name = route->name();
   switch (route->kind()) {

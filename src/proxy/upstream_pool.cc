@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "log/logger.h"
 #include "network/deadline.h"
 #include "network/listen_socket.h"
 
@@ -28,6 +29,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
       result.connection->watched = false;
     }
     result.connection->reused = true;
+    SLUICE_LOG(pool, trace, "reusing connection to {} (cluster '{}')", host->address_string, cluster_->name);
     co_return result;
   }
   auto connection = std::make_unique<UpstreamConnection>(executor_);
@@ -59,6 +61,8 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     co_return result;
   }
   if (ec) {
+    SLUICE_LOG(pool, debug, "connection to {} (cluster '{}') failed: {}", host->address_string, cluster_->name,
+               ec.message());
     result.error = ec;
     stats.upstream_cx_connect_fail.inc();
     host->stats->cx_connect_fail.fetch_add(1, std::memory_order_relaxed);
@@ -68,6 +72,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
   connection->socket.set_option(network::Tcp::no_delay(true), ignored);
   connection->socket.non_blocking(true, ignored);
   connection->local = connection->socket.local_endpoint(ignored);
+  SLUICE_LOG(pool, debug, "new connection to {} (cluster '{}')", host->address_string, cluster_->name);
   connection->active = &stats.upstream_cx_active;
   connection->active->inc();
   host->stats->cx_active.fetch_add(1, std::memory_order_relaxed);

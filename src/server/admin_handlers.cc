@@ -9,7 +9,6 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
-#include <iostream>
 
 #include "envoy/admin/v3/certs.pb.h"
 #include "envoy/admin/v3/clusters.pb.h"
@@ -17,6 +16,7 @@
 #include "envoy/admin/v3/config_dump_shared.pb.h"
 #include "envoy/admin/v3/server_info.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "log/logger.h"
 #include "server/server.h"
 #include "stats/stats.h"
 
@@ -449,7 +449,7 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
     listeners_stopped_ = true;
     for (auto& w : workers_) w->drain(nullptr);
     stats::global().counter("listener_manager.listener_stopped").inc(sockets_.bound().size());
-    std::cerr << "sluice: listeners stopped by /drain_listeners\n";
+    SLUICE_LOG(main, info, "sluice: listeners stopped by /drain_listeners");
   };
   if (!request.hasParam("graceful") || options_.drain_time_s == 0) {
     stop();
@@ -462,7 +462,7 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
   listener_drain_timer_->async_wait([this, stop](const std::error_code& ec) {
     if (!ec && !shutting_down_) stop();
   });
-  std::cerr << "sluice: graceful listener drain for " << options_.drain_time_s << "s started by /drain_listeners\n";
+  SLUICE_LOG(main, info, "sluice: graceful listener drain for {}s started by /drain_listeners", options_.drain_time_s);
   return {200, kText, "OK\n"};
 }
 

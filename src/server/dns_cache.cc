@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <asio/post.hpp>
-#include <iostream>
+#include "log/logger.h"
 
 namespace sluice::server {
 
@@ -52,7 +52,7 @@ const std::vector<std::string>& DnsCache::lookup(const std::string& name, DnsAns
   if (it == cache_.end()) {
     Entry entry;
     Answer first = resolve(name);
-    if (first.failure) std::cerr << "sluice: DNS resolution of '" << name << "' failed: " << *first.failure << "\n";
+    if (first.failure) SLUICE_LOG(dns, warn, "sluice: DNS resolution of '{}' failed: {}", name, *first.failure);
     entry.failing = first.failure.has_value();
     entry.latest = std::move(first.addresses);
     entry.last_non_empty = entry.latest;
@@ -83,13 +83,13 @@ void DnsCache::refresh(std::function<void(bool changed)> on_done) {
                    // A failed resolution keeps what we had; say so once, not every refresh.
                    if (answer.failure) {
                      if (!entry.failing) {
-                       std::cerr << "sluice: DNS resolution of '" << name << "' failed: " << *answer.failure
-                                 << "; keeping its " << entry.latest.size() << " address(es)\n";
+                       SLUICE_LOG(dns, warn, "sluice: DNS resolution of '{}' failed: {}; keeping its {} address(es)",
+                                  name, *answer.failure, entry.latest.size());
                      }
                      entry.failing = true;
                      continue;
                    }
-                   if (entry.failing) std::cerr << "sluice: DNS resolution of '" << name << "' recovered\n";
+                   if (entry.failing) SLUICE_LOG(dns, info, "sluice: DNS resolution of '{}' recovered", name);
                    entry.failing = false;
                    if (entry.latest == answer.addresses) continue;
                    changed = true;

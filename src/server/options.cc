@@ -5,6 +5,8 @@
 #include <functional>
 #include <thread>
 
+#include "log/logger.h"
+
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.0.0"
 #endif
@@ -26,13 +28,22 @@ std::string normaliseLevel(const std::string& level) { return level == "warn" ? 
 }  // namespace
 
 const std::vector<std::string>& logLevels() {
-  static const std::vector<std::string> levels = {"trace", "debug", "info", "warning", "error", "critical", "off"};
+  static const std::vector<std::string> levels = [] {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < log::kLevelCount; ++i) names.emplace_back(log::levelName(static_cast<log::Level>(i)));
+    return names;
+  }();
   return levels;
 }
 
 const std::vector<std::string>& logComponents() {
-  static const std::vector<std::string> components = {"admin", "config", "connection", "dns",     "http",
-                                                      "main",  "pool",   "router",     "runtime", "upstream"};
+  static const std::vector<std::string> components = [] {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < log::kComponentCount; ++i) {
+      names.emplace_back(log::componentName(static_cast<log::Component>(i)));
+    }
+    return names;
+  }();
   return components;
 }
 
@@ -49,6 +60,9 @@ std::string usage() {
          "      --component-log-level C:L[,C:L...]\n"
          "                                  per-component levels; components: admin, config, connection,\n"
          "                                  dns, http, main, pool, router, runtime, upstream\n"
+         "      --log-format FORMAT         log line layout (default: \"[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v\")\n"
+         "      --log-format-escaped        C-escape each log line, so a message never spans lines\n"
+         "      --log-path FILE             write the log to FILE instead of stderr (reopened on SIGUSR1)\n"
          "      --service-node NAME         node.id\n"
          "      --service-cluster NAME      node.cluster\n"
          "      --service-zone NAME         node.locality.zone\n"
@@ -124,6 +138,13 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
          }
          return "";
        }},
+      {"--log-format",
+       [&](const std::string& v) -> std::string {
+         if (std::string problem = log::checkFormat(v); !problem.empty()) return problem.substr(problem.find(' ') + 1);
+         o.log_format = v;
+         return "";
+       }},
+      {"--log-path", stringFlag(o.log_path)},
       {"--service-node", stringFlag(o.service_node)},
       {"--service-cluster", stringFlag(o.service_cluster)},
       {"--service-zone", stringFlag(o.service_zone)},
@@ -148,6 +169,11 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
     } else if (flag == "-h") {
       flag = "--help";
     }
+    if (flag == "--log-format-escaped") {
+      if (value) return fail(flag + " takes no value");
+      o.log_format_escaped = true;
+      continue;
+    }
     if (flag == "--help" || flag == "--version") {
       if (value) return fail(flag + " takes no value");
       result.outcome = flag == "--help" ? ParseOutcome::PrintedHelp : ParseOutcome::PrintedVersion;
@@ -164,6 +190,7 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
   }
   if (o.config_path.empty() && o.config_yaml.empty())
     return fail("no configuration: give -c FILE or --config-yaml STRING");
+  if (o.log_format.empty()) o.log_format = std::string(log::kDefaultFormat);
   if (o.concurrency == 0) o.concurrency = std::max(1u, std::thread::hardware_concurrency());
   result.outcome = ParseOutcome::Run;
   return result;

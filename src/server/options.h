@@ -19,6 +19,9 @@ struct Options {
   uint32_t concurrency = 0;  // 0 until parsed: the number of cores
   std::string log_level = "info";
   std::map<std::string, std::string> component_log_levels;
+  std::string log_format;  // "" until parsed: Envoy's default
+  std::string log_path;    // "" is stderr
+  bool log_format_escaped = false;
   std::string service_node;
   std::string service_cluster;
   std::string service_zone;

@@ -4,8 +4,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <sstream>
+
+#include "log/logger.h"
 
 namespace sluice::server {
 
@@ -172,8 +173,8 @@ bool RuntimeLoader::readDiskLayers() {
     if (!readRuntimeDirectory(layer.directory, values, error)) {
       // Envoy drops such a layer; sluice keeps what it last read (a tree
       // caught half-written must not flip every key back to its default).
-      std::cerr << "sluice: runtime layer '" << layer.name << "' not reloaded, keeping its previous values: " << error
-                << "\n";
+      SLUICE_LOG(runtime, warn, "sluice: runtime layer '{}' not reloaded, keeping its previous values: {}", layer.name,
+                 error);
       ok = false;
       continue;
     }
@@ -185,7 +186,7 @@ bool RuntimeLoader::readDiskLayers() {
 
 void RuntimeLoader::reload() {
   rebuild(!readDiskLayers());
-  std::cerr << "sluice: runtime update applied (" << snapshot_->values().size() << " keys)\n";
+  SLUICE_LOG(runtime, info, "sluice: runtime update applied ({} keys)", snapshot_->values().size());
 }
 
 bool RuntimeLoader::mergeAdminValues(const std::vector<std::pair<std::string, std::string>>& values,

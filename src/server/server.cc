@@ -2,12 +2,13 @@
 
 #include <google/protobuf/util/time_util.h>
 #include <fstream>
-#include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "admin/logging_handler.h"
 #include "config/discovery_file.h"
 #include "config/semantic_validator.h"
+#include "log/logger.h"
 #include "network/listen_socket.h"
 #include "server/config_compiler.h"
 #include "server/server_stats.h"
@@ -29,7 +30,7 @@ Server::~Server() {
 int Server::run() {
   std::string error;
   if (!start(error)) {
-    std::cerr << "sluice: " << error << "\n";
+    SLUICE_LOG(main, critical, "sluice: {}", error);
     for (auto& w : workers_) w->stop();
     return 1;
   }
@@ -53,6 +54,8 @@ void Server::waitForReopenSignal() {
   reopen_signal_.async_wait([this](const std::error_code& ec, int) {
     if (ec) return;
     access_log_writer_->reopen();
+    log::reopen();  // --log-path, as Envoy reopens it on SIGUSR1
+    SLUICE_LOG(main, info, "caught SIGUSR1. Reopening access logs.");
     waitForReopenSignal();
   });
 }
@@ -115,10 +118,10 @@ bool Server::start(std::string& error) {
   }
 
   for (const auto& [name, bound] : sockets_.bound()) {
-    std::cerr << "sluice: listener '" << name << "' on " << bound.local.address().to_string() << ":"
-              << bound.local.port() << "\n";
+    SLUICE_LOG(main, info, "sluice: listener '{}' on {}:{}", name, bound.local.address().to_string(),
+               bound.local.port());
   }
-  std::cerr << "sluice: started with " << workers_.size() << " workers\n";
+  SLUICE_LOG(main, info, "sluice: started with {} workers", workers_.size());
   return true;
 }
 
@@ -253,11 +256,11 @@ void Server::onFileChanged(const std::string& what, const std::function<bool(Dyn
   Dynamic next = dynamic_;
   std::string error;
   if (!load(next, error) || !apply(next, error)) {
-    std::cerr << "sluice: " << what << " update rejected, keeping the previous configuration: " << error << "\n";
+    SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, error);
     return;
   }
   dynamic_ = std::move(next);
-  std::cerr << "sluice: " << what << " update applied (config version " << config_->version << ")\n";
+  SLUICE_LOG(config, info, "sluice: {} update applied (config version {})", what, config_->version);
 }
 
 // Re-resolves DNS clusters every dns_refresh_rate (the smallest configured;
@@ -285,9 +288,9 @@ void Server::scheduleDnsRefresh() {
       if (!changed) return;
       std::string error;
       if (apply(dynamic_, error)) {
-        std::cerr << "sluice: DNS update applied (config version " << config_->version << ")\n";
+        SLUICE_LOG(dns, info, "sluice: DNS update applied (config version {})", config_->version);
       } else {
-        std::cerr << "sluice: DNS update rejected: " << error << "\n";
+        SLUICE_LOG(dns, warn, "sluice: DNS update rejected: {}", error);
       }
     });
     scheduleDnsRefresh();
@@ -324,6 +327,7 @@ void Server::installAdminHandlers() {
   installStatsHandlers(*admin_, stats::global(),
                        !stats_config.has_use_all_default_tags() || stats_config.use_all_default_tags().value());
   installRuntimeHandlers(*admin_, *runtime_);
+  admin::installLoggingHandler(*admin_);
   admin_->add("/quitquitquit", "exit the server", true, [this](const admin::AdminRequest&) {
     asio::post(main_, [this] { shutdown(); });
     return admin::AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
@@ -334,7 +338,7 @@ void Server::installAdminHandlers() {
 void Server::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  std::cerr << "sluice: shutting down, draining for up to " << options_.drain_time_s << "s\n";
+  SLUICE_LOG(main, info, "sluice: shutting down, draining for up to {}s", options_.drain_time_s);
   drain_timer_ = std::make_unique<asio::steady_timer>(main_);
   drain_timer_->expires_after(std::chrono::seconds(options_.drain_time_s));
   drain_timer_->async_wait([this](const std::error_code& ec) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_error.h"
+#include "log/logger.h"
 #include "proxy/connection_count.h"
 #include "router/matchers.h"
 #include "stats/render.h"
@@ -90,6 +91,8 @@ void installServerStats(stats::Store& store, uint32_t concurrency, std::function
   const auto* counters = &access_log_writer.counters();
   const auto read = [](const std::atomic<uint64_t>& c) { return [&c] { return c.load(std::memory_order_relaxed); }; };
   store.counterFunction("access_log.dropped", read(counters->dropped));
+  // Application-log lines dropped because the writer's queue was full (sluice's own; Envoy has none).
+  store.counterFunction("application_log.dropped", [] { return log::dropped(); });
   store.counterFunction("filesystem.write_buffered", read(counters->write_buffered));
   store.counterFunction("filesystem.write_completed", read(counters->write_completed));
   store.counterFunction("filesystem.write_failed", read(counters->write_failed));

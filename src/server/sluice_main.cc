@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/bootstrap_loader.h"
+#include "log/logger.h"
 #include "server/config_compiler.h"
 #include "server/options.h"
 #include "server/server.h"
@@ -59,6 +60,27 @@ int main(int argc, char** argv) {
     std::cout << "configuration '" << name << "' OK\n";
     return 0;
   }
-  sluice::server::Server server(options, std::move(bootstrap));
-  return server.run();
+  // The application log: levels from -l, then --component-log-level; the
+  // writer thread starts before the workers and stops after them.
+  namespace log = sluice::log;
+  log::setAllLevels(*log::parseLevel(options.log_level, true));
+  for (const auto& [component, level] : options.component_log_levels) {
+    log::setLevel(*log::parseComponent(component), *log::parseLevel(level, true));
+  }
+  log::Config log_config;
+  log_config.format = options.log_format;
+  log_config.escaped = options.log_format_escaped;
+  log_config.path = options.log_path;
+  std::string error;
+  if (!log::init(log_config, error)) {
+    std::cerr << "error: " << error << "\n";
+    return 1;
+  }
+  int code = 0;
+  {
+    sluice::server::Server server(options, std::move(bootstrap));
+    code = server.run();
+  }
+  log::shutdown();
+  return code;
 }

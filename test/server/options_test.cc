@@ -70,6 +70,23 @@ TEST(Options, UsesEnvoyDefaults) {
   EXPECT_GE(r.options.concurrency, 1u);
 }
 
+TEST(Options, LogFlags) {
+  const auto r = parseOptions(
+      {"-c", "a.yaml", "--log-format", "%l|%n|%v", "--log-format-escaped", "--log-path", "/tmp/sluice.log"});
+  ASSERT_EQ(r.outcome, ParseOutcome::Run) << r.message;
+  EXPECT_EQ(r.options.log_format, "%l|%n|%v");
+  EXPECT_TRUE(r.options.log_format_escaped);
+  EXPECT_EQ(r.options.log_path, "/tmp/sluice.log");
+}
+
+TEST(Options, LogDefaultsAreEnvoys) {
+  const auto r = parseOptions({"-c", "a.yaml"});
+  ASSERT_EQ(r.outcome, ParseOutcome::Run) << r.message;
+  EXPECT_EQ(r.options.log_format, "[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v");
+  EXPECT_FALSE(r.options.log_format_escaped);
+  EXPECT_EQ(r.options.log_path, "");
+}
+
 TEST(Options, HelpAndVersion) {
   EXPECT_EQ(parseOptions({"--help"}).outcome, ParseOutcome::PrintedHelp);
   EXPECT_EQ(parseOptions({"-h"}).outcome, ParseOutcome::PrintedHelp);
@@ -106,7 +123,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlags{{"-c", "a", "--drain-time-s", "soon"},
                  "error: --drain-time-s expects a non-negative integer, got 'soon'"},
         BadFlags{{"--mode", "validate"}, "error: no configuration: give -c FILE or --config-yaml STRING"},
-        BadFlags{{"--version=2"}, "error: --version takes no value"}));
+        BadFlags{{"--version=2"}, "error: --version takes no value"},
+        BadFlags{{"-c", "a", "--log-format-escaped=1"}, "error: --log-format-escaped takes no value"},
+        BadFlags{{"-c", "a", "--log-format", "%v %"}, "error: --log-format ends inside the flag '%'"},
+        BadFlags{{"-c", "a", "--log-format", "%Y %k"},
+                 "error: --log-format has an unknown flag '%k' at offset 3 (flags: %v %_ %j %t %P %n %l %L %a %A %b "
+                 "%B %c %C %Y %D %x %m %d %H %I %M %S %e %f %F %p %r %R %T %X %z %% %@ %s %g %# %!)"}));
 
 }  // namespace
 }  // namespace sluice::server
