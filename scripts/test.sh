@@ -23,7 +23,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 # The tests where threads share state (the only ones built under TSan, see
 # test/CMakeLists.txt): config publishing to running workers, the DNS cache's
-# resolver thread, the file watcher.
+# resolver thread, the file watcher, the application log's writer thread.
 echo "== tsan build"
 scripts/build.sh tsan
 echo "== tsan tests"
