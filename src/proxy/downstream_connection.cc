@@ -74,6 +74,9 @@ asio::awaitable<void> DownstreamConnection::run() {
     if (!co_await readRequestHead()) break;
     listener_->hcm.stats->downstream_rq_active.inc();
     const bool keep_alive = co_await serveRequest();
+    // An upgraded connection is a tunnel now, on callbacks that hold the
+    // connection; it finishes the stream and the connection (tunnel.cc).
+    if (tunnelled_) co_return;
     listener_->hcm.stats->downstream_rq_active.dec();
     // A stream cut short by a timeout may have looked complete to the code
     // that ended it (a close-delimited body); never reuse the connection then.

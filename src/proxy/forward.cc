@@ -220,8 +220,9 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     DownstreamConnection& connection;
     ~EndForward() {
       connection.stopClientWatch();
-      connection.startStreamIdle(Millis(0));
       connection.timer_.clear(kUpstreamResponse);
+      if (connection.tunnelling_) return;  // the tunnel keeps its idle timeout and upstream
+      connection.startStreamIdle(Millis(0));
       connection.upstream_socket_ = nullptr;
     }
   } end_forward{*this};
@@ -416,7 +417,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   }
   if (switching) {
     timer_.clear(kUpstreamResponse);
-    co_await tunnel(*upstream, upstream_in_);
+    startTunnel(std::move(cluster), std::move(upstream));
     co_return false;
   }
 
