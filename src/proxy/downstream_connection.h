@@ -144,8 +144,13 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   network::IoBuffer upstream_in_;       // bytes read from the upstream, not yet used
   http::http1::RequestHead request_;
   http::http1::ResponseHead response_;
-  http::http1::BodyDecoder request_body_;
-  http::http1::BodyDecoder response_body_;
+  // The body decoders (200 B each): allocated with the connection, freed when
+  // it becomes a tunnel, which needs neither.
+  struct BodyDecoders {
+    http::http1::BodyDecoder request;
+    http::http1::BodyDecoder response;
+  };
+  std::unique_ptr<BodyDecoders> bodies_;
   std::string out_;  // serialised heads and chunk framing
   StreamInfo info_;
   uint64_t stream_random_ = 0;  // the stream's random value (routing, access-log sampling)

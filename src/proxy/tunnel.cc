@@ -33,6 +33,7 @@ void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
     response_ = http::http1::ResponseHead();
   }
   out_ = std::string();
+  bodies_.reset();
   tunnel_ = std::make_unique<Tunnel>(std::move(cluster), std::move(upstream));
   upstream_socket_ = &tunnel_->upstream->socket;  // the stream idle timeout closes it
   // Idle for the shorter of the stream's (route) idle timeout and the
