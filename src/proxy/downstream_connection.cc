@@ -23,8 +23,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
     : worker_(worker),
       listener_(std::move(listener)),
       socket_(std::move(socket)),
-      request_body_(listener_->hcm.limits),
-      response_body_(listener_->hcm.response_limits),
+      bodies_(new BodyDecoders{http::http1::BodyDecoder(listener_->hcm.limits),
+                               http::http1::BodyDecoder(listener_->hcm.response_limits)}),
       timer_(worker.io(), *this) {
   std::error_code ec;
   const auto peer = socket_.remote_endpoint(ec);
@@ -77,6 +77,9 @@ asio::awaitable<void> DownstreamConnection::run() {
     if (!co_await readRequestHead()) break;
     listener_->hcm.stats->downstream_rq_active.inc();
     const bool keep_alive = co_await serveRequest();
+    // An upgraded connection is a tunnel now, on callbacks that hold the
+    // connection; it finishes the stream and the connection (tunnel.cc).
+    if (tunnelled_) co_return;
     listener_->hcm.stats->downstream_rq_active.dec();
     // A stream cut short by a timeout may have looked complete to the code
     // that ended it (a close-delimited body); never reuse the connection then.
@@ -367,7 +370,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
     co_await sendLocalReply(framing.error_status, "", framing.detail, kDownstreamProtocolError);
     co_return false;
   }
-  request_body_.reset(framing.framing);
+  bodies_->request.reset(framing.framing);
   request_body_complete_ = framing.framing.kind == Framing::Kind::None ||
                            (framing.framing.kind == Framing::Kind::ContentLength && framing.framing.length == 0);
   if (request_body_complete_) info_.markRequestComplete();

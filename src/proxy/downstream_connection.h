@@ -115,10 +115,20 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
                                        bool until_close, uint64_t& bytes, size_t read_limit);
 
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
-  asio::awaitable<void> tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer);
-  // Copies `from` to `to` until `from` closes; counts the bytes in `bytes`.
-  asio::awaitable<void> pipe(network::Tcp::socket& from, network::IoBuffer& pending, network::Tcp::socket& to,
-                             uint64_t& bytes);
+  // Takes over the upstream connection and starts copying both ways. The
+  // coroutines above return then: an idle tunnel is two pending readiness
+  // waits on plain callbacks (each holding this connection), no coroutine
+  // frame and no buffer. When both directions end, endTunnel() finishes the
+  // stream and the connection as run() would have.
+  void startTunnel(std::shared_ptr<ClusterState> cluster, std::unique_ptr<UpstreamConnection> upstream);
+  enum TunnelDirection : uint8_t { kToUpstream, kToClient };
+  // Writes what the direction's buffer holds, else waits for its source.
+  void tunnelSend(TunnelDirection direction);
+  void onTunnelReadable(TunnelDirection direction, const std::error_code& ec);
+  void onTunnelWritten(TunnelDirection direction, const std::error_code& ec, size_t n);
+  // The source closed: the half-close is passed on. The sink failed: both close.
+  void endTunnelDirection(TunnelDirection direction, bool sink_failed);
+  void endTunnel();
   // Starts the stream idle timer (0: none); touchStream() marks activity.
   void startStreamIdle(Millis timeout);
   void touchStream() {
@@ -134,8 +144,13 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   network::IoBuffer upstream_in_;       // bytes read from the upstream, not yet used
   http::http1::RequestHead request_;
   http::http1::ResponseHead response_;
-  http::http1::BodyDecoder request_body_;
-  http::http1::BodyDecoder response_body_;
+  // The body decoders (200 B each): allocated with the connection, freed when
+  // it becomes a tunnel, which needs neither.
+  struct BodyDecoders {
+    http::http1::BodyDecoder request;
+    http::http1::BodyDecoder response;
+  };
+  std::unique_ptr<BodyDecoders> bodies_;
   std::string out_;  // serialised heads and chunk framing
   StreamInfo info_;
   uint64_t stream_random_ = 0;  // the stream's random value (routing, access-log sampling)
@@ -159,6 +174,22 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   bool idle_ = false;                  // between requests, waiting for bytes
   bool draining_ = false;              // close after the current response
   bool closed_ = false;
+  // After a 101: the upstream side of the tunnel (see startTunnel).
+  struct Tunnel;
+  std::unique_ptr<Tunnel> tunnel_;
+  uint8_t tunnel_directions_ = 0;  // directions still copying
+  bool tunnelled_ = false;         // the connection became a tunnel (run() returned)
+};
+
+// The upstream end of a tunnel and the counts a forwarded request holds
+// (the host's active requests, the cluster's upstream_rq_active) until it ends.
+struct DownstreamConnection::Tunnel {
+  Tunnel(std::shared_ptr<ClusterState> c, std::unique_ptr<UpstreamConnection> u);
+  ~Tunnel();
+  Tunnel(const Tunnel&) = delete;
+  Tunnel& operator=(const Tunnel&) = delete;
+  std::shared_ptr<ClusterState> cluster;  // keeps the stats the counts live in
+  std::unique_ptr<UpstreamConnection> upstream;
 };
 
 }  // namespace sluice::proxy

@@ -141,7 +141,7 @@ asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upst
   // sending then and forward its response; the client connection closes after
   // it, as its unread body cannot be skipped reliably.
   using namespace asio::experimental::awaitable_operators;
-  const auto first = co_await (pumpBody(socket_, in_, request_body_, upstream.socket, chunked, false,
+  const auto first = co_await (pumpBody(socket_, in_, bodies_->request, upstream.socket, chunked, false,
                                         info_.bytes_received, listener_->per_connection_buffer_limit_bytes) ||
                                waitReadable(upstream.socket));
   if (first.index() == 1) co_return true;  // request_body_complete_ stays false
@@ -228,8 +228,9 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     DownstreamConnection& connection;
     ~EndForward() {
       connection.stopClientWatch();
-      connection.startStreamIdle(Millis(0));
       connection.timer_.clear(kUpstreamResponse);
+      if (connection.tunnelling_) return;  // the tunnel keeps its idle timeout and upstream
+      connection.startStreamIdle(Millis(0));
       connection.upstream_socket_ = nullptr;
     }
   } end_forward{*this};
@@ -292,7 +293,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
         // A malformed body (a bad chunk) is the client's protocol error: 400,
         // as for a bad head, since no response has started. The upstream saw
         // none of the bytes from the bad one on.
-        if (const auto failed = request_body_.decode({}); failed.error) {
+        if (const auto failed = bodies_->request.decode({}); failed.error) {
           draining_ = true;
           co_return co_await sendLocalReply(400, "", failed.detail, kDownstreamProtocolError, {}, &route);
         }
@@ -410,10 +411,10 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // the head: one write (system call) instead of two.
   bool body_sent = kind == Framing::Kind::None;
   if (!body_sent && !switching) {
-    response_body_.reset(framing.framing);
+    bodies_->response.reset(framing.framing);
     if (kind == Framing::Kind::ContentLength && upstream_in_.allocated() &&
         upstream_in_.size() >= framing.framing.length) {
-      const auto step = response_body_.decode(upstream_in_.readable());
+      const auto step = bodies_->response.decode(upstream_in_.readable());
       out_.append(step.data);
       info_.bytes_sent += step.data.size();
       upstream_in_.consume(step.consumed);
@@ -427,13 +428,13 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   }
   if (switching) {
     timer_.clear(kUpstreamResponse);
-    co_await tunnel(*upstream, upstream_in_);
+    startTunnel(std::move(cluster), std::move(upstream));
     co_return false;
   }
 
   bool upstream_reusable = upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_;
   if (!body_sent) {
-    const auto result = co_await pumpBody(upstream->socket, upstream_in_, response_body_, socket_, chunked_out,
+    const auto result = co_await pumpBody(upstream->socket, upstream_in_, bodies_->response, socket_, chunked_out,
                                           kind == Framing::Kind::UntilClose, info_.bytes_sent,
                                           cluster->config->per_connection_buffer_limit_bytes);
     if (result != PumpResult::Done) {

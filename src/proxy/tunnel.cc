@@ -1,46 +1,31 @@
 // The byte tunnel after a WebSocket upgrade: both directions copied until each
-// side closes, half-close passed on, closed after an idle period. An idle
-// tunnel holds no buffer: each direction waits for readability before taking
-// one from the worker's pool. Part of DownstreamConnection.
-#include <asio/experimental/awaitable_operators.hpp>
-
+// side closes, half-close passed on, closed after an idle period. Part of
+// DownstreamConnection.
+//
+// An idle tunnel costs little: the coroutines that upgraded the connection
+// have returned, and each direction is one pending readiness wait on a plain
+// callback. A buffer is taken from the worker's pool only when the source is
+// readable and given back once its bytes are written.
 #include "proxy/downstream_connection.h"
 #include "proxy/upstream_pool.h"
 #include "proxy/worker.h"
 
 namespace sluice::proxy {
 
-using network::kNoThrow;
-
-asio::awaitable<void> DownstreamConnection::pipe(network::Tcp::socket& from, network::IoBuffer& pending,
-                                                 network::Tcp::socket& to, uint64_t& bytes) {
-  network::IoBuffer buffer = std::move(pending);
-  for (;;) {
-    if (buffer.allocated() && !buffer.empty()) {
-      auto [ec, n] = co_await asio::async_write(to, asio::buffer(buffer.readable().data(), buffer.size()), kNoThrow);
-      if (ec) break;
-      buffer.consume(n);
-      bytes += n;
-      touchStream();
-    }
-    worker_.buffers().give(buffer);
-    if (!co_await readMore(from, buffer, false)) {
-      // The source closed (or failed): pass the half-close on.
-      std::error_code ignored;
-      to.shutdown(network::Tcp::socket::shutdown_send, ignored);
-      worker_.buffers().give(buffer);
-      co_return;
-    }
-  }
-  // The sink failed: nothing more can be delivered either way.
-  worker_.buffers().give(buffer);
-  std::error_code ignored;
-  from.close(ignored);
-  to.close(ignored);
+DownstreamConnection::Tunnel::Tunnel(std::shared_ptr<ClusterState> c, std::unique_ptr<UpstreamConnection> u)
+    : cluster(std::move(c)), upstream(std::move(u)) {
+  upstream->host->active_requests.fetch_add(1, std::memory_order_relaxed);
+  cluster->config->stats->upstream_rq_active.inc();
 }
 
-asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream, network::IoBuffer& upstream_buffer) {
-  using namespace asio::experimental::awaitable_operators;
+DownstreamConnection::Tunnel::~Tunnel() {
+  upstream->host->active_requests.fetch_sub(1, std::memory_order_relaxed);
+  cluster->config->stats->upstream_rq_active.dec();
+  upstream.reset();  // before the cluster (its stats) may go
+}
+
+void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
+                                       std::unique_ptr<UpstreamConnection> upstream) {
   // The HTTP state is done with: free it, an idle tunnel should cost little
   // (the heads stay for the access log line written when the tunnel closes).
   if (listener_->hcm.access_logs.empty()) {
@@ -48,6 +33,9 @@ asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream,
     response_ = http::http1::ResponseHead();
   }
   out_ = std::string();
+  bodies_.reset();
+  tunnel_ = std::make_unique<Tunnel>(std::move(cluster), std::move(upstream));
+  upstream_socket_ = &tunnel_->upstream->socket;  // the stream idle timeout closes it
   // Idle for the shorter of the stream's (route) idle timeout and the
   // connection manager's stream_idle_timeout: both sides close then.
   const Millis hcm_idle = listener_->hcm.stream_idle_timeout;
@@ -55,11 +43,92 @@ asio::awaitable<void> DownstreamConnection::tunnel(UpstreamConnection& upstream,
     startStreamIdle(hcm_idle);
   }
   tunnelling_ = true;
-  co_await (pipe(socket_, in_, upstream.socket, info_.bytes_received) &&
-            pipe(upstream.socket, upstream_buffer, socket_, info_.bytes_sent));
+  tunnelled_ = true;
+  tunnel_directions_ = 2;
+  tunnelSend(kToUpstream);  // in_ may hold bytes sent after the upgrade request
+  tunnelSend(kToClient);    // upstream_in_ may hold bytes sent after the 101
+}
+
+void DownstreamConnection::tunnelSend(TunnelDirection direction) {
+  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
+  auto& to = direction == kToUpstream ? tunnel_->upstream->socket : socket_;
+  if (buffer.allocated() && !buffer.empty()) {
+    asio::async_write(to, asio::buffer(buffer.readable().data(), buffer.size()),
+                      [self = shared_from_this(), direction](const std::error_code& ec, size_t n) {
+                        self->onTunnelWritten(direction, ec, n);
+                      });
+    return;
+  }
+  worker_.buffers().give(buffer);
+  auto& from = direction == kToUpstream ? socket_ : tunnel_->upstream->socket;
+  from.async_wait(network::Tcp::socket::wait_read, [self = shared_from_this(), direction](const std::error_code& ec) {
+    self->onTunnelReadable(direction, ec);
+  });
+}
+
+void DownstreamConnection::onTunnelWritten(TunnelDirection direction, const std::error_code& ec, size_t n) {
+  if (ec) {
+    endTunnelDirection(direction, true);
+    return;
+  }
+  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
+  buffer.consume(n);
+  (direction == kToUpstream ? info_.bytes_received : info_.bytes_sent) += n;
+  touchStream();
+  tunnelSend(direction);
+}
+
+void DownstreamConnection::onTunnelReadable(TunnelDirection direction, const std::error_code& ec) {
+  if (ec) {
+    endTunnelDirection(direction, false);
+    return;
+  }
+  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
+  auto& from = direction == kToUpstream ? socket_ : tunnel_->upstream->socket;
+  if (!buffer.allocated()) buffer = worker_.buffers().take();
+  std::error_code read_ec;
+  const size_t n = from.read_some(asio::buffer(buffer.writePointer(), buffer.writable()), read_ec);
+  if (!read_ec) {
+    buffer.commit(n);
+    touchStream();
+  } else if (read_ec != asio::error::would_block && read_ec != asio::error::try_again) {
+    endTunnelDirection(direction, false);  // EOF or reset
+    return;
+  }
+  tunnelSend(direction);
+}
+
+void DownstreamConnection::endTunnelDirection(TunnelDirection direction, bool sink_failed) {
+  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
+  auto& from = direction == kToUpstream ? socket_ : tunnel_->upstream->socket;
+  auto& to = direction == kToUpstream ? tunnel_->upstream->socket : socket_;
+  worker_.buffers().give(buffer);
+  std::error_code ignored;
+  if (sink_failed) {
+    // Nothing more can be delivered either way.
+    from.close(ignored);
+    to.close(ignored);
+  } else {
+    to.shutdown(network::Tcp::socket::shutdown_send, ignored);
+  }
+  if (--tunnel_directions_ == 0) endTunnel();
+}
+
+void DownstreamConnection::endTunnel() {
+  // What forward() and run() would have done after the tunnel, in their order.
   tunnelling_ = false;
   std::error_code ignored;
-  upstream.socket.close(ignored);
+  tunnel_->upstream->socket.close(ignored);
+  startStreamIdle(Millis(0));
+  upstream_socket_ = nullptr;
+  tunnel_.reset();
+  listener_->hcm.stats->downstream_rq_active.dec();
+  logStream();
+  endStream();
+  timer_.clear(kConnectionDuration);
+  timer_.clear(kConnectionIdle);
+  close();
+  worker_.removeConnection(this);
 }
 
 }  // namespace sluice::proxy
