@@ -335,7 +335,7 @@ function render(rate) {
     const wsKb = s('f', 'per_connection') / 1000;
     lines.push(`| f: ≤ 2.5 KB per idle WebSocket | ${fmt(wsKb, 2)} | ${fmt(h('f', 'per_connection') / 1000, 2)} | ` +
                `${check(wsKb <= 2.5)} |`);
-    lines.push('');
+    lines.push('', 'Where a criterion is not met, docs/PERFORMANCE.md says what stands in the way, with figures.', '');
   }
 
   if (errors.length) {
