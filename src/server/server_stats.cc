@@ -20,7 +20,34 @@
 #define SLUICE_VERSION "0.0.0"
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+// The sanitizer runtime's allocator statistics (g++ ships no header for them).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+extern "C" size_t __sanitizer_get_heap_size();
+#endif
+
 namespace sluice::server {
+
+namespace {
+
+struct HeapBytes {
+  int64_t allocated;
+  int64_t heap;
+};
+
+// The allocator's own figures. Under AddressSanitizer malloc is ASan's, and
+// glibc's mallinfo2() reads zeros: ask the sanitizer instead.
+HeapBytes heapBytes() {
+#if defined(__SANITIZE_ADDRESS__)
+  return {static_cast<int64_t>(__sanitizer_get_current_allocated_bytes()),
+          static_cast<int64_t>(__sanitizer_get_heap_size())};
+#else
+  const auto info = ::mallinfo2();
+  return {static_cast<int64_t>(info.uordblks + info.hblkhd), static_cast<int64_t>(info.arena + info.hblkhd)};
+#endif
+}
+
+}  // namespace
 
 bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
                          std::string& error) {
@@ -71,14 +98,8 @@ void installServerStats(stats::Store& store, uint32_t concurrency, std::function
   store.gauge("server.version").set(major * 10000 + minor * 100 + patch);
   // Envoy reads these from tcmalloc; sluice from glibc's malloc (mallinfo2,
   // all arenas) and, for the physical size, the resident set (/proc/self/statm).
-  store.gaugeFunction("server.memory_allocated", [] {
-    const auto info = ::mallinfo2();
-    return static_cast<int64_t>(info.uordblks + info.hblkhd);
-  });
-  store.gaugeFunction("server.memory_heap_size", [] {
-    const auto info = ::mallinfo2();
-    return static_cast<int64_t>(info.arena + info.hblkhd);
-  });
+  store.gaugeFunction("server.memory_allocated", [] { return heapBytes().allocated; });
+  store.gaugeFunction("server.memory_heap_size", [] { return heapBytes().heap; });
   store.gaugeFunction("server.memory_physical_size", [] {
     long pages = 0, resident = 0;
     if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
