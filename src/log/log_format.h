@@ -3,6 +3,8 @@
 // on the main thread at init; the formatters then run on the writer thread.
 #pragma once
 
+#include "common/json_escape.h"
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +25,6 @@ std::unique_ptr<spdlog::formatter> makeFormatter(const std::string& format, bool
 // for %_, and a JSON string's body for %j.
 std::string escapeC(std::string_view text);
 std::string escapeNewlines(std::string_view text);
-std::string escapeJson(std::string_view text);
+using ::sluice::escapeJson;
 
 }  // namespace sluice::log

@@ -2,6 +2,8 @@
 
 #include <re2/re2.h>
 
+#include "common/json_escape.h"
+
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -33,32 +35,6 @@ const std::vector<std::unique_ptr<Extractor>>& extractors() {
     return v;
   }();
   return *list;
-}
-
-std::string escapeJson(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 std::string escapeLabel(std::string_view s) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { SLUICE, startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { raw, request } from './lib/http.mjs';
+import { blackHole } from './lib/peers.mjs';
 
 // A name that never resolves (RFC 6761 reserves .invalid).
 const unresolvable = { address: 'no-such-host.invalid', port_value: 80 };
@@ -260,24 +261,6 @@ test('resets the upstream request when the client goes away before the response'
     assert.equal(await s.stop(), 0);
   }
 });
-
-// A peer that never completes a TCP handshake: a listener with a backlog of 0
-// whose one accept-queue slot is already taken, so Linux drops every further
-// SYN (the client would retransmit for minutes). A Python child, because
-// Node always accepts.
-async function blackHole() {
-  const { spawn } = await import('node:child_process');
-  const script = [
-    'import socket, sys',
-    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
-    "filler = socket.create_connection(('127.0.0.1', s.getsockname()[1]))",
-    'print(s.getsockname()[1], flush=True)',
-    'sys.stdin.read()',
-  ].join('\n');
-  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [line] = await once(child.stdout, 'data');
-  return { port: Number(line.toString().trim()), close: () => child.stdin.end() };
-}
 
 test('answers 503 connection timeout when the upstream does not complete the handshake within connect_timeout', async () => {
   const hole = await blackHole();

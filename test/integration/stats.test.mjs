@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
+import { blackHole } from './lib/peers.mjs';
 
 let backend;
 let sluice;
@@ -448,23 +449,6 @@ test('stats survive a config update: an EDS change keeps the cluster\'s counters
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-// A peer that never completes a TCP handshake (as in errors.test.mjs): a
-// listener with a backlog of 0 whose one accept-queue slot is taken, so Linux
-// drops every further SYN. A Python child, because Node always accepts.
-async function blackHole() {
-  const { spawn } = await import('node:child_process');
-  const script = [
-    'import socket, sys',
-    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
-    "filler = socket.create_connection(('127.0.0.1', s.getsockname()[1]))",
-    'print(s.getsockname()[1], flush=True)',
-    'sys.stdin.read()',
-  ].join('\n');
-  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [line] = await once(child.stdout, 'data');
-  return { port: Number(line.toString().trim()), close: () => child.stdin.end() };
-}
 
 test('upstream_rq_pending_active counts a request while its upstream connection is being made', async () => {
   const hole = await blackHole();

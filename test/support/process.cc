@@ -13,6 +13,19 @@
 
 namespace sluice::test {
 
+namespace {
+
+// In a forked child: becomes argv[0] with argv, or exits 127 (the shell's "not found").
+[[noreturn]] void execOrExit(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+}  // namespace
+
 ProcessResult runProcess(const std::vector<std::string>& argv) {
   ProcessResult result;
   int out_pipe[2];
@@ -24,11 +37,7 @@ ProcessResult runProcess(const std::vector<std::string>& argv) {
     dup2(err_pipe[1], STDERR_FILENO);
     close(out_pipe[0]);
     close(err_pipe[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    execOrExit(argv);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -63,11 +72,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
   if (pid_ == 0) {
     dup2(err_pipe[1], STDERR_FILENO);
     close(err_pipe[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    execOrExit(argv);
   }
   close(err_pipe[1]);
   err_fd_ = err_pipe[0];
