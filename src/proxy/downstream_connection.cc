@@ -58,6 +58,13 @@ void DownstreamConnection::drain() {
   if (idle_ && in_.empty()) close();
 }
 
+void DownstreamConnection::abort() {
+  std::error_code ignored;
+  socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+  closed_ = true;
+  socket_.close(ignored);
+}
+
 void DownstreamConnection::close() {
   if (closed_) return;
   closed_ = true;
@@ -97,13 +104,14 @@ asio::awaitable<void> DownstreamConnection::run() {
   worker_.removeConnection(this);
 }
 
-asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socket, network::IoBuffer& buffer,
-                                                     bool speculative, size_t limit) {
+asio::awaitable<DownstreamConnection::ReadResult> DownstreamConnection::readMore(network::Tcp::socket& socket,
+                                                                                 network::IoBuffer& buffer,
+                                                                                 bool speculative, size_t limit) {
   if (!speculative) {
     // Wait for readability first: a read that would block costs a syscall for
     // nothing, and an idle connection holds no buffer while it waits.
     auto [ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
-    if (ec) co_return false;
+    if (ec) co_return ReadResult::Failed;
   }
   if (!buffer.allocated()) buffer = worker_.buffers().take();
   for (;;) {
@@ -115,11 +123,12 @@ asio::awaitable<bool> DownstreamConnection::readMore(network::Tcp::socket& socke
     if (!ec) {
       buffer.commit(n);
       touchStream();
-      co_return true;
+      co_return ReadResult::Data;
     }
-    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+    if (ec == asio::error::eof) co_return ReadResult::Closed;
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return ReadResult::Failed;
     auto [wait_ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
-    if (wait_ec) co_return false;
+    if (wait_ec) co_return ReadResult::Failed;
   }
 }
 
@@ -282,7 +291,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
     if (idle_ && (draining_ || close_after_response_ || worker_.draining())) co_return false;
     // Envoy's connection idle timeout: no request in flight for that long.
     if (idle_ && !stream_started_) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
-    if (!co_await readMore(socket_, in_, false)) {
+    if (!received(co_await readMore(socket_, in_, false))) {
       if (stream_timeout_ != StreamTimeout::None) {
         info_.reset();
         request_.clear();

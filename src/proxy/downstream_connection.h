@@ -38,6 +38,12 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void drain();
   // Close at once.
   void close();
+  // A WebSocket tunnel (if this connection is one) closes both its sides; the
+  // tunnel's callbacks then finish the stream and the connection.
+  void closeTunnel();
+  // Close with a reset (SO_LINGER 0): a response that is cut after its head
+  // must not look complete to a client that reads it to the close.
+  void abort();
   const std::string& listenerName() const { return listener_->name; }
 
   // The connection's timer reports a due timeout (see Timeout).
@@ -47,9 +53,12 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // --- downstream_connection.cc: the connection and local replies ---
   // Reads more bytes from `socket` into `buffer` (taking a pooled buffer if it
   // has none), at most `limit` per read (per_connection_buffer_limit_bytes).
-  // Waits for readability first unless `speculative`. False on EOF or error.
-  asio::awaitable<bool> readMore(network::Tcp::socket& socket, network::IoBuffer& buffer, bool speculative,
-                                 size_t limit = SIZE_MAX);
+  // Waits for readability first unless `speculative`. A close-delimited body
+  // tells a complete end (Closed: FIN) from a truncated one (Failed: a reset,
+  // an error, a cancel).
+  enum class ReadResult : uint8_t { Data, Closed, Failed };
+  asio::awaitable<ReadResult> readMore(network::Tcp::socket& socket, network::IoBuffer& buffer, bool speculative,
+                                       size_t limit = SIZE_MAX);
   asio::awaitable<bool> writeAll(network::Tcp::socket& socket, std::string_view data);
   // Reads and parses the next request head; false: close the connection.
   asio::awaitable<bool> readRequestHead();
@@ -105,11 +114,14 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void watchClient();
   void onClientReadable();
   void stopClientWatch();
-  // Completes when `socket` has bytes (or EOF) to read; false on error or cancel.
-  asio::awaitable<bool> waitReadable(network::Tcp::socket& socket);
+  // While the request body is still being sent: reads the upstream's answer
+  // into upstream_in_, dropping interim (1xx) responses; completes at a final
+  // response head, a parse error, EOF or cancel. Raced against the body pump.
+  asio::awaitable<void> awaitFinalResponse(network::Tcp::socket& upstream);
   // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
   // `framing` and re-encoding chunked when `chunked_out`.
   enum class PumpResult { Done, SourceFailed, SinkFailed, Malformed };
+  static bool received(ReadResult r) { return r == ReadResult::Data; }
   asio::awaitable<PumpResult> pumpBody(network::Tcp::socket& from, network::IoBuffer& buffer,
                                        http::http1::BodyDecoder& decoder, network::Tcp::socket& to, bool chunked_out,
                                        bool until_close, uint64_t& bytes, size_t read_limit);

@@ -28,6 +28,19 @@ constexpr std::string_view kConnectionTermination =
 constexpr std::string_view kProtocolError =
     "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
 
+// A 1xx response other than 101 Switching Protocols: informational, dropped
+// (Envoy drops them too unless proxy_100_continue); a final response follows.
+bool isInterimResponse(int status) { return status >= 100 && status < 200 && status != 101; }
+
+// Whether a request that failed on a reused connection before any response
+// byte may be sent again on a new one: the peer may have processed it before
+// it closed, so only methods that are safe to repeat (RFC 9110 9.2.2) are.
+// PUT and DELETE are idempotent too, but a retry policy must say so (Envoy
+// retries nothing unless told to).
+bool isSafeToReplay(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
+}
+
 // How long a response may take before the client is watched for a close.
 constexpr Millis kClientWatchDelay{100};
 
@@ -73,8 +86,9 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
       co_return PumpResult::Done;
     }
     if (step.consumed > 0 || !step.data.empty()) continue;
-    if (!co_await readMore(from, buffer, false, read_limit)) {
-      if (!until_close) co_return PumpResult::SourceFailed;
+    if (const auto read = co_await readMore(from, buffer, false, read_limit); !received(read)) {
+      // Only a clean close (FIN) ends a close-delimited body; a reset cuts it.
+      if (!until_close || read == ReadResult::Failed) co_return PumpResult::SourceFailed;
       if (chunked_out) {
         out_.clear();
         http::http1::appendLastChunk(nullptr, out_);
@@ -85,9 +99,22 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
   }
 }
 
-asio::awaitable<bool> DownstreamConnection::waitReadable(network::Tcp::socket& socket) {
-  auto [ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
-  co_return !ec;
+asio::awaitable<void> DownstreamConnection::awaitFinalResponse(network::Tcp::socket& upstream) {
+  const auto& limits = listener_->hcm.response_limits;
+  for (;;) {
+    // EOF, an error or a cancel: the head loop in forward() finds out which.
+    if (!received(co_await readMore(upstream, upstream_in_, false))) co_return;
+    info_.markFirstUpstreamByte();
+    // Drop every complete interim response (103 Early Hints, an unasked 100
+    // Continue): they must not stop the body. Stop at anything else: a final
+    // head (left in upstream_in_ for the head loop to parse again) or an error.
+    while (!upstream_in_.empty()) {
+      const auto head = http::http1::parseResponseHead(upstream_in_.readable(), limits, response_);
+      if (head.status == ParseStatus::Incomplete) break;
+      if (head.status == ParseStatus::Error || !isInterimResponse(response_.status)) co_return;
+      upstream_in_.consume(head.consumed);
+    }
+  }
 }
 
 void DownstreamConnection::watchClient() {
@@ -143,7 +170,7 @@ asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upst
   using namespace asio::experimental::awaitable_operators;
   const auto first = co_await (pumpBody(socket_, in_, bodies_->request, upstream.socket, chunked, false,
                                         info_.bytes_received, listener_->per_connection_buffer_limit_bytes) ||
-                               waitReadable(upstream.socket));
+                               awaitFinalResponse(upstream.socket));
   if (first.index() == 1) co_return true;  // request_body_complete_ stays false
   const auto result = std::get<0>(first);
   if (result == PumpResult::Done) {
@@ -259,8 +286,9 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // Like Envoy (proxy_100_continue off), sluice answers 100-continue itself.
   if (expect_continue && !co_await writeAll(socket_, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
 
-  const bool replayable = request_framing.kind == Framing::Kind::None ||
-                          (request_framing.kind == Framing::Kind::ContentLength && request_framing.length == 0);
+  const bool replayable =
+      isSafeToReplay(method) && (request_framing.kind == Framing::Kind::None ||
+                                 (request_framing.kind == Framing::Kind::ContentLength && request_framing.length == 0));
   const auto upstream_start = std::chrono::steady_clock::now();
   std::unique_ptr<UpstreamConnection> upstream;
   bool have_head = false;
@@ -323,7 +351,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
         if (head.status == ParseStatus::Complete) {
           upstream_in_.consume(head.consumed);
           head_scanned = 0;
-          if (response_.status >= 100 && response_.status < 200 && response_.status != 101) continue;
+          if (isInterimResponse(response_.status)) continue;
           have_head = true;
           break;
         }
@@ -335,7 +363,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       if (request_body_complete_ && !client_watching_ && !timer_.isSet(kClientWatch)) {
         timer_.setAfter(kClientWatch, kClientWatchDelay);
       }
-      if (co_await readMore(upstream->socket, upstream_in_, false)) {
+      if (received(co_await readMore(upstream->socket, upstream_in_, false))) {
         info_.markFirstUpstreamByte();
         continue;
       }
@@ -385,7 +413,12 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   active.status = response_.status;
   route.applyResponseHeaderMutations(response_.headers);
 
-  bool close_downstream = wantsClose() || !request_body_complete_;
+  // An upgrade the upstream refused (any answer but 101) ends the connection,
+  // as in Envoy: the client may already have sent upgrade payload after the
+  // request, and those bytes must never be read as a next request (the
+  // WebSocket smuggling trick behind a front proxy that saw only the Upgrade).
+  const bool refused_upgrade = upgrade && !switching;
+  bool close_downstream = wantsClose() || !request_body_complete_ || refused_upgrade;
   bool chunked_out = false;
   const auto kind = framing.framing.kind;
   if (kind == Framing::Kind::Chunked || kind == Framing::Kind::UntilClose) {
@@ -432,18 +465,22 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     co_return false;
   }
 
-  bool upstream_reusable = upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_;
+  bool upstream_reusable =
+      upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_ && !refused_upgrade;
   if (!body_sent) {
     const auto result = co_await pumpBody(upstream->socket, upstream_in_, bodies_->response, socket_, chunked_out,
                                           kind == Framing::Kind::UntilClose, info_.bytes_sent,
                                           cluster->config->per_connection_buffer_limit_bytes);
     if (result != PumpResult::Done) {
-      // Headers are out: the only honest signal left is to reset the client.
+      // Headers are out: the only honest signal left is to reset the client
+      // (SO_LINGER 0): a plain close would make a body read to the close (an
+      // HTTP/1.0 client's) look complete.
       info_.response_flags |= result == PumpResult::SinkFailed    ? kDownstreamConnectionTermination
                               : timer_.expired(kUpstreamResponse) ? kUpstreamRequestTimeout
                               : result == PumpResult::Malformed   ? kUpstreamProtocolError
                                                                   : kUpstreamConnectionTermination;
       closeSocket(upstream->socket);
+      abort();
       co_return false;
     }
   }

@@ -114,6 +114,13 @@ void DownstreamConnection::endTunnelDirection(TunnelDirection direction, bool si
   if (--tunnel_directions_ == 0) endTunnel();
 }
 
+void DownstreamConnection::closeTunnel() {
+  if (!tunnelling_) return;
+  std::error_code ignored;
+  tunnel_->upstream->socket.close(ignored);
+  close();  // both pending readiness waits end: each direction ends, then the tunnel
+}
+
 void DownstreamConnection::endTunnel() {
   // What forward() and run() would have done after the tunnel, in their order.
   tunnelling_ = false;

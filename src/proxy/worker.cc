@@ -178,8 +178,8 @@ void Worker::drainClose() {
   asio::post(io_, [this] { drain_close_ = true; });
 }
 
-void Worker::drain(std::function<void()> done) {
-  asio::post(io_, [this, done = std::move(done)]() mutable {
+void Worker::drain(std::function<void()> done, Tunnels tunnels) {
+  asio::post(io_, [this, done = std::move(done), tunnels]() mutable {
     draining_ = true;
     if (done) drained_ = std::move(done);
     for (auto& [name, l] : listeners_) {
@@ -191,7 +191,10 @@ void Worker::drain(std::function<void()> done) {
     for (auto& [raw, weak] : connections_) {
       if (auto c = weak.lock()) live.push_back(std::move(c));
     }
-    for (auto& c : live) c->drain();
+    for (auto& c : live) {
+      c->drain();
+      if (tunnels == Tunnels::kClose) c->closeTunnel();
+    }
     maybeFinishDrain();
   });
 }

@@ -55,8 +55,11 @@ class Worker {
   // Installs a new runtime snapshot (a runtime layer changed; the config stays).
   void applyRuntime(runtime::SnapshotPtr snapshot);
   // Stops accepting; in-flight requests finish, idle connections close. `done`
-  // (if set) runs on the worker thread once no connection is left.
-  void drain(std::function<void()> done);
+  // (if set) runs on the worker thread once no connection is left. WebSocket
+  // tunnels have no end to wait for: kCloseTunnels (shutdown) closes them at
+  // once, kKeepTunnels (admin /drain_listeners) leaves them open.
+  enum class Tunnels : uint8_t { kKeep, kClose };
+  void drain(std::function<void()> done, Tunnels tunnels = Tunnels::kKeep);
   // Listeners keep accepting, but every connection, new ones too, answers its
   // next response with connection: close and closes after it (Envoy's drain
   // close; admin /drain_listeners?graceful, before the listeners stop).

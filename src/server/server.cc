@@ -345,11 +345,16 @@ void Server::shutdown() {
     if (!ec) finish();
   });
   for (auto& w : workers_) {
-    w->drain([this] {
-      asio::post(main_, [this] {
-        if (++workers_drained_ == workers_.size()) finish();
-      });
-    });
+    // As Envoy's shutdown closes every connection, sluice's closes WebSocket
+    // tunnels at once (they would only hold the exit until --drain-time-s);
+    // requests in flight get the drain time to finish (docs/HARDENING.md).
+    w->drain(
+        [this] {
+          asio::post(main_, [this] {
+            if (++workers_drained_ == workers_.size()) finish();
+          });
+        },
+        proxy::Worker::Tunnels::kClose);
   }
 }
 

@@ -56,9 +56,9 @@ function assertBoundedMemory(before, after) {
 
 // Sends `pieces` (Buffers) as the body of one request, chunked unless
 // `contentLength` is given; resolves { res, body }.
-async function upload({ path = '/echo', pieces, contentLength, method = 'POST' }) {
+async function upload({ path = '/echo', pieces, contentLength, method = 'POST', port = sluice.port() }) {
   const headers = contentLength === undefined ? {} : { 'content-length': contentLength };
-  const req = http.request({ host: '127.0.0.1', port: sluice.port(), path, method, headers, agent: false });
+  const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent: false });
   const responded = once(req, 'response');
   for (const piece of pieces) {
     if (!req.write(piece)) await once(req, 'drain');
@@ -223,3 +223,126 @@ test('a 256 MiB chunked download (1 KiB chunks) streams through in bounded memor
   t.diagnostic(`256 MiB chunked download: ${seconds.toFixed(2)} s, sluice RSS ${before.rss} KiB before, peak ${after.hwm} KiB`);
   assertBoundedMemory(before, after);
 });
+
+// An upstream that answers every request with interim (1xx) responses as soon
+// as its head arrives, before it has read any of the body, then, once the
+// whole body is in, with 200 and the body's length and SHA-256.
+async function interimBackend(sendInterim) {
+  const server = http.createServer(async (req, res) => {
+    sendInterim(res);
+    const hash = createHash('sha256');
+    let length = 0;
+    for await (const c of req) {
+      hash.update(c);
+      length += c.length;
+    }
+    res.setHeader('connection', 'close');
+    res.end(JSON.stringify({ bodyLength: length, bodySha256: hash.digest('hex') }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+for (const [name, sendInterim] of [
+  ['103 Early Hints', (res) => res.writeEarlyHints({ link: '</style.css>; rel=preload' })],
+  ['an unasked 100 Continue', (res) => res.writeContinue()],
+  ['two interim responses', (res) => {
+    res.writeContinue();
+    res.writeEarlyHints({ link: '</a.css>; rel=preload' });
+  }],
+]) {
+  test(`${name} from the upstream before the body is read does not stop the body`, async () => {
+    const server = await interimBackend(sendInterim);
+    const s = await startSluice({
+      static_resources: {
+        listeners: [httpListener({ routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'raw' } }]) })],
+        clusters: [staticCluster('raw', [server.address().port])],
+      },
+    });
+    try {
+      for (const chunked of [false, true]) {
+        const body = randomBytes(3 * MiB + 5);
+        const pieces = [body.subarray(0, 1024)];
+        for (let at = 1024; at < body.length; at += 256 * 1024) pieces.push(body.subarray(at, at + 256 * 1024));
+        const { res, body: reply } = await upload({
+          pieces, contentLength: chunked ? undefined : body.length, port: s.port(),
+        });
+        assert.equal(res.statusCode, 200, reply);
+        assert.deepEqual(JSON.parse(reply), { bodyLength: body.length, bodySha256: sha256(body) });
+      }
+    } finally {
+      assert.equal(await s.stop(), 0);
+      server.close();
+    }
+  });
+}
+
+// A raw upstream that sends a response head and part of its body; cut() then
+// ends the connection with a FIN (`end`) or a reset (`reset`).
+async function cuttingBackend(head, how) {
+  let upstream;
+  const server = net.createServer((socket) => {
+    upstream = socket;
+    socket.once('data', () => socket.write(`${head}\r\n\r\npartial`));
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  server.cut = () => (how === 'reset' ? upstream.resetAndDestroy() : upstream.end());
+  return server;
+}
+
+// Sends one request on a raw connection; once the partial body has arrived
+// (read, so a reset is not lost behind unread bytes: Linux reports EOF then),
+// cuts the upstream; resolves what arrived and how the connection ended:
+// 'end' (FIN) or the error code (ECONNRESET).
+function exchange(port, bytes, cut) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    let cutting = false;
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (c) => {
+      data += c.toString('latin1');
+      if (!cutting && data.includes('partial')) {
+        cutting = true;
+        cut();
+      }
+    });
+    socket.on('end', () => resolve({ data, ended: 'end' }));
+    socket.on('error', (e) => resolve({ data, ended: e.code }));
+  });
+}
+
+for (const [name, head, how, client, ended] of [
+  ['a close-delimited response the upstream resets', 'HTTP/1.1 200 OK', 'reset', '1.0', 'ECONNRESET'],
+  ['a close-delimited response the upstream resets', 'HTTP/1.1 200 OK', 'reset', '1.1', 'ECONNRESET'],
+  ['a close-delimited response the upstream ends with a FIN', 'HTTP/1.1 200 OK', 'end', '1.0', 'end'],
+  ['a content-length response the upstream cuts short', 'HTTP/1.1 200 OK\r\ncontent-length: 100', 'end', '1.0', 'ECONNRESET'],
+]) {
+  test(`${name} reaches an HTTP/${client} client ${ended === 'end' ? 'complete, closed' : 'as a reset'}`, async () => {
+    const server = await cuttingBackend(head, how);
+    const s = await startSluice({
+      static_resources: {
+        listeners: [httpListener({
+          routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'raw' } }]),
+          hcm: { http_protocol_options: { accept_http_10: true } },
+        })],
+        clusters: [staticCluster('raw', [server.address().port])],
+      },
+    });
+    try {
+      const keepAlive = client === '1.0' ? 'connection: keep-alive\r\n' : '';
+      const result = await exchange(s.port(), `GET / HTTP/${client}\r\nhost: x\r\n${keepAlive}\r\n`, server.cut);
+      assert.match(result.data, /^HTTP\/1\.1 200 /);
+      assert.equal(result.ended, ended, result.data);
+      // (An HTTP/1.1 client of a complete one gets its last chunk and keeps the
+      // connection: 'a close-delimited upstream response reaches an HTTP/1.1 client chunked'.)
+      if (ended === 'end') assert.ok(result.data.endsWith('partial'), result.data);
+    } finally {
+      assert.equal(await s.stop(), 0);
+      server.close();
+    }
+  });
+}

@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { once } from 'node:events';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { startBackend, report } from './lib/backend.mjs';
@@ -125,4 +126,59 @@ test('max_requests_per_connection retires an upstream connection after that many
   const ids = [];
   for (let i = 0; i < 6; ++i) ids.push(report((await request({ port: s.port(), path: '/', agent })).body).connection);
   assert.deepEqual(ids, [1, 1, 2, 2, 3, 3]);
+});
+
+// An upstream that answers /warm and reads requests to any other path, then
+// closes without answering: it may have acted on them, sluice cannot tell.
+async function swallowingBackend() {
+  const seen = [];
+  const server = net.createServer((socket) => {
+    let data = '';
+    socket.on('data', (c) => {
+      data += c.toString('latin1');
+      for (let end = data.indexOf('\r\n\r\n'); end >= 0; end = data.indexOf('\r\n\r\n')) {
+        const line = data.slice(0, data.indexOf('\r\n'));
+        data = data.slice(end + 4);
+        seen.push(line);
+        if (line.startsWith('GET /warm ')) {
+          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        } else {
+          socket.destroy();
+          return;
+        }
+      }
+    });
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => server.close());
+  return { port: server.address().port, seen };
+}
+
+async function retryCount(s) {
+  const res = await request({ port: Number(s.admin.split(':')[1]), path: '/stats?format=json' });
+  return JSON.parse(res.body).stats.find((e) => e.name === 'cluster.web.upstream_rq_retry').value;
+}
+
+for (const method of ['DELETE', 'POST', 'PUT', 'PATCH']) {
+  test(`a bodiless ${method} on a reused connection that closes unanswered is sent once, not retried`, async () => {
+    const backend = await swallowingBackend();
+    const s = await proxyTo(backend);
+    assert.equal((await request({ port: s.port(), path: '/warm' })).status, 200);  // pools a connection
+    const res = await request({ port: s.port(), path: '/resource', method, headers: { 'content-length': '0' } });
+    assert.equal(res.status, 503);
+    assert.deepEqual(backend.seen, ['GET /warm HTTP/1.1', `${method} /resource HTTP/1.1`]);
+    assert.equal(await retryCount(s), 0);
+  });
+}
+
+test('a GET on a reused connection that closes unanswered is retried once on a new connection', async () => {
+  const backend = await swallowingBackend();
+  const s = await proxyTo(backend);
+  assert.equal((await request({ port: s.port(), path: '/warm' })).status, 200);
+  const res = await request({ port: s.port(), path: '/resource' });
+  assert.equal(res.status, 503);  // the retry, on a fresh connection, is not retried again
+  assert.deepEqual(backend.seen, ['GET /warm HTTP/1.1', 'GET /resource HTTP/1.1', 'GET /resource HTTP/1.1']);
+  assert.equal(await retryCount(s), 1);
 });

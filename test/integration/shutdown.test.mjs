@@ -1,5 +1,6 @@
 // Graceful shutdown: SIGTERM stops accepting, lets in-flight requests finish,
-// and exits 0; --drain-time-s bounds how long that may take.
+// closes WebSocket tunnels at once, and exits 0; --drain-time-s bounds how
+// long that may take.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -155,6 +156,40 @@ test('--drain-time-s cuts an open WebSocket tunnel and still exits 0', async () 
     const closed = once(client, 'close');
     assert.equal(await s.stop(), 0);
     await closed;
+  } finally {
+    await ws.close();
+  }
+});
+
+test('SIGTERM closes an open WebSocket tunnel at once while a request in flight still finishes', async () => {
+  const ws = await startBackend({ name: 'ws', websocket: true });
+  try {
+    // The default --drain-time-s (600 s): the exit must not wait for it.
+    const s = await startSluice({
+      static_resources: {
+        listeners: [httpListener({
+          routeConfig: routes([
+            { match: { prefix: '/delay' }, route: { cluster: 'web' } },
+            { match: { prefix: '/' }, route: { cluster: 'ws' } },
+          ]),
+          hcm: { upgrade_configs: [{ upgrade_type: 'websocket' }] },
+        })],
+        clusters: [staticCluster('ws', [ws.port]), staticCluster('web', [backend.port])],
+      },
+    });
+    const { WebSocket } = await import('ws');
+    const client = new WebSocket(`ws://127.0.0.1:${s.port()}/`);
+    await once(client, 'open');
+    client.send('still here');
+    await once(client, 'message');
+    const inFlight = arrived();
+    const pending = request({ port: s.port(), path: '/delay/300' });
+    await inFlight;
+    const closed = once(client, 'close');
+    const exited = s.stop();
+    await closed;  // before the request's response: the tunnel was not waited for
+    assert.equal((await pending).status, 200);
+    assert.equal(await exited, 0);
   } finally {
     await ws.close();
   }

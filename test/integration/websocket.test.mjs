@@ -323,3 +323,55 @@ test('closes a tunnel after stream_idle_timeout without traffic, and not while t
   const idle = closedAt - lastTraffic;
   assert.ok(idle >= 290, `closed after ${idle} ms of silence`);
 });
+
+// A raw upstream that answers every request with `status` and records the
+// request lines it saw.
+async function recordingBackend(status) {
+  const seen = [];
+  const server = net.createServer((socket) => {
+    let data = '';
+    socket.on('data', (c) => {
+      data += c.toString('latin1');
+      for (let end = data.indexOf('\r\n\r\n'); end >= 0; end = data.indexOf('\r\n\r\n')) {
+        seen.push(data.slice(0, data.indexOf('\r\n')));
+        data = data.slice(end + 4);
+        socket.write(`HTTP/1.1 ${status} Whatever\r\ncontent-length: 2\r\n\r\nno`);
+      }
+    });
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, seen };
+}
+
+for (const status of [200, 400]) {
+  test(`bytes after an upgrade request the upstream refuses (${status}) are never served as a request`, async () => {
+    const { server, seen } = await recordingBackend(status);
+    try {
+      const s = await proxy({ clusters: [staticCluster('echo', [server.address().port])] });
+      const smuggled = 'GET /smuggled HTTP/1.1\r\nhost: internal\r\n\r\n';
+      const reply = await new Promise((resolve, reject) => {
+        const socket = net.connect(s.port(), '127.0.0.1');
+        let data = '';
+        socket.on('connect', () => socket.write(
+          'GET /chat HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: upgrade\r\n' +
+          'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n' + smuggled));
+        socket.on('data', (c) => {
+          data += c.toString('latin1');
+          // Without the fix a second response comes on the same connection.
+          if ((data.match(/HTTP\/1\.1 /g) ?? []).length >= 2) socket.destroy();
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', reject);
+      });
+      assert.equal((reply.match(/HTTP\/1\.1 /g) ?? []).length, 1, reply);
+      assert.match(reply, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.match(reply.toLowerCase(), /\r\nconnection: close\r\n/);
+      assert.deepEqual(seen, ['GET /chat HTTP/1.1']);
+    } finally {
+      server.close();
+      server.unref();
+    }
+  });
+}
