@@ -1,9 +1,12 @@
 #include "admin/admin_server.h"
 
 #include <cstdlib>
+#include <exception>
 
+#include "common/utf8.h"
 #include "http/http1_parser.h"
 #include "http/http1_serializer.h"
+#include "log/logger.h"
 #include "network/listen_socket.h"
 
 namespace sluice::admin {
@@ -105,7 +108,24 @@ AdminResponse AdminServer::dispatch(const AdminRequest& request) const {
   if (it->second.mutating && request.method != "POST") {
     return {405, "text/plain; charset=UTF-8", "Method " + request.method + " not allowed, POST required.\n"};
   }
-  return it->second.handler(request);
+  AdminResponse response;
+  // A handler that fails answers 500 with the reason; an exception escaping
+  // into the detached coroutine would close the connection with no answer.
+  try {
+    response = it->second.handler(request);
+  } catch (const std::exception& e) {
+    SLUICE_LOG(admin, error, "admin handler {} failed: {}", request.path, e.what());
+    return {500, "text/plain; charset=UTF-8",
+            "admin handler " + request.path + " failed: " + toValidUtf8(e.what()) + "\n"};
+  } catch (...) {
+    SLUICE_LOG(admin, error, "admin handler {} failed with an unknown exception", request.path);
+    return {500, "text/plain; charset=UTF-8", "admin handler " + request.path + " failed\n"};
+  }
+  // The last guard for every JSON writer: JSON text must be UTF-8.
+  if (response.content_type.starts_with("application/json") && !isValidUtf8(response.body)) {
+    response.body = toValidUtf8(response.body);
+  }
+  return response;
 }
 
 asio::awaitable<void> AdminServer::serve(network::Tcp::socket socket) {

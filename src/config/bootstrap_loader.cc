@@ -2,11 +2,7 @@
 
 #include <google/protobuf/text_format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
+#include "config/input_limits.h"
 #include "config/pgv_validator.h"
 #include "config/semantic_validator.h"
 #include "config/supported_fields.h"
@@ -17,18 +13,6 @@ namespace {
 
 bool endsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool readFile(const std::string& path, std::string& out, ErrorList& errors) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    errors.add("", "cannot read '" + path + "': " + std::strerror(errno));
-    return false;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  out = content.str();
-  return true;
 }
 
 }  // namespace
@@ -42,9 +26,9 @@ bool readBootstrap(const BootstrapSource& source, envoy::config::bootstrap::v3::
   if (!source.config_path.empty()) {
     const std::string& path = source.config_path;
     std::string text;
-    if (!readFile(path, text, errors)) return false;
+    if (!readConfigFile(path, text, errors)) return false;
     if (endsWith(path, ".yaml") || endsWith(path, ".yml") || endsWith(path, ".json")) {
-      parseYamlInto(text, out, errors);
+      parseYamlInto(text, out, errors, path);
     } else if (endsWith(path, ".pb_text")) {
       if (!google::protobuf::TextFormat::ParseFromString(text, &out)) {
         errors.add("", "'" + path + "' is not a valid text-format Bootstrap");

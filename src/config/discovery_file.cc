@@ -1,11 +1,7 @@
 #include "config/discovery_file.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include "config/any_util.h"
+#include "config/input_limits.h"
 #include "config/pgv_validator.h"
 #include "config/supported_fields.h"
 #include "config/yaml_to_proto.h"
@@ -15,15 +11,10 @@ namespace sluice::config {
 
 bool readDiscoveryFile(const std::string& path, const std::string& type, DiscoveryFile& out, ErrorList& errors) {
   const size_t before = errors.size();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    errors.add("", "cannot read '" + path + "': " + std::strerror(errno));
-    return false;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text;
+  if (!readConfigFile(path, text, errors)) return false;
   envoy::service::discovery::v3::DiscoveryResponse response;
-  parseYamlInto(text.str(), response, errors);
+  parseYamlInto(text, response, errors, path);
   if (errors.size() != before) return false;
   out.version_info = response.version_info();
   out.resources.clear();

@@ -18,7 +18,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
 #include "config/any_util.h"
+#include "config/input_limits.h"
 
 namespace sluice::config {
 namespace {
@@ -26,45 +28,9 @@ namespace {
 namespace pb = google::protobuf;
 using FD = pb::FieldDescriptor;
 
-// Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
-// U+10FFFF). yaml-cpp passes any bytes through, but a proto3 string must be
-// UTF-8: protobuf refuses to parse one that is not, so an invalid string in a
-// typed config would come back as an unparseable payload far from its field.
-bool isValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length = 0;
-    unsigned char low = 0x80;  // bounds of the second byte
-    unsigned char high = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      if (c == 0xe0) low = 0xa0;   // overlong
-      if (c == 0xed) high = 0x9f;  // surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      if (c == 0xf0) low = 0x90;   // overlong
-      if (c == 0xf4) high = 0x8f;  // above U+10FFFF
-    } else {
-      return false;
-    }
-    if (text.size() - i < length) return false;
-    const auto second = static_cast<unsigned char>(text[i + 1]);
-    if (second < low || second > high) return false;
-    for (size_t k = 2; k < length; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
-    }
-    i += length;
-  }
-  return true;
-}
-
+// yaml-cpp passes any bytes through, but a proto3 string must be UTF-8:
+// protobuf refuses to parse one that is not, so an invalid string in a typed
+// config would come back as an unparseable payload far from its field.
 constexpr std::string_view kNotUtf8 = "not valid UTF-8 (strings must be; raw bytes go base64-encoded in bytes fields)";
 
 // yaml-cpp tags quoted scalars "!" and plain scalars "?": a quoted "123" is a
@@ -513,16 +479,10 @@ void yamlToProto(const YAML::Node& node, google::protobuf::Message& message, std
   Converter(errors).message(node, message, std::string(path));
 }
 
-void parseYamlInto(std::string_view text, google::protobuf::Message& message, ErrorList& errors) {
+void parseYamlInto(std::string_view text, google::protobuf::Message& message, ErrorList& errors,
+                   std::string_view source) {
   YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp counts lines and columns from 0.
-    errors.add("", "YAML/JSON syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
-                       std::to_string(e.mark.column + 1) + ": " + e.msg);
-    return;
-  }
+  if (!loadBoundedYaml(text, source, root, errors)) return;
   if (root.IsNull()) {
     errors.add("", "the document is empty");
     return;

@@ -19,8 +19,10 @@ namespace sluice::config {
 // `errors` with paths rooted at `path`; what could be converted is kept.
 void yamlToProto(const YAML::Node& node, google::protobuf::Message& message, std::string_view path, ErrorList& errors);
 
-// Parses `text` as YAML or JSON into `message`. A syntax error is reported
-// with its line and column.
-void parseYamlInto(std::string_view text, google::protobuf::Message& message, ErrorList& errors);
+// Parses `text` as YAML or JSON into `message`, within the config-input
+// bounds (config/input_limits.h; an error names `source` and the limit). A
+// syntax error is reported with its line and column.
+void parseYamlInto(std::string_view text, google::protobuf::Message& message, ErrorList& errors,
+                   std::string_view source = "");
 
 }  // namespace sluice::config

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "common/utf8.h"
 #include "envoy/admin/v3/certs.pb.h"
 #include "envoy/admin/v3/clusters.pb.h"
 #include "envoy/admin/v3/config_dump.pb.h"
@@ -45,6 +46,8 @@ AdminResponse jsonResponse(const Message& message, bool always_print_primitive_f
   std::string out;
   const auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
   if (!status.ok()) return {500, kText, "cannot print " + message.GetTypeName() + ": " + status.ToString() + "\n"};
+  // A string that is not UTF-8 (from a flag, say) is printed as is; JSON must be UTF-8.
+  if (!isValidUtf8(out)) out = toValidUtf8(out);
   return {200, kJson, out};
 }
 

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/admin_json.h"
+#include "common/utf8.h"
+
 #include "server/runtime_loader.h"
 
 namespace sluice::server {
@@ -14,9 +17,27 @@ constexpr std::string_view kUsage =
     "       or send the parameters as form values\n"
     "use an empty value to remove a previously added override\n";
 
+// `text` with control characters, space and bytes outside ASCII as %XX, for
+// an error message that quotes what the client sent.
+std::string printable(std::string_view text) {
+  constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c <= ' ' || c >= 0x7f || c == '%') {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 // `key=value&...` pairs, percent-decoded ('+' is a space in a form body).
 // False with `error` for a pair that is not key=value or a key that cannot be
-// a runtime key (empty, or with whitespace or control characters).
+// a runtime key (empty, not UTF-8, or with whitespace or control characters)
+// or a value that is not UTF-8 or has control characters.
 bool parsePairs(std::string_view text, bool form, std::vector<std::pair<std::string, std::string>>& out,
                 std::string& error) {
   const auto decode = [form](std::string_view raw) {
@@ -40,11 +61,20 @@ bool parsePairs(std::string_view text, bool form, std::vector<std::pair<std::str
       error = "a runtime key must not be empty\n";
       return false;
     }
+    // Checked before anything is echoed: the error texts quote the key.
+    if (!isValidUtf8(key)) {
+      error = "runtime key '" + printable(key) + "' is not valid UTF-8\n";
+      return false;
+    }
     for (const unsigned char c : key) {
       if (c <= ' ' || c == 0x7f) {
-        error = "runtime key '" + key + "' contains whitespace or a control character\n";
+        error = "runtime key '" + printable(key) + "' contains whitespace or a control character\n";
         return false;
       }
+    }
+    if (!isValidUtf8(value)) {
+      error = "the value of runtime key '" + key + "' is not valid UTF-8\n";
+      return false;
     }
     for (const unsigned char c : value) {
       if ((c < ' ' && c != '\t') || c == 0x7f) {
@@ -77,7 +107,7 @@ admin::AdminResponse runtimeJson(const RuntimeLoader& loader) {
     }
     out_entries[key] = {{"final_value", final_value}, {"layer_values", values}};
   }
-  return {200, "application/json", nlohmann::json{{"layers", names}, {"entries", out_entries}}.dump(2) + "\n"};
+  return {200, "application/json", admin::dumpJson(nlohmann::json{{"layers", names}, {"entries", out_entries}})};
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/input_limits.h"
 #include "log/logger.h"
 
 namespace sluice::server {
@@ -83,14 +84,15 @@ bool walk(const fs::path& directory, const std::string& prefix, int depth, Runti
     if (fs::is_directory(status)) {
       if (!walk(path, key, depth + 1, out, error)) return false;
     } else if (fs::is_regular_file(status)) {
-      std::ifstream in(path, std::ios::binary);
-      std::ostringstream text;
-      text << in.rdbuf();
-      if (!in.good() && !in.eof()) {
-        error = "cannot read '" + path.string() + "'";
+      // A runtime file is config input: the same size bound as any other.
+      std::string text;
+      config::ErrorList errors;
+      if (!config::readConfigFile(path.string(), text, errors)) {
+        error = errors.toString();
+        if (!error.empty() && error.back() == '\n') error.pop_back();
         return false;
       }
-      out[key] = fileValue(text.str());
+      out[key] = fileValue(text);
     }
   }
   if (ec) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/admin_json.h"
 #include "admin/logging_handler.h"
 #include "config/discovery_file.h"
 #include "config/semantic_validator.h"
@@ -129,11 +130,20 @@ namespace {
 
 std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
 
+// Envoy's subscription stat for an update that fails parsing or validation,
+// or null. (Envoy counts EDS per cluster, cluster.<name>.update_rejected: not yet.)
+stats::Counter* updateRejected(const std::string& what) {
+  if (what == "LDS") return &stats::global().counter("listener_manager.lds.update_rejected");
+  if (what == "CDS") return &stats::global().counter("cluster_manager.cds.update_rejected");
+  return nullptr;
+}
+
 }  // namespace
 
 bool Server::watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
                        std::function<bool(Dynamic&, std::string&)> load, std::string& error) {
   const auto& pcs = source.path_config_source();
+  updateRejected(what);  // listed from the start, at 0
   return watcher_->watch(
       pcs.path(), pcs.watched_directory().path(), [this, what, load] { onFileChanged(what, load); }, error);
 }
@@ -256,6 +266,7 @@ void Server::onFileChanged(const std::string& what, const std::function<bool(Dyn
   Dynamic next = dynamic_;
   std::string error;
   if (!load(next, error) || !apply(next, error)) {
+    if (auto* rejected = updateRejected(what)) rejected->inc();
     SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, error);
     return;
   }
@@ -315,7 +326,7 @@ void Server::installAdminHandlers() {
                 {{"address", bound.local.address().to_string()}, {"port_value", bound.local.port()}}}}}});
       }
       r.content_type = "application/json";
-      r.body = nlohmann::json{{"listener_statuses", statuses}}.dump(2) + "\n";
+      r.body = admin::dumpJson(nlohmann::json{{"listener_statuses", statuses}});
     } else {
       for (const auto& [name, bound] : sockets_.bound()) {
         r.body += name + "::" + bound.local.address().to_string() + ":" + std::to_string(bound.local.port()) + "\n";

@@ -121,7 +121,8 @@ export class Sluice {
 
   // SIGTERM and wait for the exit; returns the exit code.
   async stop(signal = 'SIGTERM') {
-    if (this.child.exitCode !== null) return this.child.exitCode;
+    // Already gone (by a signal too: then exitCode stays null and 'exit' will not come again).
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode ?? this.child.signalCode;
     const exited = once(this.child, 'exit');
     this.child.kill(signal);
     const [code] = await exited;
