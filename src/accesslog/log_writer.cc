@@ -15,8 +15,14 @@ size_t roundUpToPowerOfTwo(size_t n) {
   return p;
 }
 
+// O_NONBLOCK for the open only: a FIFO (or /dev/stdout on a pipe) without a
+// reader fails with ENXIO instead of blocking the thread that opens it (the
+// main thread at a config compile, the writer at a reopen). Writes block, as
+// they do to a file; the workers never wait for them (see the header).
 int openForAppend(const std::string& path) {
-  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
 }
 
 }  // namespace
@@ -198,6 +204,9 @@ void LogWriter::reopenFiles() {
 
 void LogWriter::run() {
   for (;;) {
+    // Read before the round: a wake() during the round (flush() waiting for
+    // the next one) makes the wait below return at once instead of being lost.
+    const uint32_t seen = wake_seq_.load();
     // Lines drained before a reopen belong to the old file: write them first.
     const bool reopen = reopen_.exchange(false);
     drainOnce();
@@ -210,7 +219,6 @@ void LogWriter::run() {
       if (!anyQueued()) return;
       continue;
     }
-    const uint32_t seen = wake_seq_.load();
     sleeping_.store(true, std::memory_order_seq_cst);
     if (!anyQueued() && !reopen_.load() && !stop_.load()) wake_seq_.wait(seen);
     sleeping_.store(false, std::memory_order_relaxed);

@@ -15,6 +15,11 @@
 // is compiled and live as long as the writer; the same path gives the same
 // sink, so a config reload keeps the open file. reopen() (SIGUSR1) makes the
 // writer close and reopen every file sink before its next write (logrotate).
+// A sink that fails is never fatal: a write error (EPIPE when the reader of a
+// pipe or FIFO left; SIGPIPE is ignored process-wide) loses that batch and
+// counts write_failed, a reopen that fails (a FIFO without a reader: ENXIO,
+// files are opened non-blocking) keeps the old descriptor and counts
+// reopen_failed.
 #pragma once
 
 #include <atomic>

@@ -77,7 +77,7 @@ std::string AdminServer::helpText() const {
 }
 
 std::error_code AdminServer::listen(const network::Tcp::endpoint& endpoint) {
-  if (auto ec = network::openListener(acceptor_, endpoint)) return ec;
+  if (auto ec = network::openListener(acceptor_, endpoint, network::PortSharing::kExclusive)) return ec;
   asio::co_spawn(io_, acceptLoop(), asio::detached);
   return {};
 }

@@ -50,6 +50,8 @@ class AdminServer {
   void add(std::string path, std::string help, bool mutating, Handler handler, std::vector<Param> params = {});
   // Envoy's /help text: every endpoint, "(POST)" after the mutating ones, its parameters below it.
   std::string helpText() const;
+  // Binds without SO_REUSEPORT: EADDRINUSE when another process (a second
+  // sluice) has the port, as Envoy fails on its admin bind.
   std::error_code listen(const network::Tcp::endpoint& endpoint);
   network::Tcp::endpoint localEndpoint() const;
   void close();

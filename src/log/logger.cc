@@ -1,5 +1,8 @@
 #include "log/logger.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -26,33 +29,46 @@ constexpr std::array<std::string_view, kComponentCount> kComponentNames = {
 constexpr std::array<std::string_view, kLevelCount> kLevelNames = {"trace", "debug",    "info", "warning",
                                                                    "error", "critical", "off"};
 
-// stderr or the --log-path file; written and flushed line by line on the
-// writer thread (stderr is unbuffered anyway), so a line is visible as soon as
-// the writer has it. reopen() comes from the main thread, under the sink's lock.
+std::atomic<uint64_t> g_writes_completed{0}, g_writes_failed{0}, g_reopens_failed{0};
+
+// As the access-log files (accesslog/log_writer.cc): non-blocking for the
+// open only, so a FIFO without a reader fails (ENXIO) instead of hanging.
+int openForAppend(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+// stderr or the --log-path file; each line is one write(2) on the writer
+// thread, so a line is visible as soon as the writer has it. A failed write
+// (EPIPE: the reader of a pipe left; SIGPIPE is ignored) loses the line and is
+// counted, never fatal. reopen() comes from the main thread, under the sink's lock.
 class StreamSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit StreamSink(std::string path) : path_(std::move(path)) {}
   ~StreamSink() override {
-    if (file_ != nullptr && file_ != stderr) std::fclose(file_);
+    if (fd_ >= 0 && fd_ != STDERR_FILENO) ::close(fd_);
   }
 
   bool open(std::string& error) {
     if (path_.empty()) {
-      file_ = stderr;
+      fd_ = STDERR_FILENO;
       return true;
     }
-    file_ = std::fopen(path_.c_str(), "a");
-    if (file_ == nullptr) error = "cannot open --log-path '" + path_ + "': " + std::strerror(errno);
-    return file_ != nullptr;
+    fd_ = openForAppend(path_);
+    if (fd_ < 0) error = "cannot open --log-path '" + path_ + "': " + std::strerror(errno);
+    return fd_ >= 0;
   }
 
   void reopen() {
     if (path_.empty()) return;
     std::lock_guard<std::mutex> lock(mutex_);
     // A file that cannot be opened keeps the old one: lines still go somewhere.
-    if (FILE* next = std::fopen(path_.c_str(), "a"); next != nullptr) {
-      std::fclose(file_);
-      file_ = next;
+    if (const int next = openForAppend(path_); next >= 0) {
+      ::close(fd_);
+      fd_ = next;
+    } else {
+      g_reopens_failed.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
@@ -60,14 +76,25 @@ class StreamSink final : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
-    std::fwrite(line.data(), 1, line.size(), file_);
-    std::fflush(file_);
+    size_t offset = 0;
+    while (offset < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + offset, line.size() - offset);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (counted()) g_writes_failed.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      offset += static_cast<size_t>(n);
+    }
+    if (counted()) g_writes_completed.fetch_add(1, std::memory_order_relaxed);
   }
-  void flush_() override { std::fflush(file_); }
+  void flush_() override {}
 
  private:
+  bool counted() const { return !path_.empty(); }  // a file, as Envoy's filesystem.* stats count
+
   std::string path_;
-  FILE* file_ = nullptr;
+  int fd_ = -1;
 };
 
 struct State {
@@ -162,6 +189,11 @@ void reopen() {
   if (State* state = g_state.load(std::memory_order_acquire); state != nullptr && state->stream) {
     state->stream->reopen();
   }
+}
+
+WriteCounts writeCounts() {
+  return {g_writes_completed.load(std::memory_order_relaxed), g_writes_failed.load(std::memory_order_relaxed),
+          g_reopens_failed.load(std::memory_order_relaxed)};
 }
 
 uint64_t dropped() {

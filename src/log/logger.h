@@ -78,6 +78,13 @@ void shutdown();
 void reopen();
 // Lines dropped because the queue was full, since the process started.
 uint64_t dropped();
+// The write(2)s to --log-path that completed and failed (a line each; a line
+// that fails is lost), and its reopens that failed, since the process started;
+// stderr is not counted. Any thread.
+struct WriteCounts {
+  uint64_t completed = 0, failed = 0, reopen_failed = 0;
+};
+WriteCounts writeCounts();
 
 template <typename... Args>
 void write(Component component, Level level, const char* file, int line, const char* function,

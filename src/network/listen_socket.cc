@@ -1,6 +1,9 @@
 #include "network/listen_socket.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace sluice::network {
 
@@ -12,7 +15,7 @@ bool makeEndpoint(const std::string& ip, uint16_t port, Tcp::endpoint& out) {
   return true;
 }
 
-std::error_code openListener(Tcp::acceptor& acceptor, const Tcp::endpoint& endpoint, int backlog) {
+std::error_code openListener(Tcp::acceptor& acceptor, const Tcp::endpoint& endpoint, PortSharing sharing, int backlog) {
   std::error_code ec;
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return ec;
@@ -21,7 +24,8 @@ std::error_code openListener(Tcp::acceptor& acceptor, const Tcp::endpoint& endpo
   // Each worker binds its own socket to the same address; the kernel hashes
   // connections across them.
   const int one = 1;
-  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+  if (sharing == PortSharing::kShared &&
+      ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     ec.assign(errno, std::system_category());
     acceptor.close();
     return ec;
@@ -33,6 +37,27 @@ std::error_code openListener(Tcp::acceptor& acceptor, const Tcp::endpoint& endpo
     acceptor.close(ignored);
   }
   return ec;
+}
+
+bool foreignListenerOn(const Tcp::endpoint& endpoint, std::error_code& ec) {
+  ec.clear();
+  const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ec.assign(errno, std::system_category());
+    return false;
+  }
+  // SO_REUSEADDR: a port whose old connections linger in TIME_WAIT, or whose
+  // accepted connections outlive their listener, is free. No SO_REUSEPORT: a
+  // listening socket of anyone else (SO_REUSEPORT or not) makes bind fail.
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bool taken = false;
+  if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+    taken = errno == EADDRINUSE;
+    if (!taken) ec.assign(errno, std::system_category());
+  }
+  ::close(fd);
+  return taken;
 }
 
 }  // namespace sluice::network

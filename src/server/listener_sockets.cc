@@ -7,6 +7,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "network/listen_socket.h"
+
 namespace sluice::server {
 namespace {
 
@@ -34,11 +36,45 @@ int openSocket(const network::Tcp::endpoint& endpoint, std::string& error) {
   return fd;
 }
 
+// Whether this process listens on `endpoint`'s port already (any listener):
+// its own sockets may join with SO_REUSEPORT; a probe would find itself.
+bool ownsPort(const std::map<std::string, ListenerSockets::Bound>& bound, const network::Tcp::endpoint& endpoint) {
+  for (const auto& [name, b] : bound) {
+    if (b.local.port() == endpoint.port() && b.local.protocol() == endpoint.protocol()) return true;
+  }
+  return false;
+}
+
+// Whether `listener` keeps its sockets: same name, same configured address.
+bool unchanged(const std::map<std::string, ListenerSockets::Bound>& bound, const proxy::ListenerConfig& listener) {
+  const auto it = bound.find(listener.name);
+  return it != bound.end() && it->second.configured == endpointText(listener.endpoint);
+}
+
 }  // namespace
+
+// A fixed port nobody in this process holds: another process (a second sluice
+// with the same config) must not own it, or the kernel would split connections
+// between the two (SO_REUSEPORT). Checked for every listener before any socket
+// is opened, so a refused config never listens. Port 0 is always fresh.
+bool ListenerSockets::checkNoForeignOwner(const proxy::ProxyConfig& config, std::string& error) const {
+  for (const auto& listener : config.listeners) {
+    const auto& endpoint = listener->endpoint;
+    if (unchanged(bound_, *listener) || endpoint.port() == 0 || ownsPort(bound_, endpoint)) continue;
+    std::error_code ec;
+    if (network::foreignListenerOn(endpoint, ec)) {
+      error = "listener '" + listener->name + "' cannot listen on " + endpointText(endpoint) +
+              ": the address is in use by another process (is another sluice running with this configuration?)";
+      return false;
+    }
+  }
+  return true;
+}
 
 bool ListenerSockets::update(const proxy::ProxyConfig& config,
                              std::vector<std::vector<proxy::ListenerSocket>>& per_worker, std::string& error) {
   per_worker.assign(workers_, {});
+  if (!checkNoForeignOwner(config, error)) return false;
   std::map<std::string, Bound> bound;
   std::vector<int> opened;
   auto fail = [&](const std::string& why) {
@@ -49,9 +85,8 @@ bool ListenerSockets::update(const proxy::ProxyConfig& config,
   };
   for (const auto& listener : config.listeners) {
     const std::string configured = endpointText(listener->endpoint);
-    const auto existing = bound_.find(listener->name);
-    if (existing != bound_.end() && existing->second.configured == configured) {
-      bound.emplace(listener->name, existing->second);  // unchanged: the workers keep their sockets
+    if (unchanged(bound_, *listener)) {
+      bound.emplace(listener->name, bound_.at(listener->name));  // unchanged: the workers keep their sockets
       continue;
     }
     network::Tcp::endpoint endpoint = listener->endpoint;

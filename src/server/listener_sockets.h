@@ -3,6 +3,8 @@
 // for port 0 gets a port from the kernel for its first socket and the others
 // bind that port. Sockets of a listener whose address is unchanged are kept
 // across config updates (only new or moved listeners get new sockets).
+// Before the first bind of a fixed port this process does not listen on, a
+// probe checks that no other process does (docs/HARDENING.md section 5).
 #pragma once
 
 #include <map>
@@ -33,6 +35,10 @@ class ListenerSockets {
   const std::map<std::string, Bound>& bound() const { return bound_; }
 
  private:
+  // False, with `error` naming the listener, when another process listens on
+  // the fixed port of a listener this update would open.
+  bool checkNoForeignOwner(const proxy::ProxyConfig& config, std::string& error) const;
+
   uint32_t workers_;
   std::map<std::string, Bound> bound_;
 };

@@ -37,6 +37,7 @@ int Server::run() {
   }
   waitForSignal();
   waitForReopenSignal();
+  waitForHangupSignal();
   main_.run();
   for (auto& w : workers_) w->stop();
   return 0;
@@ -61,6 +62,14 @@ void Server::waitForReopenSignal() {
   });
 }
 
+void Server::waitForHangupSignal() {
+  hangup_signal_.async_wait([this](const std::error_code& ec, int) {
+    if (ec) return;
+    SLUICE_LOG(main, warn, "caught and eating SIGHUP. See documentation for how to hot restart.");
+    waitForHangupSignal();
+  });
+}
+
 bool Server::start(std::string& error) {
   // Before any stat exists: the workers' slots and stats_config.stats_matcher.
   stats::initGlobal(options_.concurrency);
@@ -81,6 +90,24 @@ bool Server::start(std::string& error) {
   });
   for (auto& w : workers_) w->applyRuntime(runtime_->snapshot());
   if (!runtime_->watch(*watcher_, error)) return false;
+  // The admin socket first, as Envoy binds it: it is exclusive, so a second
+  // instance on the same admin port stops here, before it opens a listener.
+  if (bootstrap_.has_admin() && bootstrap_.admin().has_address()) {
+    const auto& sa = bootstrap_.admin().address().socket_address();
+    network::Tcp::endpoint endpoint;
+    network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), endpoint);
+    admin_ = std::make_unique<admin::AdminServer>(main_);
+    installAdminHandlers();
+    if (auto ec = admin_->listen(endpoint)) {
+      error = "admin cannot listen on " + sa.address() + ":" + std::to_string(sa.port_value()) + ": " + ec.message();
+      if (ec == asio::error::address_in_use) error += " (is another sluice running with this admin address?)";
+      return false;
+    }
+    if (!options_.admin_address_path.empty()) {
+      const auto local = admin_->localEndpoint();
+      std::ofstream(options_.admin_address_path) << local.address().to_string() << ":" << local.port() << "\n";
+    }
+  }
   const auto& dr = bootstrap_.dynamic_resources();
   Dynamic dynamic;
   if (dr.has_cds_config()) {
@@ -101,22 +128,6 @@ bool Server::start(std::string& error) {
   if (!apply(dynamic, error)) return false;
   dynamic_ = std::move(dynamic);
   scheduleDnsRefresh();
-
-  if (bootstrap_.has_admin() && bootstrap_.admin().has_address()) {
-    const auto& sa = bootstrap_.admin().address().socket_address();
-    network::Tcp::endpoint endpoint;
-    network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), endpoint);
-    admin_ = std::make_unique<admin::AdminServer>(main_);
-    installAdminHandlers();
-    if (auto ec = admin_->listen(endpoint)) {
-      error = "admin cannot listen on " + sa.address() + ":" + std::to_string(sa.port_value()) + ": " + ec.message();
-      return false;
-    }
-    if (!options_.admin_address_path.empty()) {
-      const auto local = admin_->localEndpoint();
-      std::ofstream(options_.admin_address_path) << local.address().to_string() << ":" << local.port() << "\n";
-    }
-  }
 
   for (const auto& [name, bound] : sockets_.bound()) {
     SLUICE_LOG(main, info, "sluice: listener '{}' on {}:{}", name, bound.local.address().to_string(),
@@ -375,6 +386,7 @@ void Server::finish() {
   if (admin_) admin_->close();
   for (auto& w : workers_) w->stop();
   reopen_signal_.cancel();
+  hangup_signal_.cancel();
   main_.stop();
 }
 

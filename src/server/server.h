@@ -73,6 +73,8 @@ class Server {
   void waitForSignal();
   // SIGUSR1: reopen the access-log files (logrotate), as Envoy does.
   void waitForReopenSignal();
+  // SIGHUP: logged and ignored, as Envoy does (no reload, no exit).
+  void waitForHangupSignal();
   void finish();
 
   Options options_;
@@ -80,6 +82,7 @@ class Server {
   asio::io_context main_{1};
   asio::signal_set signals_{main_, SIGTERM, SIGINT};
   asio::signal_set reopen_signal_{main_, SIGUSR1};
+  asio::signal_set hangup_signal_{main_, SIGHUP};
   // Before workers_: it outlives them (their configs point at its sinks).
   std::unique_ptr<accesslog::LogWriter> access_log_writer_;
   std::vector<std::unique_ptr<proxy::Worker>> workers_;

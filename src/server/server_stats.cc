@@ -115,9 +115,17 @@ void installServerStats(stats::Store& store, uint32_t concurrency, std::function
   // Application-log lines dropped because the writer's queue was full (sluice's own; Envoy has none).
   store.counterFunction("application_log.dropped", [] { return log::dropped(); });
   store.counterFunction("filesystem.write_buffered", read(counters->write_buffered));
-  store.counterFunction("filesystem.write_completed", read(counters->write_completed));
-  store.counterFunction("filesystem.write_failed", read(counters->write_failed));
-  store.counterFunction("filesystem.reopen_failed", read(counters->reopen_failed));
+  // Envoy writes --log-path through the same file layer as access logs, so
+  // its filesystem.* stats count both; sluice adds the application log's too.
+  store.counterFunction("filesystem.write_completed", [counters] {
+    return counters->write_completed.load(std::memory_order_relaxed) + log::writeCounts().completed;
+  });
+  store.counterFunction("filesystem.write_failed", [counters] {
+    return counters->write_failed.load(std::memory_order_relaxed) + log::writeCounts().failed;
+  });
+  store.counterFunction("filesystem.reopen_failed", [counters] {
+    return counters->reopen_failed.load(std::memory_order_relaxed) + log::writeCounts().reopen_failed;
+  });
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/process_signals.h"
 #include "config/bootstrap_loader.h"
 #include "log/logger.h"
 #include "server/config_compiler.h"
@@ -25,6 +26,8 @@ void applyNodeOverrides(const sluice::server::Options& options, envoy::config::b
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before the log writer or any worker thread exists.
+  sluice::common::ignoreHangupAndBrokenPipe();
   const std::vector<std::string> args(argv + 1, argv + argc);
   const auto parsed = sluice::server::parseOptions(args);
   switch (parsed.outcome) {
@@ -81,6 +84,8 @@ int main(int argc, char** argv) {
     sluice::server::Server server(options, std::move(bootstrap));
     code = server.run();
   }
+  // The server's signal_set put SIGHUP back to its default when it went.
+  sluice::common::ignoreHangupAndBrokenPipe();
   log::shutdown();
   return code;
 }

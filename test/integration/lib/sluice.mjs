@@ -136,7 +136,9 @@ export class Sluice {
 // namespace of its own where those files are /etc/hosts and /etc/resolv.conf
 // (bind mounts: rewrite them in place, not by rename), so a test can change
 // what a name resolves to (needs root; see canSwapEtc()).
-export async function startSluice(bootstrap, { args = [], concurrency = 2, etc } = {}) {
+// `stdout`: where sluice's stdout goes (a stream with a descriptor, e.g. another
+// child's stdin); by default a pipe that is read and discarded.
+export async function startSluice(bootstrap, { args = [], concurrency = 2, etc, stdout = 'pipe' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-it-'));
   const config = join(dir, 'bootstrap.json');
   const full = { admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, ...bootstrap };
@@ -150,10 +152,10 @@ export async function startSluice(bootstrap, { args = [], concurrency = 2, etc }
     const mounts = Object.entries(etc).map(([name, file]) => `mount --bind '${file}' '/etc/${name}'`);
     [command, ...rest] = ['unshare', '--mount', '--', 'sh', '-c', `${mounts.join(' && ')} && exec "$@"`, 'sh', ...argv];
   }
-  const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, rest, { stdio: ['ignore', stdout, 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
-  child.stdout.resume();
+  child.stdout?.resume();
   // Ready once sluice says so (its sockets listen before that line), or dead.
   await new Promise((resolve, reject) => {
     const onData = (chunk) => {
