@@ -135,13 +135,15 @@ export class Sluice {
 // namespace of its own where those files are /etc/hosts and /etc/resolv.conf
 // (bind mounts: rewrite them in place, not by rename), so a test can change
 // what a name resolves to (needs root; see canSwapEtc()).
-export async function startSluice(bootstrap, { args = [], concurrency = 2, etc } = {}) {
+// `wrap` is a command that execs its arguments (e.g. ['prlimit', '--nofile=64:64', '--']),
+// so child.pid stays sluice's.
+export async function startSluice(bootstrap, { args = [], concurrency = 2, etc, wrap = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-it-'));
   const config = join(dir, 'bootstrap.json');
   const full = { admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, ...bootstrap };
   writeFileSync(config, JSON.stringify(full, null, 2));
   const addressFile = join(dir, 'admin.address');
-  const argv = [SLUICE, '-c', config, '--concurrency', String(concurrency), '--admin-address-path', addressFile,
+  const argv = [...wrap, SLUICE, '-c', config, '--concurrency', String(concurrency), '--admin-address-path', addressFile,
     ...args];
   // unshare(1) execs its command without forking, so child.pid stays sluice's.
   let [command, ...rest] = argv;
