@@ -78,6 +78,11 @@ std::string AdminServer::helpText() const {
 
 std::error_code AdminServer::listen(const network::Tcp::endpoint& endpoint) {
   if (auto ec = network::openListener(acceptor_, endpoint, network::PortSharing::kExclusive)) return ec;
+  // Non-blocking for the one synchronous accept() at the descriptor limit.
+  std::error_code ignored;
+  acceptor_.non_blocking(true, ignored);
+  fd_exhausted_ = &stats::global().counter("listener.admin.downstream_cx_fd_exhausted");
+  spare_.reserve();
   asio::co_spawn(io_, acceptLoop(), asio::detached);
   return {};
 }
@@ -90,15 +95,58 @@ network::Tcp::endpoint AdminServer::localEndpoint() const {
 void AdminServer::close() {
   std::error_code ignored;
   acceptor_.close(ignored);
+  backoff_timer_.cancel();
+  spare_.release();
 }
 
 asio::awaitable<void> AdminServer::acceptLoop() {
   for (;;) {
     auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
     if (!acceptor_.is_open()) co_return;
-    if (ec) continue;
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    if (!ec) {
+      backoff_.reset();
+      spare_.reserve();  // if a worker took its descriptor before
+      asio::co_spawn(io_, serveAndReserve(std::move(socket)), asio::detached);
+    } else if (!network::isResourceExhaustion(ec)) {
+      continue;  // one connection's trouble (ECONNABORTED, ...): take the next
+    } else if (!network::connectionWaiting(acceptor_.native_handle())) {
+      // At the limit with an empty backlog: wait until a connection comes.
+      co_await acceptor_.async_wait(network::Tcp::acceptor::wait_read, kNoThrow);
+    } else if (!co_await acceptAtTheLimit(ec)) {
+      co_return;
+    }
   }
+}
+
+asio::awaitable<bool> AdminServer::acceptAtTheLimit(std::error_code ec) {
+  fd_exhausted_->inc();
+  if (episodes_.failureStartsEpisode()) {
+    SLUICE_LOG(admin, warn,
+               "admin: accept failed: {}; {}; serving one connection at a time on a reserved descriptor, "
+               "further failures are counted in listener.admin.downstream_cx_fd_exhausted",
+               ec.message(), network::describeDescriptorUse(ec));
+  }
+  // The spare's descriptor for this connection (if it is not in use); a
+  // worker may take it first, then admin waits like the listeners do.
+  spare_.release();
+  network::Tcp::socket socket(io_);
+  std::error_code accept_ec;
+  acceptor_.accept(socket, accept_ec);
+  if (!accept_ec) {
+    asio::co_spawn(io_, serveAndReserve(std::move(socket)), asio::detached);
+    co_return true;
+  }
+  spare_.reserve();
+  if (!network::isResourceExhaustion(accept_ec)) co_return true;  // that connection went away
+  backoff_timer_.expires_after(backoff_.next());
+  co_await backoff_timer_.async_wait(kNoThrow);  // ends early once the spare is back
+  co_return acceptor_.is_open();
+}
+
+asio::awaitable<void> AdminServer::serveAndReserve(network::Tcp::socket socket) {
+  co_await serve(std::move(socket));
+  // serve()'s frame, and the socket in it, are gone: its descriptor is free.
+  if (!spare_.held() && spare_.reserve()) backoff_timer_.cancel();
 }
 
 AdminResponse AdminServer::dispatch(const AdminRequest& request) const {

@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "network/accept_backoff.h"
 #include "network/asio_util.h"
+#include "stats/stats.h"
 
 namespace sluice::admin {
 
@@ -39,7 +41,7 @@ class AdminServer {
  public:
   using Handler = std::function<AdminResponse(const AdminRequest&)>;
 
-  explicit AdminServer(asio::io_context& io) : io_(io), acceptor_(io) {}
+  explicit AdminServer(asio::io_context& io) : io_(io), acceptor_(io), backoff_timer_(io) {}
 
   // A query parameter, listed under its endpoint by /help.
   struct Param {
@@ -64,12 +66,24 @@ class AdminServer {
     std::vector<Param> params;
   };
   asio::awaitable<void> acceptLoop();
+  // At the descriptor limit: accepts one connection on the spare descriptor,
+  // else waits (backoff_timer_). False when the acceptor closed meanwhile.
+  asio::awaitable<bool> acceptAtTheLimit(std::error_code ec);
+  // serve(), then takes the spare descriptor again if it was used.
+  asio::awaitable<void> serveAndReserve(network::Tcp::socket socket);
   asio::awaitable<void> serve(network::Tcp::socket socket);
   AdminResponse dispatch(const AdminRequest& request) const;
 
   asio::io_context& io_;
   network::Tcp::acceptor acceptor_;
   std::map<std::string, Entry> handlers_;
+  // Fd exhaustion (docs/HARDENING.md): admin stays reachable at the
+  // process's descriptor limit by holding one spare descriptor for itself.
+  network::ReservedDescriptor spare_;
+  network::AcceptBackoff backoff_;
+  network::ExhaustionEpisodes episodes_;
+  asio::steady_timer backoff_timer_;
+  stats::Counter* fd_exhausted_ = nullptr;  // listener.admin.downstream_cx_fd_exhausted
 };
 
 }  // namespace sluice::admin

@@ -21,11 +21,13 @@ std::shared_ptr<T> cached(const std::string& name) {
 }  // namespace
 
 ListenerStats::ListenerStats(stats::Store& store, const std::string& address)
-    : downstream_cx_total(store.counter("listener." + address + ".downstream_cx_total")),
-      downstream_cx_active(store.gauge("listener." + address + ".downstream_cx_active")),
-      downstream_cx_destroy(store.counter("listener." + address + ".downstream_cx_destroy")),
-      downstream_cx_overflow(store.counter("listener." + address + ".downstream_cx_overflow")),
-      downstream_global_cx_overflow(store.counter("listener." + address + ".downstream_global_cx_overflow")) {}
+    : prefix("listener." + address + "."),
+      downstream_cx_total(store.counter(prefix + "downstream_cx_total")),
+      downstream_cx_active(store.gauge(prefix + "downstream_cx_active")),
+      downstream_cx_destroy(store.counter(prefix + "downstream_cx_destroy")),
+      downstream_cx_overflow(store.counter(prefix + "downstream_cx_overflow")),
+      downstream_global_cx_overflow(store.counter(prefix + "downstream_global_cx_overflow")),
+      downstream_cx_fd_exhausted(store.counter(prefix + "downstream_cx_fd_exhausted")) {}
 
 HttpConnectionManagerStats::HttpConnectionManagerStats(stats::Store& store, const std::string& stat_prefix)
     : downstream_cx_total(store.counter("http." + stat_prefix + ".downstream_cx_total")),

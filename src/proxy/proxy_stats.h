@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "network/accept_backoff.h"
 #include "stats/stats.h"
 
 namespace sluice::proxy {
@@ -18,11 +19,15 @@ namespace sluice::proxy {
 // listener.<address>.* (the address as Envoy renders it: 127.0.0.1_10000).
 struct ListenerStats {
   ListenerStats(stats::Store& store, const std::string& address);
+  const std::string prefix;  // "listener.<address>."
   stats::Counter& downstream_cx_total;
   stats::Gauge& downstream_cx_active;
   stats::Counter& downstream_cx_destroy;
   stats::Counter& downstream_cx_overflow;         // over the listener's connection_limit
   stats::Counter& downstream_global_cx_overflow;  // over overload.global_downstream_max_connections
+  stats::Counter& downstream_cx_fd_exhausted;     // accept() failed: EMFILE, ENFILE, ENOBUFS, ENOMEM
+  // Shared by the workers: one log line per episode of exhaustion.
+  network::ExhaustionEpisodes fd_exhaustion;
 };
 
 // http.<stat_prefix>.*

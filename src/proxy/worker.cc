@@ -1,5 +1,6 @@
 #include "proxy/worker.h"
 
+#include "log/logger.h"
 #include "proxy/downstream_connection.h"
 
 namespace sluice::proxy {
@@ -134,12 +135,25 @@ asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::accepto
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(kNoThrow);
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
-    if (ec) continue;  // e.g. EMFILE or a connection reset before accept; keep listening
     const auto it = listeners_.find(name);
     if (it == listeners_.end() || it->second.acceptor.get() != acceptor || !it->second.config) co_return;
+    auto& listener = it->second;
+    if (ec) {
+      // Anything but a lack of resources concerns one connection: take the next.
+      if (!network::isResourceExhaustion(ec)) continue;
+      if (!network::connectionWaiting(acceptor->native_handle())) {
+        // At the limit with an empty backlog: wait until a connection comes.
+        auto [wait_ec] = co_await acceptor->async_wait(network::Tcp::acceptor::wait_read, kNoThrow);
+        if (wait_ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+        continue;
+      }
+      // A connection waits and cannot be taken: retrying now would spin.
+      if (!co_await backOff(name, acceptor, ec)) co_return;
+      continue;
+    }
+    listener.backoff.reset();
     // Connection limits: over one, the connection is closed at once (Envoy
     // does the same). The slots are given back by ~DownstreamConnection.
-    auto& listener = it->second;
     if (!globalDownstreamConnections().tryAcquire(global_max_connections_)) {
       listener.config->stats->downstream_global_cx_overflow.inc();
       std::error_code ignored;
@@ -160,6 +174,26 @@ asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::accepto
   }
 }
 
+asio::awaitable<bool> Worker::backOff(const std::string& name, network::Tcp::acceptor* acceptor, std::error_code ec) {
+  auto& listener = listeners_.at(name);
+  auto& stats = *listener.config->stats;
+  stats.downstream_cx_fd_exhausted.inc();
+  const auto delay = listener.backoff.next();
+  if (stats.fd_exhaustion.failureStartsEpisode()) {
+    SLUICE_LOG(connection, warn,
+               "listener '{}': accept failed: {}; {}; accepting again after a pause ({} ms, doubling up to {} ms) "
+               "or when a connection closes; further failures are counted in {}downstream_cx_fd_exhausted",
+               name, ec.message(), network::describeDescriptorUse(ec), delay.count(),
+               network::AcceptBackoff::kMax.count(), stats.prefix);
+  }
+  if (!listener.backoff_timer) listener.backoff_timer = std::make_unique<asio::steady_timer>(io_);
+  listener.backoff_timer->expires_after(delay);
+  // Ends early (operation_aborted) when a connection closes or the listener goes.
+  co_await listener.backoff_timer->async_wait(kNoThrow);
+  const auto it = listeners_.find(name);
+  co_return it != listeners_.end() && it->second.acceptor.get() == acceptor && acceptor->is_open();
+}
+
 std::shared_ptr<ClusterState> Worker::cluster(std::string_view name) {
   const auto it = clusters_.find(std::string(name));
   return it == clusters_.end() ? nullptr : it->second;
@@ -171,6 +205,10 @@ void Worker::addConnection(const std::shared_ptr<DownstreamConnection>& connecti
 
 void Worker::removeConnection(DownstreamConnection* connection) {
   connections_.erase(connection);
+  // A descriptor was freed: a listener pausing for lack of them tries now.
+  for (auto& [name, listener] : listeners_) {
+    if (listener.backoff.active() && listener.backoff_timer) listener.backoff_timer->cancel();
+  }
   maybeFinishDrain();
 }
 

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "network/accept_backoff.h"
 #include "network/asio_util.h"
 #include "network/io_buffer.h"
 #include "proxy/proxy_config.h"
@@ -90,11 +91,18 @@ class Worker {
     std::unique_ptr<network::Tcp::acceptor> acceptor;
     // Runtime envoy.resource_limits.listener.<name>.connection_limit (Envoy: unlimited).
     uint64_t max_connections = kNoConnectionLimit;
+    // Out of descriptors (EMFILE ...): the accept loop waits on the timer; a
+    // connection of this worker that closes ends the wait early.
+    network::AcceptBackoff backoff;
+    std::unique_ptr<asio::steady_timer> backoff_timer;
   };
   // Re-reads the connection limits from runtime_ (after a config or runtime change).
   void refreshLimits();
   void install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
   asio::awaitable<void> acceptLoop(std::string name, network::Tcp::acceptor* acceptor);
+  // After accept() failed with `ec` for lack of resources: counts, logs once
+  // per episode and waits. False when the listener's acceptor is gone meanwhile.
+  asio::awaitable<bool> backOff(const std::string& name, network::Tcp::acceptor* acceptor, std::error_code ec);
   void maybeFinishDrain();
 
   const uint32_t index_;

@@ -138,13 +138,15 @@ export class Sluice {
 // what a name resolves to (needs root; see canSwapEtc()).
 // `stdout`: where sluice's stdout goes (a stream with a descriptor, e.g. another
 // child's stdin); by default a pipe that is read and discarded.
-export async function startSluice(bootstrap, { args = [], concurrency = 2, etc, stdout = 'pipe' } = {}) {
+// `wrap` is a command that execs its arguments (e.g. ['prlimit', '--nofile=64:64', '--']),
+// so child.pid stays sluice's.
+export async function startSluice(bootstrap, { args = [], concurrency = 2, etc, stdout = 'pipe', wrap = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-it-'));
   const config = join(dir, 'bootstrap.json');
   const full = { admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, ...bootstrap };
   writeFileSync(config, JSON.stringify(full, null, 2));
   const addressFile = join(dir, 'admin.address');
-  const argv = [SLUICE, '-c', config, '--concurrency', String(concurrency), '--admin-address-path', addressFile,
+  const argv = [...wrap, SLUICE, '-c', config, '--concurrency', String(concurrency), '--admin-address-path', addressFile,
     ...args];
   // unshare(1) execs its command without forking, so child.pid stays sluice's.
   let [command, ...rest] = argv;
