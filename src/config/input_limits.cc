@@ -101,23 +101,25 @@ class CostCounter : public YAML::EventHandler {
     if (!open_.empty()) open_.back().deepest = std::max(open_.back().deepest, depth);
   }
 
-  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+  // A node written in the text (not reached through an alias), at the next
+  // depth: counted and checked. Returns its depth.
+  size_t countLiteral(const YAML::Mark& mark) {
     const size_t depth = open_.size() + 1;
     checkDepth(depth, mark);
     noteDepth(depth);
     ++nodes_;
     ++literal_;
     checkNodes(mark);
+    return depth;
+  }
+
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    countLiteral(mark);
     if (anchor != YAML::NullAnchor) anchored(anchor) = {1, 1, true};
   }
 
   void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    const size_t depth = open_.size() + 1;
-    checkDepth(depth, mark);
-    noteDepth(depth);
-    ++nodes_;
-    ++literal_;
-    checkNodes(mark);
+    const size_t depth = countLiteral(mark);
     open_.push_back({nodes_ - 1, depth, depth, anchor});
     if (anchor != YAML::NullAnchor) anchored(anchor) = {};  // open: an alias to it now is a cycle
   }

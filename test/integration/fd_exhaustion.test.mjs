@@ -24,12 +24,6 @@ after(async () => {
   await backend?.close();
 });
 
-async function stat(s, name) {
-  const res = await request({ port: Number(s.admin.split(':')[1]), path: '/stats?format=json' });
-  assert.equal(res.status, 200);
-  return JSON.parse(res.body).stats.find((e) => e.name === name)?.value;
-}
-
 // CPU time (user + system) of `pid` so far, in clock ticks (1/100 s on Linux).
 function cpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -113,18 +107,18 @@ test('at the descriptor limit sluice pauses accepts, logs once, counts, keeps ad
     for (let i = 0; i < 5; i++) {
       assert.equal((await request({ port: Number(s.admin.split(':')[1]), path: '/ready' })).status, 200);
     }
-    assert.ok((await stat(s, 'listener.127.0.0.1_0.downstream_cx_fd_exhausted')) >= 1);
-    assert.ok((await stat(s, 'listener.admin.downstream_cx_fd_exhausted')) >= 1);
+    assert.ok((await s.stat('listener.127.0.0.1_0.downstream_cx_fd_exhausted')) >= 1);
+    assert.ok((await s.stat('listener.admin.downstream_cx_fd_exhausted')) >= 1);
     assert.match(s.stderr, /\[admin\] .* admin: accept failed: Too many open files/);
     // One descriptor freed: a waiting client is accepted on it (at once if it
     // waits on the same worker, else after that worker's pause), and its
     // upstream connect finds none: a 503, counted.
-    const connectFails = (await stat(s, 'cluster.web.upstream_cx_connect_fail')) ?? 0;
+    const connectFails = (await s.stat('cluster.web.upstream_cx_connect_fail')) ?? 0;
     clients[0].socket.destroy();
     const first = await Promise.race(waiting.map((c) => c.response));
     assert.equal(first.status, 503, first.data);
     assert.match(first.data, /upstream connect error or disconnect\/reset before headers. reset reason: connection failure/);
-    assert.equal(await stat(s, 'cluster.web.upstream_cx_connect_fail'), connectFails + 1);
+    assert.equal(await s.stat('cluster.web.upstream_cx_connect_fail'), connectFails + 1);
 
     // (d) Descriptors freed: sluice serves again.
     for (const c of clients.splice(0)) c.socket.destroy();

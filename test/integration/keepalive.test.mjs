@@ -4,11 +4,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { once } from 'node:events';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { startBackend, report } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
+import { requestLinePeer } from './lib/peers.mjs';
 
 const cleanups = [];
 after(async () => {
@@ -131,34 +131,16 @@ test('max_requests_per_connection retires an upstream connection after that many
 // An upstream that answers /warm and reads requests to any other path, then
 // closes without answering: it may have acted on them, sluice cannot tell.
 async function swallowingBackend() {
-  const seen = [];
-  const server = net.createServer((socket) => {
-    let data = '';
-    socket.on('data', (c) => {
-      data += c.toString('latin1');
-      for (let end = data.indexOf('\r\n\r\n'); end >= 0; end = data.indexOf('\r\n\r\n')) {
-        const line = data.slice(0, data.indexOf('\r\n'));
-        data = data.slice(end + 4);
-        seen.push(line);
-        if (line.startsWith('GET /warm ')) {
-          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-        } else {
-          socket.destroy();
-          return;
-        }
-      }
-    });
-    socket.on('error', () => {});
+  const peer = await requestLinePeer((line, socket) => {
+    if (line.startsWith('GET /warm ')) {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      return true;
+    }
+    socket.destroy();
+    return false;
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(() => server.close());
-  return { port: server.address().port, seen };
-}
-
-async function retryCount(s) {
-  const res = await request({ port: Number(s.admin.split(':')[1]), path: '/stats?format=json' });
-  return JSON.parse(res.body).stats.find((e) => e.name === 'cluster.web.upstream_rq_retry').value;
+  cleanups.push(() => peer.server.close());
+  return peer;
 }
 
 for (const method of ['DELETE', 'POST', 'PUT', 'PATCH']) {
@@ -169,7 +151,7 @@ for (const method of ['DELETE', 'POST', 'PUT', 'PATCH']) {
     const res = await request({ port: s.port(), path: '/resource', method, headers: { 'content-length': '0' } });
     assert.equal(res.status, 503);
     assert.deepEqual(backend.seen, ['GET /warm HTTP/1.1', `${method} /resource HTTP/1.1`]);
-    assert.equal(await retryCount(s), 0);
+    assert.equal(await s.stat('cluster.web.upstream_rq_retry'), 0);
   });
 }
 
@@ -180,5 +162,5 @@ test('a GET on a reused connection that closes unanswered is retried once on a n
   const res = await request({ port: s.port(), path: '/resource' });
   assert.equal(res.status, 503);  // the retry, on a fresh connection, is not retried again
   assert.deepEqual(backend.seen, ['GET /warm HTTP/1.1', 'GET /resource HTTP/1.1', 'GET /resource HTTP/1.1']);
-  assert.equal(await retryCount(s), 1);
+  assert.equal(await s.stat('cluster.web.upstream_rq_retry'), 1);
 });

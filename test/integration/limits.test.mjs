@@ -11,12 +11,6 @@ import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.m
 import { startBackend } from './lib/backend.mjs';
 import { raw, request } from './lib/http.mjs';
 
-// Counter `name` from the admin /stats (JSON).
-async function stat(s, name) {
-  const res = await request({ port: Number(s.admin.split(':')[1]), path: '/stats?format=json' });
-  return JSON.parse(res.body).stats.find((e) => e.name === name)?.value;
-}
-
 let backend;
 
 before(async () => {
@@ -235,7 +229,7 @@ test('a listener connection limit (runtime) closes connections over it at once, 
     const b = await served(s.port('limited'));
     assert.ok(await refused(s.port('limited')));
     // Both listeners bind 127.0.0.1:0, Envoy's stat name for either.
-    assert.equal(await stat(s, 'listener.127.0.0.1_0.downstream_cx_overflow'), 1);
+    assert.equal(await s.stat('listener.127.0.0.1_0.downstream_cx_overflow'), 1);
     // Other listeners are not limited.
     const others = [await served(s.port('other')), await served(s.port('other')), await served(s.port('other'))];
     a.socket.destroy();
@@ -252,7 +246,7 @@ test('the global downstream connection limit (overload.global_downstream_max_con
     const open = [await served(s.port('one')), await served(s.port('two')), await served(s.port('one'))];
     assert.ok(await refused(s.port('two')));
     assert.ok(await refused(s.port('one')));
-    assert.equal(await stat(s, 'listener.127.0.0.1_0.downstream_global_cx_overflow'), 2);
+    assert.equal(await s.stat('listener.127.0.0.1_0.downstream_global_cx_overflow'), 2);
     open[0].socket.destroy();
     assert.ok(await eventuallyServed(s.port('two')));
     for (const c of open) c.socket.destroy();

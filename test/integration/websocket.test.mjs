@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
 import { rawBody } from './lib/http.mjs';
+import { requestLinePeer } from './lib/peers.mjs';
 
 let echo;
 let sluice;
@@ -326,23 +327,10 @@ test('closes a tunnel after stream_idle_timeout without traffic, and not while t
 
 // A raw upstream that answers every request with `status` and records the
 // request lines it saw.
-async function recordingBackend(status) {
-  const seen = [];
-  const server = net.createServer((socket) => {
-    let data = '';
-    socket.on('data', (c) => {
-      data += c.toString('latin1');
-      for (let end = data.indexOf('\r\n\r\n'); end >= 0; end = data.indexOf('\r\n\r\n')) {
-        seen.push(data.slice(0, data.indexOf('\r\n')));
-        data = data.slice(end + 4);
-        socket.write(`HTTP/1.1 ${status} Whatever\r\ncontent-length: 2\r\n\r\nno`);
-      }
-    });
-    socket.on('error', () => {});
+function recordingBackend(status) {
+  return requestLinePeer((line, socket) => {
+    socket.write(`HTTP/1.1 ${status} Whatever\r\ncontent-length: 2\r\n\r\nno`);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, seen };
 }
 
 for (const status of [200, 400]) {

@@ -105,6 +105,13 @@ export class Sluice {
     });
   }
 
+  // Stat `name` from the admin /stats (JSON); undefined if it does not exist.
+  async stat(name) {
+    const res = await request({ port: Number(this.admin.split(':')[1]), path: '/stats?format=json' });
+    if (res.status !== 200) throw new Error(`/stats answered ${res.status}`);
+    return JSON.parse(res.body).stats.find((e) => e.name === name)?.value;
+  }
+
   // The current listeners, from the admin API.
   async refreshListeners() {
     const res = await request({ port: Number(this.admin.split(':')[1]), path: '/listeners?format=json' });
