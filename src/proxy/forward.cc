@@ -429,6 +429,9 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       close_downstream = true;  // an HTTP/1.0 client reads to the close
     }
   }
+  // The client has no framing to tell a complete body from a cut one.
+  const bool client_reads_to_close =
+      (kind == Framing::Kind::Chunked || kind == Framing::Kind::UntilClose) && !chunked_out;
   if (close_downstream && !switching) {
     response_.headers.add("connection", "close");
   } else if (client_minor == 0 && !switching) {
@@ -472,15 +475,17 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                           kind == Framing::Kind::UntilClose, info_.bytes_sent,
                                           cluster->config->per_connection_buffer_limit_bytes);
     if (result != PumpResult::Done) {
-      // Headers are out: the only honest signal left is to reset the client
-      // (SO_LINGER 0): a plain close would make a body read to the close (an
-      // HTTP/1.0 client's) look complete.
+      // Headers are out: the client connection closes. A client that reads
+      // the body to the close (HTTP/1.0) would take a plain close for the
+      // end, so it is reset (SO_LINGER 0); a chunked or content-length client
+      // sees the cut in its framing, and a reset would only make the kernel
+      // drop response bytes not yet delivered.
       info_.response_flags |= result == PumpResult::SinkFailed    ? kDownstreamConnectionTermination
                               : timer_.expired(kUpstreamResponse) ? kUpstreamRequestTimeout
                               : result == PumpResult::Malformed   ? kUpstreamProtocolError
                                                                   : kUpstreamConnectionTermination;
       closeSocket(upstream->socket);
-      abort();
+      if (client_reads_to_close) abort();
       co_return false;
     }
   }
