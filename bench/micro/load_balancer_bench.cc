@@ -46,12 +46,13 @@ SLUICE_LB_BENCH(BM_PickMaglev, LbPolicy::Maglev);
 // Round robin with unequal weights takes the weighted path.
 void BM_PickRoundRobinWeighted(benchmark::State& state) {
   std::vector<HostPtr> list;
+  std::vector<uint32_t> weights;
   for (int64_t i = 0; i < state.range(0); ++i) {
-    list.push_back(makeHost("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), 8080,
-                            static_cast<uint32_t>(1 + i % 5)));
+    list.push_back(makeHost("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), 8080));
+    weights.push_back(static_cast<uint32_t>(1 + i % 5));
   }
-  const auto lb =
-      createLoadBalancer(LbPolicy::RoundRobin, std::make_shared<const HostSet>(std::move(list)), LbConfig{}, 42);
+  const auto lb = createLoadBalancer(
+      LbPolicy::RoundRobin, std::make_shared<const HostSet>(std::move(list), std::move(weights)), LbConfig{}, 42);
   for (auto _ : state) benchmark::DoNotOptimize(lb->chooseHost(nullptr));
 }
 BENCHMARK(BM_PickRoundRobinWeighted)->Arg(10)->Arg(100)->Arg(1000);

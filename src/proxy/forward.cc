@@ -224,7 +224,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                       &route);
   }
   // Shares ownership of the host set, so the host outlives any EDS update.
-  const upstream::HostPtr host(cluster->config->hosts, chosen);
+  const upstream::HostPtr host(cluster->hosts(), chosen);
   info_.upstream_host = host->address_string;
   // Least request reads this; released on every way out of this function,
   // which also charges the host's rq_success or rq_error (admin /clusters).

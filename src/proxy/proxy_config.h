@@ -1,7 +1,9 @@
 // The compiled, immutable configuration the data path runs on. The main thread
-// builds a new ProxyConfig for every accepted config change and posts it to the
-// workers; nothing in it changes afterwards, so workers read it without locks.
-// A connection keeps the ListenerConfig it was accepted with until it closes.
+// builds it and posts it to the workers; nothing in it changes afterwards, so
+// workers read it without locks. Listeners travel in a ProxyConfig; clusters
+// travel one by one in a ClusterDelta (the cluster manager sends only what
+// changed). A connection keeps the ListenerConfig it was accepted with until
+// it closes.
 #pragma once
 
 #include <chrono>
@@ -26,20 +28,23 @@ namespace sluice::proxy {
 
 using Millis = std::chrono::milliseconds;
 
+// A cluster's settings: everything of its proto but its hosts. The cluster
+// manager keeps the same object while the cluster's proto is unchanged.
 struct ClusterConfig {
   std::string name;
   Millis connect_timeout{5000};  // Envoy's default
   upstream::LbPolicy lb_policy = upstream::LbPolicy::RoundRobin;
   upstream::LbConfig lb_config;
-  std::shared_ptr<const upstream::HostSet> hosts;
-  // Built once on the main thread (ring hash and maglev tables are shared);
-  // each worker creates its own load balancer from it.
-  std::shared_ptr<const upstream::LoadBalancerFactory> lb_factory;
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;  // Envoy's default
   uint32_t max_requests_per_connection = 0;                  // 0: unlimited
   Millis idle_timeout{std::chrono::hours(1)};                // upstream idle connections (Envoy: 1h)
   std::shared_ptr<ClusterStats> stats;                       // cluster.<name>.* (set by the compiler)
 };
+
+// Same policy and tuning: a load balancer built for one serves the other.
+inline bool sameLoadBalancing(const ClusterConfig& a, const ClusterConfig& b) {
+  return a.lb_policy == b.lb_policy && a.lb_config == b.lb_config;
+}
 
 struct HttpConnectionManagerConfig {
   std::string stat_prefix;
@@ -82,7 +87,24 @@ struct ListenerConfig {
 struct ProxyConfig {
   uint64_t version = 0;
   std::vector<std::shared_ptr<const ListenerConfig>> listeners;
-  std::unordered_map<std::string, std::shared_ptr<const ClusterConfig>> clusters;
+};
+
+// One cluster as the cluster manager hands it to the workers: its settings
+// and its current hosts. `hosts` is built once on the main thread per host
+// set (with the ring hash or Maglev table, shared by every worker); each
+// worker builds or updates its own load balancer from it.
+struct ClusterUpdate {
+  std::shared_ptr<const ClusterConfig> config;
+  std::shared_ptr<const upstream::LoadBalancerFactory> hosts;
+};
+
+// What changed in the clusters: new ones, ones whose settings or hosts
+// changed (an update whose `config` is the one the worker has is a host
+// update alone), and the names of removed ones.
+struct ClusterDelta {
+  std::vector<ClusterUpdate> updated;
+  std::vector<std::string> removed;
+  bool empty() const { return updated.empty() && removed.empty(); }
 };
 
 using ProxyConfigPtr = std::shared_ptr<const ProxyConfig>;

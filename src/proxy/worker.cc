@@ -7,9 +7,6 @@ namespace sluice::proxy {
 
 using network::kNoThrow;
 
-ClusterState::ClusterState(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster, uint64_t seed)
-    : config(cluster), lb(cluster->lb_factory->create(seed)), pool(std::move(executor), cluster) {}
-
 namespace {
 
 // Every process and worker draws different numbers: x-request-id, random and
@@ -42,7 +39,7 @@ void Worker::stop() {
     for (auto& [raw, weak] : connections_) {
       if (auto c = weak.lock()) c->close();
     }
-    for (auto& [name, c] : clusters_) c->pool.close();
+    clusters_.closeAll();
     work_.reset();
     io_.stop();
   });
@@ -54,6 +51,10 @@ void Worker::applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sock
   asio::post(io_, [this, config = std::move(config), sockets = std::move(sockets)]() mutable {
     install(std::move(config), std::move(sockets));
   });
+}
+
+void Worker::applyClusters(std::shared_ptr<const ClusterDelta> delta) {
+  asio::post(io_, [this, delta = std::move(delta)] { clusters_.apply(*delta, [this] { return rng_(); }); });
 }
 
 void Worker::applyRuntime(runtime::SnapshotPtr snapshot) {
@@ -72,29 +73,6 @@ void Worker::refreshLimits() {
 }
 
 void Worker::install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets) {
-  // Clusters: keep the pool of a cluster whose hosts changed; drop removed ones.
-  std::unordered_map<std::string, std::shared_ptr<ClusterState>> clusters;
-  for (const auto& [name, cluster] : config->clusters) {
-    auto it = clusters_.find(name);
-    if (it != clusters_.end() && it->second->config == cluster) {
-      clusters.emplace(name, it->second);
-    } else if (it != clusters_.end() && it->second->config->lb_policy == cluster->lb_policy) {
-      auto& state = *it->second;
-      state.lb = cluster->lb_factory->create(rng_());
-      state.pool.retainOnly(*cluster->hosts);
-      state.pool.setCluster(cluster);
-      state.config = cluster;
-      clusters.emplace(name, it->second);
-    } else {
-      if (it != clusters_.end()) it->second->pool.close();
-      clusters.emplace(name, std::make_shared<ClusterState>(io_.get_executor(), cluster, rng_()));
-    }
-  }
-  for (auto& [name, state] : clusters_) {
-    if (!clusters.count(name)) state->pool.close();
-  }
-  clusters_ = std::move(clusters);
-
   // Listeners: new sockets start accepting; kept ones take the new config for
   // new connections; removed ones stop accepting (their connections drain).
   for (auto& socket : sockets) {
@@ -194,10 +172,7 @@ asio::awaitable<bool> Worker::backOff(const std::string& name, network::Tcp::acc
   co_return it != listeners_.end() && it->second.acceptor.get() == acceptor && acceptor->is_open();
 }
 
-std::shared_ptr<ClusterState> Worker::cluster(std::string_view name) {
-  const auto it = clusters_.find(std::string(name));
-  return it == clusters_.end() ? nullptr : it->second;
-}
+std::shared_ptr<ClusterState> Worker::cluster(std::string_view name) { return clusters_.get(name); }
 
 void Worker::addConnection(const std::shared_ptr<DownstreamConnection>& connection) {
   connections_.emplace(connection.get(), connection);

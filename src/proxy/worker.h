@@ -19,20 +19,12 @@
 #include "network/asio_util.h"
 #include "network/io_buffer.h"
 #include "proxy/proxy_config.h"
-#include "proxy/upstream_pool.h"
+#include "proxy/thread_local_clusters.h"
 #include "runtime/runtime.h"
 
 namespace sluice::proxy {
 
 class DownstreamConnection;
-
-// A cluster as one worker sees it: its own load balancer and connection pool.
-struct ClusterState {
-  ClusterState(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster, uint64_t seed);
-  std::shared_ptr<const ClusterConfig> config;
-  std::unique_ptr<upstream::LoadBalancer> lb;
-  UpstreamPool pool;
-};
 
 // A listening socket handed from the main thread to one worker.
 struct ListenerSocket {
@@ -50,9 +42,14 @@ class Worker {
 
   // --- main thread ---
   void start();
-  // Installs a new config. `sockets` are this worker's sockets for listeners
-  // that are new or moved; listeners not in `config` stop accepting and drain.
+  // Installs a new listener config. `sockets` are this worker's sockets for
+  // listeners that are new or moved; listeners not in `config` stop accepting
+  // and drain.
   void applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
+  // Applies what changed in the clusters (see ThreadLocalClusters::apply).
+  // Posts run in order, so clusters sent before a listener config that routes
+  // to them are there when it arrives.
+  void applyClusters(std::shared_ptr<const ClusterDelta> delta);
   // Installs a new runtime snapshot (a runtime layer changed; the config stays).
   void applyRuntime(runtime::SnapshotPtr snapshot);
   // Stops accepting; in-flight requests finish, idle connections close. `done`
@@ -117,7 +114,7 @@ class Worker {
   runtime::SnapshotPtr runtime_ = std::make_shared<runtime::Snapshot>();
   // Runtime overload.global_downstream_max_connections (Envoy: unlimited, with a warning).
   uint64_t global_max_connections_ = kNoConnectionLimit;
-  std::unordered_map<std::string, std::shared_ptr<ClusterState>> clusters_;
+  ThreadLocalClusters clusters_{io_.get_executor()};
   std::unordered_map<std::string, ActiveListener> listeners_;
   std::unordered_map<DownstreamConnection*, std::weak_ptr<DownstreamConnection>> connections_;
   std::mt19937_64 rng_;

@@ -189,11 +189,7 @@ void Server::installObservabilityHandlers() {
           protos[c.name()] = &c;
           via_api.insert(c.name());
         }
-        std::vector<const proxy::ClusterConfig*> clusters;
-        if (config_) {
-          for (const auto& [name, cluster] : config_->clusters) clusters.push_back(cluster.get());
-        }
-        std::sort(clusters.begin(), clusters.end(), [](auto* a, auto* b) { return a->name < b->name; });
+        const auto& clusters = cluster_manager_->clusters();  // by name
         const auto edsName = [&](const std::string& name) -> std::string {
           const auto it = protos.find(name);
           if (it == protos.end() || it->second->type() != envoy::config::cluster::v3::Cluster::EDS) return "";
@@ -202,12 +198,12 @@ void Server::installObservabilityHandlers() {
         const Thresholds thresholds;
         if (format == "json") {
           envoy::admin::v3::Clusters out;
-          for (const auto* cluster : clusters) {
+          for (const auto& [name, cluster] : clusters) {
             auto& status = *out.add_cluster_statuses();
-            status.set_name(cluster->name);
-            status.set_observability_name(cluster->name);
-            status.set_added_via_api(via_api.count(cluster->name) > 0);
-            status.set_eds_service_name(edsName(cluster->name));
+            status.set_name(name);
+            status.set_observability_name(name);
+            status.set_added_via_api(via_api.count(name) > 0);
+            status.set_eds_service_name(edsName(name));
             for (const auto priority : {envoy::config::core::v3::DEFAULT, envoy::config::core::v3::HIGH}) {
               auto& t = *status.mutable_circuit_breakers()->add_thresholds();
               t.set_priority(priority);
@@ -216,15 +212,17 @@ void Server::installObservabilityHandlers() {
               t.mutable_max_requests()->set_value(thresholds.max_requests);
               t.mutable_max_retries()->set_value(thresholds.max_retries);
             }
-            for (const auto& host : cluster->hosts->hosts()) {
+            const auto& hosts = *cluster.hosts->hosts();
+            for (size_t i = 0; i < hosts.size(); ++i) {
+              const auto& host = hosts.hosts()[i];
               auto& h = *status.add_host_statuses();
               auto& sa = *h.mutable_address()->mutable_socket_address();
               sa.set_address(host->address);
               sa.set_port_value(host->port);
               const auto& s = *host->stats;
-              const auto metric = [&h](const char* name, uint64_t value, bool gauge) {
+              const auto metric = [&h](const char* stat, uint64_t value, bool gauge) {
                 auto& m = *h.add_stats();
-                m.set_name(name);
+                m.set_name(stat);
                 m.set_value(value);
                 m.set_type(gauge ? envoy::admin::v3::SimpleMetric::GAUGE : envoy::admin::v3::SimpleMetric::COUNTER);
               };
@@ -238,7 +236,7 @@ void Server::installObservabilityHandlers() {
               metric("cx_active", static_cast<uint64_t>(std::max<int64_t>(0, s.cx_active.load(relaxed))), true);
               metric("rq_active", static_cast<uint64_t>(std::max<int64_t>(0, s.rq_active.load(relaxed))), true);
               h.mutable_health_status()->set_eds_health_status(envoy::config::core::v3::HEALTHY);
-              h.set_weight(host->weight);
+              h.set_weight(hosts.weight(i));
               h.mutable_locality()->set_region(host->region);
               h.mutable_locality()->set_zone(host->zone);
               h.mutable_locality()->set_sub_zone(host->sub_zone);
@@ -251,8 +249,7 @@ void Server::installObservabilityHandlers() {
         const auto line = [&body](const std::string& a, const std::string& b, const std::string& c) {
           body += a + "::" + b + "::" + c + "\n";
         };
-        for (const auto* cluster : clusters) {
-          const std::string& name = cluster->name;
+        for (const auto& [name, cluster] : clusters) {
           line(name, "observability_name", name);
           for (const char* priority : {"default_priority", "high_priority"}) {
             const std::string p = priority;
@@ -263,7 +260,9 @@ void Server::installObservabilityHandlers() {
           }
           line(name, "added_via_api", via_api.count(name) ? "true" : "false");
           if (const auto eds = edsName(name); !eds.empty()) line(name, "eds_service_name", eds);
-          for (const auto& host : cluster->hosts->hosts()) {
+          const auto& hosts = *cluster.hosts->hosts();
+          for (size_t i = 0; i < hosts.size(); ++i) {
+            const auto& host = hosts.hosts()[i];
             const std::string prefix = name + "::" + host->address_string;
             const auto& s = *host->stats;
             constexpr auto relaxed = std::memory_order_relaxed;
@@ -278,7 +277,7 @@ void Server::installObservabilityHandlers() {
             line(prefix, "rq_total", std::to_string(s.rq_total.load(relaxed)));
             line(prefix, "hostname", "");
             line(prefix, "health_flags", "healthy");  // no health checking yet
-            line(prefix, "weight", std::to_string(host->weight));
+            line(prefix, "weight", std::to_string(hosts.weight(i)));
             line(prefix, "region", host->region);
             line(prefix, "zone", host->zone);
             line(prefix, "sub_zone", host->sub_zone);
@@ -328,8 +327,11 @@ void Server::installObservabilityHandlers() {
             entry.mutable_endpoint_config()->PackFrom(c.load_assignment());
             *entry.mutable_last_updated() = started;
           }
-          for (const auto& [name, assignment] : dynamic_.endpoints) {
-            endpoints->add_dynamic_endpoint_configs()->mutable_endpoint_config()->PackFrom(assignment);
+          const auto& assignments = cluster_manager_->assignments();
+          std::map<std::string, const envoy::config::endpoint::v3::ClusterLoadAssignment*> sorted;
+          for (const auto& [name, assignment] : assignments) sorted.emplace(name, &assignment);
+          for (const auto& [name, assignment] : sorted) {
+            endpoints->add_dynamic_endpoint_configs()->mutable_endpoint_config()->PackFrom(*assignment);
           }
           dumps.push_back(std::move(endpoints));
         }

@@ -5,8 +5,6 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <map>
-#include <mutex>
 #include <optional>
 
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
@@ -15,104 +13,10 @@
 namespace sluice::server {
 namespace {
 
-using envoy::config::cluster::v3::Cluster;
 using envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
 using google::protobuf::util::TimeUtil;
 
 proxy::Millis millis(const google::protobuf::Duration& d) { return proxy::Millis(TimeUtil::DurationToMilliseconds(d)); }
-
-upstream::LbPolicy lbPolicy(Cluster::LbPolicy policy) {
-  switch (policy) {
-    case Cluster::LEAST_REQUEST:
-      return upstream::LbPolicy::LeastRequest;
-    case Cluster::RANDOM:
-      return upstream::LbPolicy::Random;
-    case Cluster::RING_HASH:
-      return upstream::LbPolicy::RingHash;
-    case Cluster::MAGLEV:
-      return upstream::LbPolicy::Maglev;
-    default:
-      return upstream::LbPolicy::RoundRobin;
-  }
-}
-
-}  // namespace
-
-std::string edsServiceName(const Cluster& cluster) {
-  const auto& service = cluster.eds_cluster_config().service_name();
-  return service.empty() ? cluster.name() : service;
-}
-
-namespace {
-
-// The per-host stats of `address` in `cluster`: the same object while some
-// compiled config still holds it, so a host kept across a config change keeps
-// counting (Envoy keeps its Host objects across such updates).
-std::shared_ptr<upstream::HostStats> hostStats(const std::string& cluster, const std::string& address) {
-  static std::mutex mutex;  // compiles run on the main thread; tests may compile anywhere
-  static std::map<std::string, std::weak_ptr<upstream::HostStats>> known;
-  std::lock_guard lock(mutex);
-  if (known.size() > 1024) std::erase_if(known, [](const auto& entry) { return entry.second.expired(); });
-  auto& slot = known[cluster + '\n' + address];
-  auto stats = slot.lock();
-  if (!stats) {
-    stats = std::make_shared<upstream::HostStats>();
-    slot = stats;
-  }
-  return stats;
-}
-
-}  // namespace
-
-std::shared_ptr<const proxy::ClusterConfig> compileCluster(const Cluster& cluster, const EndpointMap& eds,
-                                                           const Resolver& resolve) {
-  auto out = std::make_shared<proxy::ClusterConfig>();
-  out->name = cluster.name();
-  out->stats = proxy::clusterStats(stats::sanitize(out->name));
-  if (cluster.has_connect_timeout()) out->connect_timeout = millis(cluster.connect_timeout());
-  out->lb_policy = lbPolicy(cluster.lb_policy());
-  if (cluster.has_per_connection_buffer_limit_bytes()) {
-    out->per_connection_buffer_limit_bytes = cluster.per_connection_buffer_limit_bytes().value();
-  }
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  if (cluster.has_max_requests_per_connection()) {
-    out->max_requests_per_connection = cluster.max_requests_per_connection().value();
-  }
-#pragma GCC diagnostic pop
-  const bool dns = cluster.type() == Cluster::STRICT_DNS || cluster.type() == Cluster::LOGICAL_DNS;
-  std::vector<upstream::HostPtr> hosts;
-  const envoy::config::endpoint::v3::ClusterLoadAssignment empty;
-  const auto* assignment = &cluster.load_assignment();
-  if (cluster.type() == Cluster::EDS) {
-    const auto it = eds.find(edsServiceName(cluster));
-    assignment = it == eds.end() ? &empty : &it->second;
-  }
-  for (const auto& locality : assignment->endpoints()) {
-    for (const auto& lb_endpoint : locality.lb_endpoints()) {
-      const auto& sa = lb_endpoint.endpoint().address().socket_address();
-      const uint32_t weight = lb_endpoint.has_load_balancing_weight() ? lb_endpoint.load_balancing_weight().value() : 1;
-      const auto port = static_cast<uint16_t>(sa.port_value());
-      std::vector<std::string> addresses{sa.address()};
-      if (dns) {
-        const bool logical = cluster.type() == Cluster::LOGICAL_DNS;
-        addresses = resolve(sa.address(), logical ? DnsAnswer::kLastNonEmpty : DnsAnswer::kLatest);
-        if (logical && addresses.size() > 1) addresses.resize(1);
-      }
-      for (auto& address : addresses) {
-        auto stats = hostStats(cluster.name(), upstream::formatAddress(address, port));
-        hosts.push_back(upstream::makeHost(std::move(address), port, weight, locality.locality().region(),
-                                           locality.locality().zone(), locality.locality().sub_zone(),
-                                           std::move(stats)));
-      }
-    }
-  }
-  out->hosts = std::make_shared<const upstream::HostSet>(std::move(hosts));
-  out->lb_factory = std::make_shared<const upstream::LoadBalancerFactory>(out->lb_policy, out->hosts, out->lb_config);
-  return out;
-}
-
-namespace {
 
 // The connection manager of a validated listener (its last filter), or nullopt.
 std::optional<HttpConnectionManager> connectionManagerOf(const envoy::config::listener::v3::Listener& listener,
@@ -240,14 +144,9 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
 }
 
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  const EndpointMap& eds, const Resolver& resolve,
                                                   config::ErrorList& errors, accesslog::LogWriter* access_logs) {
   auto out = std::make_shared<proxy::ProxyConfig>();
   const auto& sr = bootstrap.static_resources();
-  for (const auto& cluster : sr.clusters()) {
-    auto c = compileCluster(cluster, eds, resolve);
-    out->clusters.emplace(c->name, std::move(c));
-  }
   for (int i = 0; i < sr.listeners_size(); ++i) {
     if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", errors,
                                  access_logs)) {

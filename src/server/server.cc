@@ -77,6 +77,8 @@ bool Server::start(std::string& error) {
   installServerStats(
       stats::global(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
       *access_log_writer_);
+  cluster_manager_ = std::make_unique<ClusterManager>(
+      stats::global(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workers_.push_back(std::make_unique<proxy::Worker>(i));
     workers_.back()->start();
@@ -113,16 +115,14 @@ bool Server::start(std::string& error) {
   if (dr.has_cds_config()) {
     if (!loadCds(dynamic, error)) return false;
     if (!watchFile(
-            dr.cds_config(), "CDS", [this](Dynamic& d, std::string& e) { return loadCds(d, e); }, error)) {
+            dr.cds_config(), "CDS", [this] { onFileChanged("CDS", &Server::loadCds); }, error))
       return false;
-    }
   }
   if (dr.has_lds_config()) {
     if (!loadLds(dynamic, error)) return false;
     if (!watchFile(
-            dr.lds_config(), "LDS", [this](Dynamic& d, std::string& e) { return loadLds(d, e); }, error)) {
+            dr.lds_config(), "LDS", [this] { onFileChanged("LDS", &Server::loadLds); }, error))
       return false;
-    }
   }
   if (!loadNewEdsFiles(dynamic, error)) return false;
   if (!apply(dynamic, error)) return false;
@@ -152,11 +152,10 @@ stats::Counter* updateRejected(const std::string& what) {
 }  // namespace
 
 bool Server::watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
-                       std::function<bool(Dynamic&, std::string&)> load, std::string& error) {
+                       std::function<void()> changed, std::string& error) {
   const auto& pcs = source.path_config_source();
   updateRejected(what);  // listed from the start, at 0
-  return watcher_->watch(
-      pcs.path(), pcs.watched_directory().path(), [this, what, load] { onFileChanged(what, load); }, error);
+  return watcher_->watch(pcs.path(), pcs.watched_directory().path(), std::move(changed), error);
 }
 
 // `version` (if set) receives the file's version_info.
@@ -215,14 +214,25 @@ bool Server::loadCds(Dynamic& into, std::string& error) {
   return loadNewEdsFiles(into, error);
 }
 
-bool Server::loadEds(const std::string& path, Dynamic& into, std::string& error) {
+bool Server::loadEds(const std::string& path, std::string& error) {
   std::vector<envoy::config::endpoint::v3::ClusterLoadAssignment> assignments;
   if (!readResources(path, "envoy.config.endpoint.v3.ClusterLoadAssignment", assignments, error)) return false;
-  for (auto& a : assignments) into.endpoints[a.cluster_name()] = std::move(a);
+  proxy::ClusterDelta delta;
+  for (auto& a : assignments) {
+    auto changed = cluster_manager_->setAssignment(std::move(a));
+    for (auto& update : changed.updated) delta.updated.push_back(std::move(update));
+  }
+  publish(std::move(delta));
   return true;
 }
 
-bool Server::loadNewEdsFiles(Dynamic& into, std::string& error) {
+void Server::publish(proxy::ClusterDelta delta) {
+  if (delta.empty()) return;
+  const auto shared = std::make_shared<const proxy::ClusterDelta>(std::move(delta));
+  for (auto& w : workers_) w->applyClusters(shared);
+}
+
+bool Server::loadNewEdsFiles(const Dynamic& into, std::string& error) {
   std::vector<const envoy::config::cluster::v3::Cluster*> clusters;
   for (const auto& c : bootstrap_.static_resources().clusters()) clusters.push_back(&c);
   for (const auto& c : into.clusters) clusters.push_back(&c);
@@ -231,11 +241,10 @@ bool Server::loadNewEdsFiles(Dynamic& into, std::string& error) {
     const auto& source = c->eds_cluster_config().eds_config();
     const std::string path = pathOf(source);
     if (path.empty() || eds_files_.count(path)) continue;
-    if (!loadEds(path, into, error)) return false;
+    if (!loadEds(path, error)) return false;
     if (!watchFile(
-            source, "EDS " + path, [this, path](Dynamic& d, std::string& e) { return loadEds(path, d, e); }, error)) {
+            source, "EDS " + path, [this, path] { onEdsFileChanged(path); }, error))
       return false;
-    }
     eds_files_.insert(path);
   }
   return true;
@@ -251,10 +260,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   config::checkSemantics(merged, errors);
   std::shared_ptr<proxy::ProxyConfig> compiled;
   if (errors.empty()) {
-    compiled = compileStatic(
-        merged, dynamic.endpoints,
-        [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); }, errors,
-        access_log_writer_.get());
+    compiled = compileStatic(merged, errors, access_log_writer_.get());
   }
   if (!errors.empty()) {
     error = "cannot compile the configuration:\n" + errors.toString();
@@ -266,17 +272,36 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
     countListenerChanges(dynamic, false);
     return false;
   }
-  countClusterChanges(config_.get(), *compiled, stats::global());
   countListenerChanges(dynamic, true);
   config_ = compiled;
+  // Envoy's safe order: new and changed clusters first, then the listeners
+  // that may route to them, then the removals (a listener that routed to a
+  // removed cluster no longer does once they arrive).
+  std::vector<const envoy::config::cluster::v3::Cluster*> clusters;
+  for (const auto& c : merged.static_resources().clusters()) clusters.push_back(&c);
+  auto delta = cluster_manager_->setClusters(clusters);
+  proxy::ClusterDelta removals;
+  removals.removed = std::move(delta.removed);
+  delta.removed.clear();
+  publish(std::move(delta));
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
+  publish(std::move(removals));
   return true;
 }
 
-void Server::onFileChanged(const std::string& what, const std::function<bool(Dynamic&, std::string&)>& load) {
+void Server::onEdsFileChanged(const std::string& path) {
+  std::string error;
+  if (!loadEds(path, error)) {
+    SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", path, error);
+    return;
+  }
+  SLUICE_LOG(config, info, "sluice: EDS {} update applied", path);
+}
+
+void Server::onFileChanged(const std::string& what, bool (Server::*load)(Dynamic&, std::string&)) {
   Dynamic next = dynamic_;
   std::string error;
-  if (!load(next, error) || !apply(next, error)) {
+  if (!(this->*load)(next, error) || !apply(next, error)) {
     if (auto* rejected = updateRejected(what)) rejected->inc();
     SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, error);
     return;
@@ -308,12 +333,11 @@ void Server::scheduleDnsRefresh() {
     if (ec || shutting_down_) return;
     dns_.refresh([this](bool changed) {
       if (!changed) return;
-      std::string error;
-      if (apply(dynamic_, error)) {
-        SLUICE_LOG(dns, info, "sluice: DNS update applied (config version {})", config_->version);
-      } else {
-        SLUICE_LOG(dns, warn, "sluice: DNS update rejected: {}", error);
-      }
+      auto delta = cluster_manager_->refreshDns();
+      // Logged even when no host set changed (an empty answer a LOGICAL_DNS
+      // cluster ignores): the answers did change.
+      SLUICE_LOG(dns, info, "sluice: DNS update applied: {} cluster(s) with new hosts", delta.updated.size());
+      publish(std::move(delta));
     });
     scheduleDnsRefresh();
   });

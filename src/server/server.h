@@ -17,6 +17,7 @@
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "proxy/worker.h"
+#include "server/cluster_manager.h"
 #include "server/config_compiler.h"
 #include "server/dns_cache.h"
 #include "server/listener_sockets.h"
@@ -45,22 +46,29 @@ class Server {
   struct Dynamic {
     std::vector<envoy::config::listener::v3::Listener> listeners;                // LDS
     std::vector<envoy::config::cluster::v3::Cluster> clusters;                   // CDS
-    EndpointMap endpoints;                                                       // EDS, by cluster_name
     std::string lds_version, cds_version;                                        // of the last accepted file
     std::map<std::string, ResourceVersion> listener_versions, cluster_versions;  // by name
   };
   bool loadLds(Dynamic& into, std::string& error);
   bool loadCds(Dynamic& into, std::string& error);
-  bool loadEds(const std::string& path, Dynamic& into, std::string& error);
-  // Loads the EDS files of every EDS cluster not loaded yet, and watches them.
-  bool loadNewEdsFiles(Dynamic& into, std::string& error);
+  // Reads an EDS file and hands its assignments to the cluster manager; the
+  // clusters whose hosts changed go to the workers.
+  bool loadEds(const std::string& path, std::string& error);
+  // Loads the EDS files of every EDS cluster (of the bootstrap and `clusters`)
+  // not loaded yet, and watches them.
+  bool loadNewEdsFiles(const Dynamic& clusters, std::string& error);
+  // Sends a cluster delta to every worker.
+  void publish(proxy::ClusterDelta delta);
   // Compiles bootstrap + `dynamic` and hands the result to the workers.
   // On failure nothing changes and `error` says why.
   bool apply(const Dynamic& dynamic, std::string& error);
-  // A watched file was replaced: reload what it feeds; keep the old config if it is rejected.
-  void onFileChanged(const std::string& what, const std::function<bool(Dynamic&, std::string&)>& load);
+  // A watched LDS or CDS file was replaced: reload what it feeds; keep the
+  // old config if it is rejected.
+  void onFileChanged(const std::string& what, bool (Server::*load)(Dynamic&, std::string&));
+  // A watched EDS file was replaced: its assignments go to the cluster manager.
+  void onEdsFileChanged(const std::string& path);
   bool watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
-                 std::function<bool(Dynamic&, std::string&)> load, std::string& error);
+                 std::function<void()> changed, std::string& error);
   void installAdminHandlers();
   // admin_handlers.cc: /server_info, /clusters, /config_dump, /healthcheck/*,
   // /drain_listeners, /certs, and the listener_manager.* stats.
@@ -88,6 +96,7 @@ class Server {
   std::vector<std::unique_ptr<proxy::Worker>> workers_;
   ListenerSockets sockets_;
   proxy::ProxyConfigPtr config_;
+  std::unique_ptr<ClusterManager> cluster_manager_;
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;
   std::unique_ptr<RuntimeLoader> runtime_;  // publishes its snapshots to the workers

@@ -128,42 +128,6 @@ void installServerStats(stats::Store& store, uint32_t concurrency, std::function
   });
 }
 
-namespace {
-
-bool sameHosts(const upstream::HostSet& a, const upstream::HostSet& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].address_string != b[i].address_string || a[i].weight != b[i].weight) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-void countClusterChanges(const proxy::ProxyConfig* previous, const proxy::ProxyConfig& next, stats::Store& store) {
-  auto& added = store.counter("cluster_manager.cluster_added");
-  auto& removed = store.counter("cluster_manager.cluster_removed");
-  for (const auto& [name, cluster] : next.clusters) {
-    const auto& stats = *cluster->stats;
-    // No active health checking yet: every host counts as healthy.
-    stats.membership_total.set(static_cast<int64_t>(cluster->hosts->size()));
-    stats.membership_healthy.set(static_cast<int64_t>(cluster->hosts->size()));
-    const auto old = previous ? previous->clusters.find(name) : next.clusters.end();
-    if (!previous || old == previous->clusters.end()) {
-      added.inc();
-      if (cluster->hosts->size() > 0) stats.membership_change.inc();  // its first hosts
-    } else if (!sameHosts(*old->second->hosts, *cluster->hosts)) {
-      stats.membership_change.inc();
-    }
-  }
-  if (previous) {
-    for (const auto& [name, cluster] : previous->clusters) {
-      if (!next.clusters.count(name)) removed.inc();
-    }
-  }
-  store.gauge("cluster_manager.active_clusters").set(static_cast<int64_t>(next.clusters.size()));
-}
-
 void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool default_tags) {
   // Shared by /stats and /stats/prometheus: ?filter=REGEX (RE2, partial match) and ?usedonly.
   const auto render = [&store, default_tags](const admin::AdminRequest& request, bool prometheus) {

@@ -21,10 +21,6 @@ bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstra
 void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
                         const accesslog::LogWriter& access_log_writer);
 // `default_tags`: stats_config.use_all_default_tags (Envoy's default: true).
-// cluster_manager.* and each cluster's membership_* for `next` replacing
-// `previous` (nullptr at start).
-void countClusterChanges(const proxy::ProxyConfig* previous, const proxy::ProxyConfig& next, stats::Store& store);
-
 void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool default_tags);
 
 }  // namespace sluice::server

@@ -1,9 +1,14 @@
 // Upstream hosts and the host set of one cluster.
 //
-// The main thread builds a HostSet and publishes it as
-// std::shared_ptr<const HostSet>; every worker reads it without locks and
-// builds its own load balancer from it. A Host is shared by all workers: its
-// identity fields never change after publication, only the stats atomics do.
+// A Host is one endpoint of one cluster, and a stable object: the cluster
+// manager (main thread) keeps the same Host for the same cluster, address and
+// locality across every config and endpoint update, so its stats and active
+// counts (and later its health and outlier state) carry over. A HostSet is one
+// version of a cluster's hosts with their weights; the main thread builds it
+// and publishes it as std::shared_ptr<const HostSet>, and every worker reads
+// it without locks. A Host's identity fields never change after publication,
+// only its atomics do; its weight belongs to the HostSet (it can change
+// between versions while the Host stays).
 #pragma once
 
 #include <atomic>
@@ -16,9 +21,8 @@
 namespace sluice::upstream {
 
 // Envoy's per-host stats, shown by admin /clusters. Any worker updates them
-// with relaxed atomics; the main thread reads them. The compiler hands the
-// same HostStats to a host that stays across config versions (same cluster
-// and address), so they count from the host's first appearance, as Envoy's do.
+// with relaxed atomics; the main thread reads them. They live as long as the
+// (stable) Host, so they count from the host's first appearance, as Envoy's do.
 struct HostStats {
   std::atomic<uint64_t> cx_total{0};         // connections attempted
   std::atomic<uint64_t> cx_connect_fail{0};  // of those, failed or timed out
@@ -37,7 +41,6 @@ struct Host {
   std::string address;         // IP literal or resolved IP, without brackets
   uint16_t port = 0;           //
   std::string address_string;  // "ip:port", IPv6 as "[::1]:80" (see formatAddress)
-  uint32_t weight = 1;         // lb_endpoint load_balancing_weight; load balancers assume >= 1
   std::string region, zone, sub_zone;
 
   mutable std::atomic<uint32_t> active_requests{0};
@@ -47,32 +50,31 @@ struct Host {
 
 using HostPtr = std::shared_ptr<const Host>;
 
-// The weight load balancers use: a directly built Host may carry 0, which
-// would divide by zero, so it counts as 1 (as makeHost stores it).
-inline uint32_t lbWeight(const Host& host) { return host.weight == 0 ? 1 : host.weight; }
-
 // "ip:port", with IPv6 literals (any address containing ':') in brackets.
 std::string formatAddress(std::string_view address, uint16_t port);
 
-// Builds a host with address_string filled in. A weight of 0 is raised to 1:
-// Envoy's config validation forbids 0 and every load balancer divides by it.
-// `stats` null: fresh ones.
-HostPtr makeHost(std::string address, uint16_t port, uint32_t weight = 1, std::string region = {},
-                 std::string zone = {}, std::string sub_zone = {}, std::shared_ptr<HostStats> stats = nullptr);
+// Builds a host with address_string filled in.
+HostPtr makeHost(std::string address, uint16_t port, std::string region = {}, std::string zone = {},
+                 std::string sub_zone = {});
 
-// The hosts of one cluster, in the order the config lists them, plus the
-// weight facts every load balancer needs. Immutable after construction, so
-// any thread may read it.
+// One version of a cluster's hosts, in the order the config lists them, with
+// their weights and the weight facts every load balancer needs. Immutable
+// after construction, so any thread may read it.
 class HostSet {
  public:
   HostSet() = default;
-  // Null entries are dropped. Weights are read through lbWeight().
-  explicit HostSet(std::vector<HostPtr> hosts);
+  // weights[i] is hosts[i]'s load_balancing_weight; missing entries are 1 and
+  // a 0 is raised to 1 (Envoy's validation forbids 0; every load balancer
+  // divides by it). Null hosts are dropped with their weights.
+  explicit HostSet(std::vector<HostPtr> hosts, std::vector<uint32_t> weights = {});
 
   const std::vector<HostPtr>& hosts() const { return hosts_; }
   size_t size() const { return hosts_.size(); }
   bool empty() const { return hosts_.empty(); }
   const Host& operator[](size_t index) const { return *hosts_[index]; }
+  uint32_t weight(size_t index) const { return weights_[index]; }  // >= 1
+  // Same hosts (the same objects), in the same order, with the same weights.
+  bool sameAs(const HostSet& other) const { return hosts_ == other.hosts_ && weights_ == other.weights_; }
 
   uint64_t totalWeight() const { return total_weight_; }
   uint32_t minWeight() const { return min_weight_; }  // 0 when empty
@@ -83,6 +85,7 @@ class HostSet {
 
  private:
   std::vector<HostPtr> hosts_;
+  std::vector<uint32_t> weights_;
   uint64_t total_weight_ = 0;
   uint32_t min_weight_ = 0;
   uint32_t max_weight_ = 0;

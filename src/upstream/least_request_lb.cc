@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 #include <utility>
+
+#include "upstream/load_balancer_factory.h"
 
 namespace sluice::upstream {
 
@@ -13,17 +16,37 @@ LeastRequestLoadBalancer::LeastRequestLoadBalancer(HostSetPtr hosts, const LbCon
                                ? std::max(config.least_request_active_request_bias, 0.0)
                                : 1.0),
       random_(seed) {
+  schedule({});
+}
+
+void LeastRequestLoadBalancer::schedule(const std::vector<std::pair<const Host*, double>>& kept) {
+  order_.clear();
+  schedule_ = {};
   if (hosts_->allWeightsEqual()) {
     order_.resize(hosts_->size());
     for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<uint32_t>(i);
     return;
   }
+  const std::unordered_map<const Host*, double> deadlines(kept.begin(), kept.end());
   std::vector<Deadline> initial;
   initial.reserve(hosts_->size());
   for (size_t i = 0; i < hosts_->size(); ++i) {
-    initial.push_back({random_.unit() / effectiveWeight((*hosts_)[i]), next_order_++, i});
+    const auto it = deadlines.find(&(*hosts_)[i]);
+    const double time = it != deadlines.end() ? it->second : now_ + random_.unit() / effectiveWeight(i);
+    initial.push_back({time, next_order_++, i});
   }
   schedule_ = decltype(schedule_)(std::greater<>(), std::move(initial));
+}
+
+void LeastRequestLoadBalancer::updateHosts(const LoadBalancerFactory& next) {
+  std::vector<std::pair<const Host*, double>> kept;
+  auto queue = schedule_;
+  while (!queue.empty()) {
+    kept.emplace_back(&(*hosts_)[queue.top().index], queue.top().time);
+    queue.pop();
+  }
+  hosts_ = next.hosts();
+  schedule(kept);
 }
 
 const Host* LeastRequestLoadBalancer::chooseHost(const LbContext* /*context*/) {
@@ -55,15 +78,14 @@ const Host* LeastRequestLoadBalancer::chooseWeighted() {
   Deadline next = schedule_.top();
   schedule_.pop();
   now_ = next.time;
-  const Host& host = (*hosts_)[next.index];
-  schedule_.push({now_ + 1.0 / effectiveWeight(host), next_order_++, next.index});
-  return &host;
+  schedule_.push({now_ + 1.0 / effectiveWeight(next.index), next_order_++, next.index});
+  return &(*hosts_)[next.index];
 }
 
-double LeastRequestLoadBalancer::effectiveWeight(const Host& host) const {
-  const double weight = lbWeight(host);
+double LeastRequestLoadBalancer::effectiveWeight(size_t index) const {
+  const double weight = hosts_->weight(index);
   if (active_request_bias_ == 0.0) return weight;
-  const double load = 1.0 + host.active_requests.load(std::memory_order_relaxed);
+  const double load = 1.0 + (*hosts_)[index].active_requests.load(std::memory_order_relaxed);
   // The common bias of 1.0 skips pow().
   return active_request_bias_ == 1.0 ? weight / load : weight / std::pow(load, active_request_bias_);
 }

@@ -36,6 +36,10 @@ class LeastRequestLoadBalancer final : public LoadBalancer {
   LeastRequestLoadBalancer(HostSetPtr hosts, const LbConfig& config, uint64_t seed);
 
   const Host* chooseHost(const LbContext* context) override;
+  // Active request counts live on the (stable) hosts, so they carry over by
+  // themselves. Weighted: a surviving host keeps its queued deadline; a new
+  // one gets a random phase within its first period from now.
+  void updateHosts(const LoadBalancerFactory& next) override;
 
  private:
   struct Deadline {
@@ -47,7 +51,9 @@ class LeastRequestLoadBalancer final : public LoadBalancer {
 
   const Host* chooseUnweighted();
   const Host* chooseWeighted();
-  double effectiveWeight(const Host& host) const;
+  double effectiveWeight(size_t index) const;
+  // Sets order_ or schedule_ for hosts_; `kept` holds deadlines of hosts that stay.
+  void schedule(const std::vector<std::pair<const Host*, double>>& kept);
 
   HostSetPtr hosts_;
   uint32_t choice_count_;

@@ -20,6 +20,8 @@ struct LbContext {
   std::optional<uint64_t> hash;  // from the route's hash_policy; unset when no policy produced one
 };
 
+class LoadBalancerFactory;
+
 class LoadBalancer {
  public:
   virtual ~LoadBalancer() = default;
@@ -29,6 +31,14 @@ class LoadBalancer {
   // balancers then pick a random host. The pointer stays valid as long as the
   // HostSet the load balancer was built from. Owning worker thread only.
   virtual const Host* chooseHost(const LbContext* context) = 0;
+
+  // The cluster's hosts changed (an endpoint update): go on with `next`'s
+  // hosts, keeping what the policy tracks for the hosts that stay (the
+  // round-robin position and smooth-WRR scores, least-request deadlines) and
+  // the random stream; the consistent-hash policies take `next`'s table,
+  // built once on the main thread. `next` has this load balancer's policy.
+  // Costs O(hosts of this cluster). Owning worker thread only.
+  virtual void updateHosts(const LoadBalancerFactory& next) = 0;
 };
 
 enum class LbPolicy { RoundRobin, LeastRequest, Random, RingHash, Maglev };
@@ -42,6 +52,8 @@ struct LbConfig {
   uint64_t ring_hash_minimum_ring_size = 1024;             // ring_hash_lb_config.minimum_ring_size
   uint64_t ring_hash_maximum_ring_size = 8 * 1024 * 1024;  // ring_hash_lb_config.maximum_ring_size
   uint64_t maglev_table_size = 65537;                      // maglev_lb_config.table_size, must be prime
+
+  bool operator==(const LbConfig&) const = default;
 };
 
 // xoshiro256** (Blackman & Vigna), seeded through splitmix64. Fast, small and

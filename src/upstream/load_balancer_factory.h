@@ -27,7 +27,10 @@ class LoadBalancerFactory {
   std::unique_ptr<LoadBalancer> create(uint64_t seed) const;
 
   LbPolicy policy() const { return policy_; }
+  const LbConfig& config() const { return config_; }
   const HostSetPtr& hosts() const { return hosts_; }
+  const std::shared_ptr<const HashRing>& ring() const { return ring_; }       // RingHash only, else null
+  const std::shared_ptr<const MaglevTable>& table() const { return table_; }  // Maglev only, else null
 
  private:
   LbPolicy policy_;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/hash.h"
+#include "upstream/load_balancer_factory.h"
 
 namespace sluice::upstream {
 namespace {
@@ -68,7 +69,7 @@ std::shared_ptr<const MaglevTable> MaglevTable::build(HostSetPtr hosts, uint64_t
   };
   std::vector<Due> initial;
   initial.reserve(set.size());
-  for (size_t i = 0; i < set.size(); ++i) initial.push_back({due_turn(1, lbWeight(set[i])), i});
+  for (size_t i = 0; i < set.size(); ++i) initial.push_back({due_turn(1, set.weight(i)), i});
   std::priority_queue<Due, std::vector<Due>, std::greater<>> queue(std::greater<>(), std::move(initial));
 
   std::vector<const Host*>& slots = table->table_;
@@ -84,7 +85,7 @@ std::shared_ptr<const MaglevTable> MaglevTable::build(HostSetPtr hosts, uint64_t
       if (walk.position >= size) walk.position -= size;
     }
     slots[walk.position] = &set[i];
-    queue.push({due_turn(++walk.placed + 1, lbWeight(set[i])), i});
+    queue.push({due_turn(++walk.placed + 1, set.weight(i)), i});
   }
   return table;
 }
@@ -95,6 +96,10 @@ MaglevLoadBalancer::MaglevLoadBalancer(std::shared_ptr<const MaglevTable> table,
 const Host* MaglevLoadBalancer::chooseHost(const LbContext* context) {
   const uint64_t hash = context != nullptr && context->hash ? *context->hash : random_.next();
   return table_->lookup(hash);
+}
+
+void MaglevLoadBalancer::updateHosts(const LoadBalancerFactory& next) {
+  if (next.table()) table_ = next.table();
 }
 
 }  // namespace sluice::upstream

@@ -55,6 +55,7 @@ class MaglevLoadBalancer final : public LoadBalancer {
   MaglevLoadBalancer(std::shared_ptr<const MaglevTable> table, uint64_t seed);
 
   const Host* chooseHost(const LbContext* context) override;
+  void updateHosts(const LoadBalancerFactory& next) override;  // takes next's table
 
  private:
   std::shared_ptr<const MaglevTable> table_;

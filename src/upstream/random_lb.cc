@@ -3,14 +3,26 @@
 #include <algorithm>
 #include <utility>
 
+#include "upstream/load_balancer_factory.h"
+
 namespace sluice::upstream {
 
 RandomLoadBalancer::RandomLoadBalancer(HostSetPtr hosts, uint64_t seed)
     : hosts_(hosts ? std::move(hosts) : std::make_shared<const HostSet>()), random_(seed) {
+  index();
+}
+
+void RandomLoadBalancer::index() {
+  weight_ends_.clear();
   if (hosts_->allWeightsEqual()) return;
   weight_ends_.reserve(hosts_->size());
   uint64_t sum = 0;
-  for (const HostPtr& host : hosts_->hosts()) weight_ends_.push_back(sum += lbWeight(*host));
+  for (size_t i = 0; i < hosts_->size(); ++i) weight_ends_.push_back(sum += hosts_->weight(i));
+}
+
+void RandomLoadBalancer::updateHosts(const LoadBalancerFactory& next) {
+  hosts_ = next.hosts();
+  index();
 }
 
 const Host* RandomLoadBalancer::chooseHost(const LbContext* /*context*/) {

@@ -16,8 +16,11 @@ class RandomLoadBalancer final : public LoadBalancer {
   RandomLoadBalancer(HostSetPtr hosts, uint64_t seed);
 
   const Host* chooseHost(const LbContext* context) override;
+  void updateHosts(const LoadBalancerFactory& next) override;  // keeps the random stream
 
  private:
+  void index();  // weight_ends_ for hosts_
+
   HostSetPtr hosts_;
   FastRandom random_;
   std::vector<uint64_t> weight_ends_;  // weight_ends_[i] = sum of weights 0..i; empty when weights are equal

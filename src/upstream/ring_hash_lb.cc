@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/hash.h"
+#include "upstream/load_balancer_factory.h"
 
 namespace sluice::upstream {
 namespace {
@@ -29,14 +30,14 @@ std::vector<uint64_t> replicaCounts(const HostSet& hosts, uint64_t minimum_size,
   std::vector<uint64_t> counts;
   counts.reserve(hosts.size());
   Uint128 sum = 0;
-  for (const HostPtr& host : hosts.hosts()) {
+  for (size_t i = 0; i < hosts.size(); ++i) {
     // round(lightest_count * weight / lightest)
-    const uint64_t count = mulDivFloor(2 * lightest_count, lbWeight(*host), lightest);
+    const uint64_t count = mulDivFloor(2 * lightest_count, hosts.weight(i), lightest);
     counts.push_back((count + 1) / 2);
     sum += counts.back();
   }
   if (sum <= maximum_size) return counts;
-  for (size_t i = 0; i < hosts.size(); ++i) counts[i] = mulDivFloor(maximum_size, lbWeight(hosts[i]), total);
+  for (size_t i = 0; i < hosts.size(); ++i) counts[i] = mulDivFloor(maximum_size, hosts.weight(i), total);
   return counts;
 }
 
@@ -85,6 +86,10 @@ RingHashLoadBalancer::RingHashLoadBalancer(std::shared_ptr<const HashRing> ring,
 const Host* RingHashLoadBalancer::chooseHost(const LbContext* context) {
   const uint64_t hash = context != nullptr && context->hash ? *context->hash : random_.next();
   return ring_->lookup(hash);
+}
+
+void RingHashLoadBalancer::updateHosts(const LoadBalancerFactory& next) {
+  if (next.ring()) ring_ = next.ring();
 }
 
 }  // namespace sluice::upstream

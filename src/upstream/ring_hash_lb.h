@@ -56,6 +56,7 @@ class RingHashLoadBalancer final : public LoadBalancer {
   RingHashLoadBalancer(std::shared_ptr<const HashRing> ring, uint64_t seed);
 
   const Host* chooseHost(const LbContext* context) override;
+  void updateHosts(const LoadBalancerFactory& next) override;  // takes next's table
 
  private:
   std::shared_ptr<const HashRing> ring_;

@@ -24,6 +24,10 @@ class RoundRobinLoadBalancer final : public LoadBalancer {
   RoundRobinLoadBalancer(HostSetPtr hosts, uint64_t seed);
 
   const Host* chooseHost(const LbContext* context) override;
+  // The rotation goes on at the host that was next, if it stays (else at the
+  // same position); surviving hosts keep their smooth-WRR scores, new ones
+  // start at 0, and the scores are shifted to sum to 0 again.
+  void updateHosts(const LoadBalancerFactory& next) override;
 
  private:
   const Host* chooseWeighted();

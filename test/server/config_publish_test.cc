@@ -1,6 +1,7 @@
 // Config publishing across threads, as Server::apply does it: the main thread
-// compiles a ProxyConfig and posts it to every worker (and runtime snapshots,
-// as RuntimeLoader does) while the workers serve requests. Run under
+// compiles a ProxyConfig, the cluster manager's delta and an endpoint update,
+// and posts them to every worker (and runtime snapshots, as RuntimeLoader
+// does) while the workers serve requests. Run under
 // ThreadSanitizer too (scripts/test.sh, build/tsan), where any data race
 // between the publisher and the workers fails the test.
 #include <gtest/gtest.h>
@@ -24,6 +25,7 @@
 #include "config/bootstrap_loader.h"
 #include "network/asio_util.h"
 #include "proxy/worker.h"
+#include "server/cluster_manager.h"
 #include "server/config_compiler.h"
 #include "server/listener_sockets.h"
 
@@ -128,15 +130,21 @@ static_resources:
 )" + endpoints;
 }
 
-proxy::ProxyConfigPtr compile(const std::string& yaml, uint64_t version) {
+struct Compiled {
+  proxy::ProxyConfigPtr listeners;
+  std::shared_ptr<const proxy::ClusterDelta> clusters;
+};
+
+Compiled compile(const std::string& yaml, uint64_t version, ClusterManager& manager) {
   envoy::config::bootstrap::v3::Bootstrap bootstrap;
   config::ErrorList errors;
   EXPECT_TRUE(config::loadBootstrap({"", yaml}, bootstrap, errors)) << errors.toString();
-  auto compiled = compileStatic(
-      bootstrap, {}, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; }, errors);
+  auto compiled = compileStatic(bootstrap, errors);
   EXPECT_TRUE(errors.empty()) << errors.toString();
   compiled->version = version;
-  return compiled;
+  std::vector<const envoy::config::cluster::v3::Cluster*> clusters;
+  for (const auto& c : bootstrap.static_resources().clusters()) clusters.push_back(&c);
+  return {compiled, std::make_shared<const proxy::ClusterDelta>(manager.setClusters(clusters))};
 }
 
 // Counts answered requests so the publisher can wait for traffic between
@@ -224,12 +232,17 @@ TEST(ConfigPublish, WorkersServeWhileNewConfigsArePublished) {
     workers.back()->start();
   }
   ListenerSockets sockets(kWorkers);
+  stats::Store store(kWorkers + 1);
+  ClusterManager manager(store, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; });
   auto publish = [&](int version) {
-    auto config = compile(bootstrapYaml(version, a.port(), b.port()), version);
+    auto [config, clusters] = compile(bootstrapYaml(version, a.port(), b.port()), version, manager);
     std::vector<std::vector<proxy::ListenerSocket>> per_worker;
     std::string error;
     ASSERT_TRUE(sockets.update(*config, per_worker, error)) << error;
-    for (uint32_t i = 0; i < kWorkers; ++i) workers[i]->applyConfig(config, std::move(per_worker[i]));
+    for (uint32_t i = 0; i < kWorkers; ++i) {
+      workers[i]->applyClusters(clusters);
+      workers[i]->applyConfig(config, std::move(per_worker[i]));
+    }
     // A runtime change between configs, as RuntimeLoader publishes it: the
     // route's runtime_fraction and the connection limits read it.
     auto snapshot = std::make_shared<const runtime::Snapshot>(std::map<std::string, std::string, std::less<>>{

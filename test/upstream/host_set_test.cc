@@ -16,11 +16,10 @@ TEST(Host, AddressStringOfIpv6HasBrackets) {
 }
 
 TEST(Host, MakeHostFillsEveryField) {
-  const HostPtr host = makeHost("::1", 9000, 7, "eu", "eu-west-1a", "rack3");
+  const HostPtr host = makeHost("::1", 9000, "eu", "eu-west-1a", "rack3");
   EXPECT_EQ(host->address, "::1");
   EXPECT_EQ(host->port, 9000);
   EXPECT_EQ(host->address_string, "[::1]:9000");
-  EXPECT_EQ(host->weight, 7u);
   EXPECT_EQ(host->region, "eu");
   EXPECT_EQ(host->zone, "eu-west-1a");
   EXPECT_EQ(host->sub_zone, "rack3");
@@ -28,11 +27,18 @@ TEST(Host, MakeHostFillsEveryField) {
   EXPECT_EQ(host->active_connections.load(), 0u);
 }
 
-TEST(Host, ZeroWeightCountsAsOne) {
-  EXPECT_EQ(makeHost("10.0.0.1", 80, 0)->weight, 1u);
-  Host direct;
-  direct.weight = 0;
-  EXPECT_EQ(lbWeight(direct), 1u);
+TEST(HostSet, ZeroOrMissingWeightCountsAsOne) {
+  const HostSet set({makeHost("10.0.0.1", 80), makeHost("10.0.0.2", 80), makeHost("10.0.0.3", 80)}, {0, 7});
+  EXPECT_EQ(set.weight(0), 1u);
+  EXPECT_EQ(set.weight(1), 7u);
+  EXPECT_EQ(set.weight(2), 1u);
+  EXPECT_EQ(set.totalWeight(), 9u);
+}
+
+TEST(HostSet, NullHostsAreDroppedWithTheirWeights) {
+  const HostSet set({nullptr, makeHost("10.0.0.2", 80)}, {5, 3});
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set.weight(0), 3u);
 }
 
 TEST(Host, CountersAreSharedThroughConstPointerAcrossThreads) {

@@ -22,9 +22,9 @@ inline HostSetPtr makeHostSet(const std::vector<uint32_t>& weights, size_t first
   std::vector<HostPtr> hosts;
   for (size_t i = 0; i < weights.size(); ++i) {
     const size_t n = first_index + i;
-    hosts.push_back(makeHost("10." + std::to_string(n / 250) + "." + std::to_string(n % 250) + ".1", 8080, weights[i]));
+    hosts.push_back(makeHost("10." + std::to_string(n / 250) + "." + std::to_string(n % 250) + ".1", 8080));
   }
-  return std::make_shared<const HostSet>(std::move(hosts));
+  return std::make_shared<const HostSet>(std::move(hosts), weights);
 }
 
 inline HostSetPtr makeEqualHostSet(size_t count) { return makeHostSet(std::vector<uint32_t>(count, 1)); }

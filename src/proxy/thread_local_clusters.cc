@@ -1,0 +1,56 @@
+#include "proxy/thread_local_clusters.h"
+
+namespace sluice::proxy {
+
+ClusterState::ClusterState(asio::any_io_executor executor, const ClusterUpdate& update, uint64_t seed)
+    : config(update.config),
+      balancing(update.hosts),
+      lb(update.hosts->create(seed)),
+      pool(std::move(executor), update.config) {}
+
+void ThreadLocalClusters::applyOne(const ClusterUpdate& update, uint64_t seed) {
+  auto& slot = clusters_[update.config->name];
+  if (!slot) {
+    slot = std::make_shared<ClusterState>(executor_, update, seed);
+    return;
+  }
+  ClusterState& state = *slot;
+  if (update.hosts != state.balancing) {
+    if (sameLoadBalancing(*state.config, *update.config)) {
+      state.lb->updateHosts(*update.hosts);
+    } else {
+      state.lb = update.hosts->create(seed);
+    }
+    if (update.hosts->hosts() != state.hosts()) state.pool.retainOnly(*update.hosts->hosts());
+    state.balancing = update.hosts;
+  } else if (!sameLoadBalancing(*state.config, *update.config)) {
+    state.lb = update.hosts->create(seed);
+  }
+  if (update.config != state.config) {
+    state.pool.setCluster(update.config);
+    state.config = update.config;
+  }
+}
+
+void ThreadLocalClusters::remove(const std::string& name) {
+  const auto it = clusters_.find(name);
+  if (it == clusters_.end()) return;
+  it->second->pool.close();
+  clusters_.erase(it);
+}
+
+ClusterState* ThreadLocalClusters::find(std::string_view name) const {
+  const auto it = clusters_.find(std::string(name));
+  return it == clusters_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<ClusterState> ThreadLocalClusters::get(std::string_view name) const {
+  const auto it = clusters_.find(std::string(name));
+  return it == clusters_.end() ? nullptr : it->second;
+}
+
+void ThreadLocalClusters::closeAll() {
+  for (auto& [name, state] : clusters_) state->pool.close();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,206 @@
+#include "server/cluster_manager.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <set>
+#include <utility>
+
+#include "config/proto_hash.h"
+#include "proxy/proxy_stats.h"
+
+namespace sluice::server {
+
+using envoy::config::cluster::v3::Cluster;
+using envoy::config::endpoint::v3::ClusterLoadAssignment;
+
+namespace {
+
+upstream::LbPolicy lbPolicy(Cluster::LbPolicy policy) {
+  switch (policy) {
+    case Cluster::LEAST_REQUEST:
+      return upstream::LbPolicy::LeastRequest;
+    case Cluster::RANDOM:
+      return upstream::LbPolicy::Random;
+    case Cluster::RING_HASH:
+      return upstream::LbPolicy::RingHash;
+    case Cluster::MAGLEV:
+      return upstream::LbPolicy::Maglev;
+    default:
+      return upstream::LbPolicy::RoundRobin;
+  }
+}
+
+bool isDns(const Cluster& cluster) {
+  return cluster.type() == Cluster::STRICT_DNS || cluster.type() == Cluster::LOGICAL_DNS;
+}
+
+// A stable host's key within its cluster: the address and the locality (a
+// host that moves to another zone is a new host, as zone-aware routing will
+// count it there from zero).
+std::string hostKey(const upstream::Host& host) {
+  return host.address_string + '\n' + host.region + '\n' + host.zone + '\n' + host.sub_zone;
+}
+
+}  // namespace
+
+std::string edsServiceName(const Cluster& cluster) {
+  const auto& service = cluster.eds_cluster_config().service_name();
+  return service.empty() ? cluster.name() : service;
+}
+
+std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster& cluster) {
+  auto out = std::make_shared<proxy::ClusterConfig>();
+  out->name = cluster.name();
+  out->stats = proxy::clusterStats(stats::sanitize(out->name));
+  if (cluster.has_connect_timeout()) {
+    out->connect_timeout =
+        proxy::Millis(google::protobuf::util::TimeUtil::DurationToMilliseconds(cluster.connect_timeout()));
+  }
+  out->lb_policy = lbPolicy(cluster.lb_policy());
+  if (cluster.has_per_connection_buffer_limit_bytes()) {
+    out->per_connection_buffer_limit_bytes = cluster.per_connection_buffer_limit_bytes().value();
+  }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (cluster.has_max_requests_per_connection()) {
+    out->max_requests_per_connection = cluster.max_requests_per_connection().value();
+  }
+#pragma GCC diagnostic pop
+  return out;
+}
+
+ClusterManager::ClusterManager(stats::Store& store, Resolver resolve)
+    : store_(store),
+      resolve_(std::move(resolve)),
+      cluster_added_(store.counter("cluster_manager.cluster_added")),
+      cluster_modified_(store.counter("cluster_manager.cluster_modified")),
+      cluster_removed_(store.counter("cluster_manager.cluster_removed")),
+      active_clusters_(store.gauge("cluster_manager.active_clusters")) {}
+
+upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
+  std::unordered_map<std::string, upstream::HostPtr> known;
+  if (cluster.hosts) {
+    for (const auto& host : cluster.hosts->hosts()->hosts()) known.emplace(hostKey(*host), host);
+  }
+  static const ClusterLoadAssignment kNone;
+  const ClusterLoadAssignment* assignment = &cluster.proto.load_assignment();
+  if (cluster.proto.type() == envoy::config::cluster::v3::Cluster::EDS) {
+    const auto it = assignments_.find(edsServiceName(cluster.proto));
+    assignment = it == assignments_.end() ? &kNone : &it->second;
+  }
+  const bool dns = isDns(cluster.proto);
+  const bool logical = cluster.proto.type() == envoy::config::cluster::v3::Cluster::LOGICAL_DNS;
+  std::vector<upstream::HostPtr> hosts;
+  std::vector<uint32_t> weights;
+  for (const auto& locality : assignment->endpoints()) {
+    const auto& where = locality.locality();
+    for (const auto& lb_endpoint : locality.lb_endpoints()) {
+      const auto& sa = lb_endpoint.endpoint().address().socket_address();
+      const uint32_t weight = lb_endpoint.has_load_balancing_weight() ? lb_endpoint.load_balancing_weight().value() : 1;
+      const auto port = static_cast<uint16_t>(sa.port_value());
+      std::vector<std::string> addresses{sa.address()};
+      if (dns) {
+        addresses = resolve_(sa.address(), logical ? DnsAnswer::kLastNonEmpty : DnsAnswer::kLatest);
+        if (logical && addresses.size() > 1) addresses.resize(1);
+      }
+      for (auto& address : addresses) {
+        auto host = upstream::makeHost(std::move(address), port, where.region(), where.zone(), where.sub_zone());
+        auto [it, fresh] = known.emplace(hostKey(*host), host);
+        hosts.push_back(fresh ? std::move(host) : it->second);
+        weights.push_back(weight);
+      }
+    }
+  }
+  return std::make_shared<const upstream::HostSet>(std::move(hosts), std::move(weights));
+}
+
+bool ClusterManager::refreshHosts(Entry& cluster, bool force) {
+  auto hosts = resolveHosts(cluster);
+  if (!force && cluster.hosts && hosts->sameAs(*cluster.hosts->hosts())) return false;
+  cluster.hosts = std::make_shared<const upstream::LoadBalancerFactory>(cluster.config->lb_policy, hosts,
+                                                                        cluster.config->lb_config);
+  return true;
+}
+
+void ClusterManager::countMembership(const Entry& cluster, bool changed) {
+  const auto& stats = *cluster.config->stats;
+  const auto size = static_cast<int64_t>(cluster.hosts->hosts()->size());
+  // No active health checking yet: every host counts as healthy.
+  stats.membership_total.set(size);
+  stats.membership_healthy.set(size);
+  if (changed) stats.membership_change.inc();
+}
+
+proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*>& clusters) {
+  proxy::ClusterDelta delta;
+  std::set<std::string> seen;
+  for (const Cluster* proto : clusters) {
+    seen.insert(proto->name());
+    const uint64_t hash = config::protoHash(*proto);
+    auto [it, added] = clusters_.try_emplace(proto->name());
+    Entry& cluster = it->second;
+    if (!added && cluster.hash == hash) continue;
+    auto config = compileClusterSettings(*proto);
+    const bool rebalance = added || !proxy::sameLoadBalancing(*cluster.config, *config);
+    const upstream::HostSetPtr before = added ? nullptr : cluster.hosts->hosts();
+    cluster.hash = hash;
+    cluster.proto = *proto;
+    cluster.config = std::move(config);
+    refreshHosts(cluster, rebalance);
+    const auto& now = *cluster.hosts->hosts();
+    // A new cluster's first hosts count as a membership change, as in Envoy.
+    countMembership(cluster, before ? !now.sameAs(*before) : !now.empty());
+    (added ? cluster_added_ : cluster_modified_).inc();
+    delta.updated.push_back({cluster.config, cluster.hosts});
+  }
+  for (auto it = clusters_.begin(); it != clusters_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    delta.removed.push_back(it->first);
+    cluster_removed_.inc();
+    it = clusters_.erase(it);
+  }
+  eds_users_.clear();
+  for (const auto& [name, cluster] : clusters_) {
+    if (cluster.proto.type() == envoy::config::cluster::v3::Cluster::EDS) {
+      eds_users_[edsServiceName(cluster.proto)].push_back(name);
+    }
+  }
+  active_clusters_.set(static_cast<int64_t>(clusters_.size()));
+  return delta;
+}
+
+proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment) {
+  proxy::ClusterDelta delta;
+  const std::string service = assignment.cluster_name();
+  assignments_[service] = std::move(assignment);
+  const auto users = eds_users_.find(service);
+  if (users == eds_users_.end()) return delta;
+  for (const auto& name : users->second) {
+    Entry& cluster = clusters_.at(name);
+    if (!refreshHosts(cluster, false)) continue;
+    countMembership(cluster, true);
+    delta.updated.push_back({cluster.config, cluster.hosts});
+  }
+  return delta;
+}
+
+proxy::ClusterDelta ClusterManager::refreshDns() {
+  proxy::ClusterDelta delta;
+  for (auto& [name, cluster] : clusters_) {
+    if (!isDns(cluster.proto) || !refreshHosts(cluster, false)) continue;
+    countMembership(cluster, true);
+    delta.updated.push_back({cluster.config, cluster.hosts});
+  }
+  return delta;
+}
+
+proxy::ClusterDelta ClusterManager::snapshot() const {
+  proxy::ClusterDelta delta;
+  for (const auto& [name, cluster] : clusters_) delta.updated.push_back({cluster.config, cluster.hosts});
+  return delta;
+}
+
+}  // namespace sluice::server

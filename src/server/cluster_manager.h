@@ -1,0 +1,96 @@
+// The cluster manager (Envoy's ClusterManagerImpl): on the main thread, it
+// owns every cluster's compiled settings and its stable hosts, and tells the
+// workers only what changed.
+//
+// - A cluster whose proto is unchanged (config::protoHash) keeps its compiled
+//   ClusterConfig: workers keep its load balancer and pool as they are.
+// - Hosts are stable objects keyed by cluster, address and locality: a host
+//   that stays across any update is the same Host, with its stats, active
+//   request and connection counts (and, later, health and outlier state).
+// - An endpoint update (EDS, DNS) rebuilds one cluster's host set and sends
+//   that cluster alone; its cost does not grow with the number of clusters.
+//
+// Lives in server/ for now; docs/ARCHITECTURE.md says why and where it goes.
+// Main thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "proxy/proxy_config.h"
+#include "server/dns_cache.h"
+#include "stats/stats.h"
+
+namespace sluice::server {
+
+// Host name -> IP literals, for DNS clusters (see DnsCache).
+using Resolver = std::function<std::vector<std::string>(const std::string& name, DnsAnswer answer)>;
+
+// The name EDS delivers a cluster's endpoints under.
+std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);
+
+// A validated cluster's settings (everything but its hosts). A validated
+// cluster always compiles.
+std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster);
+
+class ClusterManager {
+ public:
+  ClusterManager(stats::Store& store, Resolver resolve);
+
+  // The full set of clusters (static and CDS), validated. New and changed
+  // ones are compiled, unchanged ones kept, missing ones removed. Counts
+  // cluster_manager.cluster_added/_modified/_removed and active_clusters.
+  proxy::ClusterDelta setClusters(const std::vector<const envoy::config::cluster::v3::Cluster*>& clusters);
+
+  // An EDS ClusterLoadAssignment (validated) for its cluster_name: kept for
+  // clusters that come later, and applied to the EDS clusters it feeds now.
+  // The delta holds those whose hosts changed.
+  proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment);
+
+  // The DNS answers changed: DNS clusters whose hosts changed.
+  proxy::ClusterDelta refreshDns();
+
+  // What a worker needs to start from nothing: every cluster.
+  proxy::ClusterDelta snapshot() const;
+
+  struct Entry {
+    uint64_t hash = 0;                                           // of `proto`
+    envoy::config::cluster::v3::Cluster proto;                   // as last set
+    std::shared_ptr<const proxy::ClusterConfig> config;          // kept while `hash` is
+    std::shared_ptr<const upstream::LoadBalancerFactory> hosts;  // the current hosts, prepared
+  };
+  // By name, sorted (admin /clusters).
+  const std::map<std::string, Entry>& clusters() const { return clusters_; }
+  // The EDS assignments received, by cluster_name (admin /config_dump).
+  const std::unordered_map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment>& assignments() const {
+    return assignments_;
+  }
+
+ private:
+  // The cluster's endpoints now: its load_assignment, its EDS assignment or
+  // its DNS answers, as stable hosts (reusing `current`'s).
+  upstream::HostSetPtr resolveHosts(const Entry& cluster) const;
+  // Sets `cluster.hosts` if its host set changed (or `force`); true if it did.
+  bool refreshHosts(Entry& cluster, bool force);
+  void countMembership(const Entry& cluster, bool changed);
+
+  stats::Store& store_;
+  Resolver resolve_;
+  std::map<std::string, Entry> clusters_;
+  // EDS assignments by cluster_name, and the clusters each feeds.
+  std::unordered_map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment> assignments_;
+  std::unordered_map<std::string, std::vector<std::string>> eds_users_;
+  stats::Counter& cluster_added_;
+  stats::Counter& cluster_modified_;
+  stats::Counter& cluster_removed_;
+  stats::Gauge& active_clusters_;
+};
+
+}  // namespace sluice::server
