@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "common/utf8.h"
+#include "config/proto_hash.h"
 #include "envoy/admin/v3/certs.pb.h"
 #include "envoy/admin/v3/clusters.pb.h"
 #include "envoy/admin/v3/config_dump.pb.h"
@@ -476,12 +477,12 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
 // bound, and the config was rejected.
 void Server::countListenerChanges(const Dynamic& next, bool created) {
   auto& store = stats::global();
-  std::map<std::string, std::string> before, after;
-  for (const auto& l : bootstrap_.static_resources().listeners()) after[l.name()] = l.SerializeAsString();
-  for (const auto& l : next.listeners) after[l.name()] = l.SerializeAsString();
+  std::map<std::string, uint64_t> before, after;
+  for (const auto& l : bootstrap_.static_resources().listeners()) after[l.name()] = config::protoHash(l);
+  for (const auto& l : next.listeners) after[l.name()] = config::protoHash(l);
   if (config_) {
-    for (const auto& l : bootstrap_.static_resources().listeners()) before[l.name()] = l.SerializeAsString();
-    for (const auto& l : dynamic_.listeners) before[l.name()] = l.SerializeAsString();
+    for (const auto& l : bootstrap_.static_resources().listeners()) before[l.name()] = config::protoHash(l);
+    for (const auto& l : dynamic_.listeners) before[l.name()] = config::protoHash(l);
   }
   uint64_t added = 0, modified = 0, removed = 0;
   for (const auto& [name, proto] : after) {

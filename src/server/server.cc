@@ -8,6 +8,7 @@
 #include "admin/admin_json.h"
 #include "admin/logging_handler.h"
 #include "config/discovery_file.h"
+#include "config/proto_hash.h"
 #include "config/semantic_validator.h"
 #include "log/logger.h"
 #include "network/listen_socket.h"
@@ -179,13 +180,13 @@ static bool readResources(const std::string& path, const std::string& type, std:
 template <typename Resource, typename Records>
 static void recordVersions(const std::vector<Resource>& before, const std::vector<Resource>& now,
                            const std::string& version, Records& records) {
-  std::map<std::string, std::string> old;
-  for (const auto& r : before) old[r.name()] = r.SerializeAsString();
+  std::map<std::string, uint64_t> old;
+  for (const auto& r : before) old[r.name()] = config::protoHash(r);
   Records next;
   for (const auto& r : now) {
     const auto it = old.find(r.name());
     const auto kept = records.find(r.name());
-    if (it != old.end() && kept != records.end() && it->second == r.SerializeAsString()) {
+    if (it != old.end() && kept != records.end() && it->second == config::protoHash(r)) {
       next[r.name()] = kept->second;
     } else {
       next[r.name()] = {version, std::chrono::system_clock::now()};
