@@ -326,7 +326,8 @@ void DownstreamConnection::logStream() {
 }
 
 bool DownstreamConnection::wantsClose() const {
-  return client_close_ || draining_ || close_after_response_ || worker_.draining() || worker_.drainClosing();
+  return client_close_ || draining_ || drain_gently_ || close_after_response_ || worker_.draining() ||
+         worker_.drainClosing();
 }
 
 bool DownstreamConnection::clientAsksToClose() const {

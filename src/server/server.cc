@@ -81,7 +81,7 @@ bool Server::start(std::string& error) {
   cluster_manager_ = std::make_unique<ClusterManager>(
       stats::global(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
-    workers_.push_back(std::make_unique<proxy::Worker>(i));
+    workers_.push_back(std::make_unique<proxy::Worker>(i, std::chrono::seconds(options_.drain_time_s)));
     workers_.back()->start();
   }
   watcher_ = std::make_unique<config::FileWatcher>(main_);
@@ -261,7 +261,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   config::checkSemantics(merged, errors);
   std::shared_ptr<proxy::ProxyConfig> compiled;
   if (errors.empty()) {
-    compiled = compileStatic(merged, errors, access_log_writer_.get());
+    compiled = listener_manager_.compile(merged, access_log_writer_.get(), errors);
   }
   if (!errors.empty()) {
     error = "cannot compile the configuration:\n" + errors.toString();
@@ -274,6 +274,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
     return false;
   }
   countListenerChanges(dynamic, true);
+  listener_manager_.commit(*compiled, merged);
   config_ = compiled;
   // Envoy's safe order: new and changed clusters first, then the listeners
   // that may route to them, then the removals (a listener that routed to a

@@ -20,6 +20,7 @@
 #include "server/cluster_manager.h"
 #include "server/config_compiler.h"
 #include "server/dns_cache.h"
+#include "server/listener_manager.h"
 #include "server/listener_sockets.h"
 #include "server/options.h"
 #include "server/runtime_loader.h"
@@ -97,6 +98,7 @@ class Server {
   ListenerSockets sockets_;
   proxy::ProxyConfigPtr config_;
   std::unique_ptr<ClusterManager> cluster_manager_;
+  ListenerManager listener_manager_;
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;
   std::unique_ptr<RuntimeLoader> runtime_;  // publishes its snapshots to the workers
