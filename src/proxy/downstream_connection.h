@@ -155,6 +155,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
+  std::shared_ptr<const router::RouteTable> rds_routes_;  // the stream's RDS table (the route points into it)
   network::Tcp::socket socket_;
   std::string remote_ip_;
   router::MatchOptions match_options_;  // the HCM's, with this connection's local port

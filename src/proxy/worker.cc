@@ -58,6 +58,12 @@ void Worker::applyClusters(std::shared_ptr<const ClusterDelta> delta) {
   asio::post(io_, [this, delta = std::move(delta)] { clusters_.apply(*delta, [this] { return rng_(); }); });
 }
 
+void Worker::applyRoutes(std::shared_ptr<RdsRouteSlot> slot, std::shared_ptr<const router::RouteTable> table) {
+  asio::post(io_, [this, slot = std::move(slot), table = std::move(table)]() mutable {
+    slot->tables[index_] = std::move(table);
+  });
+}
+
 void Worker::applyRuntime(runtime::SnapshotPtr snapshot) {
   asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
     runtime_ = std::move(snapshot);

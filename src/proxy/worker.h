@@ -58,6 +58,9 @@ class Worker {
   // Posts run in order, so clusters sent before a listener config that routes
   // to them are there when it arrives.
   void applyClusters(std::shared_ptr<const ClusterDelta> delta);
+  // An RDS route table arrived: requests that start after it use it, on every
+  // connection of every listener naming `slot` (no drain).
+  void applyRoutes(std::shared_ptr<RdsRouteSlot> slot, std::shared_ptr<const router::RouteTable> table);
   // Installs a new runtime snapshot (a runtime layer changed; the config stays).
   void applyRuntime(runtime::SnapshotPtr snapshot);
   // Stops accepting; in-flight requests finish, idle connections close. `done`

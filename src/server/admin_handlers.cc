@@ -357,7 +357,8 @@ void Server::installObservabilityHandlers() {
         for (const auto& l : dynamic_.listeners) {
           auto& entry = *listeners->add_dynamic_listeners();
           entry.set_name(l.name());
-          auto& state = *entry.mutable_active_state();
+          // A listener waiting for its RDS routes is in warming_state (Envoy's dynamic_warming).
+          auto& state = warming_.count(l.name()) ? *entry.mutable_warming_state() : *entry.mutable_active_state();
           state.mutable_listener()->PackFrom(l);
           google::protobuf::Timestamp updated = started;
           if (const auto it = dynamic_.listener_versions.find(l.name()); it != dynamic_.listener_versions.end()) {
@@ -366,6 +367,13 @@ void Server::installObservabilityHandlers() {
             *state.mutable_last_updated() = updated;
           }
           addRoutes(l, updated);
+        }
+        for (const auto& [key, rds] : rds_->entries()) {
+          if (!rds.table) continue;
+          auto& entry = *routes->add_dynamic_route_configs();
+          entry.set_version_info(rds.version_info);
+          entry.mutable_route_config()->PackFrom(rds.config);
+          *entry.mutable_last_updated() = timestamp(rds.last_updated);
         }
         dumps.push_back(std::move(listeners));
         dumps.push_back(std::move(routes));
@@ -506,7 +514,6 @@ void Server::countListenerChanges(const Dynamic& next, bool created) {
   store.counter("listener_manager.listener_stopped");
   store.counter("listener_manager.listener_create_failure");
   store.gauge("listener_manager.total_listeners_active").set(static_cast<int64_t>(after.size()));
-  store.gauge("listener_manager.total_listeners_warming").set(0);   // no warming: listeners start at once
   store.gauge("listener_manager.total_listeners_draining").set(0);  // a removed listener's connections are not tracked
 }
 

@@ -17,7 +17,7 @@ std::string keyOf(const envoy::config::listener::v3::Listener& listener) {
 
 std::shared_ptr<proxy::ProxyConfig> ListenerManager::compile(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
                                                              accesslog::LogWriter* access_logs,
-                                                             config::ErrorList& errors) const {
+                                                             config::ErrorList& errors, const RdsSlots* rds) const {
   auto out = std::make_shared<proxy::ProxyConfig>();
   const auto& listeners = bootstrap.static_resources().listeners();
   for (int i = 0; i < listeners.size(); ++i) {
@@ -27,7 +27,8 @@ std::shared_ptr<proxy::ProxyConfig> ListenerManager::compile(const envoy::config
       out->listeners.push_back(kept->second.config);
       continue;
     }
-    if (auto l = compileListener(proto, "static_resources.listeners[" + std::to_string(i) + "]", errors, access_logs)) {
+    if (auto l =
+            compileListener(proto, "static_resources.listeners[" + std::to_string(i) + "]", errors, access_logs, rds)) {
       out->listeners.push_back(std::move(l));
     }
   }

@@ -15,6 +15,7 @@
 #include "config/config_error.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "proxy/proxy_config.h"
+#include "server/config_compiler.h"
 
 namespace sluice::server {
 
@@ -25,7 +26,8 @@ class ListenerManager {
   // compiled. Null with `errors` when one does not compile. Changes nothing
   // until commit(): a rejected update leaves the manager as it was.
   std::shared_ptr<proxy::ProxyConfig> compile(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                              accesslog::LogWriter* access_logs, config::ErrorList& errors) const;
+                                              accesslog::LogWriter* access_logs, config::ErrorList& errors,
+                                              const RdsSlots* rds = nullptr) const;
   // `config` (from compile()) is what the workers now run.
   void commit(const proxy::ProxyConfig& config, const envoy::config::bootstrap::v3::Bootstrap& bootstrap);
 

@@ -92,6 +92,12 @@ bool Server::start(std::string& error) {
     for (auto& w : workers_) w->applyRuntime(snapshot);
   });
   for (auto& w : workers_) w->applyRuntime(runtime_->snapshot());
+  rds_ = std::make_unique<RdsRoutes>(
+      main_, *watcher_, workers_.size(),
+      [this](const std::shared_ptr<proxy::RdsRouteSlot>& slot, std::shared_ptr<const router::RouteTable> table) {
+        for (auto& w : workers_) w->applyRoutes(slot, table);
+      },
+      [this] { asio::post(main_, [this] { onListenersWarmed(); }); });
   if (!runtime_->watch(*watcher_, error)) return false;
   // The admin socket first, as Envoy binds it: it is exclusive, so a second
   // instance on the same admin port stops here, before it opens a listener.
@@ -261,21 +267,24 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   config::checkSemantics(merged, errors);
   std::shared_ptr<proxy::ProxyConfig> compiled;
   if (errors.empty()) {
-    compiled = listener_manager_.compile(merged, access_log_writer_.get(), errors);
+    const RdsSlots rds = [this](const auto& r) { return rds_->slot(r); };
+    compiled = listener_manager_.compile(merged, access_log_writer_.get(), errors, &rds);
   }
   if (!errors.empty()) {
     error = "cannot compile the configuration:\n" + errors.toString();
     return false;
   }
   compiled->version = config_ ? config_->version + 1 : 1;
+  auto serving = servable(*compiled);
   std::vector<std::vector<proxy::ListenerSocket>> per_worker;
-  if (!sockets_.update(*compiled, per_worker, error)) {
+  if (!sockets_.update(*serving, per_worker, error)) {
     countListenerChanges(dynamic, false);
     return false;
   }
   countListenerChanges(dynamic, true);
   listener_manager_.commit(*compiled, merged);
-  config_ = compiled;
+  all_listeners_ = compiled;
+  config_ = serving;
   // Envoy's safe order: new and changed clusters first, then the listeners
   // that may route to them, then the removals (a listener that routed to a
   // removed cluster no longer does once they arrive).
@@ -289,6 +298,46 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   publish(std::move(removals));
   return true;
+}
+
+std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& all) {
+  auto out = std::make_shared<proxy::ProxyConfig>();
+  out->version = all.version;
+  warming_.clear();
+  for (const auto& l : all.listeners) {
+    if (!l->hcm.rds || rds_->ready(*l->hcm.rds)) {
+      out->listeners.push_back(l);
+      continue;
+    }
+    // Warming: a listener new to the workers waits; an updated one keeps
+    // serving its previous version meanwhile (Envoy's listener warming).
+    warming_.insert(l->name);
+    if (config_) {
+      for (const auto& old : config_->listeners) {
+        if (old->name == l->name) out->listeners.push_back(old);
+      }
+    }
+  }
+  stats::global().gauge("listener_manager.total_listeners_warming").set(static_cast<int64_t>(warming_.size()));
+  return out;
+}
+
+void Server::onListenersWarmed() {
+  if (!all_listeners_ || shutting_down_) return;
+  const auto was_warming = warming_;
+  auto serving = servable(*all_listeners_);
+  serving->version = config_->version + 1;
+  std::vector<std::vector<proxy::ListenerSocket>> per_worker;
+  std::string error;
+  if (!sockets_.update(*serving, per_worker, error)) {
+    SLUICE_LOG(config, warn, "sluice: a warmed listener cannot be served: {}", error);
+    return;
+  }
+  config_ = serving;
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
+  for (const auto& name : was_warming) {
+    if (!warming_.count(name)) SLUICE_LOG(config, info, "sluice: listener '{}' warmed", name);
+  }
 }
 
 void Server::onEdsFileChanged(const std::string& path) {
