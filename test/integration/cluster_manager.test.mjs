@@ -195,3 +195,24 @@ test('a host that survives an endpoint update keeps its stats, requests in fligh
     assert.equal(await sluice.stop(), 0);
   }
 });
+
+test('a rejected CDS update names the cluster, not its place in a merged list', async () => {
+  publish('named-cds.json', [clusterResource(staticCluster('fine', [backends[0].port]))]);
+  const sluice = await startSluice({
+    static_resources: { listeners: [listenerFor(['fine'])], clusters: [staticCluster('static_one', [backends[1].port])] },
+    dynamic_resources: { cds_config: { path_config_source: { path: join(dir, 'named-cds.json') } } },
+  }, { concurrency: 1 });
+  try {
+    const rejected = sluice.waitForLog(/CDS update rejected, keeping the previous configuration: [^\n]*\n[^\n]*\n?.*cluster 'broken'\.load_assignment: a STATIC cluster needs at least one endpoint/);
+    publish('named-cds.json', [
+      clusterResource(staticCluster('fine', [backends[0].port])),
+      clusterResource({ name: 'broken', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'broken' } }),
+    ]);
+    await rejected;
+    assert.doesNotMatch(sluice.stderr, /static_resources\.clusters\[1\]/);
+    assert.equal((await get(sluice, '/fine/')).name, 'h0');
+    assert.equal(await sluice.stat('cluster_manager.cds.update_rejected'), 1);
+  } finally {
+    assert.equal(await sluice.stop(), 0);
+  }
+});
