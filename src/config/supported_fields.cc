@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <vector>
 
 #include "config/any_util.h"
@@ -84,7 +83,7 @@ constexpr SupportedField kFields[] = {
      "default 1 MiB; body reads are at most this size (at least 1 KiB)"},
     {"envoy.config.listener.v3.FilterChain", "filters", "", ""},
     {"envoy.config.listener.v3.Filter", "name", "", ""},
-    {"envoy.config.listener.v3.Filter", "typed_config", "", ""},
+    {"envoy.config.listener.v3.Filter", "typed_config", "envoy.filters.network.http_connection_manager", ""},
 // HTTP connection manager
 #define HCM "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
     {HCM, "stat_prefix", "", ""},
@@ -130,7 +129,8 @@ constexpr SupportedField kFields[] = {
 #define AL "envoy.config.accesslog.v3."
     {AL "AccessLog", "name", "", ""},
     {AL "AccessLog", "filter", "", ""},
-    {AL "AccessLog", "typed_config", "", "envoy.access_loggers.file, stdout or stderr"},
+    {AL "AccessLog", "typed_config",
+     "envoy.access_loggers.file|envoy.access_loggers.stdout|envoy.access_loggers.stderr", ""},
     {AL "AccessLogFilter", "status_code_filter", "", "a stream without a response compares as 0"},
     {AL "AccessLogFilter", "duration_filter", "", "milliseconds from the request head to the end of the stream"},
     {AL "AccessLogFilter", "not_health_check_filter", "", "sluice has no health checks yet: every request passes"},
@@ -161,7 +161,8 @@ constexpr SupportedField kFields[] = {
     {SFS, "json_format", "", "typed: an operator alone keeps its type (numbers, null for no value); nested objects"},
     {SFS, "omit_empty_values", "", ""},
 #undef SFS
-    {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "typed_config", "", ""},
+    {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "typed_config",
+     "envoy.filters.http.router", ""},
 // Routes
 #define RC "envoy.config.route.v3.RouteConfiguration"
     {RC, "name", "", ""},
@@ -317,14 +318,14 @@ constexpr SupportedExtension kExtensions[] = {
 
 struct Index {
   std::map<std::pair<std::string_view, std::string_view>, const SupportedField*> fields;
-  std::set<std::string_view> extensions;
+  std::map<std::string_view, const SupportedExtension*> extensions;  // by type
 };
 
 const Index& index() {
   static const Index built = [] {
     Index i;
     for (const auto& f : kFields) i.fields[{f.message, f.field}] = &f;
-    for (const auto& e : kExtensions) i.extensions.insert(e.type);
+    for (const auto& e : kExtensions) i.extensions[e.type] = &e;
     return i;
   }();
   return built;
@@ -374,11 +375,18 @@ void checkEnum(const pb::Message& msg, const pb::FieldDescriptor* field, const S
 
 void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& errors);
 
-void checkAny(const pb::Message& any_msg, const std::string& path, ErrorList& errors) {
+// `entry` is the table row of the Any field; its values name the extensions allowed there.
+void checkAny(const pb::Message& any_msg, const SupportedField& entry, const std::string& path, ErrorList& errors) {
   const auto& any = static_cast<const pb::Any&>(any_msg);
   const auto type = typeNameOfUrl(any.type_url());
-  if (index().extensions.count(type) == 0) {
+  const auto found = index().extensions.find(type);
+  if (found == index().extensions.end()) {
     errors.add(path, "typed config '" + std::string(type) + "' is not supported by sluice");
+    return;
+  }
+  if (!enumValueAllowed(entry.enum_values, found->second->name)) {
+    errors.add(path, "typed config '" + std::string(type) + "' (" + std::string(found->second->name) +
+                         ") is not supported by sluice here (supported: " + listOf(entry.enum_values) + ")");
     return;
   }
   std::string error;
@@ -414,12 +422,12 @@ void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& er
     if (field->is_repeated()) {
       for (int i = 0; i < r->FieldSize(msg, field); ++i) {
         const auto& element = r->GetRepeatedMessage(msg, field, i);
-        is_any ? checkAny(element, indexPath(field_path, i), errors)
+        is_any ? checkAny(element, *it->second, indexPath(field_path, i), errors)
                : checkMessage(element, indexPath(field_path, i), errors);
       }
     } else {
       const auto& sub = r->GetMessage(msg, field);
-      is_any ? checkAny(sub, field_path, errors) : checkMessage(sub, field_path, errors);
+      is_any ? checkAny(sub, *it->second, field_path, errors) : checkMessage(sub, field_path, errors);
     }
   }
 }
