@@ -91,8 +91,11 @@ constexpr SupportedField kFields[] = {
     {HCM, "route_config", "", ""},
     {HCM, "http_filters", "", ""},
     {HCM, "server_name", "", "default 'sluice' (Envoy: 'envoy'); always overwrites the upstream's"},
-    {HCM, "use_remote_address", "", ""},
-    {HCM, "xff_num_trusted_hops", "", ""},
+    {HCM, "use_remote_address", "",
+     "appends the peer to x-forwarded-for; an external request gets x-envoy-external-address"},
+    {HCM, "xff_num_trusted_hops", "",
+     "the trusted client address (x-forwarded-for, Envoy's rules) is what %DOWNSTREAM_REMOTE_ADDRESS%, "
+     "hash_policy source_ip and x-envoy-external-address use; internal addresses: Envoy's default set"},
     {HCM, "upgrade_configs", "", "websocket only"},
     {HCM, "strip_matching_host_port", "", ""},
     {HCM, "strip_any_host_port", "", ""},

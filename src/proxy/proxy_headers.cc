@@ -1,5 +1,9 @@
 #include "proxy/proxy_headers.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace sluice::proxy {
@@ -85,7 +89,14 @@ void applyForwardingHeaders(http::HeaderMap& headers, const ForwardingContext& c
     if (!xff.empty()) xff += ',';
     xff += context.remote_ip;
     headers.set("x-forwarded-for", xff);
-    headers.set("x-forwarded-proto", context.scheme);
+    // Behind trusted hops, the nearest one's x-forwarded-proto is kept.
+    if (context.xff_num_trusted_hops == 0 || !headers.has("x-forwarded-proto")) {
+      headers.set("x-forwarded-proto", context.scheme);
+    }
+    // The first hop into the trusted network names the external client.
+    if (context.client != nullptr && !context.client->internal) {
+      headers.set("x-envoy-external-address", context.client->ip());
+    }
   } else if (!headers.has("x-forwarded-proto")) {
     headers.add("x-forwarded-proto", context.scheme);
   }
@@ -96,22 +107,91 @@ void applyForwardingHeaders(http::HeaderMap& headers, const ForwardingContext& c
   }
 }
 
-std::string_view trustedClientAddress(const http::HeaderMap& headers, const ForwardingContext& context) {
-  if (context.use_remote_address && context.xff_num_trusted_hops == 0) return context.remote_ip;
-  const auto xff = headers.get("x-forwarded-for");
-  if (!xff) return context.remote_ip;
-  // Walk from the right: skip the trusted hops, take the next entry.
-  std::string_view list = *xff;
-  uint32_t skip = context.use_remote_address ? context.xff_num_trusted_hops - 1 : context.xff_num_trusted_hops;
-  while (!list.empty()) {
-    const size_t comma = list.rfind(',');
-    const auto entry = trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
-    if (skip == 0) return entry;
-    --skip;
-    if (comma == std::string_view::npos) break;
-    list = list.substr(0, comma);
+bool isInternalAddress(const asio::ip::address& address) {
+  if (address.is_v4()) {
+    const auto b = address.to_v4().to_bytes();
+    return b[0] == 10 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168) ||
+           address.to_v4() == asio::ip::address_v4::loopback();
   }
-  return context.remote_ip;
+  const auto v6 = address.to_v6();
+  return v6.to_bytes()[0] == 0xfd || v6.is_loopback();
+}
+
+namespace {
+
+// The entry `skip` places from the right of x-forwarded-for (all its lines,
+// joined by ',' as Envoy joins them), parsed: false when there are not that
+// many entries or the entry is not an IP address. `single`: XFF is one entry.
+bool xffEntryFromRight(const http::HeaderMap& headers, uint32_t skip, asio::ip::address& out, bool& single) {
+  size_t entries = 0;
+  headers.forEach([&](const http::HeaderMap::Entry& e) {
+    if (e.name == "x-forwarded-for")
+      entries += 1 + static_cast<size_t>(std::count(e.value.begin(), e.value.end(), ','));
+  });
+  single = entries == 1;
+  if (entries <= skip) return false;
+  const size_t wanted = entries - 1 - skip;  // from the left
+  size_t index = 0;
+  std::string_view found;
+  bool have = false;
+  headers.forEach([&](const http::HeaderMap::Entry& e) {
+    if (have || e.name != "x-forwarded-for") return;
+    std::string_view list = e.value;
+    while (true) {
+      const size_t comma = list.find(',');
+      if (index++ == wanted) {
+        found = trim(list.substr(0, comma));
+        have = true;
+        return;
+      }
+      if (comma == std::string_view::npos) return;
+      list.remove_prefix(comma + 1);
+    }
+  });
+  char text[64];
+  if (!have || found.empty() || found.size() >= sizeof text) return false;
+  std::memcpy(text, found.data(), found.size());
+  text[found.size()] = '\0';
+  std::error_code ec;
+  out = asio::ip::make_address(text, ec);
+  return !ec;
+}
+
+}  // namespace
+
+void resolveDownstreamClient(const http::HeaderMap& headers, const asio::ip::address& peer, bool use_remote_address,
+                             uint32_t xff_num_trusted_hops, accesslog::DownstreamClient& out) {
+  bool single = false;
+  bool from_xff = false;
+  asio::ip::address address;
+  if (use_remote_address) {
+    // This hop appends the peer: XFF is then one address if it arrived without one.
+    single = !headers.has("x-forwarded-for");
+    bool ignored = false;
+    from_xff = xff_num_trusted_hops > 0 && xffEntryFromRight(headers, xff_num_trusted_hops - 1, address, ignored);
+  } else {
+    from_xff = xffEntryFromRight(headers, xff_num_trusted_hops, address, single);
+    single = single && xff_num_trusted_hops == 0;
+  }
+  // Envoy: internal only when the one XFF address is; no address found is external.
+  out.internal = single && (from_xff || use_remote_address) && isInternalAddress(from_xff ? address : peer);
+  out.from_xff = from_xff;
+  out.address = from_xff ? address : peer;
+  if (!from_xff && peer.is_unspecified()) {  // the peer is not known
+    out.length = 0;
+    return;
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (out.address.is_v4()) {
+    const auto bytes = out.address.to_v4().to_bytes();
+    inet_ntop(AF_INET, bytes.data(), text, sizeof text);
+  } else {
+    const auto bytes = out.address.to_v6().to_bytes();
+    inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
+  }
+  static_assert(sizeof out.text >= INET6_ADDRSTRLEN);
+  out.length = static_cast<uint8_t>(std::strlen(text));
+  std::memcpy(out.text, text, out.length);
 }
 
 }  // namespace sluice::proxy
