@@ -30,10 +30,11 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "cds_config", "", ""},
     {"envoy.config.bootstrap.v3.Admin", "address", "", ""},
     // Node
-    {"envoy.config.core.v3.Node", "id", "", "overridden by --service-node"},
+    {"envoy.config.core.v3.Node", "id", "", "overridden by --service-node; reported by /config_dump and /server_info"},
     {"envoy.config.core.v3.Node", "cluster", "", "overridden by --service-cluster"},
-    {"envoy.config.core.v3.Node", "locality", "", "zone overridden by --service-zone"},
-    {"envoy.config.core.v3.Node", "metadata", "", ""},
+    {"envoy.config.core.v3.Node", "locality", "",
+     "zone overridden by --service-zone; reported only (sluice has no zone-aware routing)"},
+    {"envoy.config.core.v3.Node", "metadata", "", "reported by /config_dump (sluice has no xDS client to send it)"},
     {"envoy.config.core.v3.Locality", "region", "", ""},
     {"envoy.config.core.v3.Locality", "zone", "", ""},
     {"envoy.config.core.v3.Locality", "sub_zone", "", ""},
@@ -87,7 +88,7 @@ constexpr SupportedField kFields[] = {
 // HTTP connection manager
 #define HCM "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
     {HCM, "stat_prefix", "", ""},
-    {HCM, "codec_type", "AUTO|HTTP1", ""},
+    {HCM, "codec_type", "AUTO|HTTP1", "sluice speaks HTTP/1.1 only: AUTO (the default) serves HTTP/1.1"},
     {HCM, "route_config", "", ""},
     {HCM, "http_filters", "", ""},
     {HCM, "server_name", "", "default 'sluice' (Envoy: 'envoy'); always overwrites the upstream's"},
@@ -176,6 +177,7 @@ constexpr SupportedField kFields[] = {
     {RC, "response_headers_to_remove", "", ""},
     {RC, "most_specific_header_mutations_wins", "", ""},
     {RC, "max_direct_response_body_size_bytes", "", "default 4096"},
+    {RC, "ignore_port_in_host_matching", "", "virtual hosts match the Host without its port"},
 #undef RC
 #define VH "envoy.config.route.v3.VirtualHost"
     {VH, "name", "", ""},
@@ -300,7 +302,8 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.endpoint.v3.ClusterLoadAssignment", "endpoints", "", ""},
     {"envoy.config.endpoint.v3.LocalityLbEndpoints", "locality", "", ""},
     {"envoy.config.endpoint.v3.LocalityLbEndpoints", "lb_endpoints", "", ""},
-    {"envoy.config.endpoint.v3.LocalityLbEndpoints", "load_balancing_weight", "", ""},
+    {"envoy.config.endpoint.v3.LocalityLbEndpoints", "load_balancing_weight", "",
+     "ignored, as Envoy ignores it without locality_weighted_lb_config (which sluice does not support)"},
     {"envoy.config.endpoint.v3.LbEndpoint", "endpoint", "", ""},
     {"envoy.config.endpoint.v3.LbEndpoint", "load_balancing_weight", "", "default 1"},
     {"envoy.config.endpoint.v3.Endpoint", "address", "", ""},
