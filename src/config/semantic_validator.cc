@@ -1,7 +1,6 @@
 #include "config/semantic_validator.h"
 
 #include <arpa/inet.h>
-#include <strings.h>
 
 #include <map>
 #include <set>
@@ -207,13 +206,7 @@ class Checker {
       if (router && i + 1 != n) errors_.add(fpath, "the router must be the last HTTP filter");
       if (!router && i + 1 == n) errors_.add(fpath, "the last HTTP filter must be envoy.filters.http.router");
     }
-    for (int i = 0; i < hcm.upgrade_configs_size(); ++i) {
-      const std::string& type = hcm.upgrade_configs(i).upgrade_type();
-      if (type.size() != 9 || strcasecmp(type.c_str(), "websocket") != 0) {
-        errors_.add(indexPath(path + ".upgrade_configs", i) + ".upgrade_type",
-                    "'" + type + "' is not supported by sluice (supported: websocket)");
-      }
-    }
+    // Upgrade types other than websocket: the gate (config/supported_fields.cc).
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
   }
 

@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <vector>
 
@@ -112,7 +113,7 @@ constexpr SupportedField kFields[] = {
     {HCM, "access_log", "",
      "one line per stream (local replies and WebSocket tunnels included), queued to a writer thread; "
      "a full queue (4096 lines per worker) drops the line and counts it"},
-    {HCM ".UpgradeConfig", "upgrade_type", "", "websocket"},
+    {HCM ".UpgradeConfig", "upgrade_type", "websocket", ""},
     {HCM ".UpgradeConfig", "enabled", "", ""},
 #undef HCM
     {"envoy.config.core.v3.HttpProtocolOptions", "idle_timeout", "", "default 1h; 0 disables"},
@@ -253,7 +254,7 @@ constexpr SupportedField kFields[] = {
     {RA ".HashPolicy.Cookie", "name", "", ""},
     {RA ".HashPolicy.ConnectionProperties", "source_ip", "", ""},
     {RA ".HashPolicy.QueryParameter", "name", "", ""},
-    {RA ".UpgradeConfig", "upgrade_type", "", ""},
+    {RA ".UpgradeConfig", "upgrade_type", "websocket", ""},
     {RA ".UpgradeConfig", "enabled", "", ""},
 #undef RA
     {"envoy.type.matcher.v3.RegexMatchAndSubstitute", "pattern", "", ""},
@@ -337,13 +338,19 @@ const Index& index() {
   return built;
 }
 
-bool enumValueAllowed(std::string_view allowed, std::string_view name) {
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool enumValueAllowed(std::string_view allowed, std::string_view name, bool ignore_case = false) {
   if (allowed.empty()) return true;
   size_t start = 0;
   while (start <= allowed.size()) {
     const size_t bar = allowed.find('|', start);
     const auto token = allowed.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start);
-    if (token == name) return true;
+    if (ignore_case ? equalsIgnoringCase(token, name) : token == name) return true;
     if (bar == std::string_view::npos) break;
     start = bar + 1;
   }
@@ -418,6 +425,12 @@ void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& er
     }
     if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_ENUM) {
       checkEnum(msg, field, *it->second, field_path, errors);
+      continue;
+    }
+    if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING && !field->is_repeated() &&
+        !enumValueAllowed(it->second->enum_values, r->GetString(msg, field), true)) {
+      errors.add(field_path, "'" + r->GetString(msg, field) +
+                                 "' is not supported by sluice (supported: " + listOf(it->second->enum_values) + ")");
       continue;
     }
     if (field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE || field->is_map()) continue;

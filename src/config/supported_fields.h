@@ -19,6 +19,7 @@ struct SupportedField {
   std::string_view message;  // full proto name, e.g. "envoy.config.cluster.v3.Cluster"
   std::string_view field;    // proto field name, e.g. "connect_timeout"
   // '|'-separated; empty: all. For enum fields: the values sluice implements.
+  // For string fields: the values sluice implements, compared ignoring case.
   // For google.protobuf.Any fields: the Envoy names of the extensions allowed
   // there (an extension is only supported where its field lists it).
   std::string_view enum_values;
