@@ -49,10 +49,11 @@ void applyForwardingHeaders(http::HeaderMap& headers, const ForwardingContext& c
 // the peer when there are fewer entries or that entry is not an IP address.
 // `out.internal` is Envoy's internal request: after this hop's append, XFF
 // holds one address, and it is internal (Envoy's default set: 10/8,
-// 172.16/12, 192.168/16, 127.0.0.1, fd00::/8, ::1). Once per request, before
-// the headers change; allocates nothing.
-void resolveDownstreamClient(const http::HeaderMap& headers, const asio::ip::address& peer, bool use_remote_address,
-                             uint32_t xff_num_trusted_hops, accesslog::DownstreamClient& out);
+// 172.16/12, 192.168/16, 127.0.0.1, fd00::/8, ::1). `peer_text` is `peer`
+// as text (empty: the peer is not known). Once per request, before the
+// headers change; allocates nothing.
+void resolveDownstreamClient(const http::HeaderMap& headers, const asio::ip::address& peer, std::string_view peer_text,
+                             bool use_remote_address, uint32_t xff_num_trusted_hops, accesslog::DownstreamClient& out);
 
 // Envoy's default internal addresses (internal_address_config unset).
 bool isInternalAddress(const asio::ip::address& address);

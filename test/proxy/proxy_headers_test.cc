@@ -22,7 +22,7 @@ http::HeaderMap withXff(const std::vector<std::string>& lines) {
 accesslog::DownstreamClient resolve(const http::HeaderMap& headers, bool use_remote_address, uint32_t hops,
                                     const asio::ip::address& peer = kPeer) {
   accesslog::DownstreamClient out;
-  resolveDownstreamClient(headers, peer, use_remote_address, hops, out);
+  resolveDownstreamClient(headers, peer, peer.to_string(), use_remote_address, hops, out);
   return out;
 }
 
