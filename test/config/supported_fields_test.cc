@@ -135,6 +135,16 @@ TEST(SupportedFields, RejectsAStringValueSluiceDoesNotImplement) {
   EXPECT_EQ(errors.errors()[0].toString(),
             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.upgrade_configs[1].upgrade_type: "
             "'CONNECT' is not supported by sluice (supported: websocket)");
+  // On a route too, where it used to be accepted and do nothing.
+  const auto route = gate(std::string(kListenerPrefix) +
+                          "          route_config: { virtual_hosts: [ { name: v, domains: ['*'], routes: [ { match: "
+                          "{ prefix: / }, route: { cluster: c, upgrade_configs: [ { upgrade_type: CONNECT } ] } } ] } "
+                          "] }\n");
+  ASSERT_EQ(route.size(), 1u);
+  EXPECT_EQ(route.errors()[0].toString(),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0]."
+            "routes[0].route.upgrade_configs[0].upgrade_type: 'CONNECT' is not supported by sluice (supported: "
+            "websocket)");
 }
 
 // The route and access-log compilers do not check for fields sluice does not
