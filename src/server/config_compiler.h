@@ -31,8 +31,9 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
                                                   accesslog::LogWriter* access_logs = nullptr);
 
 // Everything `serve` compiles, without opening a socket or an access-log file
-// and without starting a thread: the stats matcher; the file-based LDS, CDS
-// and EDS resources; the semantic checks over static and file resources
+// and without starting a thread: the stats matcher; the directories serve
+// watches (file sources, runtime disk layers); the file-based LDS, CDS and
+// EDS resources; the semantic checks over static and file resources
 // together; every listener (route tables with their RE2 regexes, header
 // mutations, access-log formats and filters). The errors are serve's, with
 // the same paths. --mode validate runs it, so no config validates that serve
