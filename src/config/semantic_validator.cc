@@ -114,8 +114,15 @@ class Checker {
   }
 
  private:
-  void configSource(const envoy::config::core::v3::ConfigSource& source, const std::string& path) {
+  // `waits`: the resource may arrive after start (RDS), so initial_fetch_timeout
+  // has an effect; file-based LDS, CDS and EDS are read before serving.
+  void configSource(const envoy::config::core::v3::ConfigSource& source, const std::string& path, bool waits = false) {
     if (!source.has_path_config_source()) errors_.add(path, "needs path_config_source (file-based discovery)");
+    if (!waits && source.has_initial_fetch_timeout()) {
+      errors_.add(path + ".initial_fetch_timeout",
+                  "is not supported by sluice here: a file-based LDS, CDS or EDS source is read before serving "
+                  "(only RDS waits for its first fetch)");
+    }
   }
 
   void cluster(const Cluster& c, const std::string& path) {
@@ -208,6 +215,8 @@ class Checker {
     }
     // Upgrade types other than websocket: the gate (config/supported_fields.cc).
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
+    if (hcm.has_rds()) configSource(hcm.rds().config_source(), path + ".rds.config_source", true);
+    if (!hcm.has_route_config() && !hcm.has_rds()) errors_.add(path, "needs route_config or rds");
   }
 
   void routeConfig(const RouteConfiguration& rc, const std::string& path) {
@@ -269,6 +278,14 @@ class Checker {
   ErrorList& errors_;
   std::set<std::string> clusters_;
   bool check_route_clusters_ = true;
+
+ public:
+  // An RDS route configuration on its own: no cluster references are checked
+  // (Envoy's validate_clusters is off for RDS: an unknown cluster is a 503 NC).
+  void routeConfigAlone(const RouteConfiguration& rc, const std::string& path) {
+    check_route_clusters_ = false;
+    routeConfig(rc, path);
+  }
 };
 
 }  // namespace
@@ -280,6 +297,11 @@ bool isIpLiteral(const std::string& text) {
 
 void checkSemantics(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, ErrorList& errors) {
   Checker(bootstrap, errors).run();
+}
+
+void checkRouteConfiguration(const RouteConfiguration& config, const std::string& path, ErrorList& errors) {
+  const envoy::config::bootstrap::v3::Bootstrap none;
+  Checker(none, errors).routeConfigAlone(config, path);
 }
 
 }  // namespace sluice::config

@@ -42,6 +42,8 @@ constexpr SupportedField kFields[] = {
     // Config sources
     {"envoy.config.core.v3.ConfigSource", "path_config_source", "", "watched with inotify; replace files by rename"},
     {"envoy.config.core.v3.ConfigSource", "resource_api_version", "V3", ""},
+    {"envoy.config.core.v3.ConfigSource", "initial_fetch_timeout", "",
+     "RDS: default 15s; 0 waits for ever; a listener warms until its routes arrive or this passes"},
     {"envoy.config.core.v3.PathConfigSource", "path", "", ""},
     {"envoy.config.core.v3.PathConfigSource", "watched_directory", "", ""},
     {"envoy.config.core.v3.WatchedDirectory", "path", "", ""},
@@ -91,6 +93,9 @@ constexpr SupportedField kFields[] = {
     {HCM, "stat_prefix", "", ""},
     {HCM, "codec_type", "AUTO|HTTP1", "sluice speaks HTTP/1.1 only: AUTO (the default) serves HTTP/1.1"},
     {HCM, "route_config", "", ""},
+    {HCM, "rds", "", "from a file (path_config_source); the route table swaps without the listener"},
+    {"envoy.extensions.filters.network.http_connection_manager.v3.Rds", "config_source", "", ""},
+    {"envoy.extensions.filters.network.http_connection_manager.v3.Rds", "route_config_name", "", ""},
     {HCM, "http_filters", "", ""},
     {HCM, "server_name", "", "default 'sluice' (Envoy: 'envoy'); always overwrites the upstream's"},
     {HCM, "use_remote_address", "",

@@ -326,7 +326,8 @@ void DownstreamConnection::logStream() {
 }
 
 bool DownstreamConnection::wantsClose() const {
-  return client_close_ || draining_ || close_after_response_ || worker_.draining() || worker_.drainClosing();
+  return client_close_ || draining_ || drain_gently_ || close_after_response_ || worker_.draining() ||
+         worker_.drainClosing();
 }
 
 bool DownstreamConnection::clientAsksToClose() const {
@@ -436,7 +437,10 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
                                  request_.headers,       remote_ip_};
   const auto& runtime = worker_.runtime();
-  const router::Route* route = hcm.routes ? hcm.routes->match(view, match_options_, runtime, random) : nullptr;
+  // An RDS table may be swapped while this request runs: the stream holds it.
+  const router::RouteTable* table = hcm.routes.get();
+  if (hcm.rds) table = (rds_routes_ = hcm.rds->tables[worker_.index()]).get();
+  const router::Route* route = table != nullptr ? table->match(view, match_options_, runtime, random) : nullptr;
   // A body we do not read keeps the connection from being reused: answering
   // locally then closes it (sendLocalReply sees the unread body).
   if (route == nullptr) listener_->hcm.stats->no_route.inc();

@@ -36,6 +36,10 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // Finish the request in flight (answering with `connection: close`), or
   // close now when idle between requests.
   void drain();
+  // Drain without closing an idle connection now: its next response carries
+  // `connection: close` (a listener update; see Worker::install). Closing an
+  // idle keep-alive connection races a client sending its next request on it.
+  void drainGently() { drain_gently_ = true; }
   // Close at once.
   void close();
   // A WebSocket tunnel (if this connection is one) closes both its sides; the
@@ -45,6 +49,8 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // must not look complete to a client that reads it to the close.
   void abort();
   const std::string& listenerName() const { return listener_->name; }
+  // The listener config (filter chain) this connection was accepted with.
+  const ListenerConfig* listenerConfig() const { return listener_.get(); }
 
   // The connection's timer reports a due timeout (see Timeout).
   void onDeadline(size_t slot);
@@ -149,6 +155,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
+  std::shared_ptr<const router::RouteTable> rds_routes_;  // the stream's RDS table (the route points into it)
   network::Tcp::socket socket_;
   std::string remote_ip_;
   router::MatchOptions match_options_;  // the HCM's, with this connection's local port
@@ -185,6 +192,9 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   bool close_after_response_ = false;  // max_connection_duration passed or max requests reached
   bool idle_ = false;                  // between requests, waiting for bytes
   bool draining_ = false;              // close after the current response
+  // Close after the next response, which says so; an idle connection waits for
+  // it (its last response promised keep-alive).
+  bool drain_gently_ = false;
   bool closed_ = false;
   // After a 101: the upstream side of the tunnel (see startTunnel).
   struct Tunnel;

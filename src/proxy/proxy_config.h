@@ -46,9 +46,22 @@ inline bool sameLoadBalancing(const ClusterConfig& a, const ClusterConfig& b) {
   return a.lb_policy == b.lb_policy && a.lb_config == b.lb_config;
 }
 
+// The route table of a connection manager that takes it from RDS: it changes
+// without the listener. One slot per (config source, route_config_name),
+// shared by every listener that names it; each worker writes and reads only
+// its own entry (tables[worker index]) on its own thread, so the request path
+// takes no lock. Null until the first table arrived (the listener warms until
+// then and is not served).
+struct RdsRouteSlot {
+  RdsRouteSlot(std::string name, size_t workers) : route_config_name(std::move(name)), tables(workers) {}
+  const std::string route_config_name;
+  std::vector<std::shared_ptr<const router::RouteTable>> tables;
+};
+
 struct HttpConnectionManagerConfig {
   std::string stat_prefix;
-  std::shared_ptr<const router::RouteTable> routes;
+  std::shared_ptr<const router::RouteTable> routes;  // route_config; null with rds
+  std::shared_ptr<RdsRouteSlot> rds;                 // rds; null with route_config
   router::MatchOptions match_options;
   std::string server_name = "sluice";
   bool use_remote_address = false;

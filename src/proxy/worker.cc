@@ -18,7 +18,8 @@ uint64_t freshSeed() {
 
 }  // namespace
 
-Worker::Worker(uint32_t index) : index_(index), work_(io_.get_executor()), rng_(freshSeed()) {}
+Worker::Worker(uint32_t index, std::chrono::milliseconds listener_drain_time)
+    : index_(index), listener_drain_time_(listener_drain_time), work_(io_.get_executor()), rng_(freshSeed()) {}
 
 Worker::~Worker() { stop(); }
 
@@ -55,6 +56,12 @@ void Worker::applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sock
 
 void Worker::applyClusters(std::shared_ptr<const ClusterDelta> delta) {
   asio::post(io_, [this, delta = std::move(delta)] { clusters_.apply(*delta, [this] { return rng_(); }); });
+}
+
+void Worker::applyRoutes(std::shared_ptr<RdsRouteSlot> slot, std::shared_ptr<const router::RouteTable> table) {
+  asio::post(io_, [this, slot = std::move(slot), table = std::move(table)]() mutable {
+    slot->tables[index_] = std::move(table);
+  });
 }
 
 void Worker::applyRuntime(runtime::SnapshotPtr snapshot) {
@@ -94,7 +101,9 @@ void Worker::install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets)
       if (l->name == it->first) found = l;
     }
     if (found) {
+      const bool changed = it->second.config && it->second.config != found;
       it->second.config = found;
+      if (changed) drainOldChains(it->first);
       ++it;
       continue;
     }
@@ -209,6 +218,26 @@ void Worker::drain(std::function<void()> done, Tunnels tunnels) {
       if (tunnels == Tunnels::kClose) c->closeTunnel();
     }
     maybeFinishDrain();
+  });
+}
+
+void Worker::drainOldChains(const std::string& name) {
+  const auto old = [this, name](const DownstreamConnection& c) {
+    const auto it = listeners_.find(name);
+    return c.listenerName() == name && (it == listeners_.end() || c.listenerConfig() != it->second.config.get());
+  };
+  for (auto& [raw, weak] : connections_) {
+    if (auto c = weak.lock(); c && old(*c)) c->drainGently();
+  }
+  auto timer = std::make_shared<asio::steady_timer>(io_, listener_drain_time_);
+  timer->async_wait([this, timer, old](const std::error_code& ec) {
+    if (ec || stopped_) return;
+    // Copy: drain() may close a connection, which removes it from the map.
+    std::vector<std::shared_ptr<DownstreamConnection>> stale;
+    for (auto& [raw, weak] : connections_) {
+      if (auto c = weak.lock(); c && old(*c)) stale.push_back(std::move(c));
+    }
+    for (auto& c : stale) c->drain();
   });
 }
 

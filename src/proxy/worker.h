@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -35,7 +36,10 @@ struct ListenerSocket {
 
 class Worker {
  public:
-  explicit Worker(uint32_t index);
+  // `listener_drain_time`: how long connections of a changed listener may
+  // finish on their old filter chain before idle ones are closed (Envoy's
+  // --drain-time-s, default 600 s).
+  explicit Worker(uint32_t index, std::chrono::milliseconds listener_drain_time = std::chrono::seconds(600));
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,12 +48,19 @@ class Worker {
   void start();
   // Installs a new listener config. `sockets` are this worker's sockets for
   // listeners that are new or moved; listeners not in `config` stop accepting
-  // and drain.
+  // and drain. A listener whose ListenerConfig is the same object keeps its
+  // connections as they are; one with a new ListenerConfig (it changed) takes
+  // new connections on it, and its older connections drain: each answers its
+  // next response with `connection: close`, and those still idle after the
+  // listener drain time are closed. WebSocket tunnels stay open.
   void applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
   // Applies what changed in the clusters (see ThreadLocalClusters::apply).
   // Posts run in order, so clusters sent before a listener config that routes
   // to them are there when it arrives.
   void applyClusters(std::shared_ptr<const ClusterDelta> delta);
+  // An RDS route table arrived: requests that start after it use it, on every
+  // connection of every listener naming `slot` (no drain).
+  void applyRoutes(std::shared_ptr<RdsRouteSlot> slot, std::shared_ptr<const router::RouteTable> table);
   // Installs a new runtime snapshot (a runtime layer changed; the config stays).
   void applyRuntime(runtime::SnapshotPtr snapshot);
   // Stops accepting; in-flight requests finish, idle connections close. `done`
@@ -101,8 +112,12 @@ class Worker {
   // per episode and waits. False when the listener's acceptor is gone meanwhile.
   asio::awaitable<bool> backOff(const std::string& name, network::Tcp::acceptor* acceptor, std::error_code ec);
   void maybeFinishDrain();
+  // Connections of `name` not on its current ListenerConfig: drain gently now,
+  // and close those still idle after the listener drain time.
+  void drainOldChains(const std::string& name);
 
   const uint32_t index_;
+  const std::chrono::milliseconds listener_drain_time_;
   // Declared before io_ so it outlives it: coroutine frames still pending when
   // io_ is destroyed (a drain cut short) must not touch the other members.
   bool stopped_ = false;

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "common/utf8.h"
+#include "config/proto_hash.h"
 #include "envoy/admin/v3/certs.pb.h"
 #include "envoy/admin/v3/clusters.pb.h"
 #include "envoy/admin/v3/config_dump.pb.h"
@@ -356,7 +357,8 @@ void Server::installObservabilityHandlers() {
         for (const auto& l : dynamic_.listeners) {
           auto& entry = *listeners->add_dynamic_listeners();
           entry.set_name(l.name());
-          auto& state = *entry.mutable_active_state();
+          // A listener waiting for its RDS routes is in warming_state (Envoy's dynamic_warming).
+          auto& state = warming_.count(l.name()) ? *entry.mutable_warming_state() : *entry.mutable_active_state();
           state.mutable_listener()->PackFrom(l);
           google::protobuf::Timestamp updated = started;
           if (const auto it = dynamic_.listener_versions.find(l.name()); it != dynamic_.listener_versions.end()) {
@@ -365,6 +367,13 @@ void Server::installObservabilityHandlers() {
             *state.mutable_last_updated() = updated;
           }
           addRoutes(l, updated);
+        }
+        for (const auto& [key, rds] : rds_->entries()) {
+          if (!rds.table) continue;
+          auto& entry = *routes->add_dynamic_route_configs();
+          entry.set_version_info(rds.version_info);
+          entry.mutable_route_config()->PackFrom(rds.config);
+          *entry.mutable_last_updated() = timestamp(rds.last_updated);
         }
         dumps.push_back(std::move(listeners));
         dumps.push_back(std::move(routes));
@@ -476,12 +485,12 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
 // bound, and the config was rejected.
 void Server::countListenerChanges(const Dynamic& next, bool created) {
   auto& store = stats::global();
-  std::map<std::string, std::string> before, after;
-  for (const auto& l : bootstrap_.static_resources().listeners()) after[l.name()] = l.SerializeAsString();
-  for (const auto& l : next.listeners) after[l.name()] = l.SerializeAsString();
+  std::map<std::string, uint64_t> before, after;
+  for (const auto& l : bootstrap_.static_resources().listeners()) after[l.name()] = config::protoHash(l);
+  for (const auto& l : next.listeners) after[l.name()] = config::protoHash(l);
   if (config_) {
-    for (const auto& l : bootstrap_.static_resources().listeners()) before[l.name()] = l.SerializeAsString();
-    for (const auto& l : dynamic_.listeners) before[l.name()] = l.SerializeAsString();
+    for (const auto& l : bootstrap_.static_resources().listeners()) before[l.name()] = config::protoHash(l);
+    for (const auto& l : dynamic_.listeners) before[l.name()] = config::protoHash(l);
   }
   uint64_t added = 0, modified = 0, removed = 0;
   for (const auto& [name, proto] : after) {
@@ -505,7 +514,6 @@ void Server::countListenerChanges(const Dynamic& next, bool created) {
   store.counter("listener_manager.listener_stopped");
   store.counter("listener_manager.listener_create_failure");
   store.gauge("listener_manager.total_listeners_active").set(static_cast<int64_t>(after.size()));
-  store.gauge("listener_manager.total_listeners_warming").set(0);   // no warming: listeners start at once
   store.gauge("listener_manager.total_listeners_draining").set(0);  // a removed listener's connections are not tracked
 }
 

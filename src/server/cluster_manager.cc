@@ -37,8 +37,12 @@ bool isDns(const Cluster& cluster) {
 // A stable host's key within its cluster: the address and the locality (a
 // host that moves to another zone is a new host, as zone-aware routing will
 // count it there from zero).
-std::string hostKey(const upstream::Host& host) {
-  return host.address_string + '\n' + host.region + '\n' + host.zone + '\n' + host.sub_zone;
+std::string hostKey(std::string_view address_string, std::string_view region, std::string_view zone,
+                    std::string_view sub_zone) {
+  std::string key;
+  key.reserve(address_string.size() + region.size() + zone.size() + sub_zone.size() + 3);
+  key.append(address_string).append(1, '\n').append(region).append(1, '\n').append(zone).append(1, '\n');
+  return key.append(sub_zone);
 }
 
 }  // namespace
@@ -80,7 +84,9 @@ ClusterManager::ClusterManager(stats::Store& store, Resolver resolve)
 upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
   std::unordered_map<std::string, upstream::HostPtr> known;
   if (cluster.hosts) {
-    for (const auto& host : cluster.hosts->hosts()->hosts()) known.emplace(hostKey(*host), host);
+    for (const auto& host : cluster.hosts->hosts()->hosts()) {
+      known.emplace(hostKey(host->address_string, host->region, host->zone, host->sub_zone), host);
+    }
   }
   static const ClusterLoadAssignment kNone;
   const ClusterLoadAssignment* assignment = &cluster.proto.load_assignment();
@@ -104,9 +110,11 @@ upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
         if (logical && addresses.size() > 1) addresses.resize(1);
       }
       for (auto& address : addresses) {
-        auto host = upstream::makeHost(std::move(address), port, where.region(), where.zone(), where.sub_zone());
-        auto [it, fresh] = known.emplace(hostKey(*host), host);
-        hosts.push_back(fresh ? std::move(host) : it->second);
+        auto [it, fresh] = known.try_emplace(
+            hostKey(upstream::formatAddress(address, port), where.region(), where.zone(), where.sub_zone()));
+        if (fresh)
+          it->second = upstream::makeHost(std::move(address), port, where.region(), where.zone(), where.sub_zone());
+        hosts.push_back(it->second);
         weights.push_back(weight);
       }
     }

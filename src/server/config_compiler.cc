@@ -153,7 +153,7 @@ void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, confi
 
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
                                                              const std::string& path, config::ErrorList& errors,
-                                                             accesslog::LogWriter* access_logs) {
+                                                             accesslog::LogWriter* access_logs, const RdsSlots* rds) {
   auto out = std::make_shared<proxy::ListenerConfig>();
   const auto& sa = listener.address().socket_address();
   if (!network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), out->endpoint)) {
@@ -230,10 +230,15 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
     default:  // KEEP_UNCHANGED, and IMPLEMENTATION_SPECIFIC_DEFAULT as in Envoy
       break;
   }
-  h.routes = router::RouteTable::build(hcm.route_config(), hcm_path + ".route_config", errors);
+  if (hcm.has_rds()) {
+    h.rds = rds != nullptr ? (*rds)(hcm.rds())
+                           : std::make_shared<proxy::RdsRouteSlot>(hcm.rds().route_config_name(), size_t{0});
+  } else {
+    h.routes = router::RouteTable::build(hcm.route_config(), hcm_path + ".route_config", errors);
+  }
   const size_t before = errors.size();
   h.access_logs = compileAccessLogs(hcm, hcm_path, access_logs, errors);
-  if (!h.routes || errors.size() != before) return nullptr;
+  if ((!h.routes && !h.rds) || errors.size() != before) return nullptr;
   return out;
 }
 

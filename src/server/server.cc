@@ -8,6 +8,7 @@
 #include "admin/admin_json.h"
 #include "admin/logging_handler.h"
 #include "config/discovery_file.h"
+#include "config/proto_hash.h"
 #include "config/semantic_validator.h"
 #include "log/logger.h"
 #include "network/listen_socket.h"
@@ -80,7 +81,7 @@ bool Server::start(std::string& error) {
   cluster_manager_ = std::make_unique<ClusterManager>(
       stats::global(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
-    workers_.push_back(std::make_unique<proxy::Worker>(i));
+    workers_.push_back(std::make_unique<proxy::Worker>(i, std::chrono::seconds(options_.drain_time_s)));
     workers_.back()->start();
   }
   watcher_ = std::make_unique<config::FileWatcher>(main_);
@@ -91,6 +92,12 @@ bool Server::start(std::string& error) {
     for (auto& w : workers_) w->applyRuntime(snapshot);
   });
   for (auto& w : workers_) w->applyRuntime(runtime_->snapshot());
+  rds_ = std::make_unique<RdsRoutes>(
+      main_, *watcher_, workers_.size(),
+      [this](const std::shared_ptr<proxy::RdsRouteSlot>& slot, std::shared_ptr<const router::RouteTable> table) {
+        for (auto& w : workers_) w->applyRoutes(slot, table);
+      },
+      [this] { asio::post(main_, [this] { onListenersWarmed(); }); });
   if (!runtime_->watch(*watcher_, error)) return false;
   // The admin socket first, as Envoy binds it: it is exclusive, so a second
   // instance on the same admin port stops here, before it opens a listener.
@@ -179,13 +186,13 @@ static bool readResources(const std::string& path, const std::string& type, std:
 template <typename Resource, typename Records>
 static void recordVersions(const std::vector<Resource>& before, const std::vector<Resource>& now,
                            const std::string& version, Records& records) {
-  std::map<std::string, std::string> old;
-  for (const auto& r : before) old[r.name()] = r.SerializeAsString();
+  std::map<std::string, uint64_t> old;
+  for (const auto& r : before) old[r.name()] = config::protoHash(r);
   Records next;
   for (const auto& r : now) {
     const auto it = old.find(r.name());
     const auto kept = records.find(r.name());
-    if (it != old.end() && kept != records.end() && it->second == r.SerializeAsString()) {
+    if (it != old.end() && kept != records.end() && it->second == config::protoHash(r)) {
       next[r.name()] = kept->second;
     } else {
       next[r.name()] = {version, std::chrono::system_clock::now()};
@@ -260,20 +267,24 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   config::checkSemantics(merged, errors);
   std::shared_ptr<proxy::ProxyConfig> compiled;
   if (errors.empty()) {
-    compiled = compileStatic(merged, errors, access_log_writer_.get());
+    const RdsSlots rds = [this](const auto& r) { return rds_->slot(r); };
+    compiled = listener_manager_.compile(merged, access_log_writer_.get(), errors, &rds);
   }
   if (!errors.empty()) {
     error = "cannot compile the configuration:\n" + errors.toString();
     return false;
   }
   compiled->version = config_ ? config_->version + 1 : 1;
+  auto serving = servable(*compiled);
   std::vector<std::vector<proxy::ListenerSocket>> per_worker;
-  if (!sockets_.update(*compiled, per_worker, error)) {
+  if (!sockets_.update(*serving, per_worker, error)) {
     countListenerChanges(dynamic, false);
     return false;
   }
   countListenerChanges(dynamic, true);
-  config_ = compiled;
+  listener_manager_.commit(*compiled, merged);
+  all_listeners_ = compiled;
+  config_ = serving;
   // Envoy's safe order: new and changed clusters first, then the listeners
   // that may route to them, then the removals (a listener that routed to a
   // removed cluster no longer does once they arrive).
@@ -287,6 +298,46 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   publish(std::move(removals));
   return true;
+}
+
+std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& all) {
+  auto out = std::make_shared<proxy::ProxyConfig>();
+  out->version = all.version;
+  warming_.clear();
+  for (const auto& l : all.listeners) {
+    if (!l->hcm.rds || rds_->ready(*l->hcm.rds)) {
+      out->listeners.push_back(l);
+      continue;
+    }
+    // Warming: a listener new to the workers waits; an updated one keeps
+    // serving its previous version meanwhile (Envoy's listener warming).
+    warming_.insert(l->name);
+    if (config_) {
+      for (const auto& old : config_->listeners) {
+        if (old->name == l->name) out->listeners.push_back(old);
+      }
+    }
+  }
+  stats::global().gauge("listener_manager.total_listeners_warming").set(static_cast<int64_t>(warming_.size()));
+  return out;
+}
+
+void Server::onListenersWarmed() {
+  if (!all_listeners_ || shutting_down_) return;
+  const auto was_warming = warming_;
+  auto serving = servable(*all_listeners_);
+  serving->version = config_->version + 1;
+  std::vector<std::vector<proxy::ListenerSocket>> per_worker;
+  std::string error;
+  if (!sockets_.update(*serving, per_worker, error)) {
+    SLUICE_LOG(config, warn, "sluice: a warmed listener cannot be served: {}", error);
+    return;
+  }
+  config_ = serving;
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
+  for (const auto& name : was_warming) {
+    if (!warming_.count(name)) SLUICE_LOG(config, info, "sluice: listener '{}' warmed", name);
+  }
 }
 
 void Server::onEdsFileChanged(const std::string& path) {

@@ -20,8 +20,10 @@
 #include "server/cluster_manager.h"
 #include "server/config_compiler.h"
 #include "server/dns_cache.h"
+#include "server/listener_manager.h"
 #include "server/listener_sockets.h"
 #include "server/options.h"
+#include "server/rds_routes.h"
 #include "server/runtime_loader.h"
 
 namespace sluice::server {
@@ -57,6 +59,11 @@ class Server {
   // Loads the EDS files of every EDS cluster (of the bootstrap and `clusters`)
   // not loaded yet, and watches them.
   bool loadNewEdsFiles(const Dynamic& clusters, std::string& error);
+  // The listeners of `all` that can be served: those with their routes; a
+  // warming one is left out, or kept at its previous version. Sets warming_.
+  std::shared_ptr<proxy::ProxyConfig> servable(const proxy::ProxyConfig& all);
+  // An RDS slot got its first table (or timed out): serve what is warm now.
+  void onListenersWarmed();
   // Sends a cluster delta to every worker.
   void publish(proxy::ClusterDelta delta);
   // Compiles bootstrap + `dynamic` and hands the result to the workers.
@@ -97,6 +104,10 @@ class Server {
   ListenerSockets sockets_;
   proxy::ProxyConfigPtr config_;
   std::unique_ptr<ClusterManager> cluster_manager_;
+  ListenerManager listener_manager_;
+  std::unique_ptr<RdsRoutes> rds_;
+  proxy::ProxyConfigPtr all_listeners_;  // the listeners configured, warming ones too (config_: those served)
+  std::set<std::string> warming_;        // listener names waiting for their routes
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;
   std::unique_ptr<RuntimeLoader> runtime_;  // publishes its snapshots to the workers

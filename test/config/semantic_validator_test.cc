@@ -223,3 +223,30 @@ TEST(Semantics, ReportsEveryProblemNotOnlyTheFirst) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(Semantics, InitialFetchTimeoutOnlyWhereAResourceMayComeLater) {
+  EXPECT_EQ(onlyError(semantics("dynamic_resources:\n  cds_config:\n    path_config_source: { path: /x }\n"
+                                "    initial_fetch_timeout: 1s\n")),
+            "dynamic_resources.cds_config.initial_fetch_timeout: is not supported by sluice here: a file-based LDS, "
+            "CDS or EDS source is read before serving (only RDS waits for its first fetch)");
+}
+
+TEST(Semantics, RdsRouteConfigurationsAreCheckedWithoutClusterReferences) {
+  envoy::config::route::v3::RouteConfiguration rc;
+  ErrorList errors;
+  parseYamlInto(
+      "virtual_hosts:\n- {name: a, domains: ['*'], routes: [{match: {prefix: /}, route: {cluster: nowhere}}]}\n"
+      "- {name: a, domains: [x]}\n",
+      rc, errors);
+  ASSERT_TRUE(errors.empty()) << errors.toString();
+  checkRouteConfiguration(rc, "route_config 'r'", errors);
+  EXPECT_EQ(onlyError(errors),
+            "route_config 'r'.virtual_hosts[1].name: duplicate virtual host name 'a' (first at route_config "
+            "'r'.virtual_hosts[0].name)");
+}
+
+}  // namespace
+}  // namespace sluice::config

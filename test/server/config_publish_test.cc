@@ -176,8 +176,9 @@ class Progress {
   std::atomic<bool> failed_{false};
 };
 
-// A client on its own thread: a few keep-alive requests per connection, then
-// a new connection (which picks up the latest listener config).
+// A client on its own thread: a few keep-alive requests per connection (fewer
+// when a response says `connection: close`), then a new connection (which
+// picks up the latest listener config).
 void runClient(uint16_t port, const std::atomic<bool>& stop, Progress& progress, std::string& error) {
   asio::io_context io;
   while (!stop) {
@@ -216,8 +217,11 @@ void runClient(uint16_t port, const std::atomic<bool>& stop, Progress& progress,
         progress.fail();
         return;
       }
+      // A changed listener drains its old connections: the response says so.
+      const bool closing = buffer.substr(0, head).find("connection: close") != std::string::npos;
       buffer.erase(0, head + length);
       progress.add();
+      if (closing) break;
     }
   }
 }
