@@ -1,7 +1,6 @@
 #include "config/semantic_validator.h"
 
 #include <arpa/inet.h>
-#include <strings.h>
 
 #include <map>
 #include <set>
@@ -192,10 +191,8 @@ class Checker {
       errors_.add(path + ".typed_config", "is required (filters are chosen by the type of their typed_config)");
       return;
     }
-    if (typeNameOfUrl(filter.typed_config().type_url()) != kHcmType) {
-      errors_.add(path + ".typed_config", "is not a network filter (use " + std::string(kHcmType) + ")");
-      return;
-    }
+    // The gate allows only the connection manager here.
+    if (typeNameOfUrl(filter.typed_config().type_url()) != kHcmType) return;
     if (!last) errors_.add(path, "the HTTP connection manager is a terminal filter and must be the last one");
     HttpConnectionManager hcm;
     if (!filter.typed_config().UnpackTo(&hcm)) return;  // reported by the earlier layers
@@ -216,13 +213,7 @@ class Checker {
       if (router && i + 1 != n) errors_.add(fpath, "the router must be the last HTTP filter");
       if (!router && i + 1 == n) errors_.add(fpath, "the last HTTP filter must be envoy.filters.http.router");
     }
-    for (int i = 0; i < hcm.upgrade_configs_size(); ++i) {
-      const std::string& type = hcm.upgrade_configs(i).upgrade_type();
-      if (type.size() != 9 || strcasecmp(type.c_str(), "websocket") != 0) {
-        errors_.add(indexPath(path + ".upgrade_configs", i) + ".upgrade_type",
-                    "'" + type + "' is not supported by sluice (supported: websocket)");
-      }
-    }
+    // Upgrade types other than websocket: the gate (config/supported_fields.cc).
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
     if (hcm.has_rds()) configSource(hcm.rds().config_source(), path + ".rds.config_source", true);
     if (!hcm.has_route_config() && !hcm.has_rds()) errors_.add(path, "needs route_config or rds");

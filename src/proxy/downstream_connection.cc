@@ -368,6 +368,9 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   request_body_complete_ = true;
   client_close_ = clientAsksToClose();
   const auto& hcm = listener_->hcm;
+  // Once per request, from x-forwarded-for as it arrived: logs, hashing and forwarding read it.
+  resolveDownstreamClient(request_.headers, info_.downstream_remote.address(), remote_ip_, hcm.use_remote_address,
+                          hcm.xff_num_trusted_hops, info_.downstream_client);
   // Envoy's max_requests_per_connection (downstream): the last one is answered
   // with connection: close.
   if (hcm.max_requests_per_connection > 0 && ++requests_ >= hcm.max_requests_per_connection) {

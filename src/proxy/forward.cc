@@ -215,7 +215,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                  request_.method,
                                  "http",
                                  request_.headers,
-                                 remote_ip_};
+                                 info_.downstream_client.ip()};
   const upstream::LbContext lb_context{action.hash(view)};
   const upstream::Host* chosen = cluster->lb->chooseHost(&lb_context);
   if (chosen == nullptr) {
@@ -276,7 +276,8 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   stripHopByHopHeaders(request_.headers, upgrade);
   if (upgrade) request_.headers.set("connection", "upgrade");
   const ForwardingContext forwarding{
-      remote_ip_, "http", hcm.use_remote_address, hcm.xff_num_trusted_hops, worker_.random(), worker_.random()};
+      remote_ip_,       "http",           hcm.use_remote_address,  hcm.xff_num_trusted_hops,
+      worker_.random(), worker_.random(), &info_.downstream_client};
   applyForwardingHeaders(request_.headers, forwarding);
   if (request_framing.kind == Framing::Kind::Chunked) request_.headers.add("transfer-encoding", "chunked");
   const std::string method = request_.method;  // the response's framing depends on it

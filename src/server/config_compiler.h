@@ -37,8 +37,17 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
                                                   config::ErrorList& errors,
                                                   accesslog::LogWriter* access_logs = nullptr);
 
-// Builds every access log of the static listeners without opening anything:
-// format strings and filters that do not compile are errors (--mode validate).
-void checkAccessLogs(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors);
+// Everything `serve` compiles, without opening a socket or an access-log file
+// and without starting a thread: the stats matcher; the directories serve
+// watches (file sources, runtime disk layers); the file-based LDS, CDS and
+// EDS resources; the semantic checks over static and file resources
+// together; every listener (route tables with their RE2 regexes, header
+// mutations, access-log formats and filters). The errors are serve's, with
+// the same paths. --mode validate runs it, so no config validates that serve
+// refuses, except for what only the running server can see (a port in use,
+// an access-log file that cannot be opened). `bootstrap` has passed
+// validateBootstrap. It creates the listeners' stats in stats::global(), as
+// compileListener does.
+void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors);
 
 }  // namespace sluice::server

@@ -49,18 +49,18 @@ HeapBytes heapBytes() {
 
 }  // namespace
 
-bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
-                         std::string& error) {
-  if (!bootstrap.has_stats_config() || !bootstrap.stats_config().has_stats_matcher()) return true;
+std::function<bool(std::string_view)> compileStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
+                                                          config::ErrorList& errors) {
+  if (!bootstrap.has_stats_config() || !bootstrap.stats_config().has_stats_matcher()) return {};
   const auto& matcher = bootstrap.stats_config().stats_matcher();
   if (matcher.has_reject_all()) {
-    if (matcher.reject_all()) store.setRejector([](std::string_view) { return true; });
-    return true;
+    if (matcher.reject_all()) return [](std::string_view) { return true; };
+    return {};
   }
   const bool inclusion = matcher.has_inclusion_list();
   const auto& list = inclusion ? matcher.inclusion_list() : matcher.exclusion_list();
   auto patterns = std::make_shared<std::vector<router::StringMatcher>>();
-  config::ErrorList errors;
+  const size_t before = errors.size();
   for (int i = 0; i < list.patterns_size(); ++i) {
     auto built = router::StringMatcher::build(list.patterns(i),
                                               std::string("stats_config.stats_matcher.") +
@@ -69,15 +69,23 @@ bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstra
                                               errors);
     if (built) patterns->push_back(std::move(*built));
   }
+  if (errors.size() != before) return {};
+  return [patterns, inclusion](std::string_view name) {
+    bool any = false;
+    for (const auto& p : *patterns) any = any || p.match(name);
+    return inclusion ? !any : any;
+  };
+}
+
+bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
+                         std::string& error) {
+  config::ErrorList errors;
+  auto rejects = compileStatsMatcher(bootstrap, errors);
   if (!errors.empty()) {
     error = errors.toString();
     return false;
   }
-  store.setRejector([patterns, inclusion](std::string_view name) {
-    bool any = false;
-    for (const auto& p : *patterns) any = any || p.match(name);
-    return inclusion ? !any : any;
-  });
+  if (rejects) store.setRejector(std::move(rejects));
   return true;
 }
 

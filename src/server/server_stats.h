@@ -10,11 +10,16 @@
 
 #include "accesslog/log_writer.h"
 #include "admin/admin_server.h"
+#include "config/config_error.h"
 #include "proxy/proxy_config.h"
 #include "stats/stats.h"
 
 namespace sluice::server {
 
+// The rejector stats_config.stats_matcher describes (empty: every stat is
+// kept); a pattern that does not compile is an error, by path.
+std::function<bool(std::string_view)> compileStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
+                                                          config::ErrorList& errors);
 // False (with `error`) when a pattern does not compile.
 bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
                          std::string& error);
