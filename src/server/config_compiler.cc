@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "config/discovery_file.h"
@@ -143,12 +144,42 @@ void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, confi
         source, source_path, "envoy.config.endpoint.v3.ClusterLoadAssignment", errors);
   }
   if (errors.size() != before_files) return;
-  // The bootstrap alone passed the semantic checks; with file resources, the whole again.
-  if (dr.has_cds_config() || dr.has_lds_config()) {
-    config::checkSemantics(merged, errors);
-    if (errors.size() != before_files) return;
+  // The bootstrap alone passed the semantic checks; with file resources, the
+  // whole again. Errors name a file resource as serve's do.
+  config::ErrorList merged_errors;
+  if (dr.has_cds_config() || dr.has_lds_config()) config::checkSemantics(merged, merged_errors);
+  if (merged_errors.empty()) compileStatic(merged, merged_errors, nullptr);
+  errors.append(nameDynamicResources(merged_errors, merged, bootstrap.static_resources().listeners_size(),
+                                     bootstrap.static_resources().clusters_size()));
+}
+
+// The checks run on the bootstrap with the dynamic resources appended; an
+// error about one of those names it (`cluster 'web'.type: ...`) instead of
+// its place in that merged list, which the user never wrote.
+config::ErrorList nameDynamicResources(const config::ErrorList& errors,
+                                       const envoy::config::bootstrap::v3::Bootstrap& merged, int static_listeners,
+                                       int static_clusters) {
+  config::ErrorList out;
+  for (const auto& e : errors.errors()) {
+    std::string path = e.path;
+    for (const auto& [list, first_dynamic, kind] :
+         {std::tuple{"static_resources.listeners[", static_listeners, "listener"},
+          std::tuple{"static_resources.clusters[", static_clusters, "cluster"}}) {
+      const std::string prefix = list;
+      if (path.rfind(prefix, 0) != 0) continue;
+      const size_t close = path.find(']', prefix.size());
+      if (close == std::string::npos) continue;
+      const int index = std::atoi(path.substr(prefix.size(), close - prefix.size()).c_str());
+      if (index < first_dynamic) continue;
+      const auto& sr = merged.static_resources();
+      const std::string name = std::string(kind) == "listener"
+                                   ? (index < sr.listeners_size() ? sr.listeners(index).name() : "")
+                                   : (index < sr.clusters_size() ? sr.clusters(index).name() : "");
+      path = std::string(kind) + " '" + name + "'" + path.substr(close + 1);
+    }
+    out.add(std::move(path), e.message);
   }
-  compileStatic(merged, errors, nullptr);
+  return out;
 }
 
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,

@@ -32,6 +32,14 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
                                                              accesslog::LogWriter* access_logs = nullptr,
                                                              const RdsSlots* rds = nullptr);
 
+// Errors of the checks run on a bootstrap with its file resources appended
+// (`static_listeners` and `static_clusters` are the bootstrap's own counts):
+// one about an appended resource names it (`cluster 'web'.type: ...`) instead
+// of its index in a merged list the user never wrote.
+config::ErrorList nameDynamicResources(const config::ErrorList& errors,
+                                       const envoy::config::bootstrap::v3::Bootstrap& merged, int static_listeners,
+                                       int static_clusters);
+
 // The listeners of `bootstrap`'s static_resources.
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
                                                   config::ErrorList& errors,

@@ -286,39 +286,6 @@ bool Server::loadNewEdsFiles(const Dynamic& into, std::string& error) {
   return true;
 }
 
-namespace {
-
-// The checks run on the bootstrap with the dynamic resources appended; an
-// error about one of those names it (`cluster 'web'.type: ...`) instead of
-// its place in that merged list, which the user never wrote.
-config::ErrorList nameDynamicResources(const config::ErrorList& errors,
-                                       const envoy::config::bootstrap::v3::Bootstrap& merged, int static_listeners,
-                                       int static_clusters) {
-  config::ErrorList out;
-  for (const auto& e : errors.errors()) {
-    std::string path = e.path;
-    for (const auto& [list, first_dynamic, kind] :
-         {std::tuple{"static_resources.listeners[", static_listeners, "listener"},
-          std::tuple{"static_resources.clusters[", static_clusters, "cluster"}}) {
-      const std::string prefix = list;
-      if (path.rfind(prefix, 0) != 0) continue;
-      const size_t close = path.find(']', prefix.size());
-      if (close == std::string::npos) continue;
-      const int index = std::atoi(path.substr(prefix.size(), close - prefix.size()).c_str());
-      if (index < first_dynamic) continue;
-      const auto& sr = merged.static_resources();
-      const std::string name = std::string(kind) == "listener"
-                                   ? (index < sr.listeners_size() ? sr.listeners(index).name() : "")
-                                   : (index < sr.clusters_size() ? sr.clusters(index).name() : "");
-      path = std::string(kind) + " '" + name + "'" + path.substr(close + 1);
-    }
-    out.add(std::move(path), e.message);
-  }
-  return out;
-}
-
-}  // namespace
-
 bool Server::apply(const Dynamic& dynamic, std::string& error) {
   // The dynamic resources join the static ones for the semantic checks and
   // the compile, exactly as if they had been written in the bootstrap.

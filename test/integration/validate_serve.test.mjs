@@ -119,7 +119,8 @@ const cases = [
   {
     name: 'an invalid RE2 regex in a file-based LDS listener',
     bootstrap: { dynamic_resources: { lds_config: { path_config_source: { path: ldsFile }, resource_api_version: 'V3' } } },
-    error: 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: invalid RE2 pattern: missing ): a(',
+    // A file resource is named, not indexed in the merged list the user never wrote.
+    error: "listener 'from-lds'.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: invalid RE2 pattern: missing ): a(",
   },
   {
     name: 'a runtime disk layer in a directory that does not exist',
