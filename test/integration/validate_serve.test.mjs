@@ -31,7 +31,7 @@ const fileLog = (extra) => ({
 // The lines of `stderr` that name a config error (`<path>: <message>`), without
 // the log line's prefix where serve logs one.
 function errorLines(stderr) {
-  return stderr.split('\n').map((l) => l.trim().replace(/^\[.*\] sluice: /, '')).filter((l) => /^(static_resources|stats_config|dynamic_resources|layered_runtime)\S*: /.test(l));
+  return stderr.split('\n').map((l) => l.trim().replace(/^\[.*\] sluice: /, '')).filter((l) => /^(static_resources|stats_config|dynamic_resources|layered_runtime|listener '|cluster ')\S*: /.test(l));
 }
 
 const ldsFile = join(dir, 'lds.yaml');
