@@ -46,7 +46,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
 DownstreamConnection::~DownstreamConnection() {
   // Worker::acceptLoop took a slot in both counts for this connection.
   listener_->connections->release();
-  globalDownstreamConnections().release();
+  worker_.downstreamConnections().release();
   countConnectionClosed(*listener_);
   if (worker_.stopped()) return;  // destroyed with the event loop: the pool is gone
   worker_.buffers().give(in_);

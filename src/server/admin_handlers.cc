@@ -462,7 +462,7 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
     graceful_drain_ = false;
     listeners_stopped_ = true;
     for (auto& w : workers_) w->drain(nullptr);
-    stats::global().counter("listener_manager.listener_stopped").inc(sockets_.bound().size());
+    context_.store().counter("listener_manager.listener_stopped").inc(sockets_.bound().size());
     SLUICE_LOG(main, info, "sluice: listeners stopped by /drain_listeners");
   };
   if (!request.hasParam("graceful") || options_.drain_time_s == 0) {
@@ -484,7 +484,7 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
 // ones (at start: none). `created` false: the new listeners could not be
 // bound, and the config was rejected.
 void Server::countListenerChanges(const Dynamic& next, bool created) {
-  auto& store = stats::global();
+  auto& store = context_.store();
   std::map<std::string, uint64_t> before, after;
   for (const auto& l : bootstrap_.static_resources().listeners()) after[l.name()] = config::protoHash(l);
   for (const auto& l : next.listeners) after[l.name()] = config::protoHash(l);

@@ -52,10 +52,11 @@ std::string edsServiceName(const Cluster& cluster) {
   return service.empty() ? cluster.name() : service;
 }
 
-std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster& cluster) {
+std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster& cluster,
+                                                                   proxy::StatsRegistry& stats) {
   auto out = std::make_shared<proxy::ClusterConfig>();
   out->name = cluster.name();
-  out->stats = proxy::clusterStats(stats::sanitize(out->name));
+  out->stats = stats.cluster(stats::sanitize(out->name));
   if (cluster.has_connect_timeout()) {
     out->connect_timeout =
         proxy::Millis(google::protobuf::util::TimeUtil::DurationToMilliseconds(cluster.connect_timeout()));
@@ -73,13 +74,13 @@ std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster
   return out;
 }
 
-ClusterManager::ClusterManager(stats::Store& store, Resolver resolve)
-    : store_(store),
+ClusterManager::ClusterManager(proxy::StatsRegistry& stats, Resolver resolve)
+    : stats_(stats),
       resolve_(std::move(resolve)),
-      cluster_added_(store.counter("cluster_manager.cluster_added")),
-      cluster_modified_(store.counter("cluster_manager.cluster_modified")),
-      cluster_removed_(store.counter("cluster_manager.cluster_removed")),
-      active_clusters_(store.gauge("cluster_manager.active_clusters")) {}
+      cluster_added_(stats.store().counter("cluster_manager.cluster_added")),
+      cluster_modified_(stats.store().counter("cluster_manager.cluster_modified")),
+      cluster_removed_(stats.store().counter("cluster_manager.cluster_removed")),
+      active_clusters_(stats.store().gauge("cluster_manager.active_clusters")) {}
 
 upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
   std::unordered_map<std::string, upstream::HostPtr> known;
@@ -148,7 +149,7 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
     auto [it, added] = clusters_.try_emplace(proto->name());
     Entry& cluster = it->second;
     if (!added && cluster.hash == hash) continue;
-    auto config = compileClusterSettings(*proto);
+    auto config = compileClusterSettings(*proto, stats_);
     const bool rebalance = added || !proxy::sameLoadBalancing(*cluster.config, *config);
     const upstream::HostSetPtr before = added ? nullptr : cluster.hosts->hosts();
     cluster.hash = hash;

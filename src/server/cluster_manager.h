@@ -38,11 +38,14 @@ std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);
 
 // A validated cluster's settings (everything but its hosts). A validated
 // cluster always compiles.
-std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster);
+// Its stats come from `stats`.
+std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster,
+                                                                   proxy::StatsRegistry& stats);
 
 class ClusterManager {
  public:
-  ClusterManager(stats::Store& store, Resolver resolve);
+  // Its stats (cluster_manager.*, cluster.<name>.*) come from `stats`.
+  ClusterManager(proxy::StatsRegistry& stats, Resolver resolve);
 
   // The full set of clusters (static and CDS), validated. New and changed
   // ones are compiled, unchanged ones kept, missing ones removed. Counts
@@ -81,7 +84,7 @@ class ClusterManager {
   bool refreshHosts(Entry& cluster, bool force);
   void countMembership(const Entry& cluster, bool changed);
 
-  stats::Store& store_;
+  proxy::StatsRegistry& stats_;
   Resolver resolve_;
   std::map<std::string, Entry> clusters_;
   // EDS assignments by cluster_name, and the clusters each feeds.

@@ -148,7 +148,11 @@ void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, confi
   // whole again. Errors name a file resource as serve's do.
   config::ErrorList merged_errors;
   if (dr.has_cds_config() || dr.has_lds_config()) config::checkSemantics(merged, merged_errors);
-  if (merged_errors.empty()) compileStatic(merged, merged_errors, nullptr);
+  if (merged_errors.empty()) {
+    stats::Store store(1);  // its own: the compile's stats are thrown away with it
+    proxy::StatsRegistry registry(store);
+    compileStatic(merged, registry, merged_errors, nullptr);
+  }
   errors.append(nameDynamicResources(merged_errors, merged, bootstrap.static_resources().listeners_size(),
                                      bootstrap.static_resources().clusters_size()));
 }
@@ -183,7 +187,8 @@ config::ErrorList nameDynamicResources(const config::ErrorList& errors,
 }
 
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
-                                                             const std::string& path, config::ErrorList& errors,
+                                                             const std::string& path, proxy::StatsRegistry& stats,
+                                                             config::ErrorList& errors,
                                                              accesslog::LogWriter* access_logs, const RdsSlots* rds) {
   auto out = std::make_shared<proxy::ListenerConfig>();
   const auto& sa = listener.address().socket_address();
@@ -194,10 +199,10 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   // Envoy names an unnamed listener itself; its address is unique and stable.
   out->name = listener.name().empty() ? upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))
                                       : listener.name();
-  out->connections = proxy::listenerConnections(out->name);
+  out->connections = stats.listenerConnections(out->name);
   // Envoy's listener.<address>. scope: the configured address, ':' as '_'.
-  out->stats = proxy::listenerStats(
-      stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))));
+  out->stats =
+      stats.listener(stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))));
   if (listener.has_per_connection_buffer_limit_bytes()) {
     out->per_connection_buffer_limit_bytes = listener.per_connection_buffer_limit_bytes().value();
   }
@@ -208,7 +213,7 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   const HttpConnectionManager& hcm = *found;
   auto& h = out->hcm;
   h.stat_prefix = hcm.stat_prefix();
-  h.stats = proxy::httpConnectionManagerStats(stats::sanitize(h.stat_prefix));
+  h.stats = stats.connectionManager(stats::sanitize(h.stat_prefix));
   if (!hcm.server_name().empty()) h.server_name = hcm.server_name();
   h.use_remote_address = hcm.has_use_remote_address() && hcm.use_remote_address().value();
   h.xff_num_trusted_hops = hcm.xff_num_trusted_hops();
@@ -274,12 +279,13 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
 }
 
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  config::ErrorList& errors, accesslog::LogWriter* access_logs) {
+                                                  proxy::StatsRegistry& stats, config::ErrorList& errors,
+                                                  accesslog::LogWriter* access_logs) {
   auto out = std::make_shared<proxy::ProxyConfig>();
   const auto& sr = bootstrap.static_resources();
   for (int i = 0; i < sr.listeners_size(); ++i) {
-    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", errors,
-                                 access_logs)) {
+    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", stats,
+                                 errors, access_logs)) {
       out->listeners.push_back(std::move(l));
     }
   }

@@ -27,8 +27,10 @@ using RdsSlots = std::function<std::shared_ptr<proxy::RdsRouteSlot>(
 
 // Access logs write through `access_logs` (nullptr: their files are not opened, for validation).
 // `rds` gives the slot of a connection manager with `rds` (nullptr: an empty one, for validation).
+// Its stats come from `stats`.
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
-                                                             const std::string& path, config::ErrorList& errors,
+                                                             const std::string& path, proxy::StatsRegistry& stats,
+                                                             config::ErrorList& errors,
                                                              accesslog::LogWriter* access_logs = nullptr,
                                                              const RdsSlots* rds = nullptr);
 
@@ -42,7 +44,7 @@ config::ErrorList nameDynamicResources(const config::ErrorList& errors,
 
 // The listeners of `bootstrap`'s static_resources.
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  config::ErrorList& errors,
+                                                  proxy::StatsRegistry& stats, config::ErrorList& errors,
                                                   accesslog::LogWriter* access_logs = nullptr);
 
 // Everything `serve` compiles, without opening a socket or an access-log file
@@ -54,8 +56,7 @@ std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap
 // the same paths. --mode validate runs it, so no config validates that serve
 // refuses, except for what only the running server can see (a port in use,
 // an access-log file that cannot be opened). `bootstrap` has passed
-// validateBootstrap. It creates the listeners' stats in stats::global(), as
-// compileListener does.
+// validateBootstrap. The listeners' stats go to a store of its own.
 void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors);
 
 }  // namespace sluice::server

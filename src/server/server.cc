@@ -22,6 +22,7 @@ namespace sluice::server {
 
 Server::Server(Options options, envoy::config::bootstrap::v3::Bootstrap bootstrap)
     : options_(std::move(options)),
+      context_(options_.concurrency),
       bootstrap_(std::move(bootstrap)),
       access_log_writer_(std::make_unique<accesslog::LogWriter>(options_.concurrency)),
       sockets_(options_.concurrency) {}
@@ -73,22 +74,22 @@ void Server::waitForHangupSignal() {
 }
 
 bool Server::start(std::string& error) {
-  // Before any stat exists: the workers' slots and stats_config.stats_matcher.
-  stats::initGlobal(options_.concurrency);
-  if (!installStatsMatcher(bootstrap_, stats::global(), error)) return false;
+  // Before any stat exists: stats_config.stats_matcher.
+  if (!installStatsMatcher(bootstrap_, context_.store(), error)) return false;
   installServerStats(
-      stats::global(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
-      *access_log_writer_);
+      context_.store(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
+      *access_log_writer_, context_.proxyStats().downstreamConnections());
   cluster_manager_ = std::make_unique<ClusterManager>(
-      stats::global(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
+      context_.proxyStats(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
-    workers_.push_back(std::make_unique<proxy::Worker>(i, std::chrono::seconds(options_.drain_time_s)));
+    workers_.push_back(std::make_unique<proxy::Worker>(i, context_.proxyStats().downstreamConnections(),
+                                                       std::chrono::seconds(options_.drain_time_s)));
     workers_.back()->start();
   }
   watcher_ = std::make_unique<config::FileWatcher>(main_);
   // The runtime reaches the workers before their first config (same queue).
   runtime_ =
-      std::make_unique<RuntimeLoader>(bootstrap_.layered_runtime(), bootstrap_.node().cluster(), stats::global());
+      std::make_unique<RuntimeLoader>(bootstrap_.layered_runtime(), bootstrap_.node().cluster(), context_.store());
   runtime_->onPublish([this](const runtime::SnapshotPtr& snapshot) {
     for (auto& w : workers_) w->applyRuntime(snapshot);
   });
@@ -106,7 +107,7 @@ bool Server::start(std::string& error) {
     const auto& sa = bootstrap_.admin().address().socket_address();
     network::Tcp::endpoint endpoint;
     network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), endpoint);
-    admin_ = std::make_unique<admin::AdminServer>(main_);
+    admin_ = std::make_unique<admin::AdminServer>(main_, context_.store());
     installAdminHandlers();
     if (auto ec = admin_->listen(endpoint)) {
       error = "admin cannot listen on " + sa.address() + ":" + std::to_string(sa.port_value()) + ": " + ec.message();
@@ -148,9 +149,9 @@ std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return
 
 // Envoy's subscription stat for an update that fails parsing or validation,
 // or null. (Envoy counts EDS per cluster, cluster.<name>.update_rejected: not yet.)
-stats::Counter* updateRejected(const std::string& what) {
-  if (what == "LDS") return &stats::global().counter("listener_manager.lds.update_rejected");
-  if (what == "CDS") return &stats::global().counter("cluster_manager.cds.update_rejected");
+stats::Counter* updateRejected(stats::Store& store, const std::string& what) {
+  if (what == "LDS") return &store.counter("listener_manager.lds.update_rejected");
+  if (what == "CDS") return &store.counter("cluster_manager.cds.update_rejected");
   return nullptr;
 }
 
@@ -176,7 +177,7 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
                        const std::string& type,
                        bool (Server::*load)(Dynamic&, const config::DiscoveryUpdate&, std::string&),
                        std::string& error) {
-  updateRejected(what);  // listed from the start, at 0
+  stats::Counter* rejected = updateRejected(context_.store(), what);  // listed from the start, at 0
   auto callbacks = std::make_unique<Callbacks>(
       [this, what, load](const config::DiscoveryUpdate& update, std::string& e) {
         if (starting_) return (this->*load)(dynamic_, update, e);
@@ -186,8 +187,8 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
         SLUICE_LOG(config, info, "sluice: {} update applied (config version {})", what, config_->version);
         return true;
       },
-      [what](const std::string& e) {
-        if (auto* rejected = updateRejected(what)) rejected->inc();
+      [what, rejected](const std::string& e) {
+        if (rejected != nullptr) rejected->inc();
         SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, e);
       });
   auto subscription = std::make_unique<config::FileSubscription>(*watcher_, source, type, *callbacks);
@@ -350,7 +351,7 @@ std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& a
       }
     }
   }
-  stats::global().gauge("listener_manager.total_listeners_warming").set(static_cast<int64_t>(warming_.size()));
+  context_.store().gauge("listener_manager.total_listeners_warming").set(static_cast<int64_t>(warming_.size()));
   return out;
 }
 
@@ -432,7 +433,7 @@ void Server::installAdminHandlers() {
     return r;
   });
   const auto& stats_config = bootstrap_.stats_config();
-  installStatsHandlers(*admin_, stats::global(),
+  installStatsHandlers(*admin_, context_.store(),
                        !stats_config.has_use_all_default_tags() || stats_config.use_all_default_tags().value());
   installRuntimeHandlers(*admin_, *runtime_);
   admin::installLoggingHandler(*admin_);

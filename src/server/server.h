@@ -26,6 +26,7 @@
 #include "server/options.h"
 #include "server/rds_routes.h"
 #include "server/runtime_loader.h"
+#include "server/server_context.h"
 
 namespace sluice::server {
 
@@ -94,6 +95,8 @@ class Server {
   void finish();
 
   Options options_;
+  // First: everything below takes its stats from it.
+  ServerContext context_;
   envoy::config::bootstrap::v3::Bootstrap bootstrap_;
   asio::io_context main_{1};
   asio::signal_set signals_{main_, SIGTERM, SIGINT};
@@ -105,7 +108,7 @@ class Server {
   ListenerSockets sockets_;
   proxy::ProxyConfigPtr config_;
   std::unique_ptr<ClusterManager> cluster_manager_;
-  ListenerManager listener_manager_;
+  ListenerManager listener_manager_{context_.proxyStats()};
   std::unique_ptr<RdsRoutes> rds_;
   proxy::ProxyConfigPtr all_listeners_;  // the listeners configured, warming ones too (config_: those served)
   std::set<std::string> warming_;        // listener names waiting for their routes

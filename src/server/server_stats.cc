@@ -90,15 +90,14 @@ bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstra
 }
 
 void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
-                        const accesslog::LogWriter& access_log_writer) {
+                        const accesslog::LogWriter& access_log_writer, const proxy::ConnectionCount& connections) {
   const auto started = std::chrono::steady_clock::now();
   store.gaugeFunction("server.live", [live = std::move(live)] { return live() ? 1 : 0; });
   store.gaugeFunction("server.uptime", [started] {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
   });
   store.gauge("server.concurrency").set(concurrency);
-  store.gaugeFunction("server.total_connections",
-                      [] { return static_cast<int64_t>(proxy::globalDownstreamConnections().value()); });
+  store.gaugeFunction("server.total_connections", [&connections] { return static_cast<int64_t>(connections.value()); });
   // Envoy reports its build's revision as a number; sluice, its version as
   // major * 10000 + minor * 100 + patch.
   int major = 0, minor = 0, patch = 0;

@@ -23,8 +23,9 @@ std::function<bool(std::string_view)> compileStatsMatcher(const envoy::config::b
 // False (with `error`) when a pattern does not compile.
 bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
                          std::string& error);
+// `connections`: the server's downstream connection count (server.total_connections).
 void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
-                        const accesslog::LogWriter& access_log_writer);
+                        const accesslog::LogWriter& access_log_writer, const proxy::ConnectionCount& connections);
 // `default_tags`: stats_config.use_all_default_tags (Envoy's default: true).
 void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool default_tags);
 

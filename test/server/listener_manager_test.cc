@@ -45,7 +45,9 @@ envoy::config::bootstrap::v3::Bootstrap bootstrap(const std::string& listeners) 
 }
 
 TEST(ListenerManager, AnUnchangedListenerKeepsItsCompiledObject) {
-  ListenerManager manager;
+  stats::Store store(1);
+  proxy::StatsRegistry registry(store);
+  ListenerManager manager(registry);
   config::ErrorList errors;
   const auto first = bootstrap(listenerYaml("one", "/a") + listenerYaml("two", "/b"));
   auto v1 = manager.compile(first, nullptr, errors);
@@ -59,7 +61,9 @@ TEST(ListenerManager, AnUnchangedListenerKeepsItsCompiledObject) {
 }
 
 TEST(ListenerManager, ARejectedCompileLeavesTheCommittedListeners) {
-  ListenerManager manager;
+  stats::Store store(1);
+  proxy::StatsRegistry registry(store);
+  ListenerManager manager(registry);
   config::ErrorList errors;
   const auto good = bootstrap(listenerYaml("one", "/a"));
   auto v1 = manager.compile(good, nullptr, errors);
