@@ -114,14 +114,15 @@ class Checker {
   }
 
  private:
-  // `waits`: the resource may arrive after start (RDS), so initial_fetch_timeout
-  // has an effect; file-based LDS, CDS and EDS are read before serving.
+  // `waits`: the resource may arrive after start (RDS, EDS: a listener or
+  // cluster warms for it), so initial_fetch_timeout has an effect; file-based
+  // LDS and CDS are read before serving.
   void configSource(const envoy::config::core::v3::ConfigSource& source, const std::string& path, bool waits = false) {
     if (!source.has_path_config_source()) errors_.add(path, "needs path_config_source (file-based discovery)");
     if (!waits && source.has_initial_fetch_timeout()) {
       errors_.add(path + ".initial_fetch_timeout",
-                  "is not supported by sluice here: a file-based LDS, CDS or EDS source is read before serving "
-                  "(only RDS waits for its first fetch)");
+                  "is not supported by sluice here: a file-based LDS or CDS source is read before serving "
+                  "(only RDS and EDS wait for their first fetch)");
     }
   }
 
@@ -151,7 +152,7 @@ class Checker {
       if (!c.eds_cluster_config().has_eds_config()) {
         errors_.add(path + ".eds_cluster_config.eds_config", "an EDS cluster needs eds_config (a path_config_source)");
       } else {
-        configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config");
+        configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config", true);
       }
     }
     if (c.type() == Cluster::STATIC && endpoints == 0) {

@@ -43,7 +43,8 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.core.v3.ConfigSource", "path_config_source", "", "watched with inotify; replace files by rename"},
     {"envoy.config.core.v3.ConfigSource", "resource_api_version", "V3", ""},
     {"envoy.config.core.v3.ConfigSource", "initial_fetch_timeout", "",
-     "RDS: default 15s; 0 waits for ever; a listener warms until its routes arrive or this passes"},
+     "RDS and EDS: default 15s; 0 waits for ever; a listener (cluster) warms until its routes (endpoints) "
+     "arrive or this passes"},
     {"envoy.config.core.v3.PathConfigSource", "path", "", ""},
     {"envoy.config.core.v3.PathConfigSource", "watched_directory", "", ""},
     {"envoy.config.core.v3.WatchedDirectory", "path", "", ""},

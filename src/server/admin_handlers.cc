@@ -310,8 +310,12 @@ void Server::installObservabilityHandlers() {
           entry.mutable_cluster()->PackFrom(c);
           *entry.mutable_last_updated() = started;
         }
+        const auto& managed = cluster_manager_->clusters();
         for (const auto& c : dynamic_.clusters) {
-          auto& entry = *clusters->add_dynamic_active_clusters();
+          // A CDS cluster waiting for its endpoints is in dynamic_warming_clusters, as in Envoy.
+          const auto m = managed.find(c.name());
+          const bool warming = m != managed.end() && m->second.warming;
+          auto& entry = warming ? *clusters->add_dynamic_warming_clusters() : *clusters->add_dynamic_active_clusters();
           entry.mutable_cluster()->PackFrom(c);
           if (const auto it = dynamic_.cluster_versions.find(c.name()); it != dynamic_.cluster_versions.end()) {
             entry.set_version_info(it->second.version_info);

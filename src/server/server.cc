@@ -324,6 +324,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   std::vector<const envoy::config::cluster::v3::Cluster*> clusters;
   for (const auto& c : merged.static_resources().clusters()) clusters.push_back(&c);
   auto delta = cluster_manager_->setClusters(clusters);
+  armClusterWarming();
   proxy::ClusterDelta removals;
   removals.removed = std::move(delta.removed);
   delta.removed.clear();
@@ -331,6 +332,25 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   publish(std::move(removals));
   return true;
+}
+
+void Server::armClusterWarming() {
+  for (const auto& name : cluster_manager_->warming()) {
+    if (cluster_warming_.count(name)) continue;
+    const auto& source = cluster_manager_->clusters().at(name).proto.eds_cluster_config().eds_config();
+    const auto timeout = source.has_initial_fetch_timeout()
+                             ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
+                                   source.initial_fetch_timeout()))
+                             : std::chrono::milliseconds(15000);  // Envoy's default
+    if (timeout.count() == 0) continue;                           // waits for ever
+    auto timer = std::make_unique<asio::steady_timer>(main_, timeout);
+    timer->async_wait([this, name](const std::error_code& ec) {
+      if (ec) return;
+      cluster_warming_.erase(name);
+      publish(cluster_manager_->endWarming(name));
+    });
+    cluster_warming_.emplace(name, std::move(timer));
+  }
 }
 
 std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& all) {

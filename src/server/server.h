@@ -67,6 +67,8 @@ class Server {
   std::shared_ptr<proxy::ProxyConfig> servable(const proxy::ProxyConfig& all);
   // An RDS slot got its first table (or timed out): serve what is warm now.
   void onListenersWarmed();
+  // Starts the initial_fetch_timeout of each cluster that began warming.
+  void armClusterWarming();
   // Sends a cluster delta to every worker.
   void publish(proxy::ClusterDelta delta);
   // Compiles bootstrap + `dynamic` and hands the result to the workers.
@@ -112,6 +114,7 @@ class Server {
   std::unique_ptr<RdsRoutes> rds_;
   proxy::ProxyConfigPtr all_listeners_;  // the listeners configured, warming ones too (config_: those served)
   std::set<std::string> warming_;        // listener names waiting for their routes
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> cluster_warming_;  // by cluster name
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;
   std::unique_ptr<RuntimeLoader> runtime_;  // publishes its snapshots to the workers
