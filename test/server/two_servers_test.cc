@@ -15,6 +15,7 @@
 
 #include "config/bootstrap_loader.h"
 #include "server/server.h"
+#include "support/config_yaml.h"
 #include "support/process.h"
 
 namespace sluice::server {
@@ -22,30 +23,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kBootstrap = R"(
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                direct_response: { status: 200, body: { inline_string: "hello" } }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-)";
+const std::string kBootstrap =
+    "admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }\nstatic_resources:\n  listeners:\n" +
+    test::listenerYaml("ingress",
+                       "            - name: all\n              domains: [\"*\"]\n              routes:\n"
+                       "              - match: { prefix: \"/\" }\n"
+                       "                direct_response: { status: 200, body: { inline_string: \"hello\" } }\n");
 
 // One Server on a thread of its own, as sluice_main runs it.
 class Running {
