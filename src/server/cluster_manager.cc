@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "config/proto_hash.h"
-#include "log/logger.h"
 #include "proxy/proxy_stats.h"
 
 namespace sluice::server {
@@ -204,10 +203,6 @@ proxy::ClusterDelta ClusterManager::endWarming(const std::string& name) {
   proxy::ClusterDelta delta;
   const auto it = clusters_.find(name);
   if (it == clusters_.end() || !it->second.warming) return delta;
-  SLUICE_LOG(config, warn,
-             "sluice: cluster '{}' got no endpoints within its initial_fetch_timeout; serving it with none until they "
-             "arrive",
-             name);
   it->second.warming = false;
   delta.updated.push_back({it->second.config, it->second.hosts});
   countStates();
@@ -225,7 +220,6 @@ proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignme
     const bool changed = refreshHosts(cluster, false);
     if (changed) countMembership(cluster, true);
     if (!changed && !cluster.warming) continue;
-    if (cluster.warming) SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
     cluster.warming = false;
     delta.updated.push_back({cluster.config, cluster.hosts});
   }

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <algorithm>
 #include <fstream>
 #include <tuple>
 
@@ -242,6 +243,7 @@ bool Server::loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::
 }
 
 bool Server::loadEds(const config::DiscoveryUpdate& update) {
+  const auto warming = cluster_manager_->warming();
   proxy::ClusterDelta delta;
   for (const auto& r : update.resources) {
     auto changed = cluster_manager_->setAssignment(
@@ -249,6 +251,13 @@ bool Server::loadEds(const config::DiscoveryUpdate& update) {
     for (auto& u : changed.updated) delta.updated.push_back(std::move(u));
   }
   publish(std::move(delta));
+  // Said once the workers have it queued: a client that reads this log line can use the cluster.
+  const auto still = cluster_manager_->warming();
+  for (const auto& name : warming) {
+    if (std::find(still.begin(), still.end(), name) == still.end()) {
+      SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
+    }
+  }
   return true;
 }
 
@@ -347,7 +356,13 @@ void Server::armClusterWarming() {
     timer->async_wait([this, name](const std::error_code& ec) {
       if (ec) return;
       cluster_warming_.erase(name);
-      publish(cluster_manager_->endWarming(name));
+      auto delta = cluster_manager_->endWarming(name);
+      if (delta.empty()) return;
+      publish(std::move(delta));
+      SLUICE_LOG(config, warn,
+                 "sluice: cluster '{}' got no endpoints within its initial_fetch_timeout; serving it with none until "
+                 "they arrive",
+                 name);
     });
     cluster_warming_.emplace(name, std::move(timer));
   }
@@ -419,8 +434,9 @@ void Server::scheduleDnsRefresh() {
       auto delta = cluster_manager_->refreshDns();
       // Logged even when no host set changed (an empty answer a LOGICAL_DNS
       // cluster ignores): the answers did change.
-      SLUICE_LOG(dns, info, "sluice: DNS update applied: {} cluster(s) with new hosts", delta.updated.size());
+      const size_t changed_clusters = delta.updated.size();
       publish(std::move(delta));
+      SLUICE_LOG(dns, info, "sluice: DNS update applied: {} cluster(s) with new hosts", changed_clusters);
     });
     scheduleDnsRefresh();
   });
