@@ -17,6 +17,7 @@
 #include "network/asio_util.h"
 #include "network/connection_timer.h"
 #include "network/io_buffer.h"
+#include "network/transport.h"
 #include "proxy/proxy_config.h"
 #include "proxy/stream_info.h"
 
@@ -57,15 +58,13 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
  private:
   // --- downstream_connection.cc: the connection and local replies ---
-  // Reads more bytes from `socket` into `buffer` (taking a pooled buffer if it
+  // Reads more bytes from `from` into `buffer` (taking a pooled buffer if it
   // has none), at most `limit` per read (per_connection_buffer_limit_bytes).
-  // Waits for readability first unless `speculative`. A close-delimited body
-  // tells a complete end (Closed: FIN) from a truncated one (Failed: a reset,
-  // an error, a cancel).
-  enum class ReadResult : uint8_t { Data, Closed, Failed };
-  asio::awaitable<ReadResult> readMore(network::Tcp::socket& socket, network::IoBuffer& buffer, bool speculative,
-                                       size_t limit = SIZE_MAX);
-  asio::awaitable<bool> writeAll(network::Tcp::socket& socket, std::string_view data);
+  // A close-delimited body tells a complete end (Closed: FIN) from a truncated
+  // one (Failed: a reset, an error, a cancel).
+  using ReadResult = network::ReadStatus;
+  asio::awaitable<ReadResult> readMore(network::Transport& from, network::IoBuffer& buffer, size_t limit = SIZE_MAX);
+  asio::awaitable<bool> writeAll(network::Transport& to, std::string_view data);
   // Reads and parses the next request head; false: close the connection.
   asio::awaitable<bool> readRequestHead();
   // Serves request_; true when the connection may carry another request.
@@ -123,13 +122,13 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // While the request body is still being sent: reads the upstream's answer
   // into upstream_in_, dropping interim (1xx) responses; completes at a final
   // response head, a parse error, EOF or cancel. Raced against the body pump.
-  asio::awaitable<void> awaitFinalResponse(network::Tcp::socket& upstream);
+  asio::awaitable<void> awaitFinalResponse(network::Transport& upstream);
   // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
   // `framing` and re-encoding chunked when `chunked_out`.
   enum class PumpResult { Done, SourceFailed, SinkFailed, Malformed };
   static bool received(ReadResult r) { return r == ReadResult::Data; }
-  asio::awaitable<PumpResult> pumpBody(network::Tcp::socket& from, network::IoBuffer& buffer,
-                                       http::http1::BodyDecoder& decoder, network::Tcp::socket& to, bool chunked_out,
+  asio::awaitable<PumpResult> pumpBody(network::Transport& from, network::IoBuffer& buffer,
+                                       http::http1::BodyDecoder& decoder, network::Transport& to, bool chunked_out,
                                        bool until_close, uint64_t& bytes, size_t read_limit);
 
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
@@ -156,7 +155,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
   std::shared_ptr<const router::RouteTable> rds_routes_;  // the stream's RDS table (the route points into it)
-  network::Tcp::socket socket_;
+  std::unique_ptr<network::Transport> transport_;         // the client's bytes
   std::string remote_ip_;
   router::MatchOptions match_options_;  // the HCM's, with this connection's local port
   network::IoBuffer in_;                // bytes read from the client, not yet used
@@ -179,11 +178,11 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // while a request is forwarded or tunnelled; every read and write touches it.
   Millis stream_idle_timeout_{0};
   std::chrono::steady_clock::time_point last_activity_;
-  bool tunnelling_ = false;                          // after a 101: the stream idle timeout closes both sides
-  bool client_watching_ = false;                     // watchClient()'s wait is pending
-  bool client_gone_ = false;                         // the client closed while its response was awaited
-  uint32_t client_watch_generation_ = 0;             // tells a stale watch completion from the current one
-  network::Tcp::socket* upstream_socket_ = nullptr;  // the stream's upstream while forward() holds one
+  bool tunnelling_ = false;                           // after a 101: the stream idle timeout closes both sides
+  bool client_watching_ = false;                      // watchClient()'s wait is pending
+  bool client_gone_ = false;                          // the client closed while its response was awaited
+  uint32_t client_watch_generation_ = 0;              // tells a stale watch completion from the current one
+  network::Transport* upstream_transport_ = nullptr;  // the stream's upstream while forward() holds one
   StreamTimeout stream_timeout_ = StreamTimeout::None;
   StreamTimeout head_timeout_reason_ = StreamTimeout::RequestHeaders;  // what kHeaders stands for
   bool stream_started_ = false;  // a request's first byte has arrived; not yet answered

@@ -15,7 +15,6 @@ namespace sluice::proxy {
 
 using http::http1::Framing;
 using http::http1::ParseStatus;
-using network::kNoThrow;
 
 namespace {
 
@@ -44,15 +43,10 @@ bool isSafeToReplay(std::string_view method) {
 // How long a response may take before the client is watched for a close.
 constexpr Millis kClientWatchDelay{100};
 
-void closeSocket(network::Tcp::socket& socket) {
-  std::error_code ignored;
-  socket.close(ignored);
-}
-
 }  // namespace
 
 asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody(
-    network::Tcp::socket& from, network::IoBuffer& buffer, http::http1::BodyDecoder& decoder, network::Tcp::socket& to,
+    network::Transport& from, network::IoBuffer& buffer, http::http1::BodyDecoder& decoder, network::Transport& to,
     bool chunked_out, bool until_close, uint64_t& bytes, size_t read_limit) {
   for (;;) {
     const auto step = decoder.decode(buffer.allocated() ? buffer.readable() : std::string_view());
@@ -67,10 +61,9 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
         const std::array<asio::const_buffer, 3> parts = {asio::buffer(size_line, static_cast<size_t>(end - size_line)),
                                                          asio::buffer(step.data.data(), step.data.size()),
                                                          asio::buffer("\r\n", 2)};
-        std::tie(ec, std::ignore) = co_await asio::async_write(to, parts, kNoThrow);
+        std::tie(ec, std::ignore) = co_await to.writev(parts);
       } else {
-        std::tie(ec, std::ignore) =
-            co_await asio::async_write(to, asio::buffer(step.data.data(), step.data.size()), kNoThrow);
+        std::tie(ec, std::ignore) = co_await to.write(step.data);
       }
       if (ec) co_return PumpResult::SinkFailed;
       touchStream();
@@ -86,7 +79,7 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
       co_return PumpResult::Done;
     }
     if (step.consumed > 0 || !step.data.empty()) continue;
-    if (const auto read = co_await readMore(from, buffer, false, read_limit); !received(read)) {
+    if (const auto read = co_await readMore(from, buffer, read_limit); !received(read)) {
       // Only a clean close (FIN) ends a close-delimited body; a reset cuts it.
       if (!until_close || read == ReadResult::Failed) co_return PumpResult::SourceFailed;
       if (chunked_out) {
@@ -99,11 +92,11 @@ asio::awaitable<DownstreamConnection::PumpResult> DownstreamConnection::pumpBody
   }
 }
 
-asio::awaitable<void> DownstreamConnection::awaitFinalResponse(network::Tcp::socket& upstream) {
+asio::awaitable<void> DownstreamConnection::awaitFinalResponse(network::Transport& upstream) {
   const auto& limits = listener_->hcm.response_limits;
   for (;;) {
     // EOF, an error or a cancel: the head loop in forward() finds out which.
-    if (!received(co_await readMore(upstream, upstream_in_, false))) co_return;
+    if (!received(co_await readMore(upstream, upstream_in_))) co_return;
     info_.markFirstUpstreamByte();
     // Drop every complete interim response (103 Early Hints, an unasked 100
     // Continue): they must not stop the body. Stop at anything else: a final
@@ -122,32 +115,24 @@ void DownstreamConnection::watchClient() {
   if (in_.allocated() && (in_.size() >= limit || in_.writable() == 0)) return;  // enough pipelined bytes held
   client_watching_ = true;
   const uint32_t generation = ++client_watch_generation_;
-  socket_.async_wait(network::Tcp::socket::wait_read,
-                     [self = shared_from_this(), generation](const std::error_code& ec) {
-                       if (ec || !self->client_watching_ || self->client_watch_generation_ != generation) return;
-                       self->onClientReadable();
-                     });
+  transport_->waitReadable([self = shared_from_this(), generation](const std::error_code& ec) {
+    if (ec || !self->client_watching_ || self->client_watch_generation_ != generation) return;
+    self->onClientReadable();
+  });
 }
 
 void DownstreamConnection::onClientReadable() {
   client_watching_ = false;
   const size_t limit = std::max<size_t>(listener_->per_connection_buffer_limit_bytes, 1024);
   if (!in_.allocated()) in_ = worker_.buffers().take();
-  std::error_code ec;
-  const size_t n = socket_.read_some(
-      asio::buffer(in_.writePointer(), std::min(in_.writable(), limit - std::min(limit, in_.size()))), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    watchClient();
-    return;
-  }
-  if (ec) {
+  const auto read = transport_->tryRead(in_, limit - std::min(limit, in_.size()));
+  if (read == ReadResult::Closed || read == ReadResult::Failed) {
     // EOF or reset: the client is gone; abandon the request upstream too.
     client_gone_ = true;
-    if (upstream_socket_ != nullptr) closeSocket(*upstream_socket_);
+    if (upstream_transport_ != nullptr) upstream_transport_->close();
     return;
   }
-  in_.commit(n);  // the next pipelined request, kept for later
-  watchClient();
+  watchClient();  // Data: the next pipelined request, kept in in_ for later
 }
 
 void DownstreamConnection::stopClientWatch() {
@@ -155,22 +140,21 @@ void DownstreamConnection::stopClientWatch() {
   if (!client_watching_) return;
   client_watching_ = false;
   ++client_watch_generation_;
-  std::error_code ignored;
-  socket_.cancel(ignored);
+  transport_->cancel();
 }
 
 asio::awaitable<bool> DownstreamConnection::sendRequest(UpstreamConnection& upstream, const Framing& framing,
                                                         bool& downstream_failed) {
-  if (!co_await writeAll(upstream.socket, out_)) co_return false;
+  if (!co_await writeAll(*upstream.transport, out_)) co_return false;
   if (framing.kind == Framing::Kind::None) co_return true;
   const bool chunked = framing.kind == Framing::Kind::Chunked;
   // The upstream may answer before the body is all sent (a 413, say): stop
   // sending then and forward its response; the client connection closes after
   // it, as its unread body cannot be skipped reliably.
   using namespace asio::experimental::awaitable_operators;
-  const auto first = co_await (pumpBody(socket_, in_, bodies_->request, upstream.socket, chunked, false,
+  const auto first = co_await (pumpBody(*transport_, in_, bodies_->request, *upstream.transport, chunked, false,
                                         info_.bytes_received, listener_->per_connection_buffer_limit_bytes) ||
-                               awaitFinalResponse(upstream.socket));
+                               awaitFinalResponse(*upstream.transport));
   if (first.index() == 1) co_return true;  // request_body_complete_ stays false
   const auto result = std::get<0>(first);
   if (result == PumpResult::Done) {
@@ -258,7 +242,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       connection.timer_.clear(kUpstreamResponse);
       if (connection.tunnelling_) return;  // the tunnel keeps its idle timeout and upstream
       connection.startStreamIdle(Millis(0));
-      connection.upstream_socket_ = nullptr;
+      connection.upstream_transport_ = nullptr;
     }
   } end_forward{*this};
 
@@ -284,7 +268,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   request_.version_minor = 1;
 
   // Like Envoy (proxy_100_continue off), sluice answers 100-continue itself.
-  if (expect_continue && !co_await writeAll(socket_, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
+  if (expect_continue && !co_await writeAll(*transport_, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
 
   const bool replayable =
       isSafeToReplay(method) && (request_framing.kind == Framing::Kind::None ||
@@ -303,7 +287,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                         kUpstreamConnectionFailure, {}, &route);
     }
     upstream = std::move(acquired.connection);
-    upstream_socket_ = &upstream->socket;
+    upstream_transport_ = upstream->transport.get();
     info_.upstream_local = upstream->local;
     ++upstream->requests;
     cluster->config->stats->upstream_rq_total.inc();
@@ -315,7 +299,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     http::http1::appendRequestHead(request_, out_);
     bool downstream_failed = false;
     if (!co_await sendRequest(*upstream, request_framing, downstream_failed)) {
-      closeSocket(upstream->socket);
+      upstream->transport->close();
       if (stream_timeout_ != StreamTimeout::None) co_return co_await sendStreamTimeoutReply(&route);
       if (downstream_failed) {
         // A malformed body (a bad chunk) is the client's protocol error: 400,
@@ -344,7 +328,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
         const auto head = http::http1::parseResponseHead(upstream_in_.readable(), hcm.response_limits, response_);
         head_scanned = upstream_in_.readable().size();
         if (head.status == ParseStatus::Error) {
-          closeSocket(upstream->socket);
+          upstream->transport->close();
           co_return co_await sendLocalReply(
               502, kProtocolError, "upstream_reset_before_response_started{protocol_error}", kUpstreamProtocolError);
         }
@@ -363,11 +347,11 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       if (request_body_complete_ && !client_watching_ && !timer_.isSet(kClientWatch)) {
         timer_.setAfter(kClientWatch, kClientWatchDelay);
       }
-      if (received(co_await readMore(upstream->socket, upstream_in_, false))) {
+      if (received(co_await readMore(*upstream->transport, upstream_in_))) {
         info_.markFirstUpstreamByte();
         continue;
       }
-      closeSocket(upstream->socket);
+      upstream->transport->close();
       if (client_gone_) {
         info_.response_flags |= kDownstreamConnectionTermination;
         co_return false;
@@ -395,7 +379,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   timer_.clear(kRequest);  // the response has started
   auto framing = http::http1::responseFraming(response_, method, hcm.response_limits);
   if (!framing.ok || (response_.status == 101 && !upgrade)) {
-    closeSocket(upstream->socket);
+    upstream->transport->close();
     co_return co_await sendLocalReply(502, kProtocolError, "upstream_reset_before_response_started{protocol_error}",
                                       kUpstreamProtocolError, {}, &route);
   }
@@ -457,8 +441,8 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
       body_sent = true;
     }
   }
-  if (!co_await writeAll(socket_, out_)) {
-    closeSocket(upstream->socket);
+  if (!co_await writeAll(*transport_, out_)) {
+    upstream->transport->close();
     info_.response_flags |= kDownstreamConnectionTermination;
     co_return false;
   }
@@ -471,8 +455,8 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   bool upstream_reusable =
       upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_ && !refused_upgrade;
   if (!body_sent) {
-    const auto result = co_await pumpBody(upstream->socket, upstream_in_, bodies_->response, socket_, chunked_out,
-                                          kind == Framing::Kind::UntilClose, info_.bytes_sent,
+    const auto result = co_await pumpBody(*upstream->transport, upstream_in_, bodies_->response, *transport_,
+                                          chunked_out, kind == Framing::Kind::UntilClose, info_.bytes_sent,
                                           cluster->config->per_connection_buffer_limit_bytes);
     if (result != PumpResult::Done) {
       // Headers are out: the client connection closes. A client that reads
@@ -484,7 +468,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                               : timer_.expired(kUpstreamResponse) ? kUpstreamRequestTimeout
                               : result == PumpResult::Malformed   ? kUpstreamProtocolError
                                                                   : kUpstreamConnectionTermination;
-      closeSocket(upstream->socket);
+      upstream->transport->close();
       if (client_reads_to_close) abort();
       co_return false;
     }
@@ -496,7 +480,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   if (upstream_reusable && !draining_) {
     cluster->pool.release(std::move(upstream));
   } else {
-    closeSocket(upstream->socket);
+    upstream->transport->close();
   }
   co_return !close_downstream;
 }
