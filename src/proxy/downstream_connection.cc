@@ -25,6 +25,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
       transport_(std::make_unique<network::TcpTransport>(std::move(socket))),
       bodies_(new BodyDecoders{http::http1::BodyDecoder(listener_->hcm.limits),
                                http::http1::BodyDecoder(listener_->hcm.response_limits)}),
+      io_{worker.buffers(), *this, out_},
       timer_(worker.io(), *this) {
   const auto peer = transport_->peerAddress();
   if (peer.port() != 0) remote_ip_ = peer.address().to_string();  // 0: the peer is gone already
@@ -96,32 +97,6 @@ asio::awaitable<void> DownstreamConnection::run() {
   close();
   SLUICE_LOG(connection, debug, "[C{}] closing connection", info_.connection_id);
   worker_.removeConnection(this);
-}
-
-asio::awaitable<DownstreamConnection::ReadResult> DownstreamConnection::readMore(network::Transport& from,
-                                                                                 network::IoBuffer& buffer,
-                                                                                 size_t limit) {
-  // Transport::read() inlined: one coroutine frame per read, not two, on the
-  // request path. Wait first: a read that would block costs a system call for
-  // nothing, and an idle connection holds no buffer while it waits.
-  for (;;) {
-    const auto [ec] = co_await from.readable();
-    if (ec) co_return ReadResult::Failed;
-    if (!buffer.allocated()) buffer = worker_.buffers().take();
-    if (buffer.writable() == 0) buffer.reserve(buffer.capacity() * 2);
-    // Below 1 KiB a limit would only cost syscalls; chunk framing needs the room.
-    const auto result = from.tryRead(buffer, std::max<size_t>(limit, 1024));
-    if (result == ReadResult::WouldBlock) continue;
-    if (result == ReadResult::Data) touchStream();
-    co_return result;
-  }
-}
-
-asio::awaitable<bool> DownstreamConnection::writeAll(network::Transport& to, std::string_view data) {
-  if (data.empty()) co_return true;
-  const auto [ec, n] = co_await to.write(data);
-  if (!ec) touchStream();
-  co_return !ec;
 }
 
 void DownstreamConnection::onDeadline(size_t slot) {

@@ -20,6 +20,12 @@
 #include "network/transport.h"
 #include "proxy/proxy_config.h"
 #include "proxy/stream_info.h"
+#include "proxy/upstream_failure.h"
+#include "upstream/http1_exchange.h"
+
+namespace sluice::router {
+class RouteAction;
+}  // namespace sluice::router
 
 namespace sluice::proxy {
 
@@ -27,7 +33,8 @@ class Worker;
 struct ClusterState;
 struct UpstreamConnection;
 
-class DownstreamConnection final : public std::enable_shared_from_this<DownstreamConnection> {
+class DownstreamConnection final : public std::enable_shared_from_this<DownstreamConnection>,
+                                   private upstream::ExchangeObserver {
  public:
   DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, network::Tcp::socket socket);
   ~DownstreamConnection();
@@ -58,13 +65,20 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
  private:
   // --- downstream_connection.cc: the connection and local replies ---
-  // Reads more bytes from `from` into `buffer` (taking a pooled buffer if it
-  // has none), at most `limit` per read (per_connection_buffer_limit_bytes).
-  // A close-delimited body tells a complete end (Closed: FIN) from a truncated
-  // one (Failed: a reset, an error, a cancel).
+  // upstream::readMore and writeAll with this connection's buffers and
+  // activity (no coroutine frame of their own).
   using ReadResult = network::ReadStatus;
-  asio::awaitable<ReadResult> readMore(network::Transport& from, network::IoBuffer& buffer, size_t limit = SIZE_MAX);
-  asio::awaitable<bool> writeAll(network::Transport& to, std::string_view data);
+  asio::awaitable<ReadResult> readMore(network::Transport& from, network::IoBuffer& buffer, size_t limit = SIZE_MAX) {
+    return upstream::readMore(io_, from, buffer, limit);
+  }
+  asio::awaitable<bool> writeAll(network::Transport& to, std::string_view data) {
+    return upstream::writeAll(io_, to, data);
+  }
+  static bool received(ReadResult r) { return r == ReadResult::Data; }
+  // upstream::ExchangeObserver
+  void onActivity() override { touchStream(); }
+  void onResponseBytes() override { info_.markFirstUpstreamByte(); }
+  void onAwaitingHead() override;
   // Reads and parses the next request head; false: close the connection.
   asio::awaitable<bool> readRequestHead();
   // Serves request_; true when the connection may carry another request.
@@ -106,12 +120,43 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void expireStream(StreamTimeout reason);
   asio::awaitable<bool> sendStreamTimeoutReply(const router::Route* route);
 
-  // --- forward.cc: the router filter's upstream exchange ---
+  // --- forward.cc: the router filter, one step per function ---
   asio::awaitable<bool> forward(const router::Route& route, const http::http1::Framing& request_framing,
                                 uint64_t random);
-  // Sends request_ (head and body) on `upstream`. False when the upstream failed.
-  asio::awaitable<bool> sendRequest(UpstreamConnection& upstream, const http::http1::Framing& framing,
-                                    bool& downstream_failed);
+  struct ActiveRequest;
+  // What forward() keeps of the request once it is rewritten for the upstream.
+  struct UpstreamRequest {
+    std::string method;    // the response's framing depends on it
+    int client_minor = 1;  // the client's HTTP/1.x
+    bool upgrade = false;  // a WebSocket upgrade
+    bool expect_continue = false;
+    bool replayable = false;  // safe to send again after a failure on a reused connection
+  };
+  // Rewrites request_ as the upstream sees it: path and host rewrites, header
+  // mutations, hop-by-hop fields, x-forwarded-*, x-request-id, framing.
+  UpstreamRequest prepareUpstreamRequest(const router::Route& route, const upstream::Host& host, bool upgrade,
+                                         const http::http1::Framing& framing);
+  // One attempt against `host`: acquire a connection (into `upstream`), send
+  // the request, await the final head (in response_). `may_replay`: a failure
+  // on a reused connection before any response byte may be retried.
+  asio::awaitable<UpstreamFailure> attemptOnce(ClusterState& cluster, const upstream::HostPtr& host,
+                                               const router::RouteAction& action, const http::http1::Framing& framing,
+                                               bool may_replay, std::unique_ptr<UpstreamConnection>& upstream);
+  // What a failed send or head read means: closes the upstream connection
+  // and reads the stream's state (timeouts, the client's state, the body).
+  UpstreamFailure sendFailed(UpstreamConnection& upstream, upstream::Http1ClientExchange::BodyResult sent,
+                             bool may_retry);
+  UpstreamFailure headFailed(ClusterState& cluster, UpstreamConnection& upstream,
+                             upstream::Http1ClientExchange::HeadResult head, bool may_retry);
+  // The local reply (or none: the client is gone) for an attempt's failure.
+  asio::awaitable<bool> replyToFailure(const UpstreamFailure& failure, const router::Route& route);
+  // The final head is in response_: forwards it and streams the body, then
+  // pools or closes the upstream connection; after a 101, starts the tunnel.
+  // True when the client connection may carry another request.
+  asio::awaitable<bool> forwardResponse(std::shared_ptr<ClusterState>& cluster,
+                                        std::unique_ptr<UpstreamConnection> upstream, const router::Route& route,
+                                        const UpstreamRequest& request,
+                                        std::chrono::steady_clock::time_point upstream_start, int& upstream_status);
   // While a response is awaited and has been slow (kClientWatch): watches the
   // client for a close. Pipelined bytes it sends meanwhile are kept in in_; a
   // close sets client_gone_ and closes the upstream, which ends the wait for
@@ -119,17 +164,6 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void watchClient();
   void onClientReadable();
   void stopClientWatch();
-  // While the request body is still being sent: reads the upstream's answer
-  // into upstream_in_, dropping interim (1xx) responses; completes at a final
-  // response head, a parse error, EOF or cancel. Raced against the body pump.
-  asio::awaitable<void> awaitFinalResponse(network::Transport& upstream);
-  // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
-  // `framing` and re-encoding chunked when `chunked_out`.
-  enum class PumpResult { Done, SourceFailed, SinkFailed, Malformed };
-  static bool received(ReadResult r) { return r == ReadResult::Data; }
-  asio::awaitable<PumpResult> pumpBody(network::Transport& from, network::IoBuffer& buffer,
-                                       http::http1::BodyDecoder& decoder, network::Transport& to, bool chunked_out,
-                                       bool until_close, uint64_t& bytes, size_t read_limit);
 
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
   // Takes over the upstream connection and starts copying both ways. The
@@ -169,7 +203,8 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     http::http1::BodyDecoder response;
   };
   std::unique_ptr<BodyDecoders> bodies_;
-  std::string out_;  // serialised heads and chunk framing
+  std::string out_;          // serialised heads and chunk framing
+  upstream::ExchangeIo io_;  // the client exchange's view of this connection: buffers, activity, out_
   StreamInfo info_;
   uint64_t stream_random_ = 0;  // the stream's random value (routing, access-log sampling)
   bool request_body_complete_ = true;
