@@ -53,7 +53,7 @@ DownstreamConnection::~DownstreamConnection() {
 
 void DownstreamConnection::drain() {
   draining_ = true;
-  if (idle_ && in_.empty()) close();
+  if (stream_.idle() && in_.empty()) close();
 }
 
 void DownstreamConnection::abort() {
@@ -81,7 +81,7 @@ asio::awaitable<void> DownstreamConnection::run() {
     const bool keep_alive = co_await serveRequest();
     // An upgraded connection is a tunnel now, on callbacks that hold the
     // connection; it finishes the stream and the connection (tunnel.cc).
-    if (tunnelled_) co_return;
+    if (stream_.tunnelling()) co_return;
     listener_->hcm.stats->downstream_rq_active.dec();
     // A stream cut short by a timeout may have looked complete to the code
     // that ended it (a close-delimited body); never reuse the connection then.
@@ -108,7 +108,7 @@ void DownstreamConnection::onDeadline(size_t slot) {
       // Envoy's max_connection_duration: then the connection drains (closes
       // now if idle, else after the response in flight, which says connection: close).
       close_after_response_ = true;
-      if (idle_ && in_.empty()) close();
+      if (stream_.idle() && in_.empty()) close();
       break;
     case kHeaders:
       expireStream(head_timeout_reason_);
@@ -127,7 +127,7 @@ void DownstreamConnection::onDeadline(size_t slot) {
         timer_.set(kStreamIdle, last_activity_ + stream_idle_timeout_ + Millis(1));
         break;
       }
-      if (tunnelling_) {
+      if (stream_.tunnelling()) {
         info_.response_flags |= kStreamIdleTimeout;
         if (upstream_transport_ != nullptr) upstream_transport_->close();
         transport_->close();
@@ -159,7 +159,7 @@ void DownstreamConnection::startStreamIdle(Millis timeout) {
 
 void DownstreamConnection::startStream() {
   const auto& hcm = listener_->hcm;
-  stream_started_ = true;
+  stream_.firstByte();
   hcm.stats->downstream_rq_total.inc();  // a request's first byte (Envoy: the codec's new stream)
   stream_timeout_ = StreamTimeout::None;
   timer_.clear(kConnectionIdle);
@@ -181,7 +181,7 @@ void DownstreamConnection::startStream() {
 }
 
 void DownstreamConnection::endStream() {
-  stream_started_ = false;
+  stream_.end();
   stream_timeout_ = StreamTimeout::None;
   timer_.clear(kHeaders);
   timer_.clear(kRequest);
@@ -219,13 +219,13 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
     if (!in_.empty() && !http::http1::worthReparsing(in_.readable(), scanned, limits.max_header_bytes)) {
       // Nothing new to decide on: read on.
     } else if (!in_.empty()) {
-      if (!stream_started_) startStream();
+      if (!stream_.started()) startStream();
       const auto result = http::http1::parseRequestHead(in_.readable(), limits, request_);
       scanned = in_.readable().size();
       if (result.status == ParseStatus::Complete) {
         timer_.clear(kHeaders);
         in_.consume(result.consumed);
-        idle_ = false;
+        stream_.headComplete();
         co_return true;
       }
       if (result.status == ParseStatus::Error) {
@@ -242,10 +242,10 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
       // Nothing buffered: give the buffer back while waiting for the next request.
       worker_.buffers().give(in_);
     }
-    idle_ = in_.empty();
-    if (idle_ && (draining_ || close_after_response_ || worker_.draining())) co_return false;
+    if (in_.empty()) stream_.waitingWithNothingBuffered();
+    if (stream_.idle() && (draining_ || close_after_response_ || worker_.draining())) co_return false;
     // Envoy's connection idle timeout: no request in flight for that long.
-    if (idle_ && !stream_started_) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
+    if (stream_.idle()) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
     if (!received(co_await readMore(*transport_, in_))) {
       if (stream_timeout_ != StreamTimeout::None) {
         info_.reset();

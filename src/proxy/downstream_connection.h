@@ -20,6 +20,7 @@
 #include "network/transport.h"
 #include "proxy/proxy_config.h"
 #include "proxy/stream_info.h"
+#include "proxy/stream_state.h"
 #include "proxy/upstream_failure.h"
 #include "upstream/http1_exchange.h"
 
@@ -213,18 +214,16 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // while a request is forwarded or tunnelled; every read and write touches it.
   Millis stream_idle_timeout_{0};
   std::chrono::steady_clock::time_point last_activity_;
-  bool tunnelling_ = false;                           // after a 101: the stream idle timeout closes both sides
   bool client_watching_ = false;                      // watchClient()'s wait is pending
   bool client_gone_ = false;                          // the client closed while its response was awaited
   uint32_t client_watch_generation_ = 0;              // tells a stale watch completion from the current one
   network::Transport* upstream_transport_ = nullptr;  // the stream's upstream while forward() holds one
   StreamTimeout stream_timeout_ = StreamTimeout::None;
   StreamTimeout head_timeout_reason_ = StreamTimeout::RequestHeaders;  // what kHeaders stands for
-  bool stream_started_ = false;  // a request's first byte has arrived; not yet answered
+  StreamState stream_;  // the one stream this HTTP/1 connection carries at a time
   network::ConnectionTimer<DownstreamConnection, kTimeoutCount> timer_;
   uint32_t requests_ = 0;              // requests served (max_requests_per_connection)
   bool close_after_response_ = false;  // max_connection_duration passed or max requests reached
-  bool idle_ = false;                  // between requests, waiting for bytes
   bool draining_ = false;              // close after the current response
   // Close after the next response, which says so; an idle connection waits for
   // it (its last response promised keep-alive).
@@ -234,7 +233,6 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   struct Tunnel;
   std::unique_ptr<Tunnel> tunnel_;
   uint8_t tunnel_directions_ = 0;  // directions still copying
-  bool tunnelled_ = false;         // the connection became a tunnel (run() returned)
 };
 
 // The upstream end of a tunnel and the counts a forwarded request holds

@@ -163,7 +163,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     ~EndForward() {
       connection.stopClientWatch();
       connection.timer_.clear(kUpstreamResponse);
-      if (connection.tunnelling_) return;  // the tunnel keeps its idle timeout and upstream
+      if (connection.stream_.tunnelling()) return;  // the tunnel keeps its idle timeout and upstream
       connection.startStreamIdle(Millis(0));
       connection.upstream_transport_ = nullptr;
     }

@@ -42,8 +42,7 @@ void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
   if (hcm_idle.count() > 0 && (stream_idle_timeout_.count() == 0 || hcm_idle < stream_idle_timeout_)) {
     startStreamIdle(hcm_idle);
   }
-  tunnelling_ = true;
-  tunnelled_ = true;
+  stream_.startTunnel();
   tunnel_directions_ = 2;
   tunnelSend(kToUpstream);  // in_ may hold bytes sent after the upgrade request
   tunnelSend(kToClient);    // upstream_in_ may hold bytes sent after the 101
@@ -110,14 +109,14 @@ void DownstreamConnection::endTunnelDirection(TunnelDirection direction, bool si
 }
 
 void DownstreamConnection::closeTunnel() {
-  if (!tunnelling_) return;
+  if (!stream_.tunnelling()) return;
   tunnel_->upstream->transport->close();
   close();  // both pending readiness waits end: each direction ends, then the tunnel
 }
 
 void DownstreamConnection::endTunnel() {
   // What forward() and run() would have done after the tunnel, in their order.
-  tunnelling_ = false;
+  stream_.tunnelEnded();
   tunnel_->upstream->transport->close();
   startStreamIdle(Millis(0));
   upstream_transport_ = nullptr;
