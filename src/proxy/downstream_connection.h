@@ -19,8 +19,8 @@
 #include "network/io_buffer.h"
 #include "network/transport.h"
 #include "proxy/proxy_config.h"
+#include "proxy/stream.h"
 #include "proxy/stream_info.h"
-#include "proxy/stream_state.h"
 #include "proxy/upstream_failure.h"
 #include "upstream/http1_exchange.h"
 
@@ -78,11 +78,11 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   static bool received(ReadResult r) { return r == ReadResult::Data; }
   // upstream::ExchangeObserver
   void onActivity() override { touchStream(); }
-  void onResponseBytes() override { info_.markFirstUpstreamByte(); }
+  void onResponseBytes() override { stream_.info.markFirstUpstreamByte(); }
   void onAwaitingHead() override;
   // Reads and parses the next request head; false: close the connection.
   asio::awaitable<bool> readRequestHead();
-  // Serves request_; true when the connection may carry another request.
+  // Serves stream_.request; true when the connection may carry another request.
   asio::awaitable<bool> serveRequest();
   // A response sluice makes itself (404, 503, direct responses, redirects).
   // `route`: its response header mutations apply (redirects, direct responses).
@@ -96,9 +96,6 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void logStream();
 
   // --- the connection's and the stream's timeouts ---
-  // What ended a stream early; each answers 408 with Envoy's text if no
-  // response has started.
-  enum class StreamTimeout : uint8_t { None, Idle, RequestHeaders, Request, MaxDuration };
   // The deadlines on the connection's one timer (network/connection_timer.h).
   enum Timeout : size_t {
     kConnectionIdle,      // common_http_protocol_options.idle_timeout (no request in flight)
@@ -133,12 +130,12 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     bool expect_continue = false;
     bool replayable = false;  // safe to send again after a failure on a reused connection
   };
-  // Rewrites request_ as the upstream sees it: path and host rewrites, header
+  // Rewrites stream_.request as the upstream sees it: path and host rewrites, header
   // mutations, hop-by-hop fields, x-forwarded-*, x-request-id, framing.
   UpstreamRequest prepareUpstreamRequest(const router::Route& route, const upstream::Host& host, bool upgrade,
                                          const http::http1::Framing& framing);
   // One attempt against `host`: acquire a connection (into `upstream`), send
-  // the request, await the final head (in response_). `may_replay`: a failure
+  // the request, await the final head (in stream_.response). `may_replay`: a failure
   // on a reused connection before any response byte may be retried.
   asio::awaitable<UpstreamFailure> attemptOnce(ClusterState& cluster, const upstream::HostPtr& host,
                                                const router::RouteAction& action, const http::http1::Framing& framing,
@@ -151,7 +148,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
                              upstream::Http1ClientExchange::HeadResult head, bool may_retry);
   // The local reply (or none: the client is gone) for an attempt's failure.
   asio::awaitable<bool> replyToFailure(const UpstreamFailure& failure, const router::Route& route);
-  // The final head is in response_: forwards it and streams the body, then
+  // The final head is in stream_.response: forwards it and streams the body, then
   // pools or closes the upstream connection; after a 101, starts the tunnel.
   // True when the client connection may carry another request.
   asio::awaitable<bool> forwardResponse(std::shared_ptr<ClusterState>& cluster,
@@ -160,7 +157,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
                                         std::chrono::steady_clock::time_point upstream_start, int& upstream_status);
   // While a response is awaited and has been slow (kClientWatch): watches the
   // client for a close. Pipelined bytes it sends meanwhile are kept in in_; a
-  // close sets client_gone_ and closes the upstream, which ends the wait for
+  // close sets stream_.client_gone and closes the upstream, which ends the wait for
   // it. Plain callbacks, no coroutine: most responses never need it.
   void watchClient();
   void onClientReadable();
@@ -195,8 +192,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   router::MatchOptions match_options_;  // the HCM's, with this connection's local port
   network::IoBuffer in_;                // bytes read from the client, not yet used
   network::IoBuffer upstream_in_;       // bytes read from the upstream, not yet used
-  http::http1::RequestHead request_;
-  http::http1::ResponseHead response_;
+  Stream stream_;                       // the one stream this HTTP/1 connection carries at a time
   // The body decoders (200 B each): allocated with the connection, freed when
   // it becomes a tunnel, which needs neither.
   struct BodyDecoders {
@@ -206,21 +202,13 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   std::unique_ptr<BodyDecoders> bodies_;
   std::string out_;          // serialised heads and chunk framing
   upstream::ExchangeIo io_;  // the client exchange's view of this connection: buffers, activity, out_
-  StreamInfo info_;
-  uint64_t stream_random_ = 0;  // the stream's random value (routing, access-log sampling)
-  bool request_body_complete_ = true;
-  bool client_close_ = false;
   // The stream idle timeout (route idle_timeout or HCM stream_idle_timeout)
   // while a request is forwarded or tunnelled; every read and write touches it.
   Millis stream_idle_timeout_{0};
   std::chrono::steady_clock::time_point last_activity_;
   bool client_watching_ = false;                      // watchClient()'s wait is pending
-  bool client_gone_ = false;                          // the client closed while its response was awaited
   uint32_t client_watch_generation_ = 0;              // tells a stale watch completion from the current one
   network::Transport* upstream_transport_ = nullptr;  // the stream's upstream while forward() holds one
-  StreamTimeout stream_timeout_ = StreamTimeout::None;
-  StreamTimeout head_timeout_reason_ = StreamTimeout::RequestHeaders;  // what kHeaders stands for
-  StreamState stream_;  // the one stream this HTTP/1 connection carries at a time
   network::ConnectionTimer<DownstreamConnection, kTimeoutCount> timer_;
   uint32_t requests_ = 0;              // requests served (max_requests_per_connection)
   bool close_after_response_ = false;  // max_connection_duration passed or max requests reached

@@ -61,7 +61,7 @@ void DownstreamConnection::onClientReadable() {
   const auto read = transport_->tryRead(in_, limit - std::min(limit, in_.size()));
   if (read == ReadResult::Closed || read == ReadResult::Failed) {
     // EOF or reset: the client is gone; abandon the request upstream too.
-    client_gone_ = true;
+    stream_.client_gone = true;
     if (upstream_transport_ != nullptr) upstream_transport_->close();
     return;
   }
@@ -81,7 +81,7 @@ void DownstreamConnection::onAwaitingHead() {
   // request is then abandoned upstream too (Envoy resets it). The client is
   // watched only once the response is slow (kClientWatchDelay): starting a
   // watch costs a system call, and most responses come sooner.
-  if (request_body_complete_ && !client_watching_ && !timer_.isSet(kClientWatch)) {
+  if (stream_.request_body_complete && !client_watching_ && !timer_.isSet(kClientWatch)) {
     timer_.setAfter(kClientWatch, kClientWatchDelay);
   }
 }
@@ -112,21 +112,21 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   const auto& action = *route.forward();
 
   // The cluster.
-  const std::string_view cluster_name = action.chooseCluster(request_.headers, worker_.runtime(), random);
+  const std::string_view cluster_name = action.chooseCluster(stream_.request.headers, worker_.runtime(), random);
   std::shared_ptr<ClusterState> cluster = cluster_name.empty() ? nullptr : worker_.cluster(cluster_name);
   if (!cluster) {
     hcm.stats->no_cluster.inc();
     co_return co_await sendLocalReply(static_cast<int>(action.clusterNotFoundResponseCode()), "", "cluster_not_found",
                                       kNoClusterFound);
   }
-  info_.upstream_cluster = cluster_name;
+  stream_.info.upstream_cluster = cluster_name;
 
   // WebSocket: allowed when the connection manager enables it and the route does not disable it.
   // An h2c upgrade, or an Upgrade that Connection does not name, is no
   // upgrade at all: the request is served as plain HTTP/1.1 (Envoy does the same).
   bool upgrade = false;
-  if (const auto type = request_.headers.get("upgrade");
-      type && !http::equalsIgnoreCase(*type, "h2c") && hasToken(request_.headers, "connection", "upgrade")) {
+  if (const auto type = stream_.request.headers.get("upgrade");
+      type && !http::equalsIgnoreCase(*type, "h2c") && hasToken(stream_.request.headers, "connection", "upgrade")) {
     const bool enabled = http::equalsIgnoreCase(*type, "websocket") && hcm.websocket_enabled &&
                          action.upgradeEnabled(*type).value_or(true);
     if (!enabled) co_return co_await sendLocalReply(403, "", "upgrade_failed", 0, {}, &route);
@@ -134,11 +134,11 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   }
 
   // The host.
-  const router::RequestView view{request_.headers.get("host").value_or(""),
-                                 request_.target,
-                                 request_.method,
+  const router::RequestView view{stream_.request.headers.get("host").value_or(""),
+                                 stream_.request.target,
+                                 stream_.request.method,
                                  "http",
-                                 request_.headers,
+                                 stream_.request.headers,
                                  remote_ip_};
   const upstream::LbContext lb_context{action.hash(view)};
   const upstream::Host* chosen = cluster->lb->chooseHost(&lb_context);
@@ -149,7 +149,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   }
   // Shares ownership of the host set, so the host outlives any EDS update.
   const upstream::HostPtr host(cluster->hosts(), chosen);
-  info_.upstream_host = host->address_string;
+  stream_.info.upstream_host = host->address_string;
   ActiveRequest active(*host);
   const GaugeScope rq_active(cluster->config->stats->upstream_rq_active);
 
@@ -157,13 +157,13 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
   // written for that long and the stream ends, with 408 if no response started.
   startStreamIdle(action.idleTimeout().value_or(hcm.stream_idle_timeout));
-  client_gone_ = false;
+  stream_.client_gone = false;
   struct EndForward {
     DownstreamConnection& connection;
     ~EndForward() {
       connection.stopClientWatch();
       connection.timer_.clear(kUpstreamResponse);
-      if (connection.stream_.tunnelling()) return;  // the tunnel keeps its idle timeout and upstream
+      if (connection.stream_.state.tunnelling()) return;  // the tunnel keeps its idle timeout and upstream
       connection.startStreamIdle(Millis(0));
       connection.upstream_transport_ = nullptr;
     }
@@ -193,27 +193,27 @@ DownstreamConnection::UpstreamRequest DownstreamConnection::prepareUpstreamReque
                                                                                    const Framing& framing) {
   const auto& hcm = listener_->hcm;
   const auto& action = *route.forward();
-  if (auto path = route.rewritePath(request_.target)) request_.target = std::move(*path);
+  if (auto path = route.rewritePath(stream_.request.target)) stream_.request.target = std::move(*path);
   if (const auto host_rewrite = action.hostRewrite()) {
-    request_.headers.set("host", std::string(*host_rewrite));
+    stream_.request.headers.set("host", std::string(*host_rewrite));
   } else if (action.autoHostRewrite()) {
-    request_.headers.set("host", host.address_string);
+    stream_.request.headers.set("host", host.address_string);
   }
-  route.applyRequestHeaderMutations(request_.headers);
+  route.applyRequestHeaderMutations(stream_.request.headers);
   UpstreamRequest request;
   request.upgrade = upgrade;
-  request.expect_continue = request_.version_minor == 1 && framing.kind != Framing::Kind::None &&
-                            hasToken(request_.headers, "expect", "100-continue");
-  request_.headers.remove("expect");
-  stripHopByHopHeaders(request_.headers, upgrade);
-  if (upgrade) request_.headers.set("connection", "upgrade");
+  request.expect_continue = stream_.request.version_minor == 1 && framing.kind != Framing::Kind::None &&
+                            hasToken(stream_.request.headers, "expect", "100-continue");
+  stream_.request.headers.remove("expect");
+  stripHopByHopHeaders(stream_.request.headers, upgrade);
+  if (upgrade) stream_.request.headers.set("connection", "upgrade");
   const ForwardingContext forwarding{
       remote_ip_, "http", hcm.use_remote_address, hcm.xff_num_trusted_hops, worker_.random(), worker_.random()};
-  applyForwardingHeaders(request_.headers, forwarding);
-  if (framing.kind == Framing::Kind::Chunked) request_.headers.add("transfer-encoding", "chunked");
-  request.method = request_.method;  // the response's framing depends on it
-  request.client_minor = request_.version_minor;
-  request_.version_minor = 1;
+  applyForwardingHeaders(stream_.request.headers, forwarding);
+  if (framing.kind == Framing::Kind::Chunked) stream_.request.headers.add("transfer-encoding", "chunked");
+  request.method = stream_.request.method;  // the response's framing depends on it
+  request.client_minor = stream_.request.version_minor;
+  stream_.request.version_minor = 1;
   request.replayable =
       isSafeToReplay(request.method) &&
       (framing.kind == Framing::Kind::None || (framing.kind == Framing::Kind::ContentLength && framing.length == 0));
@@ -229,13 +229,13 @@ asio::awaitable<UpstreamFailure> DownstreamConnection::attemptOnce(ClusterState&
   timer_.clear(kUpstreamResponse);                     // it pointed at the previous connection
   auto acquired = co_await cluster.pool.acquire(host);
   if (!acquired.connection) {
-    if (!acquired.timed_out) info_.upstream_connect_errno = acquired.error.value();
+    if (!acquired.timed_out) stream_.info.upstream_connect_errno = acquired.error.value();
     co_return UpstreamFailure{acquired.timed_out ? Kind::ConnectTimeout : Kind::ConnectFailure, false,
                               kUpstreamConnectionFailure};
   }
   upstream = std::move(acquired.connection);
   upstream_transport_ = upstream->transport.get();
-  info_.upstream_local = upstream->local;
+  stream_.info.upstream_local = upstream->local;
   ++upstream->requests;
   cluster.config->stats->upstream_rq_total.inc();
   host->stats->rq_total.fetch_add(1, std::memory_order_relaxed);
@@ -246,26 +246,28 @@ asio::awaitable<UpstreamFailure> DownstreamConnection::attemptOnce(ClusterState&
   // Send the request. (The steps await the exchange directly: a coroutine
   // frame per step would cost more than the rest of the step on this path.)
   upstream::Http1ClientExchange exchange(io_, *upstream->transport, upstream_in_, listener_->hcm.response_limits,
-                                         response_);
+                                         stream_.response);
   out_.clear();
-  http::http1::appendRequestHead(request_, out_);
+  http::http1::appendRequestHead(stream_.request, out_);
   if (!co_await exchange.sendHead(out_)) co_return sendFailed(*upstream, Body::UpstreamFailed, may_retry);
   if (framing.kind != Framing::Kind::None) {
-    const upstream::Http1ClientExchange::RequestBody body{
-        *transport_,          in_,
-        bodies_->request,     framing.kind == Framing::Kind::Chunked,
-        info_.bytes_received, listener_->per_connection_buffer_limit_bytes};
+    const upstream::Http1ClientExchange::RequestBody body{*transport_,
+                                                          in_,
+                                                          bodies_->request,
+                                                          framing.kind == Framing::Kind::Chunked,
+                                                          stream_.info.bytes_received,
+                                                          listener_->per_connection_buffer_limit_bytes};
     const auto sent = co_await exchange.sendBody(body);
     if (sent == Body::Sent) {
-      request_body_complete_ = true;
+      stream_.request_body_complete = true;
       timer_.clear(kRequest);  // request_timeout covers the request until its last byte
-      info_.markRequestComplete();
+      stream_.info.markRequestComplete();
     } else if (sent != Body::EarlyResponse) {
       co_return sendFailed(*upstream, sent, may_retry);
     }
     // An early response (the upstream answered before the body was all sent,
     // a 413 say) is forwarded; the client connection closes after it, as its
-    // unread body cannot be skipped reliably (request_body_complete_ stays false).
+    // unread body cannot be skipped reliably (stream_.request_body_complete stays false).
   }
 
   // Await the final head.
@@ -277,7 +279,7 @@ asio::awaitable<UpstreamFailure> DownstreamConnection::attemptOnce(ClusterState&
 
 UpstreamFailure DownstreamConnection::sendFailed(UpstreamConnection& upstream, Body sent, bool may_retry) {
   upstream.transport->close();
-  if (stream_timeout_ != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
+  if (stream_.timeout != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
   if (sent == Body::DownstreamFailed) {
     // A malformed body (a bad chunk) is the client's protocol error: 400, as
     // for a bad head, since no response has started. The upstream saw none
@@ -296,8 +298,8 @@ UpstreamFailure DownstreamConnection::headFailed(ClusterState& cluster, Upstream
   if (head == upstream::Http1ClientExchange::HeadResult::Malformed) {
     return UpstreamFailure{Kind::ProtocolError, false, kUpstreamProtocolError};
   }
-  if (client_gone_) return UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
-  if (stream_timeout_ != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
+  if (stream_.client_gone) return UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
+  if (stream_.timeout != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
   if (timer_.expired(kUpstreamResponse)) {
     cluster.config->stats->upstream_rq_timeout.inc();
     upstream.host->stats->rq_timeout.fetch_add(1, std::memory_order_relaxed);
@@ -334,7 +336,7 @@ asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure
     case Kind::None:
       break;
   }
-  info_.response_flags |= failure.response_flag;
+  stream_.info.response_flags |= failure.response_flag;
   co_return false;
 }
 
@@ -345,38 +347,38 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
                                                             int& upstream_status) {
   const auto& hcm = listener_->hcm;
   timer_.clear(kRequest);  // the response has started
-  auto framing = http::http1::responseFraming(response_, request.method, hcm.response_limits);
-  if (!framing.ok || (response_.status == 101 && !request.upgrade)) {
+  auto framing = http::http1::responseFraming(stream_.response, request.method, hcm.response_limits);
+  if (!framing.ok || (stream_.response.status == 101 && !request.upgrade)) {
     upstream->transport->close();
     co_return co_await sendLocalReply(502, kProtocolError, "upstream_reset_before_response_started{protocol_error}",
                                       kUpstreamProtocolError, {}, &route);
   }
   const bool upstream_keep_alive =
-      !hasToken(response_.headers, "connection", "close") &&
-      (response_.version_minor == 1 || hasToken(response_.headers, "connection", "keep-alive"));
-  const bool switching = response_.status == 101;
-  stripHopByHopHeaders(response_.headers, switching);
-  if (switching) response_.headers.set("connection", "upgrade");
-  response_.headers.set("server", hcm.server_name);
+      !hasToken(stream_.response.headers, "connection", "close") &&
+      (stream_.response.version_minor == 1 || hasToken(stream_.response.headers, "connection", "keep-alive"));
+  const bool switching = stream_.response.status == 101;
+  stripHopByHopHeaders(stream_.response.headers, switching);
+  if (switching) stream_.response.headers.set("connection", "upgrade");
+  stream_.response.headers.set("server", hcm.server_name);
   const auto service_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - upstream_start).count();
-  response_.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
-  cluster->config->stats->responseReceived(response_.status, static_cast<uint64_t>(service_ms));
-  upstream_status = response_.status;
-  route.applyResponseHeaderMutations(response_.headers);
+  stream_.response.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
+  cluster->config->stats->responseReceived(stream_.response.status, static_cast<uint64_t>(service_ms));
+  upstream_status = stream_.response.status;
+  route.applyResponseHeaderMutations(stream_.response.headers);
 
   // An upgrade the upstream refused (any answer but 101) ends the connection,
   // as in Envoy: the client may already have sent upgrade payload after the
   // request, and those bytes must never be read as a next request (the
   // WebSocket smuggling trick behind a front proxy that saw only the Upgrade).
   const bool refused_upgrade = request.upgrade && !switching;
-  bool close_downstream = wantsClose() || !request_body_complete_ || refused_upgrade;
+  bool close_downstream = wantsClose() || !stream_.request_body_complete || refused_upgrade;
   bool chunked_out = false;
   const auto kind = framing.framing.kind;
   if (kind == Framing::Kind::Chunked || kind == Framing::Kind::UntilClose) {
     if (request.client_minor == 1) {
       chunked_out = true;
-      response_.headers.add("transfer-encoding", "chunked");
+      stream_.response.headers.add("transfer-encoding", "chunked");
     } else {
       close_downstream = true;  // an HTTP/1.0 client reads to the close
     }
@@ -385,16 +387,16 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
   const bool client_reads_to_close =
       (kind == Framing::Kind::Chunked || kind == Framing::Kind::UntilClose) && !chunked_out;
   if (close_downstream && !switching) {
-    response_.headers.add("connection", "close");
+    stream_.response.headers.add("connection", "close");
   } else if (request.client_minor == 0 && !switching) {
-    response_.headers.add("connection", "keep-alive");
+    stream_.response.headers.add("connection", "keep-alive");
   }
-  info_.response_code = response_.status;
-  hcm.stats->responseStarted(response_.status);
-  info_.response_code_details = "via_upstream";
-  response_.version_minor = 1;
+  stream_.info.response_code = stream_.response.status;
+  hcm.stats->responseStarted(stream_.response.status);
+  stream_.info.response_code_details = "via_upstream";
+  stream_.response.version_minor = 1;
   out_.clear();
-  http::http1::appendResponseHead(response_, out_);
+  http::http1::appendResponseHead(stream_.response, out_);
   // A Content-Length body already read whole (a small response) goes out with
   // the head: one write (system call) instead of two.
   bool body_sent = kind == Framing::Kind::None;
@@ -404,14 +406,14 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
         upstream_in_.size() >= framing.framing.length) {
       const auto step = bodies_->response.decode(upstream_in_.readable());
       out_.append(step.data);
-      info_.bytes_sent += step.data.size();
+      stream_.info.bytes_sent += step.data.size();
       upstream_in_.consume(step.consumed);
       body_sent = true;
     }
   }
   if (!co_await writeAll(*transport_, out_)) {
     upstream->transport->close();
-    info_.response_flags |= kDownstreamConnectionTermination;
+    stream_.info.response_flags |= kDownstreamConnectionTermination;
     co_return false;
   }
   if (switching) {
@@ -421,11 +423,12 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
   }
 
   bool upstream_reusable =
-      upstream_keep_alive && kind != Framing::Kind::UntilClose && request_body_complete_ && !refused_upgrade;
+      upstream_keep_alive && kind != Framing::Kind::UntilClose && stream_.request_body_complete && !refused_upgrade;
   if (!body_sent) {
-    upstream::Http1ClientExchange exchange(io_, *upstream->transport, upstream_in_, hcm.response_limits, response_);
+    upstream::Http1ClientExchange exchange(io_, *upstream->transport, upstream_in_, hcm.response_limits,
+                                           stream_.response);
     const auto result = co_await exchange.pumpResponseBody(bodies_->response, *transport_, chunked_out,
-                                                           kind == Framing::Kind::UntilClose, info_.bytes_sent,
+                                                           kind == Framing::Kind::UntilClose, stream_.info.bytes_sent,
                                                            cluster->config->per_connection_buffer_limit_bytes);
     if (result != upstream::PumpResult::Done) {
       // Headers are out: the client connection closes. A client that reads
@@ -433,10 +436,10 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
       // end, so it is reset (SO_LINGER 0); a chunked or content-length client
       // sees the cut in its framing, and a reset would only make the kernel
       // drop response bytes not yet delivered.
-      info_.response_flags |= result == upstream::PumpResult::SinkFailed  ? kDownstreamConnectionTermination
-                              : timer_.expired(kUpstreamResponse)         ? kUpstreamRequestTimeout
-                              : result == upstream::PumpResult::Malformed ? kUpstreamProtocolError
-                                                                          : kUpstreamConnectionTermination;
+      stream_.info.response_flags |= result == upstream::PumpResult::SinkFailed  ? kDownstreamConnectionTermination
+                                     : timer_.expired(kUpstreamResponse)         ? kUpstreamRequestTimeout
+                                     : result == upstream::PumpResult::Malformed ? kUpstreamProtocolError
+                                                                                 : kUpstreamConnectionTermination;
       upstream->transport->close();
       if (client_reads_to_close) abort();
       co_return false;

@@ -29,8 +29,8 @@ void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
   // The HTTP state is done with: free it, an idle tunnel should cost little
   // (the heads stay for the access log line written when the tunnel closes).
   if (listener_->hcm.access_logs.empty()) {
-    request_ = http::http1::RequestHead();
-    response_ = http::http1::ResponseHead();
+    stream_.request = http::http1::RequestHead();
+    stream_.response = http::http1::ResponseHead();
   }
   out_ = std::string();
   bodies_.reset();
@@ -42,7 +42,7 @@ void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
   if (hcm_idle.count() > 0 && (stream_idle_timeout_.count() == 0 || hcm_idle < stream_idle_timeout_)) {
     startStreamIdle(hcm_idle);
   }
-  stream_.startTunnel();
+  stream_.state.startTunnel();
   tunnel_directions_ = 2;
   tunnelSend(kToUpstream);  // in_ may hold bytes sent after the upgrade request
   tunnelSend(kToClient);    // upstream_in_ may hold bytes sent after the 101
@@ -70,7 +70,7 @@ void DownstreamConnection::onTunnelWritten(TunnelDirection direction, const std:
   }
   auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
   buffer.consume(n);
-  (direction == kToUpstream ? info_.bytes_received : info_.bytes_sent) += n;
+  (direction == kToUpstream ? stream_.info.bytes_received : stream_.info.bytes_sent) += n;
   touchStream();
   tunnelSend(direction);
 }
@@ -109,14 +109,14 @@ void DownstreamConnection::endTunnelDirection(TunnelDirection direction, bool si
 }
 
 void DownstreamConnection::closeTunnel() {
-  if (!stream_.tunnelling()) return;
+  if (!stream_.state.tunnelling()) return;
   tunnel_->upstream->transport->close();
   close();  // both pending readiness waits end: each direction ends, then the tunnel
 }
 
 void DownstreamConnection::endTunnel() {
   // What forward() and run() would have done after the tunnel, in their order.
-  stream_.tunnelEnded();
+  stream_.state.tunnelEnded();
   tunnel_->upstream->transport->close();
   startStreamIdle(Millis(0));
   upstream_transport_ = nullptr;
