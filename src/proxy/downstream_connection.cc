@@ -52,7 +52,7 @@ DownstreamConnection::~DownstreamConnection() {
 }
 
 void DownstreamConnection::drain() {
-  draining_ = true;
+  escalate(Lifecycle::Draining);
   if (stream_.state.idle() && in_.empty()) close();
 }
 
@@ -89,7 +89,7 @@ asio::awaitable<void> DownstreamConnection::run() {
     logStream();
     endStream();
     if (!keep_alive || timed_out) break;
-    if (draining_ || close_after_response_ || worker_.draining()) break;
+    if (closingAfterResponse() || worker_.draining()) break;
   }
   logStream();  // a request head that could not be parsed (or came too slowly) was answered
   timer_.clear(kConnectionDuration);
@@ -107,7 +107,7 @@ void DownstreamConnection::onDeadline(size_t slot) {
     case kConnectionDuration:
       // Envoy's max_connection_duration: then the connection drains (closes
       // now if idle, else after the response in flight, which says connection: close).
-      close_after_response_ = true;
+      escalate(Lifecycle::CloseAfterResponse);
       if (stream_.state.idle() && in_.empty()) close();
       break;
     case kHeaders:
@@ -196,7 +196,7 @@ void DownstreamConnection::expireStream(StreamTimeout reason) {
 }
 
 asio::awaitable<bool> DownstreamConnection::sendStreamTimeoutReply(const router::Route* route) {
-  draining_ = true;
+  escalate(Lifecycle::Draining);
   switch (stream_.timeout) {
     case StreamTimeout::RequestHeaders:
       co_return co_await sendLocalReply(408, "request header timeout", "request_header_timeout", 0, {}, route);
@@ -234,7 +234,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
         stream_.client_close = true;
         stream_.request.clear();
         stream_.request.version_minor = 1;
-        draining_ = true;  // after a framing error the connection closes
+        escalate(Lifecycle::Draining);  // after a framing error the connection closes
         co_await sendLocalReply(result.error_status, "", result.detail, kDownstreamProtocolError);
         co_return false;
       }
@@ -243,7 +243,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
       worker_.buffers().give(in_);
     }
     if (in_.empty()) stream_.state.waitingWithNothingBuffered();
-    if (stream_.state.idle() && (draining_ || close_after_response_ || worker_.draining())) co_return false;
+    if (stream_.state.idle() && (closingAfterResponse() || worker_.draining())) co_return false;
     // Envoy's connection idle timeout: no request in flight for that long.
     if (stream_.state.idle()) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
     if (!received(co_await readMore(*transport_, in_))) {
@@ -281,8 +281,7 @@ void DownstreamConnection::logStream() {
 }
 
 bool DownstreamConnection::wantsClose() const {
-  return stream_.client_close || draining_ || drain_gently_ || close_after_response_ || worker_.draining() ||
-         worker_.drainClosing();
+  return stream_.client_close || lifecycle_ >= Lifecycle::DrainGently || worker_.draining() || worker_.drainClosing();
 }
 
 bool DownstreamConnection::clientAsksToClose() const {
@@ -326,12 +325,12 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   // Envoy's max_requests_per_connection (downstream): the last one is answered
   // with connection: close.
   if (hcm.max_requests_per_connection > 0 && ++requests_ >= hcm.max_requests_per_connection) {
-    close_after_response_ = true;
+    escalate(Lifecycle::CloseAfterResponse);
   }
 
   auto framing = http::http1::requestFraming(stream_.request, hcm.limits);
   if (!framing.ok) {
-    draining_ = true;
+    escalate(Lifecycle::Draining);
     co_await sendLocalReply(framing.error_status, "", framing.detail, kDownstreamProtocolError);
     co_return false;
   }
@@ -343,7 +342,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   if (stream_.request.version_minor == 0) {
     // Envoy refuses HTTP/1.0 unless accept_http_10, with 426 Upgrade Required.
     if (!hcm.accept_http_10) {
-      draining_ = true;
+      escalate(Lifecycle::Draining);
       co_await sendLocalReply(426, "", "low_version");
       co_return false;
     }
@@ -371,7 +370,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   }
   const auto authority = stream_.request.headers.get("host");
   if (!authority) {
-    draining_ = true;
+    escalate(Lifecycle::Draining);
     co_await sendLocalReply(400, "", "missing_host_header", kDownstreamProtocolError);
     co_return false;
   }

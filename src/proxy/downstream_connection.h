@@ -48,7 +48,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // Drain without closing an idle connection now: its next response carries
   // `connection: close` (a listener update; see Worker::install). Closing an
   // idle keep-alive connection races a client sending its next request on it.
-  void drainGently() { drain_gently_ = true; }
+  void drainGently() { escalate(Lifecycle::DrainGently); }
   // Close at once.
   void close();
   // A WebSocket tunnel (if this connection is one) closes both its sides; the
@@ -210,12 +210,23 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   uint32_t client_watch_generation_ = 0;              // tells a stale watch completion from the current one
   network::Transport* upstream_transport_ = nullptr;  // the stream's upstream while forward() holds one
   network::ConnectionTimer<DownstreamConnection, kTimeoutCount> timer_;
-  uint32_t requests_ = 0;              // requests served (max_requests_per_connection)
-  bool close_after_response_ = false;  // max_connection_duration passed or max requests reached
-  bool draining_ = false;              // close after the current response
-  // Close after the next response, which says so; an idle connection waits for
-  // it (its last response promised keep-alive).
-  bool drain_gently_ = false;
+  uint32_t requests_ = 0;  // requests served (max_requests_per_connection)
+  // How the connection ends; it only ever moves up (escalate()), so each
+  // check is one comparison.
+  enum class Lifecycle : uint8_t {
+    KeepAlive,  // serves requests while the client keeps it open
+    // The next response says connection: close; an idle connection waits for
+    // it (its last response promised keep-alive; a listener update).
+    DrainGently,
+    CloseAfterResponse,  // max_connection_duration passed or max requests reached
+    Draining,            // close after the current response (drain, errors); its upstream is not pooled
+  };
+  void escalate(Lifecycle to) {
+    if (to > lifecycle_) lifecycle_ = to;
+  }
+  // The connection will close after the current response (or now, if idle).
+  bool closingAfterResponse() const { return lifecycle_ >= Lifecycle::CloseAfterResponse; }
+  Lifecycle lifecycle_ = Lifecycle::KeepAlive;
   bool closed_ = false;
   // After a 101: the upstream side of the tunnel (see startTunnel).
   struct Tunnel;

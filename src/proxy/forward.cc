@@ -330,7 +330,7 @@ asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure
     case Kind::StreamTimeout:
       co_return co_await sendStreamTimeoutReply(&route);
     case Kind::DownstreamMalformed:
-      draining_ = true;
+      escalate(Lifecycle::Draining);
       co_return co_await sendLocalReply(400, "", failure.detail, failure.response_flag, {}, &route);
     case Kind::DownstreamGone:
     case Kind::None:
@@ -449,7 +449,7 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
   // Bytes after a complete response were never asked for: do not reuse.
   if (upstream_in_.allocated() && !upstream_in_.empty()) upstream_reusable = false;
   worker_.buffers().give(upstream_in_);
-  if (upstream_reusable && !draining_) {
+  if (upstream_reusable && lifecycle_ < Lifecycle::Draining) {
     cluster->pool.release(std::move(upstream));
   } else {
     upstream->transport->close();
