@@ -56,7 +56,6 @@ Resolver noDns() {
 // A cluster manager and one worker's clusters with `count` EDS clusters of `hosts` hosts.
 struct Loaded {
   Loaded(int count, int hosts) {
-    stats::initGlobal(2);  // as a two-worker server sizes its stats
     std::vector<Cluster> protos;
     for (int i = 0; i < count; ++i) protos.push_back(edsCluster(i));
     std::vector<const Cluster*> all;
@@ -64,8 +63,9 @@ struct Loaded {
     workers.apply(manager.setClusters(all), [] { return 1; });
     for (int i = 0; i < count; ++i) workers.apply(manager.setAssignment(assignment(i, hosts)), [] { return 1; });
   }
-  stats::Store store{3};
-  ClusterManager manager{store, noDns()};
+  stats::Store store{2};  // as a two-worker server sizes its stats
+  proxy::StatsRegistry registry{store};
+  ClusterManager manager{registry, noDns()};
   asio::io_context io;
   proxy::ThreadLocalClusters workers{io.get_executor()};
 };
@@ -113,13 +113,9 @@ size_t heapInUse() { return mallinfo2().uordblks; }
 
 void BM_ClusterMemory(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
-  stats::initGlobal(2);
   double per_cluster = 0;
   double per_host = 0;
   for (auto _ : state) {
-    // Names and stats are created once per cluster name: warm them so the
-    // figures count what a cluster costs the managers, not the stat store.
-    { Loaded warm(count, 0); }
     const size_t before = heapInUse();
     {
       Loaded bare(count, 0);

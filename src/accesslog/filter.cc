@@ -1,5 +1,6 @@
 #include "accesslog/filter.h"
 
+#include <cassert>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -140,9 +141,14 @@ std::unique_ptr<const Filter> Filter::build(const AccessLogFilter& config, std::
     case AccessLogFilter::kOrFilter:
       return combined(false, config.or_filter().filters(),
                       config::childPath(config::childPath(path, "or_filter"), "filters"), errors);
+    case AccessLogFilter::FILTER_SPECIFIER_NOT_SET:
+      errors.add(std::string(path),
+                 "one of status_code_filter, duration_filter, not_health_check_filter, runtime_filter, and_filter or "
+                 "or_filter is required");
+      return nullptr;
     default:
-      // The supported-subset gate names any other filter; this is a fallback.
-      errors.add(std::string(path), "this access-log filter is not supported by sluice");
+      // The supported-subset gate (config/supported_fields.cc) rejects every other filter.
+      assert(false && "rejected by the gate");
       return nullptr;
   }
 }

@@ -40,6 +40,9 @@ enum class Command : uint8_t {
   kUpstreamLocalAddress,
   kUpstreamTransportFailureReason,
   kDownstreamRemoteAddress,
+  kDownstreamRemoteAddressWithoutPort,
+  kDownstreamDirectRemoteAddress,
+  kDownstreamDirectRemoteAddressWithoutPort,
   kDownstreamLocalAddress,
   kRouteName,
   kConnectionId,
@@ -78,6 +81,9 @@ constexpr CommandInfo kCommands[] = {
     {"UPSTREAM_LOCAL_ADDRESS", Command::kUpstreamLocalAddress, kCommandOnly},
     {"UPSTREAM_TRANSPORT_FAILURE_REASON", Command::kUpstreamTransportFailureReason, kCommandOnly},
     {"DOWNSTREAM_REMOTE_ADDRESS", Command::kDownstreamRemoteAddress, kCommandOnly},
+    {"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", Command::kDownstreamRemoteAddressWithoutPort, kCommandOnly},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS", Command::kDownstreamDirectRemoteAddress, kCommandOnly},
+    {"DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT", Command::kDownstreamDirectRemoteAddressWithoutPort, kCommandOnly},
     {"DOWNSTREAM_LOCAL_ADDRESS", Command::kDownstreamLocalAddress, kCommandOnly},
     {"ROUTE_NAME", Command::kRouteName, kCommandOnly},
     {"CONNECTION_ID", Command::kConnectionId, kCommandOnly},
@@ -118,23 +124,30 @@ void appendPadded(uint64_t value, int width, std::string& out) {
   out.append(digits, static_cast<size_t>(end - digits));
 }
 
-// "ip:port", IPv6 in brackets, as Envoy prints addresses.
-void appendEndpoint(const asio::ip::tcp::endpoint& endpoint, std::string& out) {
+// The address alone, IPv6 without brackets (Envoy's *_WITHOUT_PORT).
+void appendAddress(const asio::ip::address& address, std::string& out) {
   char text[INET6_ADDRSTRLEN] = {};
-  const auto address = endpoint.address();
   if (address.is_v4()) {
     const auto bytes = address.to_v4().to_bytes();
     inet_ntop(AF_INET, bytes.data(), text, sizeof text);
-    out += text;
   } else {
     const auto bytes = address.to_v6().to_bytes();
     inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
-    out += '[';
-    out += text;
-    out += ']';
   }
+  out += text;
+}
+
+// "ip:port", IPv6 in brackets, as Envoy prints addresses.
+void appendEndpoint(const asio::ip::address& address, uint16_t port, std::string& out) {
+  if (address.is_v6()) out += '[';
+  appendAddress(address, out);
+  if (address.is_v6()) out += ']';
   out += ':';
-  appendNumber(endpoint.port(), out);
+  appendNumber(port, out);
+}
+
+void appendEndpoint(const asio::ip::tcp::endpoint& endpoint, std::string& out) {
+  appendEndpoint(endpoint.address(), endpoint.port(), out);
 }
 
 // JSON string body (no quotes). Control characters and bytes that are not
@@ -534,8 +547,25 @@ Value evaluate(const Operator& op, const LogContext& c, std::string& scratch) {
       return text(from);
     }
     case Command::kDownstreamRemoteAddress:
+      // The trusted client (x-forwarded-for rules); from XFF it has port 0, as in Envoy.
+      if (info.downstream_client.from_xff) {
+        appendEndpoint(info.downstream_client.address, 0, scratch);
+        return text(from);
+      }
+      [[fallthrough]];
+    case Command::kDownstreamDirectRemoteAddress:
       if (info.downstream_remote.port() == 0) return {};
       appendEndpoint(info.downstream_remote, scratch);
+      return text(from);
+    case Command::kDownstreamRemoteAddressWithoutPort:
+      if (info.downstream_client.from_xff) {
+        appendAddress(info.downstream_client.address, scratch);
+        return text(from);
+      }
+      [[fallthrough]];
+    case Command::kDownstreamDirectRemoteAddressWithoutPort:
+      if (info.downstream_remote.port() == 0) return {};
+      appendAddress(info.downstream_remote.address(), scratch);
       return text(from);
     case Command::kDownstreamLocalAddress:
       if (info.downstream_local.port() == 0) return {};

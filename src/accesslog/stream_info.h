@@ -39,6 +39,17 @@ std::string responseFlagsText(uint32_t flags);
 // Appends the same text to `out` (no allocation once `out` has room).
 void appendResponseFlags(uint32_t flags, std::string& out);
 
+// The downstream client as the connection manager trusts it, per stream:
+// Envoy's x-forwarded-for rules (proxy::resolveDownstreamClient).
+struct DownstreamClient {
+  asio::ip::address address;  // the trusted client address (the peer's unless taken from XFF)
+  bool from_xff = false;      // taken from x-forwarded-for: no port is known (Envoy logs ip:0)
+  bool internal = false;      // Envoy's internal request: one XFF address after this hop's, internal
+  uint8_t length = 0;         // of `text`
+  char text[46] = {};         // `address` as text (INET6_ADDRSTRLEN), kept here: no allocation
+  std::string_view ip() const { return {text, length}; }
+};
+
 struct StreamInfo {
   using Clock = std::chrono::steady_clock;
 
@@ -56,10 +67,11 @@ struct StreamInfo {
   asio::ip::tcp::endpoint upstream_local;  // port 0: no upstream connection
   int upstream_connect_errno = 0;          // the errno of a failed upstream connect, or 0
   bool active = false;                     // a stream is in progress (reset() to its end)
+  DownstreamClient downstream_client;      // once the request head is read; else downstream_remote
 
   // Per connection: set once, kept across the streams of the connection.
   uint64_t connection_id = 0;
-  asio::ip::tcp::endpoint downstream_remote;
+  asio::ip::tcp::endpoint downstream_remote;  // the peer (Envoy's direct remote address)
   asio::ip::tcp::endpoint downstream_local;
 
   // A new stream starts now.
@@ -75,6 +87,7 @@ struct StreamInfo {
     route_name.clear();
     upstream_local = asio::ip::tcp::endpoint();
     upstream_connect_errno = 0;
+    downstream_client.from_xff = false;
     active = true;
   }
   void markRequestComplete() {

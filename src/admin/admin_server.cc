@@ -81,7 +81,7 @@ std::error_code AdminServer::listen(const network::Tcp::endpoint& endpoint) {
   // Non-blocking for the one synchronous accept() at the descriptor limit.
   std::error_code ignored;
   acceptor_.non_blocking(true, ignored);
-  fd_exhausted_ = &stats::global().counter("listener.admin.downstream_cx_fd_exhausted");
+  fd_exhausted_ = &store_.counter("listener.admin.downstream_cx_fd_exhausted");
   spare_.reserve();
   asio::co_spawn(io_, acceptLoop(), asio::detached);
   return {};

@@ -41,7 +41,8 @@ class AdminServer {
  public:
   using Handler = std::function<AdminResponse(const AdminRequest&)>;
 
-  explicit AdminServer(asio::io_context& io) : io_(io), acceptor_(io), backoff_timer_(io) {}
+  // Its listener.admin.* stats go to `store`.
+  AdminServer(asio::io_context& io, stats::Store& store) : io_(io), store_(store), acceptor_(io), backoff_timer_(io) {}
 
   // A query parameter, listed under its endpoint by /help.
   struct Param {
@@ -75,6 +76,7 @@ class AdminServer {
   AdminResponse dispatch(const AdminRequest& request) const;
 
   asio::io_context& io_;
+  stats::Store& store_;
   network::Tcp::acceptor acceptor_;
   std::map<std::string, Entry> handlers_;
   // Fd exhaustion (docs/HARDENING.md): admin stays reachable at the

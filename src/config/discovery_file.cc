@@ -3,6 +3,7 @@
 #include "config/any_util.h"
 #include "config/input_limits.h"
 #include "config/pgv_validator.h"
+#include "config/subscription.h"
 #include "config/supported_fields.h"
 #include "config/yaml_to_proto.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
@@ -31,9 +32,11 @@ bool readDiscoveryFile(const std::string& path, const std::string& type, Discove
       errors.add(resource_path, error);
       continue;
     }
+    // Errors name the resource once it has a name: `cluster 'web'.connect_timeout`.
+    const std::string where = resourceName(*resource).empty() ? resource_path : resourceLabel(*resource);
     ErrorList unsupported;
-    checkSupported(*resource, resource_path, unsupported);
-    validateRules(*resource, resource_path, errors);
+    checkSupported(*resource, where, unsupported);
+    validateRules(*resource, where, errors);
     errors.append(unsupported);
     out.resources.push_back(std::move(resource));
   }

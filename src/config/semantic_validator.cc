@@ -1,7 +1,6 @@
 #include "config/semantic_validator.h"
 
 #include <arpa/inet.h>
-#include <strings.h>
 
 #include <map>
 #include <set>
@@ -115,14 +114,15 @@ class Checker {
   }
 
  private:
-  // `waits`: the resource may arrive after start (RDS), so initial_fetch_timeout
-  // has an effect; file-based LDS, CDS and EDS are read before serving.
+  // `waits`: the resource may arrive after start (RDS, EDS: a listener or
+  // cluster warms for it), so initial_fetch_timeout has an effect; file-based
+  // LDS and CDS are read before serving.
   void configSource(const envoy::config::core::v3::ConfigSource& source, const std::string& path, bool waits = false) {
     if (!source.has_path_config_source()) errors_.add(path, "needs path_config_source (file-based discovery)");
     if (!waits && source.has_initial_fetch_timeout()) {
       errors_.add(path + ".initial_fetch_timeout",
-                  "is not supported by sluice here: a file-based LDS, CDS or EDS source is read before serving "
-                  "(only RDS waits for its first fetch)");
+                  "is not supported by sluice here: a file-based LDS or CDS source is read before serving "
+                  "(only RDS and EDS wait for their first fetch)");
     }
   }
 
@@ -152,7 +152,7 @@ class Checker {
       if (!c.eds_cluster_config().has_eds_config()) {
         errors_.add(path + ".eds_cluster_config.eds_config", "an EDS cluster needs eds_config (a path_config_source)");
       } else {
-        configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config");
+        configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config", true);
       }
     }
     if (c.type() == Cluster::STATIC && endpoints == 0) {
@@ -192,10 +192,8 @@ class Checker {
       errors_.add(path + ".typed_config", "is required (filters are chosen by the type of their typed_config)");
       return;
     }
-    if (typeNameOfUrl(filter.typed_config().type_url()) != kHcmType) {
-      errors_.add(path + ".typed_config", "is not a network filter (use " + std::string(kHcmType) + ")");
-      return;
-    }
+    // The gate allows only the connection manager here.
+    if (typeNameOfUrl(filter.typed_config().type_url()) != kHcmType) return;
     if (!last) errors_.add(path, "the HTTP connection manager is a terminal filter and must be the last one");
     HttpConnectionManager hcm;
     if (!filter.typed_config().UnpackTo(&hcm)) return;  // reported by the earlier layers
@@ -216,13 +214,7 @@ class Checker {
       if (router && i + 1 != n) errors_.add(fpath, "the router must be the last HTTP filter");
       if (!router && i + 1 == n) errors_.add(fpath, "the last HTTP filter must be envoy.filters.http.router");
     }
-    for (int i = 0; i < hcm.upgrade_configs_size(); ++i) {
-      const std::string& type = hcm.upgrade_configs(i).upgrade_type();
-      if (type.size() != 9 || strcasecmp(type.c_str(), "websocket") != 0) {
-        errors_.add(indexPath(path + ".upgrade_configs", i) + ".upgrade_type",
-                    "'" + type + "' is not supported by sluice (supported: websocket)");
-      }
-    }
+    // Upgrade types other than websocket: the gate (config/supported_fields.cc).
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
     if (hcm.has_rds()) configSource(hcm.rds().config_source(), path + ".rds.config_source", true);
     if (!hcm.has_route_config() && !hcm.has_rds()) errors_.add(path, "needs route_config or rds");

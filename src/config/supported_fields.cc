@@ -3,8 +3,8 @@
 #include <google/protobuf/descriptor.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
-#include <set>
 #include <vector>
 
 #include "config/any_util.h"
@@ -31,10 +31,11 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "cds_config", "", ""},
     {"envoy.config.bootstrap.v3.Admin", "address", "", ""},
     // Node
-    {"envoy.config.core.v3.Node", "id", "", "overridden by --service-node"},
+    {"envoy.config.core.v3.Node", "id", "", "overridden by --service-node; reported by /config_dump and /server_info"},
     {"envoy.config.core.v3.Node", "cluster", "", "overridden by --service-cluster"},
-    {"envoy.config.core.v3.Node", "locality", "", "zone overridden by --service-zone"},
-    {"envoy.config.core.v3.Node", "metadata", "", ""},
+    {"envoy.config.core.v3.Node", "locality", "",
+     "zone overridden by --service-zone; reported only (sluice has no zone-aware routing)"},
+    {"envoy.config.core.v3.Node", "metadata", "", "reported by /config_dump (sluice has no xDS client to send it)"},
     {"envoy.config.core.v3.Locality", "region", "", ""},
     {"envoy.config.core.v3.Locality", "zone", "", ""},
     {"envoy.config.core.v3.Locality", "sub_zone", "", ""},
@@ -42,7 +43,8 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.core.v3.ConfigSource", "path_config_source", "", "watched with inotify; replace files by rename"},
     {"envoy.config.core.v3.ConfigSource", "resource_api_version", "V3", ""},
     {"envoy.config.core.v3.ConfigSource", "initial_fetch_timeout", "",
-     "RDS: default 15s; 0 waits for ever; a listener warms until its routes arrive or this passes"},
+     "RDS and EDS: default 15s; 0 waits for ever; a listener (cluster) warms until its routes (endpoints) "
+     "arrive or this passes"},
     {"envoy.config.core.v3.PathConfigSource", "path", "", ""},
     {"envoy.config.core.v3.PathConfigSource", "watched_directory", "", ""},
     {"envoy.config.core.v3.WatchedDirectory", "path", "", ""},
@@ -86,19 +88,22 @@ constexpr SupportedField kFields[] = {
      "default 1 MiB; body reads are at most this size (at least 1 KiB)"},
     {"envoy.config.listener.v3.FilterChain", "filters", "", ""},
     {"envoy.config.listener.v3.Filter", "name", "", ""},
-    {"envoy.config.listener.v3.Filter", "typed_config", "", ""},
+    {"envoy.config.listener.v3.Filter", "typed_config", "envoy.filters.network.http_connection_manager", ""},
 // HTTP connection manager
 #define HCM "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
     {HCM, "stat_prefix", "", ""},
-    {HCM, "codec_type", "AUTO|HTTP1", ""},
+    {HCM, "codec_type", "AUTO|HTTP1", "sluice speaks HTTP/1.1 only: AUTO (the default) serves HTTP/1.1"},
     {HCM, "route_config", "", ""},
     {HCM, "rds", "", "from a file (path_config_source); the route table swaps without the listener"},
     {"envoy.extensions.filters.network.http_connection_manager.v3.Rds", "config_source", "", ""},
     {"envoy.extensions.filters.network.http_connection_manager.v3.Rds", "route_config_name", "", ""},
     {HCM, "http_filters", "", ""},
     {HCM, "server_name", "", "default 'sluice' (Envoy: 'envoy'); always overwrites the upstream's"},
-    {HCM, "use_remote_address", "", ""},
-    {HCM, "xff_num_trusted_hops", "", ""},
+    {HCM, "use_remote_address", "",
+     "appends the peer to x-forwarded-for; an external request gets x-envoy-external-address"},
+    {HCM, "xff_num_trusted_hops", "",
+     "the trusted client address (x-forwarded-for, Envoy's rules) is what %DOWNSTREAM_REMOTE_ADDRESS%, "
+     "hash_policy source_ip and x-envoy-external-address use; internal addresses: Envoy's default set"},
     {HCM, "upgrade_configs", "", "websocket only"},
     {HCM, "strip_matching_host_port", "", ""},
     {HCM, "strip_any_host_port", "", ""},
@@ -114,7 +119,7 @@ constexpr SupportedField kFields[] = {
     {HCM, "access_log", "",
      "one line per stream (local replies and WebSocket tunnels included), queued to a writer thread; "
      "a full queue (4096 lines per worker) drops the line and counts it"},
-    {HCM ".UpgradeConfig", "upgrade_type", "", "websocket"},
+    {HCM ".UpgradeConfig", "upgrade_type", "websocket", ""},
     {HCM ".UpgradeConfig", "enabled", "", ""},
 #undef HCM
     {"envoy.config.core.v3.HttpProtocolOptions", "idle_timeout", "", "default 1h; 0 disables"},
@@ -135,7 +140,8 @@ constexpr SupportedField kFields[] = {
 #define AL "envoy.config.accesslog.v3."
     {AL "AccessLog", "name", "", ""},
     {AL "AccessLog", "filter", "", ""},
-    {AL "AccessLog", "typed_config", "", "envoy.access_loggers.file, stdout or stderr"},
+    {AL "AccessLog", "typed_config",
+     "envoy.access_loggers.file|envoy.access_loggers.stdout|envoy.access_loggers.stderr", ""},
     {AL "AccessLogFilter", "status_code_filter", "", "a stream without a response compares as 0"},
     {AL "AccessLogFilter", "duration_filter", "", "milliseconds from the request head to the end of the stream"},
     {AL "AccessLogFilter", "not_health_check_filter", "", "sluice has no health checks yet: every request passes"},
@@ -166,7 +172,8 @@ constexpr SupportedField kFields[] = {
     {SFS, "json_format", "", "typed: an operator alone keeps its type (numbers, null for no value); nested objects"},
     {SFS, "omit_empty_values", "", ""},
 #undef SFS
-    {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "typed_config", "", ""},
+    {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", "typed_config",
+     "envoy.filters.http.router", ""},
 // Routes
 #define RC "envoy.config.route.v3.RouteConfiguration"
     {RC, "name", "", ""},
@@ -177,6 +184,7 @@ constexpr SupportedField kFields[] = {
     {RC, "response_headers_to_remove", "", ""},
     {RC, "most_specific_header_mutations_wins", "", ""},
     {RC, "max_direct_response_body_size_bytes", "", "default 4096"},
+    {RC, "ignore_port_in_host_matching", "", "virtual hosts match the Host without its port"},
 #undef RC
 #define VH "envoy.config.route.v3.VirtualHost"
     {VH, "name", "", ""},
@@ -252,7 +260,7 @@ constexpr SupportedField kFields[] = {
     {RA ".HashPolicy.Cookie", "name", "", ""},
     {RA ".HashPolicy.ConnectionProperties", "source_ip", "", ""},
     {RA ".HashPolicy.QueryParameter", "name", "", ""},
-    {RA ".UpgradeConfig", "upgrade_type", "", ""},
+    {RA ".UpgradeConfig", "upgrade_type", "websocket", ""},
     {RA ".UpgradeConfig", "enabled", "", ""},
 #undef RA
     {"envoy.type.matcher.v3.RegexMatchAndSubstitute", "pattern", "", ""},
@@ -301,7 +309,8 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.endpoint.v3.ClusterLoadAssignment", "endpoints", "", ""},
     {"envoy.config.endpoint.v3.LocalityLbEndpoints", "locality", "", ""},
     {"envoy.config.endpoint.v3.LocalityLbEndpoints", "lb_endpoints", "", ""},
-    {"envoy.config.endpoint.v3.LocalityLbEndpoints", "load_balancing_weight", "", ""},
+    {"envoy.config.endpoint.v3.LocalityLbEndpoints", "load_balancing_weight", "",
+     "ignored, as Envoy ignores it without locality_weighted_lb_config (which sluice does not support)"},
     {"envoy.config.endpoint.v3.LbEndpoint", "endpoint", "", ""},
     {"envoy.config.endpoint.v3.LbEndpoint", "load_balancing_weight", "", "default 1"},
     {"envoy.config.endpoint.v3.Endpoint", "address", "", ""},
@@ -322,26 +331,32 @@ constexpr SupportedExtension kExtensions[] = {
 
 struct Index {
   std::map<std::pair<std::string_view, std::string_view>, const SupportedField*> fields;
-  std::set<std::string_view> extensions;
+  std::map<std::string_view, const SupportedExtension*> extensions;  // by type
 };
 
 const Index& index() {
   static const Index built = [] {
     Index i;
     for (const auto& f : kFields) i.fields[{f.message, f.field}] = &f;
-    for (const auto& e : kExtensions) i.extensions.insert(e.type);
+    for (const auto& e : kExtensions) i.extensions[e.type] = &e;
     return i;
   }();
   return built;
 }
 
-bool enumValueAllowed(std::string_view allowed, std::string_view name) {
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool enumValueAllowed(std::string_view allowed, std::string_view name, bool ignore_case = false) {
   if (allowed.empty()) return true;
   size_t start = 0;
   while (start <= allowed.size()) {
     const size_t bar = allowed.find('|', start);
     const auto token = allowed.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start);
-    if (token == name) return true;
+    if (ignore_case ? equalsIgnoringCase(token, name) : token == name) return true;
     if (bar == std::string_view::npos) break;
     start = bar + 1;
   }
@@ -379,11 +394,18 @@ void checkEnum(const pb::Message& msg, const pb::FieldDescriptor* field, const S
 
 void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& errors);
 
-void checkAny(const pb::Message& any_msg, const std::string& path, ErrorList& errors) {
+// `entry` is the table row of the Any field; its values name the extensions allowed there.
+void checkAny(const pb::Message& any_msg, const SupportedField& entry, const std::string& path, ErrorList& errors) {
   const auto& any = static_cast<const pb::Any&>(any_msg);
   const auto type = typeNameOfUrl(any.type_url());
-  if (index().extensions.count(type) == 0) {
+  const auto found = index().extensions.find(type);
+  if (found == index().extensions.end()) {
     errors.add(path, "typed config '" + std::string(type) + "' is not supported by sluice");
+    return;
+  }
+  if (!enumValueAllowed(entry.enum_values, found->second->name)) {
+    errors.add(path, "typed config '" + std::string(type) + "' (" + std::string(found->second->name) +
+                         ") is not supported by sluice here (supported: " + listOf(entry.enum_values) + ")");
     return;
   }
   std::string error;
@@ -411,6 +433,12 @@ void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& er
       checkEnum(msg, field, *it->second, field_path, errors);
       continue;
     }
+    if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING && !field->is_repeated() &&
+        !enumValueAllowed(it->second->enum_values, r->GetString(msg, field), true)) {
+      errors.add(field_path, "'" + r->GetString(msg, field) +
+                                 "' is not supported by sluice (supported: " + listOf(it->second->enum_values) + ")");
+      continue;
+    }
     if (field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE || field->is_map()) continue;
     const std::string& sub_type = field->message_type()->full_name();
     const bool is_any = sub_type == "google.protobuf.Any";
@@ -419,12 +447,12 @@ void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& er
     if (field->is_repeated()) {
       for (int i = 0; i < r->FieldSize(msg, field); ++i) {
         const auto& element = r->GetRepeatedMessage(msg, field, i);
-        is_any ? checkAny(element, indexPath(field_path, i), errors)
+        is_any ? checkAny(element, *it->second, indexPath(field_path, i), errors)
                : checkMessage(element, indexPath(field_path, i), errors);
       }
     } else {
       const auto& sub = r->GetMessage(msg, field);
-      is_any ? checkAny(sub, field_path, errors) : checkMessage(sub, field_path, errors);
+      is_any ? checkAny(sub, *it->second, field_path, errors) : checkMessage(sub, field_path, errors);
     }
   }
 }

@@ -18,7 +18,10 @@ namespace sluice::config {
 struct SupportedField {
   std::string_view message;  // full proto name, e.g. "envoy.config.cluster.v3.Cluster"
   std::string_view field;    // proto field name, e.g. "connect_timeout"
-  // For enum fields: the values sluice implements, '|'-separated; empty: all.
+  // '|'-separated; empty: all. For enum fields: the values sluice implements.
+  // For string fields: the values sluice implements, compared ignoring case.
+  // For google.protobuf.Any fields: the Envoy names of the extensions allowed
+  // there (an extension is only supported where its field lists it).
   std::string_view enum_values;
   std::string_view note;  // how sluice treats it, where that is worth saying
 };
@@ -34,7 +37,9 @@ std::span<const SupportedExtension> supportedExtensions();
 
 // The gate: every field set in `message` (and under it, including typed
 // configs) must be in the table; every enum value set must be one sluice
-// implements; every typed config must be a supported extension.
+// implements; every typed config must be a supported extension allowed in
+// its field. Code that compiles a gated config relies on this: it does not
+// check again for fields sluice does not implement.
 void checkSupported(const google::protobuf::Message& message, std::string_view path, ErrorList& errors);
 
 // docs/CONFIG.md, generated from the table.

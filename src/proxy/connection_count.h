@@ -1,6 +1,7 @@
-// Downstream connection counts for the connection limits: the process's
+// Downstream connection counts for the connection limits: the server's
 // total (runtime overload.global_downstream_max_connections) and one per
-// listener name (runtime envoy.resource_limits.listener.<name>.connection_limit).
+// listener name (runtime envoy.resource_limits.listener.<name>.connection_limit);
+// proxy::StatsRegistry holds them.
 // Shared by all workers through relaxed atomics; a worker takes a slot when it
 // accepts and gives it back when the connection ends.
 #pragma once
@@ -29,11 +30,5 @@ class ConnectionCount {
  private:
   std::atomic<uint64_t> count_{0};
 };
-
-// The process-wide count (overload.global_downstream_max_connections).
-ConnectionCount& globalDownstreamConnections();
-// The count of listener `name`, shared by every config version that has a
-// listener of that name. Main thread (config compiling) only.
-std::shared_ptr<ConnectionCount> listenerConnections(const std::string& name);
 
 }  // namespace sluice::proxy

@@ -44,7 +44,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
 DownstreamConnection::~DownstreamConnection() {
   // Worker::acceptLoop took a slot in both counts for this connection.
   listener_->connections->release();
-  globalDownstreamConnections().release();
+  worker_.downstreamConnections().release();
   countConnectionClosed(*listener_);
   if (worker_.stopped()) return;  // destroyed with the event loop: the pool is gone
   worker_.buffers().give(in_);
@@ -322,6 +322,9 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   stream_.request_body_complete = true;
   stream_.client_close = clientAsksToClose();
   const auto& hcm = listener_->hcm;
+  // Once per request, from x-forwarded-for as it arrived: logs, hashing and forwarding read it.
+  resolveDownstreamClient(stream_.request.headers, stream_.info.downstream_remote.address(), remote_ip_,
+                          hcm.use_remote_address, hcm.xff_num_trusted_hops, stream_.info.downstream_client);
   // Envoy's max_requests_per_connection (downstream): the last one is answered
   // with connection: close.
   if (hcm.max_requests_per_connection > 0 && ++requests_ >= hcm.max_requests_per_connection) {

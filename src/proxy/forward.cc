@@ -139,7 +139,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                  stream_.request.method,
                                  "http",
                                  stream_.request.headers,
-                                 remote_ip_};
+                                 stream_.info.downstream_client.ip()};
   const upstream::LbContext lb_context{action.hash(view)};
   const upstream::Host* chosen = cluster->lb->chooseHost(&lb_context);
   if (chosen == nullptr) {
@@ -208,7 +208,8 @@ DownstreamConnection::UpstreamRequest DownstreamConnection::prepareUpstreamReque
   stripHopByHopHeaders(stream_.request.headers, upgrade);
   if (upgrade) stream_.request.headers.set("connection", "upgrade");
   const ForwardingContext forwarding{
-      remote_ip_, "http", hcm.use_remote_address, hcm.xff_num_trusted_hops, worker_.random(), worker_.random()};
+      remote_ip_,       "http",           hcm.use_remote_address,         hcm.xff_num_trusted_hops,
+      worker_.random(), worker_.random(), &stream_.info.downstream_client};
   applyForwardingHeaders(stream_.request.headers, forwarding);
   if (framing.kind == Framing::Kind::Chunked) stream_.request.headers.add("transfer-encoding", "chunked");
   request.method = stream_.request.method;  // the response's framing depends on it

@@ -1,11 +1,14 @@
 // Header rules of a proxy hop (RFC 9110 7.6, Envoy's HTTP connection manager):
-// hop-by-hop fields removed, x-forwarded-for / -proto, x-request-id. Pure
-// functions over a HeaderMap; any thread.
+// hop-by-hop fields removed, the trusted client address, x-forwarded-for /
+// -proto, x-envoy-external-address, x-request-id. Pure functions over a
+// HeaderMap; any thread.
 #pragma once
 
+#include <asio/ip/address.hpp>
 #include <cstdint>
 #include <string_view>
 
+#include "accesslog/stream_info.h"
 #include "http/header_map.h"
 
 namespace sluice::proxy {
@@ -26,18 +29,34 @@ struct ForwardingContext {
   uint32_t xff_num_trusted_hops = 0;
   uint64_t random_high = 0;  // randomness for a generated x-request-id
   uint64_t random_low = 0;
+  // The request's trusted client (resolveDownstreamClient); null: none known.
+  const accesslog::DownstreamClient* client = nullptr;
 };
 
 // Envoy's edge/internal behaviour: with use_remote_address the peer's address
-// is appended to x-forwarded-for and x-forwarded-proto is overwritten;
-// otherwise both are kept and x-forwarded-proto is added when absent.
-// x-request-id is generated (UUID v4) when absent.
+// is appended to x-forwarded-for, x-forwarded-proto is overwritten (kept when
+// trusted hops sent one) and an external request (the client is not internal)
+// gets x-envoy-external-address: the trusted client address. Otherwise
+// x-forwarded-for and -proto are kept and x-forwarded-proto is added when
+// absent. x-request-id is generated (UUID v4) when absent.
 void applyForwardingHeaders(http::HeaderMap& headers, const ForwardingContext& context);
 
-// The client address Envoy would trust: the peer with use_remote_address and
-// no trusted hops, else the x-forwarded-for entry `xff_num_trusted_hops` from
-// the right (the peer when there are not enough entries).
-std::string_view trustedClientAddress(const http::HeaderMap& headers, const ForwardingContext& context);
+// Envoy's trusted client address of a request, from x-forwarded-for as it
+// arrived (all its lines, in order), into `out`:
+//   use_remote_address, no trusted hops: the peer;
+//   use_remote_address, N trusted hops: the N-th address from the right;
+//   otherwise: the (N+1)-th address from the right;
+// the peer when there are fewer entries or that entry is not an IP address.
+// `out.internal` is Envoy's internal request: after this hop's append, XFF
+// holds one address, and it is internal (Envoy's default set: 10/8,
+// 172.16/12, 192.168/16, 127.0.0.1, fd00::/8, ::1). `peer_text` is `peer`
+// as text (empty: the peer is not known). Once per request, before the
+// headers change; allocates nothing.
+void resolveDownstreamClient(const http::HeaderMap& headers, const asio::ip::address& peer, std::string_view peer_text,
+                             bool use_remote_address, uint32_t xff_num_trusted_hops, accesslog::DownstreamClient& out);
+
+// Envoy's default internal addresses (internal_address_config unset).
+bool isInternalAddress(const asio::ip::address& address);
 
 // Writes a random UUID v4 (36 characters) into `out`.
 void formatUuid4(uint64_t high, uint64_t low, char (&out)[36]);

@@ -2,19 +2,16 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 
 namespace sluice::proxy {
 
 namespace {
 
 template <typename T>
-std::shared_ptr<T> cached(const std::string& name) {
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<T>> all;
-  std::lock_guard lock(mutex);
+std::shared_ptr<T> cached(std::map<std::string, std::shared_ptr<T>>& all, stats::Store& store,
+                          const std::string& name) {
   auto& slot = all[name];
-  if (!slot) slot = std::make_shared<T>(stats::global(), name);
+  if (!slot) slot = std::make_shared<T>(store, name);
   return slot;
 }
 
@@ -87,12 +84,26 @@ void ClusterStats::responseReceived(int status, uint64_t ms) {
   counter->inc();
 }
 
-std::shared_ptr<ListenerStats> listenerStats(const std::string& address) { return cached<ListenerStats>(address); }
-
-std::shared_ptr<HttpConnectionManagerStats> httpConnectionManagerStats(const std::string& stat_prefix) {
-  return cached<HttpConnectionManagerStats>(stat_prefix);
+std::shared_ptr<ListenerStats> StatsRegistry::listener(const std::string& address) {
+  return cached(listeners_, store_, address);
 }
 
-std::shared_ptr<ClusterStats> clusterStats(const std::string& name) { return cached<ClusterStats>(name); }
+std::shared_ptr<HttpConnectionManagerStats> StatsRegistry::connectionManager(const std::string& stat_prefix) {
+  return cached(connection_managers_, store_, stat_prefix);
+}
+
+std::shared_ptr<ClusterStats> StatsRegistry::cluster(const std::string& name) {
+  return cached(clusters_, store_, name);
+}
+
+std::shared_ptr<ConnectionCount> StatsRegistry::listenerConnections(const std::string& name) {
+  auto& slot = listener_connections_[name];
+  auto count = slot.lock();
+  if (!count) {
+    count = std::make_shared<ConnectionCount>();
+    slot = count;
+  }
+  return count;
+}
 
 }  // namespace sluice::proxy

@@ -8,10 +8,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "network/accept_backoff.h"
+#include "proxy/connection_count.h"
 #include "stats/stats.h"
 
 namespace sluice::proxy {
@@ -98,10 +100,34 @@ class GaugeScope {
   stats::Gauge& gauge_;
 };
 
-// The stats of a listener, connection manager or cluster of that name (the
-// same object for every config version).
-std::shared_ptr<ListenerStats> listenerStats(const std::string& address);
-std::shared_ptr<HttpConnectionManagerStats> httpConnectionManagerStats(const std::string& stat_prefix);
-std::shared_ptr<ClusterStats> clusterStats(const std::string& name);
+// The data path's stat objects and connection counts of one server, by name:
+// a listener, connection manager or cluster of a name gets the same object in
+// every config version. Owned by the server's context (server/server_context.h),
+// so two servers in one process share none of it. Main thread only (config
+// compiling); the objects it hands out are updated by the workers' atomics.
+class StatsRegistry {
+ public:
+  explicit StatsRegistry(stats::Store& store) : store_(store) {}
+  StatsRegistry(const StatsRegistry&) = delete;
+  StatsRegistry& operator=(const StatsRegistry&) = delete;
+
+  stats::Store& store() { return store_; }
+  std::shared_ptr<ListenerStats> listener(const std::string& address);
+  std::shared_ptr<HttpConnectionManagerStats> connectionManager(const std::string& stat_prefix);
+  std::shared_ptr<ClusterStats> cluster(const std::string& name);
+  // The connection count of listener `name` (its connection_limit), kept
+  // while some config has a listener of that name.
+  std::shared_ptr<ConnectionCount> listenerConnections(const std::string& name);
+  // All downstream connections (overload.global_downstream_max_connections).
+  ConnectionCount& downstreamConnections() { return downstream_connections_; }
+
+ private:
+  stats::Store& store_;
+  std::map<std::string, std::shared_ptr<ListenerStats>> listeners_;
+  std::map<std::string, std::shared_ptr<HttpConnectionManagerStats>> connection_managers_;
+  std::map<std::string, std::shared_ptr<ClusterStats>> clusters_;
+  std::map<std::string, std::weak_ptr<ConnectionCount>> listener_connections_;
+  ConnectionCount downstream_connections_;
+};
 
 }  // namespace sluice::proxy

@@ -18,8 +18,12 @@ uint64_t freshSeed() {
 
 }  // namespace
 
-Worker::Worker(uint32_t index, std::chrono::milliseconds listener_drain_time)
-    : index_(index), listener_drain_time_(listener_drain_time), work_(io_.get_executor()), rng_(freshSeed()) {}
+Worker::Worker(uint32_t index, ConnectionCount& downstream_connections, std::chrono::milliseconds listener_drain_time)
+    : index_(index),
+      downstream_connections_(downstream_connections),
+      listener_drain_time_(listener_drain_time),
+      work_(io_.get_executor()),
+      rng_(freshSeed()) {}
 
 Worker::~Worker() { stop(); }
 
@@ -141,14 +145,14 @@ asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::accepto
     listener.backoff.reset();
     // Connection limits: over one, the connection is closed at once (Envoy
     // does the same). The slots are given back by ~DownstreamConnection.
-    if (!globalDownstreamConnections().tryAcquire(global_max_connections_)) {
+    if (!downstream_connections_.tryAcquire(global_max_connections_)) {
       listener.config->stats->downstream_global_cx_overflow.inc();
       std::error_code ignored;
       socket.close(ignored);
       continue;
     }
     if (!listener.config->connections->tryAcquire(listener.max_connections)) {
-      globalDownstreamConnections().release();
+      downstream_connections_.release();
       listener.config->stats->downstream_cx_overflow.inc();
       std::error_code ignored;
       socket.close(ignored);

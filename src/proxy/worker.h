@@ -39,7 +39,10 @@ class Worker {
   // `listener_drain_time`: how long connections of a changed listener may
   // finish on their old filter chain before idle ones are closed (Envoy's
   // --drain-time-s, default 600 s).
-  explicit Worker(uint32_t index, std::chrono::milliseconds listener_drain_time = std::chrono::seconds(600));
+  // `downstream_connections` is the server's count of all downstream
+  // connections (proxy::StatsRegistry), shared by its workers.
+  Worker(uint32_t index, ConnectionCount& downstream_connections,
+         std::chrono::milliseconds listener_drain_time = std::chrono::seconds(600));
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -88,6 +91,7 @@ class Worker {
   // True once the event loop has ended for good (see stopped_).
   bool stopped() const { return stopped_; }
   uint32_t index() const { return index_; }
+  ConnectionCount& downstreamConnections() { return downstream_connections_; }
 
   void addConnection(const std::shared_ptr<DownstreamConnection>& connection);
   void removeConnection(DownstreamConnection* connection);
@@ -117,6 +121,7 @@ class Worker {
   void drainOldChains(const std::string& name);
 
   const uint32_t index_;
+  ConnectionCount& downstream_connections_;
   const std::chrono::milliseconds listener_drain_time_;
   // Declared before io_ so it outlives it: coroutine frames still pending when
   // io_ is destroyed (a drain cut short) must not touch the other members.

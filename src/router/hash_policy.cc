@@ -1,8 +1,12 @@
 #include "router/hash_policy.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "common/hash.h"
+
+// Fields sluice does not implement never reach this file: the supported-subset
+// gate (config/supported_fields.cc) rejects them, by path, before any compile.
 
 namespace sluice::router {
 
@@ -21,11 +25,7 @@ std::optional<HashPolicy> HashPolicy::build(
     const std::string policy_path = indexPath(path, i);
     switch (policy.policy_specifier_case()) {
       case Proto::kHeader:
-        if (policy.header().has_regex_rewrite()) {
-          errors.add(childPath(childPath(policy_path, "header"), "regex_rewrite"), "is not supported by sluice");
-          ok = false;
-          break;
-        }
+        assert(!policy.header().has_regex_rewrite());
         if (policy.header().header_name().empty()) {
           errors.add(childPath(childPath(policy_path, "header"), "header_name"), "must not be empty");
           ok = false;
@@ -47,9 +47,8 @@ std::optional<HashPolicy> HashPolicy::build(
         out.methods_.push_back({Kind::kQueryParameter, policy.query_parameter().name(), policy.terminal()});
         break;
       case Proto::kFilterState:
-        errors.add(childPath(policy_path, "filter_state"), "is not supported by sluice");
-        ok = false;
-        break;
+        assert(false && "rejected by the gate");
+        [[fallthrough]];
       case Proto::POLICY_SPECIFIER_NOT_SET:
         errors.add(policy_path, "one of header, cookie, connection_properties or query_parameter is required");
         ok = false;

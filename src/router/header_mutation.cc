@@ -1,6 +1,7 @@
 #include "router/header_mutation.h"
 
 #include <bitset>
+#include <cassert>
 
 #include "router/request.h"
 
@@ -37,12 +38,9 @@ HeaderMutations HeaderMutations::build(
                  "'" + header.key() + "': pseudo-headers and host may not be modified");
       continue;
     }
-    if (!header.value().empty() && !header.raw_value().empty()) {
-      errors.add(childPath(path, "header"), "only one of value and raw_value may be set");
-      continue;
-    }
-    Addition addition{toLower(header.key()), header.value().empty() ? header.raw_value() : header.value(),
-                      AppendAction::kAppendIfExistsOrAdd, option.keep_empty_value()};
+    assert(header.raw_value().empty());  // the supported-subset gate rejects raw_value
+    Addition addition{toLower(header.key()), header.value(), AppendAction::kAppendIfExistsOrAdd,
+                      option.keep_empty_value()};
     switch (option.append_action()) {
       case Proto::APPEND_IF_EXISTS_OR_ADD:
         addition.action = AppendAction::kAppendIfExistsOrAdd;

@@ -1,8 +1,12 @@
 #include "router/matchers.h"
 
+#include <cassert>
 #include <charconv>
 
 #include "router/regex.h"
+
+// Fields sluice does not implement never reach this file: the supported-subset
+// gate (config/supported_fields.cc) rejects them, by path, before any compile.
 
 namespace sluice::router {
 
@@ -34,8 +38,8 @@ std::optional<StringMatcher> StringMatcher::build(const envoy::type::matcher::v3
       return StringMatcher(std::move(regex));
     }
     case Proto::kCustom:
-      errors.add(childPath(path, "custom"), "is not supported by sluice");
-      return std::nullopt;
+      assert(false && "rejected by the gate");
+      [[fallthrough]];
     case Proto::MATCH_PATTERN_NOT_SET:
       break;
   }

@@ -1,5 +1,10 @@
 #include "router/redirect_action.h"
 
+#include <cassert>
+
+// Fields sluice does not implement never reach this file: the supported-subset
+// gate (config/supported_fields.cc) rejects them, by path, before any compile.
+
 namespace sluice::router {
 
 using config::childPath;
@@ -135,12 +140,8 @@ std::optional<DirectResponse> DirectResponse::build(const envoy::config::route::
         out.body = config.body().inline_bytes();
         break;
       case DataSource::kFilename:
-        errors.add(childPath(body_path, "filename"), "is not supported by sluice; use inline_string");
-        ok = false;
-        break;
       case DataSource::kEnvironmentVariable:
-        errors.add(childPath(body_path, "environment_variable"), "is not supported by sluice; use inline_string");
-        ok = false;
+        assert(false && "rejected by the gate");
         break;
       case DataSource::SPECIFIER_NOT_SET:
         break;

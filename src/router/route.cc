@@ -1,5 +1,10 @@
 #include "router/route.h"
 
+#include <cassert>
+
+// Fields sluice does not implement never reach this file: the supported-subset
+// gate (config/supported_fields.cc) rejects them, by path, before any compile.
+
 namespace sluice::router {
 
 using config::childPath;
@@ -44,11 +49,9 @@ std::unique_ptr<const Route> Route::build(const envoy::config::route::v3::Route&
       }
       break;
     case Proto::kFilterAction:
-      errors.add(childPath(path, "filter_action"), "is not supported by sluice");
-      break;
     case Proto::kNonForwardingAction:
-      errors.add(childPath(path, "non_forwarding_action"), "is not supported by sluice");
-      break;
+      assert(false && "rejected by the gate");
+      [[fallthrough]];
     case Proto::ACTION_NOT_SET:
       errors.add(std::string(path), "one of route, redirect or direct_response is required");
       break;

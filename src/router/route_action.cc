@@ -1,5 +1,11 @@
 #include "router/route_action.h"
 
+#include <cassert>
+
+// Fields sluice does not implement never reach this file: the supported-subset
+// gate (config/supported_fields.cc) rejects them, by path, before any compile.
+// The asserts below restate that precondition.
+
 namespace sluice::router {
 
 using config::childPath;
@@ -11,35 +17,19 @@ std::chrono::milliseconds toMilliseconds(const google::protobuf::Duration& durat
   return std::chrono::milliseconds(duration.seconds() * 1000 + duration.nanos() / 1'000'000);
 }
 
-void unsupported(std::string_view path, std::string_view field, config::ErrorList& errors) {
-  errors.add(childPath(path, field), "is not supported by sluice");
-}
-
 // weighted_clusters: names, weights, and Envoy's sum rules.
 bool buildWeightedClusters(const envoy::config::route::v3::WeightedCluster& config, std::string_view path,
                            std::vector<WeightedClusterEntry>& out, config::ErrorList& errors) {
   bool ok = true;
-  if (config.has_header_name()) {
-    unsupported(path, "header_name", errors);
-    ok = false;
-  }
+  assert(!config.has_header_name());
   uint64_t sum = 0;
   for (int i = 0; i < config.clusters_size(); ++i) {
     const auto& cluster = config.clusters(i);
     const std::string cluster_path = indexPath(childPath(path, "clusters"), i);
-    if (!cluster.cluster_header().empty()) {
-      unsupported(cluster_path, "cluster_header", errors);
-      ok = false;
-      continue;
-    }
-    if (cluster.request_headers_to_add_size() > 0 || cluster.request_headers_to_remove_size() > 0 ||
-        cluster.response_headers_to_add_size() > 0 || cluster.response_headers_to_remove_size() > 0 ||
-        cluster.has_metadata_match() || !cluster.host_rewrite_literal().empty()) {
-      errors.add(cluster_path,
-                 "per-cluster headers, metadata_match and host_rewrite_literal are not supported by sluice");
-      ok = false;
-      continue;
-    }
+    assert(cluster.cluster_header().empty() && cluster.request_headers_to_add_size() == 0 &&
+           cluster.request_headers_to_remove_size() == 0 && cluster.response_headers_to_add_size() == 0 &&
+           cluster.response_headers_to_remove_size() == 0 && !cluster.has_metadata_match() &&
+           cluster.host_rewrite_literal().empty());
     if (cluster.name().empty()) {
       errors.add(childPath(cluster_path, "name"), "must not be empty");
       ok = false;
@@ -143,13 +133,9 @@ std::optional<RouteAction> RouteAction::build(const envoy::config::route::v3::Ro
            ok;
       break;
     case Proto::kClusterSpecifierPlugin:
-      unsupported(path, "cluster_specifier_plugin", errors);
-      ok = false;
-      break;
     case Proto::kInlineClusterSpecifierPlugin:
-      unsupported(path, "inline_cluster_specifier_plugin", errors);
-      ok = false;
-      break;
+      assert(false && "rejected by the gate");
+      [[fallthrough]];
     case Proto::CLUSTER_SPECIFIER_NOT_SET:
       errors.add(std::string(path), "one of cluster, cluster_header or weighted_clusters is required");
       ok = false;
@@ -172,10 +158,7 @@ std::optional<RouteAction> RouteAction::build(const envoy::config::route::v3::Ro
       break;
   }
 
-  if (config.has_path_rewrite_policy()) {
-    unsupported(path, "path_rewrite_policy", errors);
-    ok = false;
-  }
+  assert(!config.has_path_rewrite_policy());
   const size_t errors_before = errors.size();
   out.path_rewrite_ = PathRewrite::build(config.prefix_rewrite(),
                                          config.has_regex_rewrite() ? &config.regex_rewrite() : nullptr, path, errors);
@@ -189,12 +172,8 @@ std::optional<RouteAction> RouteAction::build(const envoy::config::route::v3::Ro
       out.auto_host_rewrite_ = config.auto_host_rewrite().value();
       break;
     case Proto::kHostRewriteHeader:
-      unsupported(path, "host_rewrite_header", errors);
-      ok = false;
-      break;
     case Proto::kHostRewritePathRegex:
-      unsupported(path, "host_rewrite_path_regex", errors);
-      ok = false;
+      assert(false && "rejected by the gate");
       break;
     case Proto::HOST_REWRITE_SPECIFIER_NOT_SET:
       break;
@@ -221,11 +200,7 @@ std::optional<RouteAction> RouteAction::build(const envoy::config::route::v3::Ro
       ok = false;
       continue;
     }
-    if (upgrade.has_connect_config()) {
-      unsupported(upgrade_path, "connect_config", errors);
-      ok = false;
-      continue;
-    }
+    assert(!upgrade.has_connect_config());
     if (out.upgradeEnabled(type).has_value()) {
       errors.add(childPath(upgrade_path, "upgrade_type"), "duplicate upgrade '" + upgrade.upgrade_type() + "'");
       ok = false;

@@ -1,6 +1,11 @@
 #include "router/route_match.h"
 
+#include <cassert>
+
 #include "router/regex.h"
+
+// Fields sluice does not implement never reach this file: the supported-subset
+// gate (config/supported_fields.cc) rejects them, by path, before any compile.
 
 namespace sluice::router {
 
@@ -35,11 +40,9 @@ std::optional<PathMatcher> PathMatcher::build(const envoy::config::route::v3::Ro
       return out;
     }
     case Proto::kConnectMatcher:
-      errors.add(childPath(path, "connect_matcher"), "is not supported by sluice");
-      return std::nullopt;
     case Proto::kPathMatchPolicy:
-      errors.add(childPath(path, "path_match_policy"), "is not supported by sluice");
-      return std::nullopt;
+      assert(false && "rejected by the gate");
+      [[fallthrough]];
     case Proto::PATH_SPECIFIER_NOT_SET:
       break;
   }
@@ -110,19 +113,8 @@ bool RuntimeFraction::enabled(const runtime::Snapshot& runtime, uint64_t random)
 std::optional<RouteMatcher> RouteMatcher::build(const envoy::config::route::v3::RouteMatch& config,
                                                 std::string_view path, config::ErrorList& errors) {
   bool ok = true;
-  // Conditions sluice cannot evaluate would silently widen the match: refuse them.
-  if (config.has_grpc()) {
-    errors.add(childPath(path, "grpc"), "is not supported by sluice");
-    ok = false;
-  }
-  if (config.has_tls_context()) {
-    errors.add(childPath(path, "tls_context"), "is not supported by sluice");
-    ok = false;
-  }
-  if (config.dynamic_metadata_size() > 0) {
-    errors.add(childPath(path, "dynamic_metadata"), "is not supported by sluice");
-    ok = false;
-  }
+  // Conditions sluice cannot evaluate would silently widen the match: the gate refuses them.
+  assert(!config.has_grpc() && !config.has_tls_context() && config.dynamic_metadata_size() == 0);
   auto path_matcher = PathMatcher::build(config, path, errors);
   std::optional<RuntimeFraction> fraction;
   if (config.has_runtime_fraction()) {

@@ -1,5 +1,10 @@
 #include "router/route_table.h"
 
+#include <cassert>
+
+// Fields sluice does not implement never reach this file: the supported-subset
+// gate (config/supported_fields.cc) rejects them, by path, before any compile.
+
 namespace sluice::router {
 
 using config::childPath;
@@ -15,12 +20,9 @@ const Route* VirtualHost::match(const RequestView& request, const runtime::Snaps
 std::shared_ptr<const RouteTable> RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
                                                     std::string_view path, config::ErrorList& errors) {
   const size_t errors_before = errors.size();
-  auto unsupported = [&](std::string_view field) { errors.add(childPath(path, field), "is not supported by sluice"); };
   // Settings that would change which route a request gets, or who may see a header.
-  if (config.has_vhds()) unsupported("vhds");
-  if (config.internal_only_headers_size() > 0) unsupported("internal_only_headers");
-  if (config.ignore_path_parameters_in_path_matching()) unsupported("ignore_path_parameters_in_path_matching");
-  if (config.cluster_specifier_plugins_size() > 0) unsupported("cluster_specifier_plugins");
+  assert(!config.has_vhds() && config.internal_only_headers_size() == 0 &&
+         !config.ignore_path_parameters_in_path_matching() && config.cluster_specifier_plugins_size() == 0);
 
   std::shared_ptr<RouteTable> table(new RouteTable());
   table->name_ = config.name();
@@ -40,7 +42,7 @@ std::shared_ptr<const RouteTable> RouteTable::build(const envoy::config::route::
     const std::string vh_path = indexPath(childPath(path, "virtual_hosts"), v);
     std::unique_ptr<VirtualHost> vh(new VirtualHost());
     vh->name_ = vh_config.name();
-    if (vh_config.has_matcher()) errors.add(childPath(vh_path, "matcher"), "is not supported by sluice; use routes");
+    assert(!vh_config.has_matcher());
     if (vh_config.domains_size() == 0) errors.add(childPath(vh_path, "domains"), "at least one domain is required");
     vh->request_mutations_ = HeaderMutations::build(
         vh_config.request_headers_to_add(), vh_config.request_headers_to_remove(),

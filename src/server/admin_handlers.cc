@@ -310,8 +310,12 @@ void Server::installObservabilityHandlers() {
           entry.mutable_cluster()->PackFrom(c);
           *entry.mutable_last_updated() = started;
         }
+        const auto& managed = cluster_manager_->clusters();
         for (const auto& c : dynamic_.clusters) {
-          auto& entry = *clusters->add_dynamic_active_clusters();
+          // A CDS cluster waiting for its endpoints is in dynamic_warming_clusters, as in Envoy.
+          const auto m = managed.find(c.name());
+          const bool warming = m != managed.end() && m->second.warming;
+          auto& entry = warming ? *clusters->add_dynamic_warming_clusters() : *clusters->add_dynamic_active_clusters();
           entry.mutable_cluster()->PackFrom(c);
           if (const auto it = dynamic_.cluster_versions.find(c.name()); it != dynamic_.cluster_versions.end()) {
             entry.set_version_info(it->second.version_info);
@@ -462,7 +466,7 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
     graceful_drain_ = false;
     listeners_stopped_ = true;
     for (auto& w : workers_) w->drain(nullptr);
-    stats::global().counter("listener_manager.listener_stopped").inc(sockets_.bound().size());
+    context_.store().counter("listener_manager.listener_stopped").inc(sockets_.bound().size());
     SLUICE_LOG(main, info, "sluice: listeners stopped by /drain_listeners");
   };
   if (!request.hasParam("graceful") || options_.drain_time_s == 0) {
@@ -484,7 +488,7 @@ AdminResponse Server::drainListeners(const AdminRequest& request) {
 // ones (at start: none). `created` false: the new listeners could not be
 // bound, and the config was rejected.
 void Server::countListenerChanges(const Dynamic& next, bool created) {
-  auto& store = stats::global();
+  auto& store = context_.store();
   std::map<std::string, uint64_t> before, after;
   for (const auto& l : bootstrap_.static_resources().listeners()) after[l.name()] = config::protoHash(l);
   for (const auto& l : next.listeners) after[l.name()] = config::protoHash(l);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "config/proto_hash.h"
+#include "log/logger.h"
 #include "proxy/proxy_stats.h"
 
 namespace sluice::server {
@@ -52,10 +53,11 @@ std::string edsServiceName(const Cluster& cluster) {
   return service.empty() ? cluster.name() : service;
 }
 
-std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster& cluster) {
+std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster& cluster,
+                                                                   proxy::StatsRegistry& stats) {
   auto out = std::make_shared<proxy::ClusterConfig>();
   out->name = cluster.name();
-  out->stats = proxy::clusterStats(stats::sanitize(out->name));
+  out->stats = stats.cluster(stats::sanitize(out->name));
   if (cluster.has_connect_timeout()) {
     out->connect_timeout =
         proxy::Millis(google::protobuf::util::TimeUtil::DurationToMilliseconds(cluster.connect_timeout()));
@@ -73,13 +75,14 @@ std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster
   return out;
 }
 
-ClusterManager::ClusterManager(stats::Store& store, Resolver resolve)
-    : store_(store),
+ClusterManager::ClusterManager(proxy::StatsRegistry& stats, Resolver resolve)
+    : stats_(stats),
       resolve_(std::move(resolve)),
-      cluster_added_(store.counter("cluster_manager.cluster_added")),
-      cluster_modified_(store.counter("cluster_manager.cluster_modified")),
-      cluster_removed_(store.counter("cluster_manager.cluster_removed")),
-      active_clusters_(store.gauge("cluster_manager.active_clusters")) {}
+      cluster_added_(stats.store().counter("cluster_manager.cluster_added")),
+      cluster_modified_(stats.store().counter("cluster_manager.cluster_modified")),
+      cluster_removed_(stats.store().counter("cluster_manager.cluster_removed")),
+      active_clusters_(stats.store().gauge("cluster_manager.active_clusters")),
+      warming_clusters_(stats.store().gauge("cluster_manager.warming_clusters")) {}
 
 upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
   std::unordered_map<std::string, upstream::HostPtr> known;
@@ -148,7 +151,7 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
     auto [it, added] = clusters_.try_emplace(proto->name());
     Entry& cluster = it->second;
     if (!added && cluster.hash == hash) continue;
-    auto config = compileClusterSettings(*proto);
+    auto config = compileClusterSettings(*proto, stats_);
     const bool rebalance = added || !proxy::sameLoadBalancing(*cluster.config, *config);
     const upstream::HostSetPtr before = added ? nullptr : cluster.hosts->hosts();
     cluster.hash = hash;
@@ -159,7 +162,9 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
     // A new cluster's first hosts count as a membership change, as in Envoy.
     countMembership(cluster, before ? !now.sameAs(*before) : !now.empty());
     (added ? cluster_added_ : cluster_modified_).inc();
-    delta.updated.push_back({cluster.config, cluster.hosts});
+    cluster.warming = cluster.proto.type() == envoy::config::cluster::v3::Cluster::EDS &&
+                      !assignments_.count(edsServiceName(cluster.proto));
+    if (!cluster.warming) delta.updated.push_back({cluster.config, cluster.hosts});
   }
   for (auto it = clusters_.begin(); it != clusters_.end();) {
     if (seen.count(it->first)) {
@@ -176,7 +181,36 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
       eds_users_[edsServiceName(cluster.proto)].push_back(name);
     }
   }
-  active_clusters_.set(static_cast<int64_t>(clusters_.size()));
+  countStates();
+  return delta;
+}
+
+void ClusterManager::countStates() {
+  int64_t warming = 0;
+  for (const auto& [name, cluster] : clusters_) warming += cluster.warming ? 1 : 0;
+  warming_clusters_.set(warming);
+  active_clusters_.set(static_cast<int64_t>(clusters_.size()) - warming);
+}
+
+std::vector<std::string> ClusterManager::warming() const {
+  std::vector<std::string> out;
+  for (const auto& [name, cluster] : clusters_) {
+    if (cluster.warming) out.push_back(name);
+  }
+  return out;
+}
+
+proxy::ClusterDelta ClusterManager::endWarming(const std::string& name) {
+  proxy::ClusterDelta delta;
+  const auto it = clusters_.find(name);
+  if (it == clusters_.end() || !it->second.warming) return delta;
+  SLUICE_LOG(config, warn,
+             "sluice: cluster '{}' got no endpoints within its initial_fetch_timeout; serving it with none until they "
+             "arrive",
+             name);
+  it->second.warming = false;
+  delta.updated.push_back({it->second.config, it->second.hosts});
+  countStates();
   return delta;
 }
 
@@ -188,10 +222,14 @@ proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignme
   if (users == eds_users_.end()) return delta;
   for (const auto& name : users->second) {
     Entry& cluster = clusters_.at(name);
-    if (!refreshHosts(cluster, false)) continue;
-    countMembership(cluster, true);
+    const bool changed = refreshHosts(cluster, false);
+    if (changed) countMembership(cluster, true);
+    if (!changed && !cluster.warming) continue;
+    if (cluster.warming) SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
+    cluster.warming = false;
     delta.updated.push_back({cluster.config, cluster.hosts});
   }
+  countStates();
   return delta;
 }
 
@@ -207,7 +245,9 @@ proxy::ClusterDelta ClusterManager::refreshDns() {
 
 proxy::ClusterDelta ClusterManager::snapshot() const {
   proxy::ClusterDelta delta;
-  for (const auto& [name, cluster] : clusters_) delta.updated.push_back({cluster.config, cluster.hosts});
+  for (const auto& [name, cluster] : clusters_) {
+    if (!cluster.warming) delta.updated.push_back({cluster.config, cluster.hosts});
+  }
   return delta;
 }
 

@@ -38,15 +38,22 @@ std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);
 
 // A validated cluster's settings (everything but its hosts). A validated
 // cluster always compiles.
-std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster);
+// Its stats come from `stats`.
+std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster,
+                                                                   proxy::StatsRegistry& stats);
 
 class ClusterManager {
  public:
-  ClusterManager(stats::Store& store, Resolver resolve);
+  // Its stats (cluster_manager.*, cluster.<name>.*) come from `stats`.
+  ClusterManager(proxy::StatsRegistry& stats, Resolver resolve);
 
   // The full set of clusters (static and CDS), validated. New and changed
   // ones are compiled, unchanged ones kept, missing ones removed. Counts
   // cluster_manager.cluster_added/_modified/_removed and active_clusters.
+  // Warming: an EDS cluster whose assignment has not arrived is not in the
+  // delta (a new one is not served: 503 NC; a changed one keeps serving its
+  // previous version) until setAssignment brings it or endWarming (its
+  // initial_fetch_timeout) gives up waiting; see warming().
   proxy::ClusterDelta setClusters(const std::vector<const envoy::config::cluster::v3::Cluster*>& clusters);
 
   // An EDS ClusterLoadAssignment (validated) for its cluster_name: kept for
@@ -57,6 +64,11 @@ class ClusterManager {
   // The DNS answers changed: DNS clusters whose hosts changed.
   proxy::ClusterDelta refreshDns();
 
+  // Clusters waiting for their EDS assignment, by name.
+  std::vector<std::string> warming() const;
+  // `name`'s initial fetch timed out: it is served with what it has (no hosts).
+  proxy::ClusterDelta endWarming(const std::string& name);
+
   // What a worker needs to start from nothing: every cluster.
   proxy::ClusterDelta snapshot() const;
 
@@ -65,6 +77,7 @@ class ClusterManager {
     envoy::config::cluster::v3::Cluster proto;                   // as last set
     std::shared_ptr<const proxy::ClusterConfig> config;          // kept while `hash` is
     std::shared_ptr<const upstream::LoadBalancerFactory> hosts;  // the current hosts, prepared
+    bool warming = false;  // waiting for its EDS assignment: not sent to the workers yet
   };
   // By name, sorted (admin /clusters).
   const std::map<std::string, Entry>& clusters() const { return clusters_; }
@@ -80,8 +93,9 @@ class ClusterManager {
   // Sets `cluster.hosts` if its host set changed (or `force`); true if it did.
   bool refreshHosts(Entry& cluster, bool force);
   void countMembership(const Entry& cluster, bool changed);
+  void countStates();
 
-  stats::Store& store_;
+  proxy::StatsRegistry& stats_;
   Resolver resolve_;
   std::map<std::string, Entry> clusters_;
   // EDS assignments by cluster_name, and the clusters each feeds.
@@ -91,6 +105,7 @@ class ClusterManager {
   stats::Counter& cluster_modified_;
   stats::Counter& cluster_removed_;
   stats::Gauge& active_clusters_;
+  stats::Gauge& warming_clusters_;
 };
 
 }  // namespace sluice::server

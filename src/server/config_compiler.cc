@@ -5,10 +5,21 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <optional>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "config/discovery_file.h"
+#include "config/semantic_validator.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/listen_socket.h"
+#include "server/server_stats.h"
 
 namespace sluice::server {
 namespace {
@@ -47,18 +58,137 @@ accesslog::AccessLogs compileAccessLogs(const HttpConnectionManager& hcm, const 
 
 }  // namespace
 
-void checkAccessLogs(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors) {
-  const auto& listeners = bootstrap.static_resources().listeners();
-  for (int i = 0; i < listeners.size(); ++i) {
-    std::string hcm_path;
-    const auto hcm =
-        connectionManagerOf(listeners[i], "static_resources.listeners[" + std::to_string(i) + "]", errors, hcm_path);
-    if (hcm) compileAccessLogs(*hcm, hcm_path, nullptr, errors);
+namespace {
+
+// The resources of a file-based discovery source, as Server::start reads
+// them. An error is named by the source's path field (`source_path`), with
+// the file and the path inside it in the message.
+template <typename Resource>
+std::vector<Resource> readFileResources(const envoy::config::core::v3::ConfigSource& source,
+                                        const std::string& source_path, const std::string& type,
+                                        config::ErrorList& errors) {
+  const std::string& path = source.path_config_source().path();
+  config::DiscoveryFile file;
+  config::ErrorList file_errors;
+  std::vector<Resource> out;
+  if (!config::readDiscoveryFile(path, type, file, file_errors)) {
+    for (const auto& e : file_errors.errors()) {
+      errors.add(source_path + ".path_config_source.path",
+                 "'" + path + "': " + (e.path.empty() ? e.message : e.path + ": " + e.message));
+    }
+    return out;
+  }
+  for (const auto& r : file.resources) out.push_back(static_cast<const Resource&>(*r));
+  return out;
+}
+
+// Serve watches the directory of every file source (config::FileWatcher):
+// one that does not exist stops the start, with FileWatcher's words.
+void checkWatchable(const std::string& file, const std::string& watched_directory, const std::string& field_path,
+                    config::ErrorList& errors) {
+  const std::string directory =
+      watched_directory.empty() ? std::filesystem::path(file).parent_path().string() : watched_directory;
+  struct stat st;
+  if (::stat(directory.empty() ? "." : directory.c_str(), &st) != 0) {
+    errors.add(field_path, "cannot watch '" + directory + "': " + std::strerror(errno));
   }
 }
 
+void checkWatchable(const envoy::config::core::v3::ConfigSource& source, const std::string& source_path,
+                    config::ErrorList& errors) {
+  const auto& pcs = source.path_config_source();
+  checkWatchable(pcs.path(), pcs.watched_directory().path(), source_path + ".path_config_source", errors);
+}
+
+}  // namespace
+
+void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors) {
+  compileStatsMatcher(bootstrap, errors);
+  const auto& layers = bootstrap.layered_runtime().layers();
+  for (int i = 0; i < layers.size(); ++i) {
+    if (!layers[i].has_disk_layer()) continue;
+    checkWatchable(layers[i].disk_layer().symlink_root(), "",
+                   config::indexPath("layered_runtime.layers", i) + ".disk_layer.symlink_root", errors);
+  }
+  // The file resources join the static ones, exactly as Server::apply merges them.
+  envoy::config::bootstrap::v3::Bootstrap merged = bootstrap;
+  const auto& dr = bootstrap.dynamic_resources();
+  const size_t before_files = errors.size();
+  if (dr.has_cds_config()) {
+    checkWatchable(dr.cds_config(), "dynamic_resources.cds_config", errors);
+    for (auto& c : readFileResources<envoy::config::cluster::v3::Cluster>(
+             dr.cds_config(), "dynamic_resources.cds_config", "envoy.config.cluster.v3.Cluster", errors)) {
+      *merged.mutable_static_resources()->add_clusters() = std::move(c);
+    }
+  }
+  if (dr.has_lds_config()) {
+    checkWatchable(dr.lds_config(), "dynamic_resources.lds_config", errors);
+    for (auto& l : readFileResources<envoy::config::listener::v3::Listener>(
+             dr.lds_config(), "dynamic_resources.lds_config", "envoy.config.listener.v3.Listener", errors)) {
+      *merged.mutable_static_resources()->add_listeners() = std::move(l);
+    }
+  }
+  std::set<std::string> eds_files;
+  const auto& clusters = merged.static_resources().clusters();
+  for (int i = 0; i < clusters.size(); ++i) {
+    const auto& c = clusters[i];
+    if (c.type() != envoy::config::cluster::v3::Cluster::EDS) continue;
+    const auto& source = c.eds_cluster_config().eds_config();
+    if (source.path_config_source().path().empty() || !eds_files.insert(source.path_config_source().path()).second) {
+      continue;
+    }
+    const std::string source_path =
+        config::indexPath("static_resources.clusters", i) + ".eds_cluster_config.eds_config";
+    checkWatchable(source, source_path, errors);
+    readFileResources<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+        source, source_path, "envoy.config.endpoint.v3.ClusterLoadAssignment", errors);
+  }
+  if (errors.size() != before_files) return;
+  // The bootstrap alone passed the semantic checks; with file resources, the
+  // whole again. Errors name a file resource as serve's do.
+  config::ErrorList merged_errors;
+  if (dr.has_cds_config() || dr.has_lds_config()) config::checkSemantics(merged, merged_errors);
+  if (merged_errors.empty()) {
+    stats::Store store(1);  // its own: the compile's stats are thrown away with it
+    proxy::StatsRegistry registry(store);
+    compileStatic(merged, registry, merged_errors, nullptr);
+  }
+  errors.append(nameDynamicResources(merged_errors, merged, bootstrap.static_resources().listeners_size(),
+                                     bootstrap.static_resources().clusters_size()));
+}
+
+// The checks run on the bootstrap with the dynamic resources appended; an
+// error about one of those names it (`cluster 'web'.type: ...`) instead of
+// its place in that merged list, which the user never wrote.
+config::ErrorList nameDynamicResources(const config::ErrorList& errors,
+                                       const envoy::config::bootstrap::v3::Bootstrap& merged, int static_listeners,
+                                       int static_clusters) {
+  config::ErrorList out;
+  for (const auto& e : errors.errors()) {
+    std::string path = e.path;
+    for (const auto& [list, first_dynamic, kind] :
+         {std::tuple{"static_resources.listeners[", static_listeners, "listener"},
+          std::tuple{"static_resources.clusters[", static_clusters, "cluster"}}) {
+      const std::string prefix = list;
+      if (path.rfind(prefix, 0) != 0) continue;
+      const size_t close = path.find(']', prefix.size());
+      if (close == std::string::npos) continue;
+      const int index = std::atoi(path.substr(prefix.size(), close - prefix.size()).c_str());
+      if (index < first_dynamic) continue;
+      const auto& sr = merged.static_resources();
+      const std::string name = std::string(kind) == "listener"
+                                   ? (index < sr.listeners_size() ? sr.listeners(index).name() : "")
+                                   : (index < sr.clusters_size() ? sr.clusters(index).name() : "");
+      path = std::string(kind) + " '" + name + "'" + path.substr(close + 1);
+    }
+    out.add(std::move(path), e.message);
+  }
+  return out;
+}
+
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
-                                                             const std::string& path, config::ErrorList& errors,
+                                                             const std::string& path, proxy::StatsRegistry& stats,
+                                                             config::ErrorList& errors,
                                                              accesslog::LogWriter* access_logs, const RdsSlots* rds) {
   auto out = std::make_shared<proxy::ListenerConfig>();
   const auto& sa = listener.address().socket_address();
@@ -69,10 +199,10 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   // Envoy names an unnamed listener itself; its address is unique and stable.
   out->name = listener.name().empty() ? upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))
                                       : listener.name();
-  out->connections = proxy::listenerConnections(out->name);
+  out->connections = stats.listenerConnections(out->name);
   // Envoy's listener.<address>. scope: the configured address, ':' as '_'.
-  out->stats = proxy::listenerStats(
-      stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))));
+  out->stats =
+      stats.listener(stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))));
   if (listener.has_per_connection_buffer_limit_bytes()) {
     out->per_connection_buffer_limit_bytes = listener.per_connection_buffer_limit_bytes().value();
   }
@@ -83,7 +213,7 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   const HttpConnectionManager& hcm = *found;
   auto& h = out->hcm;
   h.stat_prefix = hcm.stat_prefix();
-  h.stats = proxy::httpConnectionManagerStats(stats::sanitize(h.stat_prefix));
+  h.stats = stats.connectionManager(stats::sanitize(h.stat_prefix));
   if (!hcm.server_name().empty()) h.server_name = hcm.server_name();
   h.use_remote_address = hcm.has_use_remote_address() && hcm.use_remote_address().value();
   h.xff_num_trusted_hops = hcm.xff_num_trusted_hops();
@@ -149,12 +279,13 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
 }
 
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  config::ErrorList& errors, accesslog::LogWriter* access_logs) {
+                                                  proxy::StatsRegistry& stats, config::ErrorList& errors,
+                                                  accesslog::LogWriter* access_logs) {
   auto out = std::make_shared<proxy::ProxyConfig>();
   const auto& sr = bootstrap.static_resources();
   for (int i = 0; i < sr.listeners_size(); ++i) {
-    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", errors,
-                                 access_logs)) {
+    if (auto l = compileListener(sr.listeners(i), "static_resources.listeners[" + std::to_string(i) + "]", stats,
+                                 errors, access_logs)) {
       out->listeners.push_back(std::move(l));
     }
   }

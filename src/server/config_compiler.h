@@ -27,18 +27,36 @@ using RdsSlots = std::function<std::shared_ptr<proxy::RdsRouteSlot>(
 
 // Access logs write through `access_logs` (nullptr: their files are not opened, for validation).
 // `rds` gives the slot of a connection manager with `rds` (nullptr: an empty one, for validation).
+// Its stats come from `stats`.
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
-                                                             const std::string& path, config::ErrorList& errors,
+                                                             const std::string& path, proxy::StatsRegistry& stats,
+                                                             config::ErrorList& errors,
                                                              accesslog::LogWriter* access_logs = nullptr,
                                                              const RdsSlots* rds = nullptr);
 
+// Errors of the checks run on a bootstrap with its file resources appended
+// (`static_listeners` and `static_clusters` are the bootstrap's own counts):
+// one about an appended resource names it (`cluster 'web'.type: ...`) instead
+// of its index in a merged list the user never wrote.
+config::ErrorList nameDynamicResources(const config::ErrorList& errors,
+                                       const envoy::config::bootstrap::v3::Bootstrap& merged, int static_listeners,
+                                       int static_clusters);
+
 // The listeners of `bootstrap`'s static_resources.
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
-                                                  config::ErrorList& errors,
+                                                  proxy::StatsRegistry& stats, config::ErrorList& errors,
                                                   accesslog::LogWriter* access_logs = nullptr);
 
-// Builds every access log of the static listeners without opening anything:
-// format strings and filters that do not compile are errors (--mode validate).
-void checkAccessLogs(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors);
+// Everything `serve` compiles, without opening a socket or an access-log file
+// and without starting a thread: the stats matcher; the directories serve
+// watches (file sources, runtime disk layers); the file-based LDS, CDS and
+// EDS resources; the semantic checks over static and file resources
+// together; every listener (route tables with their RE2 regexes, header
+// mutations, access-log formats and filters). The errors are serve's, with
+// the same paths. --mode validate runs it, so no config validates that serve
+// refuses, except for what only the running server can see (a port in use,
+// an access-log file that cannot be opened). `bootstrap` has passed
+// validateBootstrap. The listeners' stats go to a store of its own.
+void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors);
 
 }  // namespace sluice::server

@@ -27,8 +27,8 @@ std::shared_ptr<proxy::ProxyConfig> ListenerManager::compile(const envoy::config
       out->listeners.push_back(kept->second.config);
       continue;
     }
-    if (auto l =
-            compileListener(proto, "static_resources.listeners[" + std::to_string(i) + "]", errors, access_logs, rds)) {
+    if (auto l = compileListener(proto, "static_resources.listeners[" + std::to_string(i) + "]", stats_, errors,
+                                 access_logs, rds)) {
       out->listeners.push_back(std::move(l));
     }
   }

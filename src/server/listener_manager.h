@@ -21,6 +21,8 @@ namespace sluice::server {
 
 class ListenerManager {
  public:
+  explicit ListenerManager(proxy::StatsRegistry& stats) : stats_(stats) {}
+
   // The listeners of `bootstrap` (static and LDS, merged and validated):
   // unchanged ones are the objects of the last commit(), the others newly
   // compiled. Null with `errors` when one does not compile. Changes nothing
@@ -36,6 +38,7 @@ class ListenerManager {
     uint64_t hash = 0;
     std::shared_ptr<const proxy::ListenerConfig> config;
   };
+  proxy::StatsRegistry& stats_;
   std::map<std::string, Entry> listeners_;  // by the listener's proto name
 };
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "config/file_subscription.h"
 #include "config/file_watcher.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
@@ -54,8 +55,12 @@ class RdsRoutes {
   const std::map<std::string, Entry>& entries() const { return entries_; }
 
  private:
-  // Re-reads `path` for every entry it feeds; a rejected file keeps what each had.
-  void load(const std::string& path, bool initial);
+  class Callbacks;
+  // An update of the file at `path`, for every entry it feeds; a rejected
+  // route configuration keeps what its entry had (false, with `error`).
+  bool onUpdate(const std::string& path, const config::DiscoveryUpdate& update, std::string& error);
+  // Applies `update`'s configuration for `entry`, if it has one and it changed.
+  bool update(Entry& entry, const config::DiscoveryUpdate& update, std::string& error);
   void accept(Entry& entry, std::shared_ptr<const router::RouteTable> table);
 
   asio::io_context& main_;
@@ -64,7 +69,12 @@ class RdsRoutes {
   Publish publish_;
   std::function<void()> warmed_;
   std::map<std::string, Entry> entries_;
-  std::map<std::string, bool> watched_;  // by path
+  struct Source {
+    std::unique_ptr<config::SubscriptionCallbacks> callbacks;
+    std::unique_ptr<config::FileSubscription> subscription;
+    config::DiscoveryUpdate last;  // the file's last accepted content, for entries added later
+  };
+  std::map<std::string, Source> sources_;  // by path
 };
 
 }  // namespace sluice::server

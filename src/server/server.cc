@@ -2,12 +2,13 @@
 
 #include <google/protobuf/util/time_util.h>
 #include <fstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "admin/admin_json.h"
 #include "admin/logging_handler.h"
-#include "config/discovery_file.h"
+#include "config/file_subscription.h"
 #include "config/proto_hash.h"
 #include "config/semantic_validator.h"
 #include "log/logger.h"
@@ -21,6 +22,7 @@ namespace sluice::server {
 
 Server::Server(Options options, envoy::config::bootstrap::v3::Bootstrap bootstrap)
     : options_(std::move(options)),
+      context_(options_.concurrency),
       bootstrap_(std::move(bootstrap)),
       access_log_writer_(std::make_unique<accesslog::LogWriter>(options_.concurrency)),
       sockets_(options_.concurrency) {}
@@ -72,22 +74,22 @@ void Server::waitForHangupSignal() {
 }
 
 bool Server::start(std::string& error) {
-  // Before any stat exists: the workers' slots and stats_config.stats_matcher.
-  stats::initGlobal(options_.concurrency);
-  if (!installStatsMatcher(bootstrap_, stats::global(), error)) return false;
+  // Before any stat exists: stats_config.stats_matcher.
+  if (!installStatsMatcher(bootstrap_, context_.store(), error)) return false;
   installServerStats(
-      stats::global(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
-      *access_log_writer_);
+      context_.store(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
+      *access_log_writer_, context_.proxyStats().downstreamConnections());
   cluster_manager_ = std::make_unique<ClusterManager>(
-      stats::global(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
+      context_.proxyStats(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
-    workers_.push_back(std::make_unique<proxy::Worker>(i, std::chrono::seconds(options_.drain_time_s)));
+    workers_.push_back(std::make_unique<proxy::Worker>(i, context_.proxyStats().downstreamConnections(),
+                                                       std::chrono::seconds(options_.drain_time_s)));
     workers_.back()->start();
   }
   watcher_ = std::make_unique<config::FileWatcher>(main_);
   // The runtime reaches the workers before their first config (same queue).
   runtime_ =
-      std::make_unique<RuntimeLoader>(bootstrap_.layered_runtime(), bootstrap_.node().cluster(), stats::global());
+      std::make_unique<RuntimeLoader>(bootstrap_.layered_runtime(), bootstrap_.node().cluster(), context_.store());
   runtime_->onPublish([this](const runtime::SnapshotPtr& snapshot) {
     for (auto& w : workers_) w->applyRuntime(snapshot);
   });
@@ -105,7 +107,7 @@ bool Server::start(std::string& error) {
     const auto& sa = bootstrap_.admin().address().socket_address();
     network::Tcp::endpoint endpoint;
     network::makeEndpoint(sa.address(), static_cast<uint16_t>(sa.port_value()), endpoint);
-    admin_ = std::make_unique<admin::AdminServer>(main_);
+    admin_ = std::make_unique<admin::AdminServer>(main_, context_.store());
     installAdminHandlers();
     if (auto ec = admin_->listen(endpoint)) {
       error = "admin cannot listen on " + sa.address() + ":" + std::to_string(sa.port_value()) + ": " + ec.message();
@@ -117,23 +119,20 @@ bool Server::start(std::string& error) {
       std::ofstream(options_.admin_address_path) << local.address().to_string() << ":" << local.port() << "\n";
     }
   }
+  // The subscriptions deliver their first update now; it is applied once, below.
   const auto& dr = bootstrap_.dynamic_resources();
-  Dynamic dynamic;
-  if (dr.has_cds_config()) {
-    if (!loadCds(dynamic, error)) return false;
-    if (!watchFile(
-            dr.cds_config(), "CDS", [this] { onFileChanged("CDS", &Server::loadCds); }, error))
-      return false;
+  starting_ = true;
+  if (dr.has_cds_config() &&
+      !subscribe(dr.cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds, error)) {
+    return false;
   }
-  if (dr.has_lds_config()) {
-    if (!loadLds(dynamic, error)) return false;
-    if (!watchFile(
-            dr.lds_config(), "LDS", [this] { onFileChanged("LDS", &Server::loadLds); }, error))
-      return false;
+  if (dr.has_lds_config() &&
+      !subscribe(dr.lds_config(), "LDS", "envoy.config.listener.v3.Listener", &Server::loadLds, error)) {
+    return false;
   }
-  if (!loadNewEdsFiles(dynamic, error)) return false;
-  if (!apply(dynamic, error)) return false;
-  dynamic_ = std::move(dynamic);
+  if (!loadNewEdsFiles(dynamic_, error)) return false;
+  starting_ = false;
+  if (!apply(dynamic_, error)) return false;
   scheduleDnsRefresh();
 
   for (const auto& [name, bound] : sockets_.bound()) {
@@ -150,35 +149,51 @@ std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return
 
 // Envoy's subscription stat for an update that fails parsing or validation,
 // or null. (Envoy counts EDS per cluster, cluster.<name>.update_rejected: not yet.)
-stats::Counter* updateRejected(const std::string& what) {
-  if (what == "LDS") return &stats::global().counter("listener_manager.lds.update_rejected");
-  if (what == "CDS") return &stats::global().counter("cluster_manager.cds.update_rejected");
+stats::Counter* updateRejected(stats::Store& store, const std::string& what) {
+  if (what == "LDS") return &store.counter("listener_manager.lds.update_rejected");
+  if (what == "CDS") return &store.counter("cluster_manager.cds.update_rejected");
   return nullptr;
 }
 
 }  // namespace
 
-bool Server::watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
-                       std::function<void()> changed, std::string& error) {
-  const auto& pcs = source.path_config_source();
-  updateRejected(what);  // listed from the start, at 0
-  return watcher_->watch(pcs.path(), pcs.watched_directory().path(), std::move(changed), error);
-}
-
-// `version` (if set) receives the file's version_info.
-template <typename Resource>
-static bool readResources(const std::string& path, const std::string& type, std::vector<Resource>& out,
-                          std::string& error, std::string* version = nullptr) {
-  config::DiscoveryFile file;
-  config::ErrorList errors;
-  if (!config::readDiscoveryFile(path, type, file, errors)) {
-    error = "'" + path + "' rejected:\n" + errors.toString();
-    return false;
+// Adapts a subscription's callbacks to two functions.
+class Server::Callbacks final : public config::SubscriptionCallbacks {
+ public:
+  using Update = std::function<bool(const config::DiscoveryUpdate&, std::string&)>;
+  using Failed = std::function<void(const std::string&)>;
+  Callbacks(Update update, Failed failed) : update_(std::move(update)), failed_(std::move(failed)) {}
+  bool onConfigUpdate(const config::DiscoveryUpdate& update, std::string& error) override {
+    return update_(update, error);
   }
-  out.clear();
-  for (auto& r : file.resources) out.push_back(static_cast<const Resource&>(*r));
-  if (version) *version = file.version_info;
-  return true;
+  void onConfigUpdateFailed(const std::string& error) override { failed_(error); }
+
+ private:
+  Update update_;
+  Failed failed_;
+};
+
+bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
+                       const std::string& type,
+                       bool (Server::*load)(Dynamic&, const config::DiscoveryUpdate&, std::string&),
+                       std::string& error) {
+  stats::Counter* rejected = updateRejected(context_.store(), what);  // listed from the start, at 0
+  auto callbacks = std::make_unique<Callbacks>(
+      [this, what, load](const config::DiscoveryUpdate& update, std::string& e) {
+        if (starting_) return (this->*load)(dynamic_, update, e);
+        Dynamic next = dynamic_;
+        if (!(this->*load)(next, update, e) || !apply(next, e)) return false;
+        dynamic_ = std::move(next);
+        SLUICE_LOG(config, info, "sluice: {} update applied (config version {})", what, config_->version);
+        return true;
+      },
+      [what, rejected](const std::string& e) {
+        if (rejected != nullptr) rejected->inc();
+        SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, e);
+      });
+  auto subscription = std::make_unique<config::FileSubscription>(*watcher_, source, type, *callbacks);
+  subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
+  return subscriptions_.back().subscription->start(error);
 }
 
 // A resource new or changed in `now` (by name) takes `version` and the current
@@ -201,33 +216,37 @@ static void recordVersions(const std::vector<Resource>& before, const std::vecto
   records = std::move(next);
 }
 
-bool Server::loadLds(Dynamic& into, std::string& error) {
+// The resources of `update`, typed.
+template <typename Resource>
+static std::vector<Resource> resourcesOf(const config::DiscoveryUpdate& update) {
+  std::vector<Resource> out;
+  out.reserve(update.resources.size());
+  for (const auto& r : update.resources) out.push_back(static_cast<const Resource&>(*r.message));
+  return out;
+}
+
+bool Server::loadLds(Dynamic& into, const config::DiscoveryUpdate& update, std::string&) {
   auto before = std::move(into.listeners);
-  if (!readResources(pathOf(bootstrap_.dynamic_resources().lds_config()), "envoy.config.listener.v3.Listener",
-                     into.listeners, error, &into.lds_version)) {
-    return false;
-  }
+  into.listeners = resourcesOf<envoy::config::listener::v3::Listener>(update);
+  into.lds_version = update.version_info;
   recordVersions(before, into.listeners, into.lds_version, into.listener_versions);
   return true;
 }
 
-bool Server::loadCds(Dynamic& into, std::string& error) {
+bool Server::loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::string& error) {
   auto before = std::move(into.clusters);
-  if (!readResources(pathOf(bootstrap_.dynamic_resources().cds_config()), "envoy.config.cluster.v3.Cluster",
-                     into.clusters, error, &into.cds_version)) {
-    return false;
-  }
+  into.clusters = resourcesOf<envoy::config::cluster::v3::Cluster>(update);
+  into.cds_version = update.version_info;
   recordVersions(before, into.clusters, into.cds_version, into.cluster_versions);
   return loadNewEdsFiles(into, error);
 }
 
-bool Server::loadEds(const std::string& path, std::string& error) {
-  std::vector<envoy::config::endpoint::v3::ClusterLoadAssignment> assignments;
-  if (!readResources(path, "envoy.config.endpoint.v3.ClusterLoadAssignment", assignments, error)) return false;
+bool Server::loadEds(const config::DiscoveryUpdate& update) {
   proxy::ClusterDelta delta;
-  for (auto& a : assignments) {
-    auto changed = cluster_manager_->setAssignment(std::move(a));
-    for (auto& update : changed.updated) delta.updated.push_back(std::move(update));
+  for (const auto& r : update.resources) {
+    auto changed = cluster_manager_->setAssignment(
+        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message));
+    for (auto& u : changed.updated) delta.updated.push_back(std::move(u));
   }
   publish(std::move(delta));
   return true;
@@ -248,11 +267,22 @@ bool Server::loadNewEdsFiles(const Dynamic& into, std::string& error) {
     const auto& source = c->eds_cluster_config().eds_config();
     const std::string path = pathOf(source);
     if (path.empty() || eds_files_.count(path)) continue;
-    if (!loadEds(path, error)) return false;
-    if (!watchFile(
-            source, "EDS " + path, [this, path] { onEdsFileChanged(path); }, error))
-      return false;
     eds_files_.insert(path);
+    // An endpoint update goes to the cluster manager alone: no copy of the
+    // other resources, no recompile, only the clusters it feeds are sent.
+    auto callbacks = std::make_unique<Callbacks>(
+        [this, path](const config::DiscoveryUpdate& update, std::string&) {
+          loadEds(update);
+          if (!starting_) SLUICE_LOG(config, info, "sluice: EDS {} update applied", path);
+          return true;
+        },
+        [path](const std::string& e) {
+          SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", path, e);
+        });
+    auto subscription = std::make_unique<config::FileSubscription>(
+        *watcher_, source, "envoy.config.endpoint.v3.ClusterLoadAssignment", *callbacks);
+    subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
+    if (!subscriptions_.back().subscription->start(error)) return false;
   }
   return true;
 }
@@ -271,7 +301,10 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
     compiled = listener_manager_.compile(merged, access_log_writer_.get(), errors, &rds);
   }
   if (!errors.empty()) {
-    error = "cannot compile the configuration:\n" + errors.toString();
+    error = "cannot compile the configuration:\n" + nameDynamicResources(errors, merged,
+                                                                         bootstrap_.static_resources().listeners_size(),
+                                                                         bootstrap_.static_resources().clusters_size())
+                                                        .toString();
     return false;
   }
   compiled->version = config_ ? config_->version + 1 : 1;
@@ -291,6 +324,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   std::vector<const envoy::config::cluster::v3::Cluster*> clusters;
   for (const auto& c : merged.static_resources().clusters()) clusters.push_back(&c);
   auto delta = cluster_manager_->setClusters(clusters);
+  armClusterWarming();
   proxy::ClusterDelta removals;
   removals.removed = std::move(delta.removed);
   delta.removed.clear();
@@ -298,6 +332,25 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   publish(std::move(removals));
   return true;
+}
+
+void Server::armClusterWarming() {
+  for (const auto& name : cluster_manager_->warming()) {
+    if (cluster_warming_.count(name)) continue;
+    const auto& source = cluster_manager_->clusters().at(name).proto.eds_cluster_config().eds_config();
+    const auto timeout = source.has_initial_fetch_timeout()
+                             ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
+                                   source.initial_fetch_timeout()))
+                             : std::chrono::milliseconds(15000);  // Envoy's default
+    if (timeout.count() == 0) continue;                           // waits for ever
+    auto timer = std::make_unique<asio::steady_timer>(main_, timeout);
+    timer->async_wait([this, name](const std::error_code& ec) {
+      if (ec) return;
+      cluster_warming_.erase(name);
+      publish(cluster_manager_->endWarming(name));
+    });
+    cluster_warming_.emplace(name, std::move(timer));
+  }
 }
 
 std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& all) {
@@ -318,7 +371,7 @@ std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& a
       }
     }
   }
-  stats::global().gauge("listener_manager.total_listeners_warming").set(static_cast<int64_t>(warming_.size()));
+  context_.store().gauge("listener_manager.total_listeners_warming").set(static_cast<int64_t>(warming_.size()));
   return out;
 }
 
@@ -338,27 +391,6 @@ void Server::onListenersWarmed() {
   for (const auto& name : was_warming) {
     if (!warming_.count(name)) SLUICE_LOG(config, info, "sluice: listener '{}' warmed", name);
   }
-}
-
-void Server::onEdsFileChanged(const std::string& path) {
-  std::string error;
-  if (!loadEds(path, error)) {
-    SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", path, error);
-    return;
-  }
-  SLUICE_LOG(config, info, "sluice: EDS {} update applied", path);
-}
-
-void Server::onFileChanged(const std::string& what, bool (Server::*load)(Dynamic&, std::string&)) {
-  Dynamic next = dynamic_;
-  std::string error;
-  if (!(this->*load)(next, error) || !apply(next, error)) {
-    if (auto* rejected = updateRejected(what)) rejected->inc();
-    SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, error);
-    return;
-  }
-  dynamic_ = std::move(next);
-  SLUICE_LOG(config, info, "sluice: {} update applied (config version {})", what, config_->version);
 }
 
 // Re-resolves DNS clusters every dns_refresh_rate (the smallest configured;
@@ -421,7 +453,7 @@ void Server::installAdminHandlers() {
     return r;
   });
   const auto& stats_config = bootstrap_.stats_config();
-  installStatsHandlers(*admin_, stats::global(),
+  installStatsHandlers(*admin_, context_.store(),
                        !stats_config.has_use_all_default_tags() || stats_config.use_all_default_tags().value());
   installRuntimeHandlers(*admin_, *runtime_);
   admin::installLoggingHandler(*admin_);

@@ -13,6 +13,7 @@
 #include "accesslog/log_writer.h"
 #include "admin/admin_server.h"
 #include "config/file_watcher.h"
+#include "config/subscription.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
@@ -25,6 +26,7 @@
 #include "server/options.h"
 #include "server/rds_routes.h"
 #include "server/runtime_loader.h"
+#include "server/server_context.h"
 
 namespace sluice::server {
 
@@ -51,31 +53,33 @@ class Server {
     std::string lds_version, cds_version;                                        // of the last accepted file
     std::map<std::string, ResourceVersion> listener_versions, cluster_versions;  // by name
   };
-  bool loadLds(Dynamic& into, std::string& error);
-  bool loadCds(Dynamic& into, std::string& error);
-  // Reads an EDS file and hands its assignments to the cluster manager; the
-  // clusters whose hosts changed go to the workers.
-  bool loadEds(const std::string& path, std::string& error);
-  // Loads the EDS files of every EDS cluster (of the bootstrap and `clusters`)
-  // not loaded yet, and watches them.
+  // An LDS or CDS update into `into` (CDS also subscribes to new EDS files).
+  bool loadLds(Dynamic& into, const config::DiscoveryUpdate& update, std::string& error);
+  bool loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::string& error);
+  // Hands an EDS update's assignments to the cluster manager; the clusters
+  // whose hosts changed go to the workers.
+  bool loadEds(const config::DiscoveryUpdate& update);
+  // Subscribes to the EDS files of every EDS cluster (of the bootstrap and
+  // `clusters`) not subscribed to yet; each delivers its first update now.
   bool loadNewEdsFiles(const Dynamic& clusters, std::string& error);
   // The listeners of `all` that can be served: those with their routes; a
   // warming one is left out, or kept at its previous version. Sets warming_.
   std::shared_ptr<proxy::ProxyConfig> servable(const proxy::ProxyConfig& all);
   // An RDS slot got its first table (or timed out): serve what is warm now.
   void onListenersWarmed();
+  // Starts the initial_fetch_timeout of each cluster that began warming.
+  void armClusterWarming();
   // Sends a cluster delta to every worker.
   void publish(proxy::ClusterDelta delta);
   // Compiles bootstrap + `dynamic` and hands the result to the workers.
   // On failure nothing changes and `error` says why.
   bool apply(const Dynamic& dynamic, std::string& error);
-  // A watched LDS or CDS file was replaced: reload what it feeds; keep the
-  // old config if it is rejected.
-  void onFileChanged(const std::string& what, bool (Server::*load)(Dynamic&, std::string&));
-  // A watched EDS file was replaced: its assignments go to the cluster manager.
-  void onEdsFileChanged(const std::string& path);
-  bool watchFile(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
-                 std::function<void()> changed, std::string& error);
+  // An LDS or CDS subscription: each update is loaded into a copy of the
+  // dynamic resources and applied; a rejected one keeps the previous config.
+  // While starting_, updates load into dynamic_ and start() applies them once.
+  class Callbacks;
+  bool subscribe(const envoy::config::core::v3::ConfigSource& source, const std::string& what, const std::string& type,
+                 bool (Server::*load)(Dynamic&, const config::DiscoveryUpdate&, std::string&), std::string& error);
   void installAdminHandlers();
   // admin_handlers.cc: /server_info, /clusters, /config_dump, /healthcheck/*,
   // /drain_listeners, /certs, and the listener_manager.* stats.
@@ -93,6 +97,8 @@ class Server {
   void finish();
 
   Options options_;
+  // First: everything below takes its stats from it.
+  ServerContext context_;
   envoy::config::bootstrap::v3::Bootstrap bootstrap_;
   asio::io_context main_{1};
   asio::signal_set signals_{main_, SIGTERM, SIGINT};
@@ -104,14 +110,21 @@ class Server {
   ListenerSockets sockets_;
   proxy::ProxyConfigPtr config_;
   std::unique_ptr<ClusterManager> cluster_manager_;
-  ListenerManager listener_manager_;
+  ListenerManager listener_manager_{context_.proxyStats()};
   std::unique_ptr<RdsRoutes> rds_;
   proxy::ProxyConfigPtr all_listeners_;  // the listeners configured, warming ones too (config_: those served)
   std::set<std::string> warming_;        // listener names waiting for their routes
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> cluster_warming_;  // by cluster name
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;
   std::unique_ptr<RuntimeLoader> runtime_;  // publishes its snapshots to the workers
-  std::set<std::string> eds_files_;         // EDS files watched so far
+  std::set<std::string> eds_files_;         // EDS files subscribed to so far
+  struct Source {
+    std::unique_ptr<config::SubscriptionCallbacks> callbacks;
+    std::unique_ptr<config::Subscription> subscription;
+  };
+  std::vector<Source> subscriptions_;  // LDS, CDS, EDS (RDS: rds_routes.h)
+  bool starting_ = false;              // start() is loading the first updates
   DnsCache dns_{main_};
   asio::steady_timer dns_timer_{main_};
   void scheduleDnsRefresh();

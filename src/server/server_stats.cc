@@ -49,18 +49,18 @@ HeapBytes heapBytes() {
 
 }  // namespace
 
-bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
-                         std::string& error) {
-  if (!bootstrap.has_stats_config() || !bootstrap.stats_config().has_stats_matcher()) return true;
+std::function<bool(std::string_view)> compileStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
+                                                          config::ErrorList& errors) {
+  if (!bootstrap.has_stats_config() || !bootstrap.stats_config().has_stats_matcher()) return {};
   const auto& matcher = bootstrap.stats_config().stats_matcher();
   if (matcher.has_reject_all()) {
-    if (matcher.reject_all()) store.setRejector([](std::string_view) { return true; });
-    return true;
+    if (matcher.reject_all()) return [](std::string_view) { return true; };
+    return {};
   }
   const bool inclusion = matcher.has_inclusion_list();
   const auto& list = inclusion ? matcher.inclusion_list() : matcher.exclusion_list();
   auto patterns = std::make_shared<std::vector<router::StringMatcher>>();
-  config::ErrorList errors;
+  const size_t before = errors.size();
   for (int i = 0; i < list.patterns_size(); ++i) {
     auto built = router::StringMatcher::build(list.patterns(i),
                                               std::string("stats_config.stats_matcher.") +
@@ -69,28 +69,35 @@ bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstra
                                               errors);
     if (built) patterns->push_back(std::move(*built));
   }
+  if (errors.size() != before) return {};
+  return [patterns, inclusion](std::string_view name) {
+    bool any = false;
+    for (const auto& p : *patterns) any = any || p.match(name);
+    return inclusion ? !any : any;
+  };
+}
+
+bool installStatsMatcher(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, stats::Store& store,
+                         std::string& error) {
+  config::ErrorList errors;
+  auto rejects = compileStatsMatcher(bootstrap, errors);
   if (!errors.empty()) {
     error = errors.toString();
     return false;
   }
-  store.setRejector([patterns, inclusion](std::string_view name) {
-    bool any = false;
-    for (const auto& p : *patterns) any = any || p.match(name);
-    return inclusion ? !any : any;
-  });
+  if (rejects) store.setRejector(std::move(rejects));
   return true;
 }
 
 void installServerStats(stats::Store& store, uint32_t concurrency, std::function<bool()> live,
-                        const accesslog::LogWriter& access_log_writer) {
+                        const accesslog::LogWriter& access_log_writer, const proxy::ConnectionCount& connections) {
   const auto started = std::chrono::steady_clock::now();
   store.gaugeFunction("server.live", [live = std::move(live)] { return live() ? 1 : 0; });
   store.gaugeFunction("server.uptime", [started] {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
   });
   store.gauge("server.concurrency").set(concurrency);
-  store.gaugeFunction("server.total_connections",
-                      [] { return static_cast<int64_t>(proxy::globalDownstreamConnections().value()); });
+  store.gaugeFunction("server.total_connections", [&connections] { return static_cast<int64_t>(connections.value()); });
   // Envoy reports its build's revision as a number; sluice, its version as
   // major * 10000 + minor * 100 + patch.
   int major = 0, minor = 0, patch = 0;

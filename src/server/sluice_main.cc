@@ -49,9 +49,11 @@ int main(int argc, char** argv) {
   if (sluice::config::readBootstrap({options.config_path, options.config_yaml}, bootstrap, errors)) {
     applyNodeOverrides(options, bootstrap);
     sluice::config::validateBootstrap(bootstrap, errors);
-    // Access-log formats and filters are compiled here too, so a bad
-    // operator fails validation rather than the start.
-    if (errors.empty()) sluice::server::checkAccessLogs(bootstrap, errors);
+    // --mode validate then compiles everything serve compiles (regexes,
+    // formats, filters, file resources), so it refuses what serve refuses.
+    // Serve compiles in Server::start, after the stats matcher is installed
+    // (compiling creates the listeners' stats).
+    if (errors.empty() && options.mode == Mode::Validate) sluice::server::checkConfig(bootstrap, errors);
   }
   if (!errors.empty()) {
     std::cerr << "configuration '" << name << "' is invalid (" << errors.size()

@@ -171,22 +171,6 @@ void Store::resetCounters() {
   for (auto& [name, f] : counter_functions_) f.baseline = f.read();
 }
 
-namespace {
-std::unique_ptr<Store>& globalSlot() {
-  static std::unique_ptr<Store> store;
-  return store;
-}
-}  // namespace
-
-void initGlobal(uint32_t workers) {
-  if (!globalSlot()) globalSlot() = std::make_unique<Store>(workers);
-}
-
-Store& global() {
-  if (!globalSlot()) globalSlot() = std::make_unique<Store>(64);
-  return *globalSlot();
-}
-
 std::string sanitize(std::string_view segment) {
   std::string out(segment);
   for (char& c : out) {

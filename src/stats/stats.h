@@ -193,11 +193,6 @@ class Store {
   std::unique_ptr<Histogram> null_histogram_;
 };
 
-// The process's store. initGlobal() sizes it (the worker count) before the
-// first use; without it, the store has 64 worker slots.
-void initGlobal(uint32_t workers);
-Store& global();
-
 // Envoy's sanitising of a name segment (':' and NUL become '_').
 std::string sanitize(std::string_view segment);
 

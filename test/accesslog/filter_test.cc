@@ -86,12 +86,13 @@ TEST_F(FilterTest, AndOr) {
   EXPECT_TRUE(passes("and_filter: {filters: [" + ok + ", {or_filter: {filters: [" + slow + ", " + ok + "]}}]}"));
 }
 
-TEST_F(FilterTest, UnsupportedFilterIsAnError) {
+TEST_F(FilterTest, AnEmptyFilterIsAnError) {
   envoy::config::accesslog::v3::AccessLogFilter config;
-  config.mutable_traceable_filter();
   config::ErrorList errors;
   EXPECT_EQ(Filter::build(config, "f", errors), nullptr);
-  EXPECT_EQ(errors.toString(), "f: this access-log filter is not supported by sluice\n");
+  EXPECT_EQ(errors.toString(),
+            "f: one of status_code_filter, duration_filter, not_health_check_filter, runtime_filter, and_filter or "
+            "or_filter is required\n");
 }
 
 }  // namespace

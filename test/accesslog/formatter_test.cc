@@ -121,6 +121,21 @@ TEST_F(FormatterTest, StreamOperators) {
   EXPECT_FALSE(text("%HOSTNAME%").empty());
 }
 
+TEST_F(FormatterTest, DownstreamRemoteAddressIsTheTrustedClient) {
+  const std::string f =
+      "%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% "
+      "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%";
+  // No trusted address from x-forwarded-for: the peer, everywhere.
+  EXPECT_EQ(text(f), "10.0.0.1:40000 10.0.0.1 10.0.0.1:40000 10.0.0.1");
+  // From x-forwarded-for: no port (Envoy prints 0); the direct ones stay the peer's.
+  info.downstream_client.from_xff = true;
+  info.downstream_client.address = asio::ip::make_address("2001:db8::7");
+  EXPECT_EQ(text(f), "[2001:db8::7]:0 2001:db8::7 10.0.0.1:40000 10.0.0.1");
+  // A new stream starts from the peer again.
+  info.reset();
+  EXPECT_EQ(text("%DOWNSTREAM_REMOTE_ADDRESS%"), "10.0.0.1:40000");
+}
+
 TEST_F(FormatterTest, Durations) {
   EXPECT_EQ(text("%DURATION% %REQUEST_DURATION% %RESPONSE_DURATION%"), "1234 - -");
   info.request_complete = info.start + 3ms;

@@ -230,8 +230,8 @@ namespace {
 TEST(Semantics, InitialFetchTimeoutOnlyWhereAResourceMayComeLater) {
   EXPECT_EQ(onlyError(semantics("dynamic_resources:\n  cds_config:\n    path_config_source: { path: /x }\n"
                                 "    initial_fetch_timeout: 1s\n")),
-            "dynamic_resources.cds_config.initial_fetch_timeout: is not supported by sluice here: a file-based LDS, "
-            "CDS or EDS source is read before serving (only RDS waits for its first fetch)");
+            "dynamic_resources.cds_config.initial_fetch_timeout: is not supported by sluice here: a file-based LDS "
+            "or CDS source is read before serving (only RDS and EDS wait for their first fetch)");
 }
 
 TEST(Semantics, RdsRouteConfigurationsAreCheckedWithoutClusterReferences) {

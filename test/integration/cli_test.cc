@@ -34,12 +34,39 @@ TEST(Cli, ValidateModePrintsOkAndExitsZero) {
   EXPECT_EQ(r.out, "configuration '" + kExamples + "quickstart.yaml' OK\n");
 }
 
+// Validation reads the file-based LDS/CDS/EDS sources and checks the
+// directories serve watches, as serve does: the examples' /etc/sluice files
+// are given here as empty resource lists, /srv/runtime as an empty directory.
 TEST(Cli, ValidateModeAcceptsEveryExample) {
+  const auto etc = std::filesystem::temp_directory_path() / ("sluice-cli-etc-" + std::to_string(getpid()));
+  std::filesystem::create_directories(etc);
+  for (const char* name : {"lds.yaml", "cds.yaml", "eds.yaml"}) std::ofstream(etc / name) << "resources: []\n";
+  std::filesystem::create_directories(etc / "runtime");
   for (const auto& entry : std::filesystem::directory_iterator(kExamples)) {
     if (entry.path().extension() != ".yaml") continue;
-    const auto r = runProcess({kSluice, "--mode", "validate", "-c", entry.path().string()});
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto path =
+        writeTemp(entry.path().filename().string(),
+                  std::regex_replace(std::regex_replace(text.str(), std::regex("/etc/sluice"), etc.string()),
+                                     std::regex("/srv/runtime"), (etc / "runtime").string()));
+    const auto r = runProcess({kSluice, "--mode", "validate", "-c", path});
     EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.err;
+    std::filesystem::remove(path);
   }
+  std::filesystem::remove_all(etc);
+}
+
+TEST(Cli, ValidateModeReadsFileBasedDiscoverySourcesAsServeDoes) {
+  const auto r = runProcess({kSluice, "--mode", "validate", "--config-yaml",
+                             "dynamic_resources: { lds_config: { path_config_source: { path: /nonexistent/lds.yaml }, "
+                             "resource_api_version: V3 } }"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("dynamic_resources.lds_config.path_config_source.path: '/nonexistent/lds.yaml': cannot read "
+                       "'/nonexistent/lds.yaml'"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, ValidateModeAcceptsConfigYaml) {

@@ -195,3 +195,61 @@ test('a host that survives an endpoint update keeps its stats, requests in fligh
     assert.equal(await sluice.stop(), 0);
   }
 });
+
+test('a rejected CDS update names the cluster, not its place in a merged list', async () => {
+  publish('named-cds.json', [clusterResource(staticCluster('fine', [backends[0].port]))]);
+  const sluice = await startSluice({
+    static_resources: { listeners: [listenerFor(['fine'])], clusters: [staticCluster('static_one', [backends[1].port])] },
+    dynamic_resources: { cds_config: { path_config_source: { path: join(dir, 'named-cds.json') } } },
+  }, { concurrency: 1 });
+  try {
+    const rejected = sluice.waitForLog(/CDS update rejected, keeping the previous configuration: [^\n]*\n[^\n]*\n?.*cluster 'broken'\.load_assignment: a STATIC cluster needs at least one endpoint/);
+    publish('named-cds.json', [
+      clusterResource(staticCluster('fine', [backends[0].port])),
+      clusterResource({ name: 'broken', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'broken' } }),
+    ]);
+    await rejected;
+    assert.doesNotMatch(sluice.stderr, /static_resources\.clusters\[1\]/);
+    assert.equal((await get(sluice, '/fine/')).name, 'h0');
+    assert.equal(await sluice.stat('cluster_manager.cds.update_rejected'), 1);
+  } finally {
+    assert.equal(await sluice.stop(), 0);
+  }
+});
+
+test('an EDS cluster warms until its endpoints arrive, or until its initial_fetch_timeout', async () => {
+  publish('warm-eds.json', [assignment('unrelated', [backends[0].port])]);
+  const late = edsCluster('late', 'warm-eds.json');
+  const never = edsCluster('never', 'warm-eds.json');
+  never.eds_cluster_config.eds_config.initial_fetch_timeout = '0.3s';
+  publish('warm-cds.json', [clusterResource(late), clusterResource(never)]);
+  const sluice = await startSluice({
+    static_resources: { listeners: [listenerFor(['late', 'never'])] },
+    dynamic_resources: { cds_config: { path_config_source: { path: join(dir, 'warm-cds.json') } } },
+  }, { concurrency: 1 });
+  try {
+    const gaveUp = /cluster 'never' got no endpoints within its initial_fetch_timeout/;
+    const timedOut = gaveUp.test(sluice.stderr) ? Promise.resolve() : sluice.waitForLog(gaveUp);
+    // Warming: not served at all (Envoy's 503 NC: no such cluster yet).
+    assert.equal((await request({ port: sluice.port(), path: '/late/' })).status, 503);
+    assert.equal(await sluice.stat('http.ingress.no_cluster'), 1);
+    const dump = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump' })).body);
+    const clusters = dump.configs.find((c) => c['@type'].endsWith('ClustersConfigDump'));
+    assert.ok(clusters.dynamic_warming_clusters.some((c) => c.cluster.name === 'late'), JSON.stringify(clusters));
+
+    // The timeout serves `never` with no hosts (503 UH from the cluster itself).
+    await timedOut;
+    assert.equal(await sluice.stat('cluster_manager.warming_clusters'), 1);
+    assert.equal((await request({ port: sluice.port(), path: '/never/' })).status, 503);
+    assert.equal(await sluice.stat('cluster.never.upstream_cx_none_healthy'), 1);
+
+    const warmed = sluice.waitForLog(/cluster 'late' warmed: its endpoints arrived/);
+    publish('warm-eds.json', [assignment('unrelated', [backends[0].port]), assignment('late', [backends[1].port])]);
+    await warmed;
+    assert.equal((await get(sluice, '/late/')).name, 'h1');
+    assert.equal(await sluice.stat('cluster_manager.warming_clusters'), 0);
+    assert.equal(await sluice.stat('cluster_manager.active_clusters'), 2);
+  } finally {
+    assert.equal(await sluice.stop(), 0);
+  }
+});

@@ -10,7 +10,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { startSluice, staticCluster } from './lib/sluice.mjs';
+import { startSluice, httpListener, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
 
@@ -42,31 +42,11 @@ function publish(file, resources, version) {
   renameSync(tmp, join(dir, file));
 }
 
+// Listener 'ingress' whose connection manager takes route configuration `name` from `file`.
 function rdsListener(file, name, timeout) {
-  return {
-    name: 'ingress',
-    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
-    filter_chains: [{
-      filters: [{
-        name: 'envoy.filters.network.http_connection_manager',
-        typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-          stat_prefix: 'ingress',
-          rds: {
-            route_config_name: name,
-            config_source: {
-              path_config_source: { path: join(dir, file) },
-              ...(timeout ? { initial_fetch_timeout: timeout } : {}),
-            },
-          },
-          http_filters: [{
-            name: 'envoy.filters.http.router',
-            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-          }],
-        },
-      }],
-    }],
-  };
+  const config_source = { path_config_source: { path: join(dir, file) }, ...(timeout ? { initial_fetch_timeout: timeout } : {}) };
+  // No routeConfig: JSON leaves the undefined route_config out.
+  return httpListener({ hcm: { rds: { route_config_name: name, config_source } } });
 }
 
 async function start(file, name, timeout) {

@@ -97,6 +97,12 @@ test('strip_any_host_port ignores any port in the Host', async () => {
   assert.equal(await bodyOf(s, '/', { host: 'api.example.com:1' }), 'exact');
 });
 
+test('route_config.ignore_port_in_host_matching ignores any port in the Host when matching', async () => {
+  const s = await sluiceWith({ ...domainTable, ignore_port_in_host_matching: true });
+  assert.equal(await bodyOf(s, '/', { host: 'www.example.com:8080' }), 'suffix');
+  assert.equal(await bodyOf(s, '/', { host: 'api.example.com:1' }), 'exact');
+});
+
 test('strip_any_host_port also strips the port from the Host the upstream sees', async () => {
   const s = await sluiceWith(routes([{ match: { prefix: '/' }, route: { cluster: 'alpha' } }]),
     { hcm: { strip_any_host_port: true } });

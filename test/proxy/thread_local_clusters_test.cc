@@ -14,11 +14,14 @@
 namespace sluice::proxy {
 namespace {
 
+stats::Store store(1);
+StatsRegistry registry(store);
+
 std::shared_ptr<const ClusterConfig> settings(const std::string& name, upstream::LbPolicy policy) {
   auto c = std::make_shared<ClusterConfig>();
   c->name = name;
   c->lb_policy = policy;
-  c->stats = clusterStats("tlc_test_" + name);
+  c->stats = registry.cluster(name);
   return c;
 }
 

@@ -41,7 +41,7 @@ class UpstreamPoolTest : public ::testing::Test {
   UpstreamPoolTest() {
     auto config = std::make_shared<ClusterConfig>();
     config->name = "pool_test";
-    config->stats = clusterStats("pool_test");
+    config->stats = registry_.cluster("pool_test");
     config_ = config;
   }
 
@@ -74,6 +74,8 @@ class UpstreamPoolTest : public ::testing::Test {
     }
   }
 
+  stats::Store store_{1};
+  StatsRegistry registry_{store_};
   asio::io_context io_;
   Backend backend_{io_};
   upstream::HostPtr host_ = upstream::makeHost("127.0.0.1", backend_.port());

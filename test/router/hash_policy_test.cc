@@ -124,13 +124,8 @@ TEST_F(HashPolicyTest, TerminalPolicyWithAValueStopsTheWalk) {
   EXPECT_TRUE(hash(TestRequest("/?q=1")).has_value());
 }
 
-TEST(HashPolicyBuild, FilterStateIsNotSupported) {
-  auto errors = buildErrors(
-      singleHost("  - match: {prefix: /}\n    route: {cluster: c, hash_policy: [{filter_state: {key: k}}]}\n"));
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors.errors()[0].toString(),
-            "virtual_hosts[0].routes[0].route.hash_policy[0].filter_state: is not supported by sluice");
-}
+// filter_state is rejected by the gate:
+// SupportedFields.RejectsEveryRouteAndAccessLogFieldSluiceDoesNotImplement.
 
 }  // namespace
 }  // namespace sluice::router::test

@@ -139,11 +139,8 @@ TEST(RouteMatchBuild, EveryBadRouteIsReported) {
   EXPECT_EQ(errors.errors()[2].path, "virtual_hosts[0].routes[2]");
 }
 
-TEST(RouteMatchBuild, UnsupportedConditionsAreRejectedRatherThanIgnored) {
-  auto errors = buildErrors(singleHost(route("g", "{prefix: /, grpc: {}}")));
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors.errors()[0].toString(), "virtual_hosts[0].routes[0].match.grpc: is not supported by sluice");
-}
+// Conditions sluice cannot evaluate (grpc, tls_context, dynamic_metadata) are
+// rejected by the gate: SupportedFields.RejectsEveryRouteAndAccessLogFieldSluiceDoesNotImplement.
 
 TEST(RouteMatchBuild, PathSeparatedPrefixMustNotEndInSlash) {
   auto errors = buildErrors(singleHost(route("s", "{path_separated_prefix: /api/}")));

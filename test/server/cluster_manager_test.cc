@@ -72,7 +72,8 @@ class ClusterManagerTest : public ::testing::Test {
   const upstream::HostSet& hosts(const std::string& name) { return *entry(name).hosts->hosts(); }
 
   stats::Store store_{1};
-  ClusterManager manager_{store_, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; }};
+  proxy::StatsRegistry registry_{store_};
+  ClusterManager manager_{registry_, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; }};
 };
 
 TEST_F(ClusterManagerTest, AnUnchangedClusterKeepsItsCompiledObjectAndHosts) {

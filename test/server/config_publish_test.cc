@@ -135,11 +135,11 @@ struct Compiled {
   std::shared_ptr<const proxy::ClusterDelta> clusters;
 };
 
-Compiled compile(const std::string& yaml, uint64_t version, ClusterManager& manager) {
+Compiled compile(const std::string& yaml, uint64_t version, proxy::StatsRegistry& stats, ClusterManager& manager) {
   envoy::config::bootstrap::v3::Bootstrap bootstrap;
   config::ErrorList errors;
   EXPECT_TRUE(config::loadBootstrap({"", yaml}, bootstrap, errors)) << errors.toString();
-  auto compiled = compileStatic(bootstrap, errors);
+  auto compiled = compileStatic(bootstrap, stats, errors);
   EXPECT_TRUE(errors.empty()) << errors.toString();
   compiled->version = version;
   std::vector<const envoy::config::cluster::v3::Cluster*> clusters;
@@ -230,16 +230,17 @@ TEST(ConfigPublish, WorkersServeWhileNewConfigsArePublished) {
   Backend a("a");
   Backend b("b");
   constexpr uint32_t kWorkers = 2;
+  stats::Store store(kWorkers);
+  proxy::StatsRegistry registry(store);
+  ClusterManager manager(registry, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; });
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   for (uint32_t i = 0; i < kWorkers; ++i) {
-    workers.push_back(std::make_unique<proxy::Worker>(i));
+    workers.push_back(std::make_unique<proxy::Worker>(i, registry.downstreamConnections()));
     workers.back()->start();
   }
   ListenerSockets sockets(kWorkers);
-  stats::Store store(kWorkers + 1);
-  ClusterManager manager(store, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; });
   auto publish = [&](int version) {
-    auto [config, clusters] = compile(bootstrapYaml(version, a.port(), b.port()), version, manager);
+    auto [config, clusters] = compile(bootstrapYaml(version, a.port(), b.port()), version, registry, manager);
     std::vector<std::vector<proxy::ListenerSocket>> per_worker;
     std::string error;
     ASSERT_TRUE(sockets.update(*config, per_worker, error)) << error;

@@ -7,33 +7,17 @@
 #include <string>
 
 #include "config/bootstrap_loader.h"
+#include "support/config_yaml.h"
 
 namespace sluice::server {
 namespace {
 
+// Listener `name` whose one route matches the regex `prefix`.
 std::string listenerYaml(const std::string& name, const std::string& prefix) {
-  return "  - name: " + name + R"(
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: )" +
-         name + R"(
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { safe_regex: { regex: ")" +
-         prefix + R"(" } }
-                direct_response: { status: 200 }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-)";
+  return test::listenerYaml(name,
+                            "            - name: all\n              domains: [\"*\"]\n              routes:\n"
+                            "              - match: { safe_regex: { regex: \"" +
+                                prefix + "\" } }\n                direct_response: { status: 200 }\n");
 }
 
 envoy::config::bootstrap::v3::Bootstrap bootstrap(const std::string& listeners) {
@@ -45,7 +29,9 @@ envoy::config::bootstrap::v3::Bootstrap bootstrap(const std::string& listeners) 
 }
 
 TEST(ListenerManager, AnUnchangedListenerKeepsItsCompiledObject) {
-  ListenerManager manager;
+  stats::Store store(1);
+  proxy::StatsRegistry registry(store);
+  ListenerManager manager(registry);
   config::ErrorList errors;
   const auto first = bootstrap(listenerYaml("one", "/a") + listenerYaml("two", "/b"));
   auto v1 = manager.compile(first, nullptr, errors);
@@ -59,7 +45,9 @@ TEST(ListenerManager, AnUnchangedListenerKeepsItsCompiledObject) {
 }
 
 TEST(ListenerManager, ARejectedCompileLeavesTheCommittedListeners) {
-  ListenerManager manager;
+  stats::Store store(1);
+  proxy::StatsRegistry registry(store);
+  ListenerManager manager(registry);
   config::ErrorList errors;
   const auto good = bootstrap(listenerYaml("one", "/a"));
   auto v1 = manager.compile(good, nullptr, errors);

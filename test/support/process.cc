@@ -96,7 +96,11 @@ bool BackgroundProcess::waitForStderr(const std::string& text) {
   return true;
 }
 
-std::string httpGet(int port, const std::string& path) {
+std::string httpGet(int port, const std::string& path) { return httpRequest(port, "GET", path); }
+
+std::string httpPost(int port, const std::string& path) { return httpRequest(port, "POST", path); }
+
+std::string httpRequest(int port, const std::string& method, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   sockaddr_in address{};
@@ -105,7 +109,8 @@ std::string httpGet(int port, const std::string& path) {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string response;
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n";
+    const std::string request =
+        method + " " + path + " HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
     if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
       char buffer[16384];
       for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, static_cast<size_t>(n));

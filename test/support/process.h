@@ -38,5 +38,8 @@ class BackgroundProcess {
 // One HTTP/1.1 GET to 127.0.0.1:`port` on a fresh connection, read to the
 // server's close; the response as received (head and body), "" on failure.
 std::string httpGet(int port, const std::string& path);
+// The same with POST and an empty body (admin's mutating endpoints).
+std::string httpPost(int port, const std::string& path);
+std::string httpRequest(int port, const std::string& method, const std::string& path);
 
 }  // namespace sluice::test

@@ -26,7 +26,8 @@ using asio::ip::tcp;
 // the whole answer (head and body).
 std::string get(const std::string& path, const std::function<void(AdminServer&)>& handlers) {
   asio::io_context io;
-  AdminServer server(io);
+  stats::Store store(1);
+  AdminServer server(io, store);
   handlers(server);
   EXPECT_FALSE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
   const auto port = server.localEndpoint().port();
