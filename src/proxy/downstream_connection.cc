@@ -7,6 +7,7 @@
 #include "http/http1_serializer.h"
 #include "http/path_normalization.h"
 #include "log/logger.h"
+#include "network/tcp_transport.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
 #include "router/route.h"
@@ -16,31 +17,28 @@ namespace sluice::proxy {
 
 using http::http1::Framing;
 using http::http1::ParseStatus;
-using network::kNoThrow;
 
 DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener,
                                            network::Tcp::socket socket)
     : worker_(worker),
       listener_(std::move(listener)),
-      socket_(std::move(socket)),
+      transport_(std::make_unique<network::TcpTransport>(std::move(socket))),
       bodies_(new BodyDecoders{http::http1::BodyDecoder(listener_->hcm.limits),
                                http::http1::BodyDecoder(listener_->hcm.response_limits)}),
+      io_{worker.buffers(), *this, out_},
       timer_(worker.io(), *this) {
-  std::error_code ec;
-  const auto peer = socket_.remote_endpoint(ec);
-  if (!ec) remote_ip_ = peer.address().to_string();
+  const auto peer = transport_->peerAddress();
+  if (peer.port() != 0) remote_ip_ = peer.address().to_string();  // 0: the peer is gone already
   // Envoy's %CONNECTION_ID%: unique within the process.
   static std::atomic<uint64_t> next_connection_id{0};
-  info_.connection_id = next_connection_id.fetch_add(1, std::memory_order_relaxed) + 1;
-  info_.downstream_remote = peer;
+  stream_.info.connection_id = next_connection_id.fetch_add(1, std::memory_order_relaxed) + 1;
+  stream_.info.downstream_remote = peer;
   // strip_matching_host_port compares with the port this connection arrived on
   // (the bound one, also for listeners configured with port 0).
   match_options_ = listener_->hcm.match_options;
-  const auto local = socket_.local_endpoint(ec);
-  if (!ec) match_options_.listener_port = local.port();
-  info_.downstream_local = local;
-  socket_.set_option(network::Tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);
+  const auto local = transport_->localAddress();
+  if (local.port() != 0) match_options_.listener_port = local.port();
+  stream_.info.downstream_local = local;
 }
 
 DownstreamConnection::~DownstreamConnection() {
@@ -54,29 +52,26 @@ DownstreamConnection::~DownstreamConnection() {
 }
 
 void DownstreamConnection::drain() {
-  draining_ = true;
-  if (idle_ && in_.empty()) close();
+  escalate(Lifecycle::Draining);
+  if (stream_.state.idle() && in_.empty()) close();
 }
 
 void DownstreamConnection::abort() {
-  std::error_code ignored;
-  socket_.set_option(asio::socket_base::linger(true, 0), ignored);
   closed_ = true;
-  socket_.close(ignored);
+  transport_->abort();
 }
 
 void DownstreamConnection::close() {
   if (closed_) return;
   closed_ = true;
-  std::error_code ignored;
-  socket_.shutdown(network::Tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_->shutdown();
+  transport_->close();
 }
 
 asio::awaitable<void> DownstreamConnection::run() {
   auto self = shared_from_this();  // keeps the connection alive while the coroutine runs
-  SLUICE_LOG(connection, debug, "[C{}] new connection from {}:{} on listener '{}'", info_.connection_id, remote_ip_,
-             info_.downstream_remote.port(), listener_->name);
+  SLUICE_LOG(connection, debug, "[C{}] new connection from {}:{} on listener '{}'", stream_.info.connection_id,
+             remote_ip_, stream_.info.downstream_remote.port(), listener_->name);
   // Envoy's max_connection_duration: then the connection drains (closes now if
   // idle, else after the response in flight, which says connection: close).
   timer_.setAfter(kConnectionDuration, listener_->hcm.max_connection_duration);
@@ -86,57 +81,22 @@ asio::awaitable<void> DownstreamConnection::run() {
     const bool keep_alive = co_await serveRequest();
     // An upgraded connection is a tunnel now, on callbacks that hold the
     // connection; it finishes the stream and the connection (tunnel.cc).
-    if (tunnelled_) co_return;
+    if (stream_.state.tunnelling()) co_return;
     listener_->hcm.stats->downstream_rq_active.dec();
     // A stream cut short by a timeout may have looked complete to the code
     // that ended it (a close-delimited body); never reuse the connection then.
-    const bool timed_out = stream_timeout_ != StreamTimeout::None;
+    const bool timed_out = stream_.timeout != StreamTimeout::None;
     logStream();
     endStream();
     if (!keep_alive || timed_out) break;
-    if (draining_ || close_after_response_ || worker_.draining()) break;
+    if (closingAfterResponse() || worker_.draining()) break;
   }
   logStream();  // a request head that could not be parsed (or came too slowly) was answered
   timer_.clear(kConnectionDuration);
   timer_.clear(kConnectionIdle);
   close();
-  SLUICE_LOG(connection, debug, "[C{}] closing connection", info_.connection_id);
+  SLUICE_LOG(connection, debug, "[C{}] closing connection", stream_.info.connection_id);
   worker_.removeConnection(this);
-}
-
-asio::awaitable<DownstreamConnection::ReadResult> DownstreamConnection::readMore(network::Tcp::socket& socket,
-                                                                                 network::IoBuffer& buffer,
-                                                                                 bool speculative, size_t limit) {
-  if (!speculative) {
-    // Wait for readability first: a read that would block costs a syscall for
-    // nothing, and an idle connection holds no buffer while it waits.
-    auto [ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
-    if (ec) co_return ReadResult::Failed;
-  }
-  if (!buffer.allocated()) buffer = worker_.buffers().take();
-  for (;;) {
-    if (buffer.writable() == 0) buffer.reserve(buffer.capacity() * 2);
-    std::error_code ec;
-    // Below 1 KiB a limit would only cost syscalls; chunk framing needs the room.
-    const size_t room = std::min(buffer.writable(), std::max<size_t>(limit, 1024));
-    const size_t n = socket.read_some(asio::buffer(buffer.writePointer(), room), ec);
-    if (!ec) {
-      buffer.commit(n);
-      touchStream();
-      co_return ReadResult::Data;
-    }
-    if (ec == asio::error::eof) co_return ReadResult::Closed;
-    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return ReadResult::Failed;
-    auto [wait_ec] = co_await socket.async_wait(network::Tcp::socket::wait_read, kNoThrow);
-    if (wait_ec) co_return ReadResult::Failed;
-  }
-}
-
-asio::awaitable<bool> DownstreamConnection::writeAll(network::Tcp::socket& socket, std::string_view data) {
-  if (data.empty()) co_return true;
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data.data(), data.size()), kNoThrow);
-  if (!ec) touchStream();
-  co_return !ec;
 }
 
 void DownstreamConnection::onDeadline(size_t slot) {
@@ -147,11 +107,11 @@ void DownstreamConnection::onDeadline(size_t slot) {
     case kConnectionDuration:
       // Envoy's max_connection_duration: then the connection drains (closes
       // now if idle, else after the response in flight, which says connection: close).
-      close_after_response_ = true;
-      if (idle_ && in_.empty()) close();
+      escalate(Lifecycle::CloseAfterResponse);
+      if (stream_.state.idle() && in_.empty()) close();
       break;
     case kHeaders:
-      expireStream(head_timeout_reason_);
+      expireStream(stream_.head_timeout_reason);
       break;
     case kRequest:
       expireStream(StreamTimeout::Request);
@@ -167,11 +127,10 @@ void DownstreamConnection::onDeadline(size_t slot) {
         timer_.set(kStreamIdle, last_activity_ + stream_idle_timeout_ + Millis(1));
         break;
       }
-      if (tunnelling_) {
-        info_.response_flags |= kStreamIdleTimeout;
-        std::error_code ignored;
-        if (upstream_socket_ != nullptr) upstream_socket_->close(ignored);
-        socket_.close(ignored);
+      if (stream_.state.tunnelling()) {
+        stream_.info.response_flags |= kStreamIdleTimeout;
+        if (upstream_transport_ != nullptr) upstream_transport_->close();
+        transport_->close();
       } else {
         expireStream(StreamTimeout::Idle);
       }
@@ -181,10 +140,7 @@ void DownstreamConnection::onDeadline(size_t slot) {
       if (!client_watching_) watchClient();
       break;
     case kUpstreamResponse:
-      if (upstream_socket_ != nullptr) {
-        std::error_code ignored;
-        upstream_socket_->close(ignored);
-      }
+      if (upstream_transport_ != nullptr) upstream_transport_->close();
       break;
     case kTimeoutCount:
       break;
@@ -203,9 +159,9 @@ void DownstreamConnection::startStreamIdle(Millis timeout) {
 
 void DownstreamConnection::startStream() {
   const auto& hcm = listener_->hcm;
-  stream_started_ = true;
+  stream_.state.firstByte();
   hcm.stats->downstream_rq_total.inc();  // a request's first byte (Envoy: the codec's new stream)
-  stream_timeout_ = StreamTimeout::None;
+  stream_.timeout = StreamTimeout::None;
   timer_.clear(kConnectionIdle);
   // Until the head is complete the stream idle timer cannot be touched (Envoy
   // sees no event before the end of the head either), so it bounds the head's
@@ -217,7 +173,7 @@ void DownstreamConnection::startStream() {
     head_limit = hcm.stream_idle_timeout;
     head_reason = StreamTimeout::Idle;
   }
-  head_timeout_reason_ = head_reason;
+  stream_.head_timeout_reason = head_reason;
   const auto now = std::chrono::steady_clock::now();
   timer_.setAfter(kHeaders, head_limit, now);
   timer_.setAfter(kRequest, hcm.request_timeout, now);
@@ -225,24 +181,23 @@ void DownstreamConnection::startStream() {
 }
 
 void DownstreamConnection::endStream() {
-  stream_started_ = false;
-  stream_timeout_ = StreamTimeout::None;
+  stream_.state.end();
+  stream_.timeout = StreamTimeout::None;
   timer_.clear(kHeaders);
   timer_.clear(kRequest);
   timer_.clear(kStreamDuration);
 }
 
 void DownstreamConnection::expireStream(StreamTimeout reason) {
-  if (stream_timeout_ != StreamTimeout::None) return;
-  stream_timeout_ = reason;
-  std::error_code ignored;
-  if (upstream_socket_ != nullptr) upstream_socket_->close(ignored);
-  socket_.cancel(ignored);
+  if (stream_.timeout != StreamTimeout::None) return;
+  stream_.timeout = reason;
+  if (upstream_transport_ != nullptr) upstream_transport_->close();
+  transport_->cancel();
 }
 
 asio::awaitable<bool> DownstreamConnection::sendStreamTimeoutReply(const router::Route* route) {
-  draining_ = true;
-  switch (stream_timeout_) {
+  escalate(Lifecycle::Draining);
+  switch (stream_.timeout) {
     case StreamTimeout::RequestHeaders:
       co_return co_await sendLocalReply(408, "request header timeout", "request_header_timeout", 0, {}, route);
     case StreamTimeout::Request:
@@ -264,22 +219,22 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
     if (!in_.empty() && !http::http1::worthReparsing(in_.readable(), scanned, limits.max_header_bytes)) {
       // Nothing new to decide on: read on.
     } else if (!in_.empty()) {
-      if (!stream_started_) startStream();
-      const auto result = http::http1::parseRequestHead(in_.readable(), limits, request_);
+      if (!stream_.state.started()) startStream();
+      const auto result = http::http1::parseRequestHead(in_.readable(), limits, stream_.request);
       scanned = in_.readable().size();
       if (result.status == ParseStatus::Complete) {
         timer_.clear(kHeaders);
         in_.consume(result.consumed);
-        idle_ = false;
+        stream_.state.headComplete();
         co_return true;
       }
       if (result.status == ParseStatus::Error) {
-        info_.reset();
-        request_body_complete_ = true;
-        client_close_ = true;
-        request_.clear();
-        request_.version_minor = 1;
-        draining_ = true;  // after a framing error the connection closes
+        stream_.info.reset();
+        stream_.request_body_complete = true;
+        stream_.client_close = true;
+        stream_.request.clear();
+        stream_.request.version_minor = 1;
+        escalate(Lifecycle::Draining);  // after a framing error the connection closes
         co_await sendLocalReply(result.error_status, "", result.detail, kDownstreamProtocolError);
         co_return false;
       }
@@ -287,15 +242,15 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
       // Nothing buffered: give the buffer back while waiting for the next request.
       worker_.buffers().give(in_);
     }
-    idle_ = in_.empty();
-    if (idle_ && (draining_ || close_after_response_ || worker_.draining())) co_return false;
+    if (in_.empty()) stream_.state.waitingWithNothingBuffered();
+    if (stream_.state.idle() && (closingAfterResponse() || worker_.draining())) co_return false;
     // Envoy's connection idle timeout: no request in flight for that long.
-    if (idle_ && !stream_started_) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
-    if (!received(co_await readMore(socket_, in_, false))) {
-      if (stream_timeout_ != StreamTimeout::None) {
-        info_.reset();
-        request_.clear();
-        client_close_ = true;
+    if (stream_.state.idle()) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
+    if (!received(co_await readMore(*transport_, in_))) {
+      if (stream_.timeout != StreamTimeout::None) {
+        stream_.info.reset();
+        stream_.request.clear();
+        stream_.client_close = true;
         co_await sendStreamTimeoutReply(nullptr);
       }
       co_return false;
@@ -304,138 +259,139 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
 }
 
 void DownstreamConnection::logStream() {
-  if (!info_.active) return;
-  info_.active = false;
-  listener_->hcm.stats->streamEnded(info_.start);
+  if (!stream_.info.active) return;
+  stream_.info.active = false;
+  listener_->hcm.stats->streamEnded(stream_.info.start);
   const auto& logs = listener_->hcm.access_logs;
   if (logs.empty()) return;
   const auto now = StreamInfo::Clock::now();
   // The wall-clock start, derived here rather than read on every request.
   const auto start_time = std::chrono::system_clock::now() -
-                          std::chrono::duration_cast<std::chrono::system_clock::duration>(now - info_.start);
-  const accesslog::LogContext line{info_,
-                                   request_.method.empty() ? nullptr : &request_.headers,
-                                   request_.method,
-                                   request_.target,
-                                   request_.version_minor,
-                                   info_.response_code != 0 ? &response_.headers : nullptr,
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(now - stream_.info.start);
+  const accesslog::LogContext line{stream_.info,
+                                   stream_.request.method.empty() ? nullptr : &stream_.request.headers,
+                                   stream_.request.method,
+                                   stream_.request.target,
+                                   stream_.request.version_minor,
+                                   stream_.info.response_code != 0 ? &stream_.response.headers : nullptr,
                                    now,
                                    start_time};
-  const accesslog::FilterContext filter{info_, now, worker_.runtime(), stream_random_, worker_.random()};
+  const accesslog::FilterContext filter{stream_.info, now, worker_.runtime(), stream_.random, worker_.random()};
   accesslog::emitAccessLogs(logs, line, filter, worker_.index());
 }
 
 bool DownstreamConnection::wantsClose() const {
-  return client_close_ || draining_ || drain_gently_ || close_after_response_ || worker_.draining() ||
-         worker_.drainClosing();
+  return stream_.client_close || lifecycle_ >= Lifecycle::DrainGently || worker_.draining() || worker_.drainClosing();
 }
 
 bool DownstreamConnection::clientAsksToClose() const {
-  if (hasToken(request_.headers, "connection", "close")) return true;
-  return request_.version_minor == 0 && !hasToken(request_.headers, "connection", "keep-alive");
+  if (hasToken(stream_.request.headers, "connection", "close")) return true;
+  return stream_.request.version_minor == 0 && !hasToken(stream_.request.headers, "connection", "keep-alive");
 }
 
 asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::string_view body, std::string_view details,
                                                            uint32_t flags, std::string_view location,
                                                            const router::Route* route) {
   timer_.clear(kRequest);  // the response has started
-  info_.response_code = status;
+  stream_.info.response_code = status;
   listener_->hcm.stats->responseStarted(status);
-  info_.response_code_details = details;
-  info_.response_flags |= flags;
-  response_.clear();
-  response_.status = status;
-  response_.version_minor = 1;
-  if (!body.empty()) response_.headers.add("content-type", "text/plain");
+  stream_.info.response_code_details = details;
+  stream_.info.response_flags |= flags;
+  stream_.response.clear();
+  stream_.response.status = status;
+  stream_.response.version_minor = 1;
+  if (!body.empty()) stream_.response.headers.add("content-type", "text/plain");
   char length[24];
   const auto [end, ec] = std::to_chars(length, length + sizeof length, body.size());
-  response_.headers.add("content-length", std::string_view(length, static_cast<size_t>(end - length)));
-  if (!location.empty()) response_.headers.add("location", location);
-  response_.headers.add("server", listener_->hcm.server_name);
-  if (route != nullptr) route->applyResponseHeaderMutations(response_.headers);
-  const bool close_after = wantsClose() || !request_body_complete_;
-  if (close_after) response_.headers.add("connection", "close");
+  stream_.response.headers.add("content-length", std::string_view(length, static_cast<size_t>(end - length)));
+  if (!location.empty()) stream_.response.headers.add("location", location);
+  stream_.response.headers.add("server", listener_->hcm.server_name);
+  if (route != nullptr) route->applyResponseHeaderMutations(stream_.response.headers);
+  const bool close_after = wantsClose() || !stream_.request_body_complete;
+  if (close_after) stream_.response.headers.add("connection", "close");
   out_.clear();
-  http::http1::appendResponseHead(response_, out_);
-  if (request_.method != "HEAD") out_.append(body);
-  const bool written = co_await writeAll(socket_, out_);
-  info_.bytes_sent = body.size();
+  http::http1::appendResponseHead(stream_.response, out_);
+  if (stream_.request.method != "HEAD") out_.append(body);
+  const bool written = co_await writeAll(*transport_, out_);
+  stream_.info.bytes_sent = body.size();
   co_return written && !close_after;
 }
 
 asio::awaitable<bool> DownstreamConnection::serveRequest() {
-  info_.reset();
-  request_body_complete_ = true;
-  client_close_ = clientAsksToClose();
+  stream_.info.reset();
+  stream_.request_body_complete = true;
+  stream_.client_close = clientAsksToClose();
   const auto& hcm = listener_->hcm;
   // Once per request, from x-forwarded-for as it arrived: logs, hashing and forwarding read it.
-  resolveDownstreamClient(request_.headers, info_.downstream_remote.address(), remote_ip_, hcm.use_remote_address,
-                          hcm.xff_num_trusted_hops, info_.downstream_client);
+  resolveDownstreamClient(stream_.request.headers, stream_.info.downstream_remote.address(), remote_ip_,
+                          hcm.use_remote_address, hcm.xff_num_trusted_hops, stream_.info.downstream_client);
   // Envoy's max_requests_per_connection (downstream): the last one is answered
   // with connection: close.
   if (hcm.max_requests_per_connection > 0 && ++requests_ >= hcm.max_requests_per_connection) {
-    close_after_response_ = true;
+    escalate(Lifecycle::CloseAfterResponse);
   }
 
-  auto framing = http::http1::requestFraming(request_, hcm.limits);
+  auto framing = http::http1::requestFraming(stream_.request, hcm.limits);
   if (!framing.ok) {
-    draining_ = true;
+    escalate(Lifecycle::Draining);
     co_await sendLocalReply(framing.error_status, "", framing.detail, kDownstreamProtocolError);
     co_return false;
   }
   bodies_->request.reset(framing.framing);
-  request_body_complete_ = framing.framing.kind == Framing::Kind::None ||
-                           (framing.framing.kind == Framing::Kind::ContentLength && framing.framing.length == 0);
-  if (request_body_complete_) info_.markRequestComplete();
+  stream_.request_body_complete = framing.framing.kind == Framing::Kind::None ||
+                                  (framing.framing.kind == Framing::Kind::ContentLength && framing.framing.length == 0);
+  if (stream_.request_body_complete) stream_.info.markRequestComplete();
 
-  if (request_.version_minor == 0) {
+  if (stream_.request.version_minor == 0) {
     // Envoy refuses HTTP/1.0 unless accept_http_10, with 426 Upgrade Required.
     if (!hcm.accept_http_10) {
-      draining_ = true;
+      escalate(Lifecycle::Draining);
       co_await sendLocalReply(426, "", "low_version");
       co_return false;
     }
-    if (!request_.headers.has("host") && !hcm.default_host_for_http_10.empty()) {
-      request_.headers.add("host", hcm.default_host_for_http_10);
+    if (!stream_.request.headers.has("host") && !hcm.default_host_for_http_10.empty()) {
+      stream_.request.headers.add("host", hcm.default_host_for_http_10);
     }
   }
   // Absolute-form (RFC 9112 3.2.2): the target's authority replaces Host.
-  if (const auto scheme_end = request_.target.find("://");
-      scheme_end != std::string::npos && request_.target[0] != '/') {
+  if (const auto scheme_end = stream_.request.target.find("://");
+      scheme_end != std::string::npos && stream_.request.target[0] != '/') {
     const size_t authority_start = scheme_end + 3;
-    const size_t path_start = request_.target.find_first_of("/?", authority_start);
-    request_.headers.set(
-        "host", std::string_view(request_.target)
+    const size_t path_start = stream_.request.target.find_first_of("/?", authority_start);
+    stream_.request.headers.set(
+        "host", std::string_view(stream_.request.target)
                     .substr(authority_start,
                             path_start == std::string::npos ? std::string::npos : path_start - authority_start));
-    request_.target = path_start == std::string::npos ? std::string("/") : request_.target.substr(path_start);
-    if (request_.target[0] == '?') request_.target.insert(0, "/");
+    stream_.request.target =
+        path_start == std::string::npos ? std::string("/") : stream_.request.target.substr(path_start);
+    if (stream_.request.target[0] == '?') stream_.request.target.insert(0, "/");
   }
   // The strip_*_host_port options change the Host the upstream sees too, as in Envoy.
-  if (const auto host = request_.headers.get("host")) {
+  if (const auto host = stream_.request.headers.get("host")) {
     const auto stripped = router::stripHostPort(*host, match_options_);
-    if (stripped.size() != host->size()) request_.headers.set("host", std::string(stripped));
+    if (stripped.size() != host->size()) stream_.request.headers.set("host", std::string(stripped));
   }
-  const auto authority = request_.headers.get("host");
+  const auto authority = stream_.request.headers.get("host");
   if (!authority) {
-    draining_ = true;
+    escalate(Lifecycle::Draining);
     co_await sendLocalReply(400, "", "missing_host_header", kDownstreamProtocolError);
     co_return false;
   }
   // Routing sees, and the upstream gets, the normalised path.
-  switch (http::normalizeRequestPath(request_.target, hcm.path_normalization)) {
+  switch (http::normalizeRequestPath(stream_.request.target, hcm.path_normalization)) {
     case http::PathVerdict::Forward:
       break;
     case http::PathVerdict::Reject:
       co_return co_await sendLocalReply(400, "", "path_normalization_failed");
     case http::PathVerdict::Redirect:
-      co_return co_await sendLocalReply(307, "", "path_normalization_failed", 0, request_.target);
+      co_return co_await sendLocalReply(307, "", "path_normalization_failed", 0, stream_.request.target);
   }
   if (framing.framing.kind == Framing::Kind::None) timer_.clear(kRequest);  // the request is all read
   const uint64_t random = worker_.random();
-  stream_random_ = random;
-  const router::RequestView view{authority.value_or(""), request_.target, request_.method, "http",
-                                 request_.headers,       remote_ip_};
+  stream_.random = random;
+  const router::RequestView view{authority.value_or(""),  stream_.request.target,
+                                 stream_.request.method,  "http",
+                                 stream_.request.headers, remote_ip_};
   const auto& runtime = worker_.runtime();
   // An RDS table may be swapped while this request runs: the stream holds it.
   const router::RouteTable* table = hcm.routes.get();
@@ -444,14 +400,14 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   // A body we do not read keeps the connection from being reused: answering
   // locally then closes it (sendLocalReply sees the unread body).
   if (route == nullptr) listener_->hcm.stats->no_route.inc();
-  SLUICE_LOG(router, debug, "[C{}] {} {} {}: route '{}'", info_.connection_id, request_.method, request_.target,
-             authority.value_or(""), route != nullptr ? route->name() : "(none)");
+  SLUICE_LOG(router, debug, "[C{}] {} {} {}: route '{}'", stream_.info.connection_id, stream_.request.method,
+             stream_.request.target, authority.value_or(""), route != nullptr ? route->name() : "(none)");
   if (route == nullptr) co_return co_await sendLocalReply(404, "", "route_not_found", kNoRouteFound);
-  info_.route_name = route->name();
+  stream_.info.route_name = route->name();
   switch (route->kind()) {
     case router::Route::Kind::kDirectResponse: {
       const auto* direct = route->directResponse();
-      response_.clear();
+      stream_.response.clear();
       co_return co_await sendLocalReply(static_cast<int>(direct->status), direct->body, "direct_response", 0, {},
                                         route);
     }

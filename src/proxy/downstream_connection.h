@@ -17,8 +17,16 @@
 #include "network/asio_util.h"
 #include "network/connection_timer.h"
 #include "network/io_buffer.h"
+#include "network/transport.h"
 #include "proxy/proxy_config.h"
+#include "proxy/stream.h"
 #include "proxy/stream_info.h"
+#include "proxy/upstream_failure.h"
+#include "upstream/http1_exchange.h"
+
+namespace sluice::router {
+class RouteAction;
+}  // namespace sluice::router
 
 namespace sluice::proxy {
 
@@ -26,7 +34,8 @@ class Worker;
 struct ClusterState;
 struct UpstreamConnection;
 
-class DownstreamConnection final : public std::enable_shared_from_this<DownstreamConnection> {
+class DownstreamConnection final : public std::enable_shared_from_this<DownstreamConnection>,
+                                   private upstream::ExchangeObserver {
  public:
   DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, network::Tcp::socket socket);
   ~DownstreamConnection();
@@ -39,7 +48,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // Drain without closing an idle connection now: its next response carries
   // `connection: close` (a listener update; see Worker::install). Closing an
   // idle keep-alive connection races a client sending its next request on it.
-  void drainGently() { drain_gently_ = true; }
+  void drainGently() { escalate(Lifecycle::DrainGently); }
   // Close at once.
   void close();
   // A WebSocket tunnel (if this connection is one) closes both its sides; the
@@ -57,18 +66,23 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
  private:
   // --- downstream_connection.cc: the connection and local replies ---
-  // Reads more bytes from `socket` into `buffer` (taking a pooled buffer if it
-  // has none), at most `limit` per read (per_connection_buffer_limit_bytes).
-  // Waits for readability first unless `speculative`. A close-delimited body
-  // tells a complete end (Closed: FIN) from a truncated one (Failed: a reset,
-  // an error, a cancel).
-  enum class ReadResult : uint8_t { Data, Closed, Failed };
-  asio::awaitable<ReadResult> readMore(network::Tcp::socket& socket, network::IoBuffer& buffer, bool speculative,
-                                       size_t limit = SIZE_MAX);
-  asio::awaitable<bool> writeAll(network::Tcp::socket& socket, std::string_view data);
+  // upstream::readMore and writeAll with this connection's buffers and
+  // activity (no coroutine frame of their own).
+  using ReadResult = network::ReadStatus;
+  asio::awaitable<ReadResult> readMore(network::Transport& from, network::IoBuffer& buffer, size_t limit = SIZE_MAX) {
+    return upstream::readMore(io_, from, buffer, limit);
+  }
+  asio::awaitable<bool> writeAll(network::Transport& to, std::string_view data) {
+    return upstream::writeAll(io_, to, data);
+  }
+  static bool received(ReadResult r) { return r == ReadResult::Data; }
+  // upstream::ExchangeObserver
+  void onActivity() override { touchStream(); }
+  void onResponseBytes() override { stream_.info.markFirstUpstreamByte(); }
+  void onAwaitingHead() override;
   // Reads and parses the next request head; false: close the connection.
   asio::awaitable<bool> readRequestHead();
-  // Serves request_; true when the connection may carry another request.
+  // Serves stream_.request; true when the connection may carry another request.
   asio::awaitable<bool> serveRequest();
   // A response sluice makes itself (404, 503, direct responses, redirects).
   // `route`: its response header mutations apply (redirects, direct responses).
@@ -82,9 +96,6 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void logStream();
 
   // --- the connection's and the stream's timeouts ---
-  // What ended a stream early; each answers 408 with Envoy's text if no
-  // response has started.
-  enum class StreamTimeout : uint8_t { None, Idle, RequestHeaders, Request, MaxDuration };
   // The deadlines on the connection's one timer (network/connection_timer.h).
   enum Timeout : size_t {
     kConnectionIdle,      // common_http_protocol_options.idle_timeout (no request in flight)
@@ -107,30 +118,50 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void expireStream(StreamTimeout reason);
   asio::awaitable<bool> sendStreamTimeoutReply(const router::Route* route);
 
-  // --- forward.cc: the router filter's upstream exchange ---
+  // --- forward.cc: the router filter, one step per function ---
   asio::awaitable<bool> forward(const router::Route& route, const http::http1::Framing& request_framing,
                                 uint64_t random);
-  // Sends request_ (head and body) on `upstream`. False when the upstream failed.
-  asio::awaitable<bool> sendRequest(UpstreamConnection& upstream, const http::http1::Framing& framing,
-                                    bool& downstream_failed);
+  struct ActiveRequest;
+  // What forward() keeps of the request once it is rewritten for the upstream.
+  struct UpstreamRequest {
+    std::string method;    // the response's framing depends on it
+    int client_minor = 1;  // the client's HTTP/1.x
+    bool upgrade = false;  // a WebSocket upgrade
+    bool expect_continue = false;
+    bool replayable = false;  // safe to send again after a failure on a reused connection
+  };
+  // Rewrites stream_.request as the upstream sees it: path and host rewrites, header
+  // mutations, hop-by-hop fields, x-forwarded-*, x-request-id, framing.
+  UpstreamRequest prepareUpstreamRequest(const router::Route& route, const upstream::Host& host, bool upgrade,
+                                         const http::http1::Framing& framing);
+  // One attempt against `host`: acquire a connection (into `upstream`), send
+  // the request, await the final head (in stream_.response). `may_replay`: a failure
+  // on a reused connection before any response byte may be retried.
+  asio::awaitable<UpstreamFailure> attemptOnce(ClusterState& cluster, const upstream::HostPtr& host,
+                                               const router::RouteAction& action, const http::http1::Framing& framing,
+                                               bool may_replay, std::unique_ptr<UpstreamConnection>& upstream);
+  // What a failed send or head read means: closes the upstream connection
+  // and reads the stream's state (timeouts, the client's state, the body).
+  UpstreamFailure sendFailed(UpstreamConnection& upstream, upstream::Http1ClientExchange::BodyResult sent,
+                             bool may_retry);
+  UpstreamFailure headFailed(ClusterState& cluster, UpstreamConnection& upstream,
+                             upstream::Http1ClientExchange::HeadResult head, bool may_retry);
+  // The local reply (or none: the client is gone) for an attempt's failure.
+  asio::awaitable<bool> replyToFailure(const UpstreamFailure& failure, const router::Route& route);
+  // The final head is in stream_.response: forwards it and streams the body, then
+  // pools or closes the upstream connection; after a 101, starts the tunnel.
+  // True when the client connection may carry another request.
+  asio::awaitable<bool> forwardResponse(std::shared_ptr<ClusterState>& cluster,
+                                        std::unique_ptr<UpstreamConnection> upstream, const router::Route& route,
+                                        const UpstreamRequest& request,
+                                        std::chrono::steady_clock::time_point upstream_start, int& upstream_status);
   // While a response is awaited and has been slow (kClientWatch): watches the
   // client for a close. Pipelined bytes it sends meanwhile are kept in in_; a
-  // close sets client_gone_ and closes the upstream, which ends the wait for
+  // close sets stream_.client_gone and closes the upstream, which ends the wait for
   // it. Plain callbacks, no coroutine: most responses never need it.
   void watchClient();
   void onClientReadable();
   void stopClientWatch();
-  // While the request body is still being sent: reads the upstream's answer
-  // into upstream_in_, dropping interim (1xx) responses; completes at a final
-  // response head, a parse error, EOF or cancel. Raced against the body pump.
-  asio::awaitable<void> awaitFinalResponse(network::Tcp::socket& upstream);
-  // Streams a body from `from` (already partly in `buffer`) to `to`, decoding
-  // `framing` and re-encoding chunked when `chunked_out`.
-  enum class PumpResult { Done, SourceFailed, SinkFailed, Malformed };
-  static bool received(ReadResult r) { return r == ReadResult::Data; }
-  asio::awaitable<PumpResult> pumpBody(network::Tcp::socket& from, network::IoBuffer& buffer,
-                                       http::http1::BodyDecoder& decoder, network::Tcp::socket& to, bool chunked_out,
-                                       bool until_close, uint64_t& bytes, size_t read_limit);
 
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
   // Takes over the upstream connection and starts copying both ways. The
@@ -156,13 +187,12 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
   std::shared_ptr<const router::RouteTable> rds_routes_;  // the stream's RDS table (the route points into it)
-  network::Tcp::socket socket_;
+  std::unique_ptr<network::Transport> transport_;         // the client's bytes
   std::string remote_ip_;
   router::MatchOptions match_options_;  // the HCM's, with this connection's local port
   network::IoBuffer in_;                // bytes read from the client, not yet used
   network::IoBuffer upstream_in_;       // bytes read from the upstream, not yet used
-  http::http1::RequestHead request_;
-  http::http1::ResponseHead response_;
+  Stream stream_;                       // the one stream this HTTP/1 connection carries at a time
   // The body decoders (200 B each): allocated with the connection, freed when
   // it becomes a tunnel, which needs neither.
   struct BodyDecoders {
@@ -170,37 +200,38 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     http::http1::BodyDecoder response;
   };
   std::unique_ptr<BodyDecoders> bodies_;
-  std::string out_;  // serialised heads and chunk framing
-  StreamInfo info_;
-  uint64_t stream_random_ = 0;  // the stream's random value (routing, access-log sampling)
-  bool request_body_complete_ = true;
-  bool client_close_ = false;
+  std::string out_;          // serialised heads and chunk framing
+  upstream::ExchangeIo io_;  // the client exchange's view of this connection: buffers, activity, out_
   // The stream idle timeout (route idle_timeout or HCM stream_idle_timeout)
   // while a request is forwarded or tunnelled; every read and write touches it.
   Millis stream_idle_timeout_{0};
   std::chrono::steady_clock::time_point last_activity_;
-  bool tunnelling_ = false;                          // after a 101: the stream idle timeout closes both sides
-  bool client_watching_ = false;                     // watchClient()'s wait is pending
-  bool client_gone_ = false;                         // the client closed while its response was awaited
-  uint32_t client_watch_generation_ = 0;             // tells a stale watch completion from the current one
-  network::Tcp::socket* upstream_socket_ = nullptr;  // the stream's upstream while forward() holds one
-  StreamTimeout stream_timeout_ = StreamTimeout::None;
-  StreamTimeout head_timeout_reason_ = StreamTimeout::RequestHeaders;  // what kHeaders stands for
-  bool stream_started_ = false;  // a request's first byte has arrived; not yet answered
+  bool client_watching_ = false;                      // watchClient()'s wait is pending
+  uint32_t client_watch_generation_ = 0;              // tells a stale watch completion from the current one
+  network::Transport* upstream_transport_ = nullptr;  // the stream's upstream while forward() holds one
   network::ConnectionTimer<DownstreamConnection, kTimeoutCount> timer_;
-  uint32_t requests_ = 0;              // requests served (max_requests_per_connection)
-  bool close_after_response_ = false;  // max_connection_duration passed or max requests reached
-  bool idle_ = false;                  // between requests, waiting for bytes
-  bool draining_ = false;              // close after the current response
-  // Close after the next response, which says so; an idle connection waits for
-  // it (its last response promised keep-alive).
-  bool drain_gently_ = false;
+  uint32_t requests_ = 0;  // requests served (max_requests_per_connection)
+  // How the connection ends; it only ever moves up (escalate()), so each
+  // check is one comparison.
+  enum class Lifecycle : uint8_t {
+    KeepAlive,  // serves requests while the client keeps it open
+    // The next response says connection: close; an idle connection waits for
+    // it (its last response promised keep-alive; a listener update).
+    DrainGently,
+    CloseAfterResponse,  // max_connection_duration passed or max requests reached
+    Draining,            // close after the current response (drain, errors); its upstream is not pooled
+  };
+  void escalate(Lifecycle to) {
+    if (to > lifecycle_) lifecycle_ = to;
+  }
+  // The connection will close after the current response (or now, if idle).
+  bool closingAfterResponse() const { return lifecycle_ >= Lifecycle::CloseAfterResponse; }
+  Lifecycle lifecycle_ = Lifecycle::KeepAlive;
   bool closed_ = false;
   // After a 101: the upstream side of the tunnel (see startTunnel).
   struct Tunnel;
   std::unique_ptr<Tunnel> tunnel_;
   uint8_t tunnel_directions_ = 0;  // directions still copying
-  bool tunnelled_ = false;         // the connection became a tunnel (run() returned)
 };
 
 // The upstream end of a tunnel and the counts a forwarded request holds

@@ -29,21 +29,20 @@ void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
   // The HTTP state is done with: free it, an idle tunnel should cost little
   // (the heads stay for the access log line written when the tunnel closes).
   if (listener_->hcm.access_logs.empty()) {
-    request_ = http::http1::RequestHead();
-    response_ = http::http1::ResponseHead();
+    stream_.request = http::http1::RequestHead();
+    stream_.response = http::http1::ResponseHead();
   }
   out_ = std::string();
   bodies_.reset();
   tunnel_ = std::make_unique<Tunnel>(std::move(cluster), std::move(upstream));
-  upstream_socket_ = &tunnel_->upstream->socket;  // the stream idle timeout closes it
+  upstream_transport_ = tunnel_->upstream->transport.get();  // the stream idle timeout closes it
   // Idle for the shorter of the stream's (route) idle timeout and the
   // connection manager's stream_idle_timeout: both sides close then.
   const Millis hcm_idle = listener_->hcm.stream_idle_timeout;
   if (hcm_idle.count() > 0 && (stream_idle_timeout_.count() == 0 || hcm_idle < stream_idle_timeout_)) {
     startStreamIdle(hcm_idle);
   }
-  tunnelling_ = true;
-  tunnelled_ = true;
+  stream_.state.startTunnel();
   tunnel_directions_ = 2;
   tunnelSend(kToUpstream);  // in_ may hold bytes sent after the upgrade request
   tunnelSend(kToClient);    // upstream_in_ may hold bytes sent after the 101
@@ -51,19 +50,17 @@ void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
 
 void DownstreamConnection::tunnelSend(TunnelDirection direction) {
   auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
-  auto& to = direction == kToUpstream ? tunnel_->upstream->socket : socket_;
+  auto& to = direction == kToUpstream ? *tunnel_->upstream->transport : *transport_;
   if (buffer.allocated() && !buffer.empty()) {
-    asio::async_write(to, asio::buffer(buffer.readable().data(), buffer.size()),
-                      [self = shared_from_this(), direction](const std::error_code& ec, size_t n) {
-                        self->onTunnelWritten(direction, ec, n);
-                      });
+    to.asyncWrite(buffer.readable(), [self = shared_from_this(), direction](const std::error_code& ec, size_t n) {
+      self->onTunnelWritten(direction, ec, n);
+    });
     return;
   }
   worker_.buffers().give(buffer);
-  auto& from = direction == kToUpstream ? socket_ : tunnel_->upstream->socket;
-  from.async_wait(network::Tcp::socket::wait_read, [self = shared_from_this(), direction](const std::error_code& ec) {
-    self->onTunnelReadable(direction, ec);
-  });
+  auto& from = direction == kToUpstream ? *transport_ : *tunnel_->upstream->transport;
+  from.waitReadable(
+      [self = shared_from_this(), direction](const std::error_code& ec) { self->onTunnelReadable(direction, ec); });
 }
 
 void DownstreamConnection::onTunnelWritten(TunnelDirection direction, const std::error_code& ec, size_t n) {
@@ -73,7 +70,7 @@ void DownstreamConnection::onTunnelWritten(TunnelDirection direction, const std:
   }
   auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
   buffer.consume(n);
-  (direction == kToUpstream ? info_.bytes_received : info_.bytes_sent) += n;
+  (direction == kToUpstream ? stream_.info.bytes_received : stream_.info.bytes_sent) += n;
   touchStream();
   tunnelSend(direction);
 }
@@ -84,14 +81,12 @@ void DownstreamConnection::onTunnelReadable(TunnelDirection direction, const std
     return;
   }
   auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
-  auto& from = direction == kToUpstream ? socket_ : tunnel_->upstream->socket;
+  auto& from = direction == kToUpstream ? *transport_ : *tunnel_->upstream->transport;
   if (!buffer.allocated()) buffer = worker_.buffers().take();
-  std::error_code read_ec;
-  const size_t n = from.read_some(asio::buffer(buffer.writePointer(), buffer.writable()), read_ec);
-  if (!read_ec) {
-    buffer.commit(n);
+  const auto read = from.tryRead(buffer, SIZE_MAX);
+  if (read == ReadResult::Data) {
     touchStream();
-  } else if (read_ec != asio::error::would_block && read_ec != asio::error::try_again) {
+  } else if (read != ReadResult::WouldBlock) {
     endTunnelDirection(direction, false);  // EOF or reset
     return;
   }
@@ -100,34 +95,31 @@ void DownstreamConnection::onTunnelReadable(TunnelDirection direction, const std
 
 void DownstreamConnection::endTunnelDirection(TunnelDirection direction, bool sink_failed) {
   auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
-  auto& from = direction == kToUpstream ? socket_ : tunnel_->upstream->socket;
-  auto& to = direction == kToUpstream ? tunnel_->upstream->socket : socket_;
+  auto& from = direction == kToUpstream ? *transport_ : *tunnel_->upstream->transport;
+  auto& to = direction == kToUpstream ? *tunnel_->upstream->transport : *transport_;
   worker_.buffers().give(buffer);
-  std::error_code ignored;
   if (sink_failed) {
     // Nothing more can be delivered either way.
-    from.close(ignored);
-    to.close(ignored);
+    from.close();
+    to.close();
   } else {
-    to.shutdown(network::Tcp::socket::shutdown_send, ignored);
+    to.shutdownSend();
   }
   if (--tunnel_directions_ == 0) endTunnel();
 }
 
 void DownstreamConnection::closeTunnel() {
-  if (!tunnelling_) return;
-  std::error_code ignored;
-  tunnel_->upstream->socket.close(ignored);
+  if (!stream_.state.tunnelling()) return;
+  tunnel_->upstream->transport->close();
   close();  // both pending readiness waits end: each direction ends, then the tunnel
 }
 
 void DownstreamConnection::endTunnel() {
   // What forward() and run() would have done after the tunnel, in their order.
-  tunnelling_ = false;
-  std::error_code ignored;
-  tunnel_->upstream->socket.close(ignored);
+  stream_.state.tunnelEnded();
+  tunnel_->upstream->transport->close();
   startStreamIdle(Millis(0));
-  upstream_socket_ = nullptr;
+  upstream_transport_ = nullptr;
   tunnel_.reset();
   listener_->hcm.stats->downstream_rq_active.dec();
   logStream();

@@ -5,10 +5,9 @@
 #include "log/logger.h"
 #include "network/deadline.h"
 #include "network/listen_socket.h"
+#include "network/tcp_transport.h"
 
 namespace sluice::proxy {
-
-using network::kNoThrow;
 
 UpstreamPool::UpstreamPool(asio::any_io_executor executor, std::shared_ptr<const ClusterConfig> cluster)
     : executor_(executor), cluster_(std::move(cluster)), sweep_timer_(executor), watch_timer_(executor) {}
@@ -24,15 +23,16 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     result.connection = std::move(it->second.back());
     it->second.pop_back();
     if (result.connection->watched) {
-      std::error_code ignored;
-      result.connection->socket.cancel(ignored);  // stop the idle watch
+      result.connection->transport->cancel();  // stop the idle watch
       result.connection->watched = false;
     }
     result.connection->reused = true;
     SLUICE_LOG(pool, trace, "reusing connection to {} (cluster '{}')", host->address_string, cluster_->name);
     co_return result;
   }
-  auto connection = std::make_unique<UpstreamConnection>(executor_);
+  auto tcp = std::make_unique<network::TcpTransport>(executor_);
+  auto* transport = tcp.get();
+  auto connection = std::make_unique<UpstreamConnection>(std::move(tcp));
   connection->host = host;
   auto& stats = *cluster_->stats;
   // Envoy's upstream_rq_pending_active: the request waits for this connection.
@@ -45,12 +45,8 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     co_return result;
   }
   network::Deadline deadline(executor_);
-  auto* socket = &connection->socket;
-  deadline.arm(cluster_->connect_timeout, [socket] {
-    std::error_code ignored;
-    socket->close(ignored);
-  });
-  auto [ec] = co_await connection->socket.async_connect(endpoint, kNoThrow);
+  deadline.arm(cluster_->connect_timeout, [transport] { transport->close(); });
+  const auto ec = co_await transport->connect(endpoint);
   deadline.disarm();
   if (deadline.expired()) {
     result.timed_out = true;
@@ -68,10 +64,7 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     host->stats->cx_connect_fail.fetch_add(1, std::memory_order_relaxed);
     co_return result;
   }
-  std::error_code ignored;
-  connection->socket.set_option(network::Tcp::no_delay(true), ignored);
-  connection->socket.non_blocking(true, ignored);
-  connection->local = connection->socket.local_endpoint(ignored);
+  connection->local = transport->localAddress();
   SLUICE_LOG(pool, debug, "new connection to {} (cluster '{}')", host->address_string, cluster_->name);
   connection->active = &stats.upstream_cx_active;
   connection->active->inc();
@@ -83,9 +76,8 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
   const uint32_t max = cluster_->max_requests_per_connection;
-  if (closed_ || (max > 0 && connection->requests >= max) || !connection->socket.is_open()) {
-    std::error_code ignored;
-    connection->socket.close(ignored);
+  if (closed_ || (max > 0 && connection->requests >= max) || !connection->transport->isOpen()) {
+    connection->transport->close();
     return;
   }
   connection->idle_since = std::chrono::steady_clock::now();
@@ -120,19 +112,17 @@ void UpstreamPool::scheduleWatch() {
 
 void UpstreamPool::watch(UpstreamConnection* connection) {
   // Readable while idle means the peer closed it (or misbehaves): drop it.
-  connection->socket.async_wait(network::Tcp::socket::wait_read,
-                                [this, alive = alive_, connection](const std::error_code& ec) {
-                                  if (ec == asio::error::operation_aborted || !*alive) return;
-                                  dropIdle(connection);
-                                });
+  connection->transport->waitReadable([this, alive = alive_, connection](const std::error_code& ec) {
+    if (ec == asio::error::operation_aborted || !*alive) return;
+    dropIdle(connection);
+  });
 }
 
 void UpstreamPool::dropIdle(UpstreamConnection* connection) {
   for (auto& [address, list] : idle_) {
     auto it = std::find_if(list.begin(), list.end(), [&](const auto& c) { return c.get() == connection; });
     if (it != list.end()) {
-      std::error_code ignored;
-      (*it)->socket.close(ignored);
+      (*it)->transport->close();
       list.erase(it);
       return;
     }
@@ -152,8 +142,7 @@ void UpstreamPool::scheduleSweep() {
     for (auto& [address, list] : idle_) {
       std::erase_if(list, [&](const std::unique_ptr<UpstreamConnection>& c) {
         if (now - c->idle_since < cluster_->idle_timeout) return false;
-        std::error_code ignored;
-        c->socket.close(ignored);
+        c->transport->close();
         return true;
       });
       any = any || !list.empty();
@@ -170,10 +159,7 @@ void UpstreamPool::retainOnly(const upstream::HostSet& hosts) {
       ++it;
       continue;
     }
-    for (auto& c : it->second) {
-      std::error_code ignored;
-      c->socket.close(ignored);
-    }
+    for (auto& c : it->second) c->transport->close();
     it = idle_.erase(it);
   }
 }
@@ -181,10 +167,7 @@ void UpstreamPool::retainOnly(const upstream::HostSet& hosts) {
 void UpstreamPool::close() {
   closed_ = true;
   for (auto& [address, list] : idle_) {
-    for (auto& c : list) {
-      std::error_code ignored;
-      c->socket.close(ignored);
-    }
+    for (auto& c : list) c->transport->close();
   }
   idle_.clear();
   sweep_timer_.cancel();

@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "network/asio_util.h"
+#include "network/transport.h"
 #include "proxy/proxy_config.h"
 
 namespace sluice::proxy {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(asio::any_io_executor executor) : socket(std::move(executor)) {}
+  explicit UpstreamConnection(std::unique_ptr<network::Transport> t) : transport(std::move(t)) {}
   ~UpstreamConnection() {
     if (active != nullptr) {
       active->dec();
@@ -34,7 +35,7 @@ struct UpstreamConnection {
   }
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
-  network::Tcp::socket socket;
+  std::unique_ptr<network::Transport> transport;
   upstream::HostPtr host;
   uint32_t requests = 0;         // requests sent on this connection so far
   bool reused = false;           // came from the idle list (it may have been closed by the peer meanwhile)
