@@ -333,10 +333,13 @@ void Server::installObservabilityHandlers() {
             *entry.mutable_last_updated() = started;
           }
           const auto& assignments = cluster_manager_->assignments();
-          std::map<std::string, const envoy::config::endpoint::v3::ClusterLoadAssignment*> sorted;
+          std::map<std::string, const ClusterManager::Assignment*> sorted;
           for (const auto& [name, assignment] : assignments) sorted.emplace(name, &assignment);
           for (const auto& [name, assignment] : sorted) {
-            endpoints->add_dynamic_endpoint_configs()->mutable_endpoint_config()->PackFrom(*assignment);
+            auto& entry = *endpoints->add_dynamic_endpoint_configs();
+            entry.mutable_endpoint_config()->PackFrom(assignment->endpoints);
+            entry.set_version_info(assignment->version_info);
+            *entry.mutable_last_updated() = timestamp(assignment->last_updated);
           }
           dumps.push_back(std::move(endpoints));
         }

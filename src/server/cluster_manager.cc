@@ -94,7 +94,7 @@ upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
   const ClusterLoadAssignment* assignment = &cluster.proto.load_assignment();
   if (cluster.proto.type() == envoy::config::cluster::v3::Cluster::EDS) {
     const auto it = assignments_.find(edsServiceName(cluster.proto));
-    assignment = it == assignments_.end() ? &kNone : &it->second;
+    assignment = it == assignments_.end() ? &kNone : &it->second.endpoints;
   }
   const bool dns = isDns(cluster.proto);
   const bool logical = cluster.proto.type() == envoy::config::cluster::v3::Cluster::LOGICAL_DNS;
@@ -209,10 +209,14 @@ proxy::ClusterDelta ClusterManager::endWarming(const std::string& name) {
   return delta;
 }
 
-proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment) {
+proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment, const std::string& version_info) {
   proxy::ClusterDelta delta;
   const std::string service = assignment.cluster_name();
-  assignments_[service] = std::move(assignment);
+  const uint64_t hash = config::protoHash(assignment);
+  auto& record = assignments_[service];
+  if (record.last_updated.time_since_epoch().count() == 0 || record.hash != hash) {
+    record = {std::move(assignment), hash, version_info, std::chrono::system_clock::now()};
+  }
   const auto users = eds_users_.find(service);
   if (users == eds_users_.end()) return delta;
   for (const auto& name : users->second) {

@@ -14,6 +14,7 @@
 // Main thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -56,10 +57,12 @@ class ClusterManager {
   // initial_fetch_timeout) gives up waiting; see warming().
   proxy::ClusterDelta setClusters(const std::vector<const envoy::config::cluster::v3::Cluster*>& clusters);
 
-  // An EDS ClusterLoadAssignment (validated) for its cluster_name: kept for
-  // clusters that come later, and applied to the EDS clusters it feeds now.
-  // The delta holds those whose hosts changed.
-  proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment);
+  // An EDS ClusterLoadAssignment (validated) for its cluster_name, from an
+  // update of `version_info`: kept for clusters that come later, and applied
+  // to the EDS clusters it feeds now. The delta holds those whose hosts
+  // changed. An unchanged assignment keeps the version it came with.
+  proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment,
+                                    const std::string& version_info = "");
 
   // The DNS answers changed: DNS clusters whose hosts changed.
   proxy::ClusterDelta refreshDns();
@@ -81,10 +84,14 @@ class ClusterManager {
   };
   // By name, sorted (admin /clusters).
   const std::map<std::string, Entry>& clusters() const { return clusters_; }
+  struct Assignment {
+    envoy::config::endpoint::v3::ClusterLoadAssignment endpoints;
+    uint64_t hash = 0;
+    std::string version_info;  // of the update that last changed it
+    std::chrono::system_clock::time_point last_updated;
+  };
   // The EDS assignments received, by cluster_name (admin /config_dump).
-  const std::unordered_map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment>& assignments() const {
-    return assignments_;
-  }
+  const std::unordered_map<std::string, Assignment>& assignments() const { return assignments_; }
 
  private:
   // The cluster's endpoints now: its load_assignment, its EDS assignment or
@@ -99,7 +106,7 @@ class ClusterManager {
   Resolver resolve_;
   std::map<std::string, Entry> clusters_;
   // EDS assignments by cluster_name, and the clusters each feeds.
-  std::unordered_map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment> assignments_;
+  std::unordered_map<std::string, Assignment> assignments_;
   std::unordered_map<std::string, std::vector<std::string>> eds_users_;
   stats::Counter& cluster_added_;
   stats::Counter& cluster_modified_;

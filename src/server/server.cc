@@ -247,7 +247,7 @@ bool Server::loadEds(const config::DiscoveryUpdate& update) {
   proxy::ClusterDelta delta;
   for (const auto& r : update.resources) {
     auto changed = cluster_manager_->setAssignment(
-        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message));
+        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message), update.version_info);
     for (auto& u : changed.updated) delta.updated.push_back(std::move(u));
   }
   publish(std::move(delta));

@@ -26,10 +26,14 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+let versions = 0;
+// Writes `resources` as a DiscoveryResponse and moves it into place; returns its version_info.
 function publish(file, resources) {
   const tmp = join(dir, `.${file}.tmp`);
-  writeFileSync(tmp, JSON.stringify({ version_info: String(Date.now()), resources }));
+  const version = `v${++versions}`;
+  writeFileSync(tmp, JSON.stringify({ version_info: version, resources }));
   renameSync(tmp, join(dir, file));
+  return version;
 }
 
 const typed = (type, resource) => ({ '@type': `type.googleapis.com/${type}`, ...resource });
@@ -244,8 +248,15 @@ test('an EDS cluster warms until its endpoints arrive, or until its initial_fetc
     assert.equal(await sluice.stat('cluster.never.upstream_cx_none_healthy'), 1);
 
     const warmed = sluice.waitForLog(/cluster 'late' warmed: its endpoints arrived/);
-    publish('warm-eds.json', [assignment('unrelated', [backends[0].port]), assignment('late', [backends[1].port])]);
+    const version = publish('warm-eds.json', [assignment('unrelated', [backends[0].port]), assignment('late', [backends[1].port])]);
     await warmed;
+    // Per-resource versions: 'late' came with this update; 'unrelated' is unchanged and keeps its first.
+    const eds = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump?include_eds' })).body)
+      .configs.find((c) => c['@type'].endsWith('EndpointsConfigDump')).dynamic_endpoint_configs;
+    const byName = Object.fromEntries(eds.map((e) => [e.endpoint_config.cluster_name, e]));
+    assert.equal(byName.late.version_info, version);
+    assert.notEqual(byName.unrelated.version_info, version);
+    assert.ok(byName.late.last_updated > byName.unrelated.last_updated, JSON.stringify(eds));
     assert.equal((await get(sluice, '/late/')).name, 'h1');
     assert.equal(await sluice.stat('cluster_manager.warming_clusters'), 0);
     assert.equal(await sluice.stat('cluster_manager.active_clusters'), 2);
