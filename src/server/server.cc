@@ -255,6 +255,7 @@ bool Server::loadEds(const config::DiscoveryUpdate& update) {
   const auto still = cluster_manager_->warming();
   for (const auto& name : warming) {
     if (std::find(still.begin(), still.end(), name) == still.end()) {
+      cluster_warming_.erase(name);  // its initial_fetch_timeout no longer matters
       SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
     }
   }
@@ -344,7 +345,12 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
 }
 
 void Server::armClusterWarming() {
-  for (const auto& name : cluster_manager_->warming()) {
+  // A cluster that stopped warming (or went) drops its timer: one added again starts afresh.
+  const auto warming = cluster_manager_->warming();
+  std::erase_if(cluster_warming_, [&warming](const auto& entry) {
+    return std::find(warming.begin(), warming.end(), entry.first) == warming.end();
+  });
+  for (const auto& name : warming) {
     if (cluster_warming_.count(name)) continue;
     const auto& source = cluster_manager_->clusters().at(name).proto.eds_cluster_config().eds_config();
     const auto timeout = source.has_initial_fetch_timeout()
