@@ -40,12 +40,12 @@ void ThreadLocalClusters::remove(const std::string& name) {
 }
 
 ClusterState* ThreadLocalClusters::find(std::string_view name) const {
-  const auto it = clusters_.find(std::string(name));
+  const auto it = clusters_.find(name);
   return it == clusters_.end() ? nullptr : it->second.get();
 }
 
 std::shared_ptr<ClusterState> ThreadLocalClusters::get(std::string_view name) const {
-  const auto it = clusters_.find(std::string(name));
+  const auto it = clusters_.find(name);
   return it == clusters_.end() ? nullptr : it->second;
 }
 

@@ -61,8 +61,13 @@ class ThreadLocalClusters {
   void applyOne(const ClusterUpdate& update, uint64_t seed);
   void remove(const std::string& name);
 
+  // Looked up by string_view (transparent): the request path builds no string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+  };
   asio::any_io_executor executor_;
-  std::unordered_map<std::string, std::shared_ptr<ClusterState>> clusters_;
+  std::unordered_map<std::string, std::shared_ptr<ClusterState>, NameHash, std::equal_to<>> clusters_;
 };
 
 }  // namespace sluice::proxy

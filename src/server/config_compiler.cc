@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <optional>
 #include <set>
-#include <tuple>
 #include <vector>
 
 #include "config/discovery_file.h"
@@ -163,24 +162,22 @@ void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, confi
 config::ErrorList nameDynamicResources(const config::ErrorList& errors,
                                        const envoy::config::bootstrap::v3::Bootstrap& merged, int static_listeners,
                                        int static_clusters) {
+  const auto& sr = merged.static_resources();
+  // "<list>[N]..." with N past the bootstrap's own entries -> "<kind> '<name>'...".
+  const auto rename = [](std::string& path, std::string_view list, int first_dynamic, std::string_view kind,
+                         const auto& resources) {
+    if (!path.starts_with(list)) return;
+    const size_t close = path.find(']', list.size());
+    if (close == std::string::npos) return;
+    const int index = std::atoi(path.c_str() + list.size());
+    if (index < first_dynamic || index >= resources.size()) return;
+    path = std::string(kind) + " '" + resources[index].name() + "'" + path.substr(close + 1);
+  };
   config::ErrorList out;
   for (const auto& e : errors.errors()) {
     std::string path = e.path;
-    for (const auto& [list, first_dynamic, kind] :
-         {std::tuple{"static_resources.listeners[", static_listeners, "listener"},
-          std::tuple{"static_resources.clusters[", static_clusters, "cluster"}}) {
-      const std::string prefix = list;
-      if (path.rfind(prefix, 0) != 0) continue;
-      const size_t close = path.find(']', prefix.size());
-      if (close == std::string::npos) continue;
-      const int index = std::atoi(path.substr(prefix.size(), close - prefix.size()).c_str());
-      if (index < first_dynamic) continue;
-      const auto& sr = merged.static_resources();
-      const std::string name = std::string(kind) == "listener"
-                                   ? (index < sr.listeners_size() ? sr.listeners(index).name() : "")
-                                   : (index < sr.clusters_size() ? sr.clusters(index).name() : "");
-      path = std::string(kind) + " '" + name + "'" + path.substr(close + 1);
-    }
+    rename(path, "static_resources.listeners[", static_listeners, "listener", sr.listeners());
+    rename(path, "static_resources.clusters[", static_clusters, "cluster", sr.clusters());
     out.add(std::move(path), e.message);
   }
   return out;

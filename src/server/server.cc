@@ -3,7 +3,6 @@
 #include <google/protobuf/util/time_util.h>
 #include <algorithm>
 #include <fstream>
-#include <tuple>
 
 #include <nlohmann/json.hpp>
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/run_awaitable.h"
+
 #include <array>
 #include <memory>
 #include <optional>
@@ -24,13 +26,7 @@ class TcpTransportTest : public ::testing::Test {
   // Runs `op` to completion on the test's io_context.
   template <typename T>
   T run(asio::awaitable<T> op) {
-    std::optional<T> result;
-    asio::co_spawn(
-        io_, [&]() -> asio::awaitable<void> { result = co_await std::move(op); }, asio::detached);
-    io_.restart();
-    io_.run();
-    EXPECT_TRUE(result.has_value());
-    return *result;
+    return test::runAwaitable(io_, std::move(op));
   }
 
   std::string peerReads(size_t n) {

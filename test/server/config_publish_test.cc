@@ -28,6 +28,7 @@
 #include "server/cluster_manager.h"
 #include "server/config_compiler.h"
 #include "server/listener_sockets.h"
+#include "support/config_yaml.h"
 
 namespace sluice::server {
 namespace {
@@ -92,31 +93,16 @@ std::string bootstrapYaml(int version, uint16_t backend_a, uint16_t backend_b) {
     endpoints += "        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: " +
                  std::to_string(backend_b) + " } } }\n";
   }
-  return R"(
-static_resources:
-  listeners:
-  - name: ingress
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          route_config:
-            virtual_hosts:
-            - name: all
+  return "static_resources:\n  listeners:\n" +
+         test::listenerYaml("ingress", R"(            - name: all
               domains: ["*"]
               request_headers_to_add:
               - header: { key: x-config-version, value: ")" +
-         std::to_string(version) + R"(" }
+                                           std::to_string(version) + R"(" }
               routes:
               - match: { prefix: "/", runtime_fraction: { default_value: { numerator: 100 }, runtime_key: routes.app } }
                 route: { cluster: app }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+)") + R"(
   clusters:
   - name: app
     type: STATIC

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/run_awaitable.h"
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,13 +46,7 @@ class Http1ExchangeTest : public ::testing::Test, protected ExchangeObserver {
 
   template <typename T>
   T run(asio::awaitable<T> op) {
-    std::optional<T> result;
-    asio::co_spawn(
-        io_, [&]() -> asio::awaitable<void> { result = co_await std::move(op); }, asio::detached);
-    io_.restart();
-    io_.run();
-    EXPECT_TRUE(result.has_value());
-    return *result;
+    return test::runAwaitable(io_, std::move(op));
   }
 
   asio::io_context io_;
