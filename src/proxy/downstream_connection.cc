@@ -23,6 +23,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
     : worker_(worker),
       listener_(std::move(listener)),
       transport_(std::make_unique<network::TcpTransport>(std::move(socket))),
+      stream_(worker.io(), *this),
       bodies_(new BodyDecoders{http::http1::BodyDecoder(listener_->hcm.limits),
                                http::http1::BodyDecoder(listener_->hcm.response_limits)}),
       io_{worker.buffers(), *this, out_},
@@ -48,7 +49,7 @@ DownstreamConnection::~DownstreamConnection() {
   countConnectionClosed(*listener_);
   if (worker_.stopped()) return;  // destroyed with the event loop: the pool is gone
   worker_.buffers().give(in_);
-  worker_.buffers().give(upstream_in_);
+  if (stream_.upstream) worker_.buffers().give(stream_.upstream->buffer());
 }
 
 void DownstreamConnection::drain() {
@@ -110,51 +111,41 @@ void DownstreamConnection::onDeadline(size_t slot) {
       escalate(Lifecycle::CloseAfterResponse);
       if (stream_.state.idle() && in_.empty()) close();
       break;
-    case kHeaders:
-      expireStream(stream_.head_timeout_reason);
-      break;
-    case kRequest:
-      expireStream(StreamTimeout::Request);
-      break;
-    case kStreamDuration:
-      expireStream(StreamTimeout::MaxDuration);
-      break;
-    case kStreamIdle: {
-      if (stream_idle_timeout_.count() == 0) break;
-      // Activity only stamps the time: re-arm for the remainder until quiet.
-      const auto quiet = std::chrono::steady_clock::now() - last_activity_;
-      if (quiet < stream_idle_timeout_) {
-        timer_.set(kStreamIdle, last_activity_ + stream_idle_timeout_ + Millis(1));
-        break;
-      }
-      if (stream_.state.tunnelling()) {
-        stream_.info.response_flags |= kStreamIdleTimeout;
-        if (upstream_transport_ != nullptr) upstream_transport_->close();
-        transport_->close();
-      } else {
-        expireStream(StreamTimeout::Idle);
-      }
-      break;
-    }
     case kClientWatch:
       if (!client_watching_) watchClient();
-      break;
-    case kUpstreamResponse:
-      if (upstream_transport_ != nullptr) upstream_transport_->close();
       break;
     case kTimeoutCount:
       break;
   }
 }
 
-void DownstreamConnection::startStreamIdle(Millis timeout) {
-  stream_idle_timeout_ = timeout;
-  if (timeout.count() == 0) {
-    timer_.clear(kStreamIdle);
-    return;
+void DownstreamConnection::onStreamDeadline(Stream& stream, size_t slot) {
+  switch (static_cast<Stream::Timeout>(slot)) {
+    case Stream::kHeaders:
+      expireStream(stream.head_timeout_reason);
+      break;
+    case Stream::kRequest:
+      expireStream(StreamTimeout::Request);
+      break;
+    case Stream::kDuration:
+      expireStream(StreamTimeout::MaxDuration);
+      break;
+    case Stream::kIdle:
+      if (!stream.idleExpired()) break;
+      if (stream.state.tunnelling()) {
+        stream.info.response_flags |= kStreamIdleTimeout;
+        if (stream.upstream) stream.upstream->closeConnection();
+        transport_->close();
+      } else {
+        expireStream(StreamTimeout::Idle);
+      }
+      break;
+    case Stream::kUpstreamResponse:
+      if (stream.upstream) stream.upstream->onResponseTimeout();
+      break;
+    case Stream::kTimeoutCount:
+      break;
   }
-  last_activity_ = std::chrono::steady_clock::now();
-  timer_.set(kStreamIdle, last_activity_ + timeout);
 }
 
 void DownstreamConnection::startStream() {
@@ -175,23 +166,23 @@ void DownstreamConnection::startStream() {
   }
   stream_.head_timeout_reason = head_reason;
   const auto now = std::chrono::steady_clock::now();
-  timer_.setAfter(kHeaders, head_limit, now);
-  timer_.setAfter(kRequest, hcm.request_timeout, now);
-  timer_.setAfter(kStreamDuration, hcm.max_stream_duration, now);
+  stream_.timer.setAfter(Stream::kHeaders, head_limit, now);
+  stream_.timer.setAfter(Stream::kRequest, hcm.request_timeout, now);
+  stream_.timer.setAfter(Stream::kDuration, hcm.max_stream_duration, now);
 }
 
 void DownstreamConnection::endStream() {
   stream_.state.end();
   stream_.timeout = StreamTimeout::None;
-  timer_.clear(kHeaders);
-  timer_.clear(kRequest);
-  timer_.clear(kStreamDuration);
+  stream_.timer.clear(Stream::kHeaders);
+  stream_.timer.clear(Stream::kRequest);
+  stream_.timer.clear(Stream::kDuration);
 }
 
 void DownstreamConnection::expireStream(StreamTimeout reason) {
   if (stream_.timeout != StreamTimeout::None) return;
   stream_.timeout = reason;
-  if (upstream_transport_ != nullptr) upstream_transport_->close();
+  if (stream_.upstream) stream_.upstream->closeConnection();
   transport_->cancel();
 }
 
@@ -223,7 +214,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
       const auto result = http::http1::parseRequestHead(in_.readable(), limits, stream_.request);
       scanned = in_.readable().size();
       if (result.status == ParseStatus::Complete) {
-        timer_.clear(kHeaders);
+        stream_.timer.clear(Stream::kHeaders);
         in_.consume(result.consumed);
         stream_.state.headComplete();
         co_return true;
@@ -292,7 +283,7 @@ bool DownstreamConnection::clientAsksToClose() const {
 asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::string_view body, std::string_view details,
                                                            uint32_t flags, std::string_view location,
                                                            const router::Route* route) {
-  timer_.clear(kRequest);  // the response has started
+  stream_.timer.clear(Stream::kRequest);  // the response has started
   stream_.info.response_code = status;
   listener_->hcm.stats->responseStarted(status);
   stream_.info.response_code_details = details;
@@ -386,7 +377,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
     case http::PathVerdict::Redirect:
       co_return co_await sendLocalReply(307, "", "path_normalization_failed", 0, stream_.request.target);
   }
-  if (framing.framing.kind == Framing::Kind::None) timer_.clear(kRequest);  // the request is all read
+  if (framing.framing.kind == Framing::Kind::None) stream_.timer.clear(Stream::kRequest);  // the request is all read
   const uint64_t random = worker_.random();
   stream_.random = random;
   const router::RequestView view{authority.value_or(""),  stream_.request.target,

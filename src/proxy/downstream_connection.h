@@ -4,6 +4,11 @@
 // stream the response back, repeat while the connection is kept alive.
 // WebSocket upgrades end in a byte tunnel.
 //
+// Three objects: the connection (this: transport, codec buffers, lifecycle,
+// the connection's timeouts), its Stream (proxy/stream.h: heads, access-log
+// record, the stream's timeouts) and the stream's UpstreamRequest
+// (proxy/upstream_request.h: host, counts, upstream connection, attempts).
+//
 // Owned by a shared_ptr held by its coroutine; registered with its Worker so
 // drain() and close() can reach it. Worker thread only.
 #pragma once
@@ -15,8 +20,8 @@
 #include "http/http1_body.h"
 #include "http/http1_parser.h"
 #include "network/asio_util.h"
-#include "network/connection_timer.h"
 #include "network/io_buffer.h"
+#include "network/slot_timer.h"
 #include "network/transport.h"
 #include "proxy/proxy_config.h"
 #include "proxy/stream.h"
@@ -31,11 +36,10 @@ class RouteAction;
 namespace sluice::proxy {
 
 class Worker;
-struct ClusterState;
-struct UpstreamConnection;
 
 class DownstreamConnection final : public std::enable_shared_from_this<DownstreamConnection>,
-                                   private upstream::ExchangeObserver {
+                                   private upstream::ExchangeObserver,
+                                   private StreamOwner {
  public:
   DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, network::Tcp::socket socket);
   ~DownstreamConnection();
@@ -63,6 +67,8 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
   // The connection's timer reports a due timeout (see Timeout).
   void onDeadline(size_t slot);
+  // The stream's timer does (StreamOwner; see Stream::Timeout).
+  void onStreamDeadline(Stream& stream, size_t slot) override;
 
  private:
   // --- downstream_connection.cc: the connection and local replies ---
@@ -77,7 +83,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   }
   static bool received(ReadResult r) { return r == ReadResult::Data; }
   // upstream::ExchangeObserver
-  void onActivity() override { touchStream(); }
+  void onActivity() override { stream_.touch(); }
   void onResponseBytes() override { stream_.info.markFirstUpstreamByte(); }
   void onAwaitingHead() override;
   // Reads and parses the next request head; false: close the connection.
@@ -96,16 +102,12 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void logStream();
 
   // --- the connection's and the stream's timeouts ---
-  // The deadlines on the connection's one timer (network/connection_timer.h).
+  // The connection's deadlines (network/slot_timer.h); the stream's are its
+  // own (Stream::Timeout).
   enum Timeout : size_t {
     kConnectionIdle,      // common_http_protocol_options.idle_timeout (no request in flight)
     kConnectionDuration,  // max_connection_duration
-    kHeaders,             // request_headers_timeout / stream_idle_timeout while reading a head
-    kRequest,             // request_timeout: until the request is read or the response starts
-    kStreamDuration,      // max_stream_duration
-    kStreamIdle,          // route idle_timeout / stream_idle_timeout (forwarding, tunnels)
-    kUpstreamResponse,    // the route's timeout: closes the upstream when it passes
-    kClientWatch,         // a response slow enough to watch the client for a close
+    kClientWatch,         // a response slow enough to watch the client for a close (the HTTP/1 codec)
     kTimeoutCount
   };
   // At the first byte of a request: arms request_headers_timeout (or
@@ -121,9 +123,8 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // --- forward.cc: the router filter, one step per function ---
   asio::awaitable<bool> forward(const router::Route& route, const http::http1::Framing& request_framing,
                                 uint64_t random);
-  struct ActiveRequest;
   // What forward() keeps of the request once it is rewritten for the upstream.
-  struct UpstreamRequest {
+  struct PreparedRequest {
     std::string method;    // the response's framing depends on it
     int client_minor = 1;  // the client's HTTP/1.x
     bool upgrade = false;  // a WebSocket upgrade
@@ -132,29 +133,20 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   };
   // Rewrites stream_.request as the upstream sees it: path and host rewrites, header
   // mutations, hop-by-hop fields, x-forwarded-*, x-request-id, framing.
-  UpstreamRequest prepareUpstreamRequest(const router::Route& route, const upstream::Host& host, bool upgrade,
+  PreparedRequest prepareUpstreamRequest(const router::Route& route, const upstream::Host& host, bool upgrade,
                                          const http::http1::Framing& framing);
-  // One attempt against `host`: acquire a connection (into `upstream`), send
-  // the request, await the final head (in stream_.response). `may_replay`: a failure
-  // on a reused connection before any response byte may be retried.
-  asio::awaitable<UpstreamFailure> attemptOnce(ClusterState& cluster, const upstream::HostPtr& host,
-                                               const router::RouteAction& action, const http::http1::Framing& framing,
-                                               bool may_replay, std::unique_ptr<UpstreamConnection>& upstream);
-  // What a failed send or head read means: closes the upstream connection
-  // and reads the stream's state (timeouts, the client's state, the body).
-  UpstreamFailure sendFailed(UpstreamConnection& upstream, upstream::Http1ClientExchange::BodyResult sent,
-                             bool may_retry);
-  UpstreamFailure headFailed(ClusterState& cluster, UpstreamConnection& upstream,
-                             upstream::Http1ClientExchange::HeadResult head, bool may_retry);
+  // One attempt of stream_.upstream (UpstreamRequest::attempt), with this
+  // connection's buffers and the client as the body's source; its failure
+  // with the stream's own facts added (a stream timeout, a client that left).
+  asio::awaitable<UpstreamFailure> attemptOnce(const router::RouteAction& action, const http::http1::Framing& framing,
+                                               bool may_replay);
   // The local reply (or none: the client is gone) for an attempt's failure.
   asio::awaitable<bool> replyToFailure(const UpstreamFailure& failure, const router::Route& route);
   // The final head is in stream_.response: forwards it and streams the body, then
   // pools or closes the upstream connection; after a 101, starts the tunnel.
   // True when the client connection may carry another request.
-  asio::awaitable<bool> forwardResponse(std::shared_ptr<ClusterState>& cluster,
-                                        std::unique_ptr<UpstreamConnection> upstream, const router::Route& route,
-                                        const UpstreamRequest& request,
-                                        std::chrono::steady_clock::time_point upstream_start, int& upstream_status);
+  asio::awaitable<bool> forwardResponse(const router::Route& route, const PreparedRequest& request,
+                                        std::chrono::steady_clock::time_point upstream_start);
   // While a response is awaited and has been slow (kClientWatch): watches the
   // client for a close. Pipelined bytes it sends meanwhile are kept in in_; a
   // close sets stream_.client_gone and closes the upstream, which ends the wait for
@@ -164,12 +156,12 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void stopClientWatch();
 
   // --- tunnel.cc: WebSocket byte tunnel after a 101 ---
-  // Takes over the upstream connection and starts copying both ways. The
-  // coroutines above return then: an idle tunnel is two pending readiness
+  // Copies both ways between the client and stream_.upstream's connection.
+  // The coroutines above return then: an idle tunnel is two pending readiness
   // waits on plain callbacks (each holding this connection), no coroutine
   // frame and no buffer. When both directions end, endTunnel() finishes the
   // stream and the connection as run() would have.
-  void startTunnel(std::shared_ptr<ClusterState> cluster, std::unique_ptr<UpstreamConnection> upstream);
+  void startTunnel();
   enum TunnelDirection : uint8_t { kToUpstream, kToClient };
   // Writes what the direction's buffer holds, else waits for its source.
   void tunnelSend(TunnelDirection direction);
@@ -178,11 +170,9 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // The source closed: the half-close is passed on. The sink failed: both close.
   void endTunnelDirection(TunnelDirection direction, bool sink_failed);
   void endTunnel();
-  // Starts the stream idle timer (0: none); touchStream() marks activity.
-  void startStreamIdle(Millis timeout);
-  void touchStream() {
-    if (stream_idle_timeout_.count() > 0) last_activity_ = std::chrono::steady_clock::now();
-  }
+  network::Transport& tunnelSource(TunnelDirection direction);
+  network::Transport& tunnelSink(TunnelDirection direction);
+  network::IoBuffer& tunnelBuffer(TunnelDirection direction);
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
@@ -191,7 +181,6 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   std::string remote_ip_;
   router::MatchOptions match_options_;  // the HCM's, with this connection's local port
   network::IoBuffer in_;                // bytes read from the client, not yet used
-  network::IoBuffer upstream_in_;       // bytes read from the upstream, not yet used
   Stream stream_;                       // the one stream this HTTP/1 connection carries at a time
   // The body decoders (200 B each): allocated with the connection, freed when
   // it becomes a tunnel, which needs neither.
@@ -200,16 +189,11 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     http::http1::BodyDecoder response;
   };
   std::unique_ptr<BodyDecoders> bodies_;
-  std::string out_;          // serialised heads and chunk framing
-  upstream::ExchangeIo io_;  // the client exchange's view of this connection: buffers, activity, out_
-  // The stream idle timeout (route idle_timeout or HCM stream_idle_timeout)
-  // while a request is forwarded or tunnelled; every read and write touches it.
-  Millis stream_idle_timeout_{0};
-  std::chrono::steady_clock::time_point last_activity_;
-  bool client_watching_ = false;                      // watchClient()'s wait is pending
-  uint32_t client_watch_generation_ = 0;              // tells a stale watch completion from the current one
-  network::Transport* upstream_transport_ = nullptr;  // the stream's upstream while forward() holds one
-  network::ConnectionTimer<DownstreamConnection, kTimeoutCount> timer_;
+  std::string out_;                       // serialised heads and chunk framing
+  upstream::ExchangeIo io_;               // the client exchange's view of this connection: buffers, activity, out_
+  bool client_watching_ = false;          // watchClient()'s wait is pending
+  uint32_t client_watch_generation_ = 0;  // tells a stale watch completion from the current one
+  network::SlotTimer<DownstreamConnection, kTimeoutCount> timer_;
   uint32_t requests_ = 0;  // requests served (max_requests_per_connection)
   // How the connection ends; it only ever moves up (escalate()), so each
   // check is one comparison.
@@ -228,21 +212,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   bool closingAfterResponse() const { return lifecycle_ >= Lifecycle::CloseAfterResponse; }
   Lifecycle lifecycle_ = Lifecycle::KeepAlive;
   bool closed_ = false;
-  // After a 101: the upstream side of the tunnel (see startTunnel).
-  struct Tunnel;
-  std::unique_ptr<Tunnel> tunnel_;
-  uint8_t tunnel_directions_ = 0;  // directions still copying
-};
-
-// The upstream end of a tunnel and the counts a forwarded request holds
-// (the host's active requests, the cluster's upstream_rq_active) until it ends.
-struct DownstreamConnection::Tunnel {
-  Tunnel(std::shared_ptr<ClusterState> c, std::unique_ptr<UpstreamConnection> u);
-  ~Tunnel();
-  Tunnel(const Tunnel&) = delete;
-  Tunnel& operator=(const Tunnel&) = delete;
-  std::shared_ptr<ClusterState> cluster;  // keeps the stats the counts live in
-  std::unique_ptr<UpstreamConnection> upstream;
+  uint8_t tunnel_directions_ = 0;  // after a 101: directions still copying
 };
 
 }  // namespace sluice::proxy

@@ -1,9 +1,10 @@
 // The router filter: sends a routed request to an upstream host and streams
 // the response back, one step per function: pick the cluster and host,
-// prepare the request, attempt (acquire a connection, send, await the final
-// head; a failure is an UpstreamFailure value), then forward the response or
-// answer the failure. The HTTP/1 client exchange itself is
-// upstream/http1_exchange.h. Part of DownstreamConnection (see its header).
+// prepare the request, attempt (stream_.upstream, an UpstreamRequest:
+// acquire a connection, send, await the final head; a failure is an
+// UpstreamFailure value), then forward the response or answer the failure.
+// The HTTP/1 client exchange itself is upstream/http1_exchange.h. Part of
+// DownstreamConnection (see its header).
 #include <algorithm>
 
 #include "http/http1_serializer.h"
@@ -16,7 +17,6 @@ namespace sluice::proxy {
 
 using http::http1::Framing;
 using Kind = UpstreamFailure::Kind;
-using Body = upstream::Http1ClientExchange::BodyResult;
 
 namespace {
 
@@ -62,7 +62,7 @@ void DownstreamConnection::onClientReadable() {
   if (read == ReadResult::Closed || read == ReadResult::Failed) {
     // EOF or reset: the client is gone; abandon the request upstream too.
     stream_.client_gone = true;
-    if (upstream_transport_ != nullptr) upstream_transport_->close();
+    if (stream_.upstream) stream_.upstream->closeConnection();
     return;
   }
   watchClient();  // Data: the next pipelined request, kept in in_ for later
@@ -85,26 +85,6 @@ void DownstreamConnection::onAwaitingHead() {
     timer_.setAfter(kClientWatch, kClientWatchDelay);
   }
 }
-
-// Least request reads the host's active requests; released on every way out
-// of forward(), which also charges the host's rq_success or rq_error (admin
-// /clusters) by the upstream response's status.
-struct DownstreamConnection::ActiveRequest {
-  explicit ActiveRequest(const upstream::Host& h) : host(h) {
-    host.active_requests.fetch_add(1, std::memory_order_relaxed);
-    host.stats->rq_active.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~ActiveRequest() {
-    host.active_requests.fetch_sub(1, std::memory_order_relaxed);
-    host.stats->rq_active.fetch_sub(1, std::memory_order_relaxed);
-    (status > 0 && status < 500 ? host.stats->rq_success : host.stats->rq_error)
-        .fetch_add(1, std::memory_order_relaxed);
-  }
-  ActiveRequest(const ActiveRequest&) = delete;
-  ActiveRequest& operator=(const ActiveRequest&) = delete;
-  const upstream::Host& host;
-  int status = 0;  // the upstream response's, once its head arrived
-};
 
 asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, const Framing& request_framing,
                                                     uint64_t random) {
@@ -148,46 +128,45 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                       &route);
   }
   // Shares ownership of the host set, so the host outlives any EDS update.
-  const upstream::HostPtr host(cluster->hosts(), chosen);
-  stream_.info.upstream_host = host->address_string;
-  ActiveRequest active(*host);
-  const GaugeScope rq_active(cluster->config->stats->upstream_rq_active);
+  stream_.info.upstream_host = chosen->address_string;
+  auto& upstream = stream_.upstream.emplace(cluster, upstream::HostPtr(cluster->hosts(), chosen));
 
   // Envoy's stream idle timeout (the route's idle_timeout overrides the
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
   // written for that long and the stream ends, with 408 if no response started.
-  startStreamIdle(action.idleTimeout().value_or(hcm.stream_idle_timeout));
+  stream_.startIdle(action.idleTimeout().value_or(hcm.stream_idle_timeout));
   stream_.client_gone = false;
   struct EndForward {
     DownstreamConnection& connection;
     ~EndForward() {
       connection.stopClientWatch();
-      connection.timer_.clear(kUpstreamResponse);
-      if (connection.stream_.state.tunnelling()) return;  // the tunnel keeps its idle timeout and upstream
-      connection.startStreamIdle(Millis(0));
-      connection.upstream_transport_ = nullptr;
+      auto& stream = connection.stream_;
+      stream.timer.clear(Stream::kUpstreamResponse);
+      if (stream.state.tunnelling()) return;  // the tunnel keeps its idle timeout and upstream
+      stream.startIdle(Millis(0));
+      if (connection.worker_.stopped()) return;  // destroyed with the event loop: the buffer pool is gone
+      connection.worker_.buffers().give(stream.upstream->buffer());
+      stream.upstream.reset();
     }
   } end_forward{*this};
 
-  const UpstreamRequest request = prepareUpstreamRequest(route, *host, upgrade, request_framing);
+  const PreparedRequest request = prepareUpstreamRequest(route, upstream.host(), upgrade, request_framing);
   // Like Envoy (proxy_100_continue off), sluice answers 100-continue itself.
   if (request.expect_continue && !co_await writeAll(*transport_, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
 
   // Attempts until one has a final head or fails in a way not retried.
   const auto upstream_start = std::chrono::steady_clock::now();
-  std::unique_ptr<UpstreamConnection> upstream;
   for (int attempt = 0;; ++attempt) {
-    const auto failure =
-        co_await attemptOnce(*cluster, host, action, request_framing, request.replayable && attempt == 0, upstream);
+    const auto failure = co_await attemptOnce(action, request_framing, request.replayable && attempt == 0);
     if (!failure) break;
     if (!failure.retryable) co_return co_await replyToFailure(failure, route);
     cluster->config->stats->upstream_rq_retry.inc();
   }
   stopClientWatch();
-  co_return co_await forwardResponse(cluster, std::move(upstream), route, request, upstream_start, active.status);
+  co_return co_await forwardResponse(route, request, upstream_start);
 }
 
-DownstreamConnection::UpstreamRequest DownstreamConnection::prepareUpstreamRequest(const router::Route& route,
+DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamRequest(const router::Route& route,
                                                                                    const upstream::Host& host,
                                                                                    bool upgrade,
                                                                                    const Framing& framing) {
@@ -200,7 +179,7 @@ DownstreamConnection::UpstreamRequest DownstreamConnection::prepareUpstreamReque
     stream_.request.headers.set("host", host.address_string);
   }
   route.applyRequestHeaderMutations(stream_.request.headers);
-  UpstreamRequest request;
+  PreparedRequest request;
   request.upgrade = upgrade;
   request.expect_continue = stream_.request.version_minor == 1 && framing.kind != Framing::Kind::None &&
                             hasToken(stream_.request.headers, "expect", "100-continue");
@@ -221,94 +200,29 @@ DownstreamConnection::UpstreamRequest DownstreamConnection::prepareUpstreamReque
   return request;
 }
 
-asio::awaitable<UpstreamFailure> DownstreamConnection::attemptOnce(ClusterState& cluster, const upstream::HostPtr& host,
-                                                                   const router::RouteAction& action,
-                                                                   const Framing& framing, bool may_replay,
-                                                                   std::unique_ptr<UpstreamConnection>& upstream) {
-  // Acquire a connection.
-  if (upstream_in_.allocated()) upstream_in_.reset();  // nothing from an earlier connection counts
-  timer_.clear(kUpstreamResponse);                     // it pointed at the previous connection
-  auto acquired = co_await cluster.pool.acquire(host);
-  if (!acquired.connection) {
-    if (!acquired.timed_out) stream_.info.upstream_connect_errno = acquired.error.value();
-    co_return UpstreamFailure{acquired.timed_out ? Kind::ConnectTimeout : Kind::ConnectFailure, false,
-                              kUpstreamConnectionFailure};
-  }
-  upstream = std::move(acquired.connection);
-  upstream_transport_ = upstream->transport.get();
-  stream_.info.upstream_local = upstream->local;
-  ++upstream->requests;
-  cluster.config->stats->upstream_rq_total.inc();
-  host->stats->rq_total.fetch_add(1, std::memory_order_relaxed);
-  // A pooled connection the peer closed meanwhile fails before any response
-  // byte; a request without a body is then sent once more on a new one.
-  const bool may_retry = upstream->reused && may_replay;
-
-  // Send the request. (The steps await the exchange directly: a coroutine
-  // frame per step would cost more than the rest of the step on this path.)
-  upstream::Http1ClientExchange exchange(io_, *upstream->transport, upstream_in_, listener_->hcm.response_limits,
-                                         stream_.response);
-  out_.clear();
-  http::http1::appendRequestHead(stream_.request, out_);
-  if (!co_await exchange.sendHead(out_)) co_return sendFailed(*upstream, Body::UpstreamFailed, may_retry);
-  if (framing.kind != Framing::Kind::None) {
-    const upstream::Http1ClientExchange::RequestBody body{*transport_,
-                                                          in_,
-                                                          bodies_->request,
-                                                          framing.kind == Framing::Kind::Chunked,
-                                                          stream_.info.bytes_received,
-                                                          listener_->per_connection_buffer_limit_bytes};
-    const auto sent = co_await exchange.sendBody(body);
-    if (sent == Body::Sent) {
-      stream_.request_body_complete = true;
-      timer_.clear(kRequest);  // request_timeout covers the request until its last byte
-      stream_.info.markRequestComplete();
-    } else if (sent != Body::EarlyResponse) {
-      co_return sendFailed(*upstream, sent, may_retry);
+asio::awaitable<UpstreamFailure> DownstreamConnection::attemptOnce(const router::RouteAction& action,
+                                                                   const Framing& framing, bool may_replay) {
+  const upstream::Http1ClientExchange::RequestBody body{*transport_,
+                                                        in_,
+                                                        bodies_->request,
+                                                        framing.kind == Framing::Kind::Chunked,
+                                                        stream_.info.bytes_received,
+                                                        listener_->per_connection_buffer_limit_bytes};
+  const UpstreamRequest::Send send{io_, listener_->hcm.response_limits,
+                                   framing.kind == Framing::Kind::None ? nullptr : &body,
+                                   action.timeout().value_or(Millis(0)), may_replay};
+  auto failure = co_await stream_.upstream->attempt(stream_, send);
+  // The stream's own facts explain a failed read or write first: the
+  // upstream connection was closed because the client left or a stream
+  // timeout passed (a response that does not parse is the upstream's).
+  if (failure && failure.kind != Kind::ProtocolError) {
+    if (stream_.client_gone) {
+      failure = UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
+    } else if (stream_.timeout != StreamTimeout::None) {
+      failure = UpstreamFailure{Kind::StreamTimeout};
     }
-    // An early response (the upstream answered before the body was all sent,
-    // a 413 say) is forwarded; the client connection closes after it, as its
-    // unread body cannot be skipped reliably (stream_.request_body_complete stays false).
   }
-
-  // Await the final head.
-  if (const auto route_timeout = action.timeout()) timer_.setAfter(kUpstreamResponse, *route_timeout);
-  const auto head = co_await exchange.readFinalHead();
-  if (head == upstream::Http1ClientExchange::HeadResult::Head) co_return UpstreamFailure{};
-  co_return headFailed(cluster, *upstream, head, may_retry);
-}
-
-UpstreamFailure DownstreamConnection::sendFailed(UpstreamConnection& upstream, Body sent, bool may_retry) {
-  upstream.transport->close();
-  if (stream_.timeout != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
-  if (sent == Body::DownstreamFailed) {
-    // A malformed body (a bad chunk) is the client's protocol error: 400, as
-    // for a bad head, since no response has started. The upstream saw none
-    // of the bytes from the bad one on.
-    if (const auto failed = bodies_->request.decode({}); failed.error) {
-      return UpstreamFailure{Kind::DownstreamMalformed, false, kDownstreamProtocolError, failed.detail};
-    }
-    return UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
-  }
-  return UpstreamFailure{Kind::ConnectionTermination, may_retry, kUpstreamConnectionTermination};
-}
-
-UpstreamFailure DownstreamConnection::headFailed(ClusterState& cluster, UpstreamConnection& upstream,
-                                                 upstream::Http1ClientExchange::HeadResult head, bool may_retry) {
-  upstream.transport->close();
-  if (head == upstream::Http1ClientExchange::HeadResult::Malformed) {
-    return UpstreamFailure{Kind::ProtocolError, false, kUpstreamProtocolError};
-  }
-  if (stream_.client_gone) return UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
-  if (stream_.timeout != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
-  if (timer_.expired(kUpstreamResponse)) {
-    cluster.config->stats->upstream_rq_timeout.inc();
-    upstream.host->stats->rq_timeout.fetch_add(1, std::memory_order_relaxed);
-    return UpstreamFailure{Kind::ResponseTimeout, false, kUpstreamRequestTimeout};
-  }
-  // Retried only when nothing of a response arrived.
-  return UpstreamFailure{Kind::ConnectionTermination, may_retry && upstream_in_.empty(),
-                         kUpstreamConnectionTermination};
+  co_return failure;
 }
 
 asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure& failure, const router::Route& route) {
@@ -341,16 +255,16 @@ asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure
   co_return false;
 }
 
-asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<ClusterState>& cluster,
-                                                            std::unique_ptr<UpstreamConnection> upstream,
-                                                            const router::Route& route, const UpstreamRequest& request,
-                                                            std::chrono::steady_clock::time_point upstream_start,
-                                                            int& upstream_status) {
+asio::awaitable<bool> DownstreamConnection::forwardResponse(const router::Route& route, const PreparedRequest& request,
+                                                            std::chrono::steady_clock::time_point upstream_start) {
   const auto& hcm = listener_->hcm;
-  timer_.clear(kRequest);  // the response has started
+  auto& upstream = *stream_.upstream;
+  auto& upstream_in = upstream.buffer();
+  const ClusterConfig& cluster = *upstream.cluster().config;
+  stream_.timer.clear(Stream::kRequest);  // the response has started
   auto framing = http::http1::responseFraming(stream_.response, request.method, hcm.response_limits);
   if (!framing.ok || (stream_.response.status == 101 && !request.upgrade)) {
-    upstream->transport->close();
+    upstream.closeConnection();
     co_return co_await sendLocalReply(502, kProtocolError, "upstream_reset_before_response_started{protocol_error}",
                                       kUpstreamProtocolError, {}, &route);
   }
@@ -364,8 +278,8 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
   const auto service_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - upstream_start).count();
   stream_.response.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
-  cluster->config->stats->responseReceived(stream_.response.status, static_cast<uint64_t>(service_ms));
-  upstream_status = stream_.response.status;
+  cluster.stats->responseReceived(stream_.response.status, static_cast<uint64_t>(service_ms));
+  upstream.setStatus(stream_.response.status);
   route.applyResponseHeaderMutations(stream_.response.headers);
 
   // An upgrade the upstream refused (any answer but 101) ends the connection,
@@ -403,34 +317,34 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
   bool body_sent = kind == Framing::Kind::None;
   if (!body_sent && !switching) {
     bodies_->response.reset(framing.framing);
-    if (kind == Framing::Kind::ContentLength && upstream_in_.allocated() &&
-        upstream_in_.size() >= framing.framing.length) {
-      const auto step = bodies_->response.decode(upstream_in_.readable());
+    if (kind == Framing::Kind::ContentLength && upstream_in.allocated() &&
+        upstream_in.size() >= framing.framing.length) {
+      const auto step = bodies_->response.decode(upstream_in.readable());
       out_.append(step.data);
       stream_.info.bytes_sent += step.data.size();
-      upstream_in_.consume(step.consumed);
+      upstream_in.consume(step.consumed);
       body_sent = true;
     }
   }
   if (!co_await writeAll(*transport_, out_)) {
-    upstream->transport->close();
+    upstream.closeConnection();
     stream_.info.response_flags |= kDownstreamConnectionTermination;
     co_return false;
   }
   if (switching) {
-    timer_.clear(kUpstreamResponse);
-    startTunnel(std::move(cluster), std::move(upstream));
+    stream_.timer.clear(Stream::kUpstreamResponse);
+    startTunnel();
     co_return false;
   }
 
   bool upstream_reusable =
       upstream_keep_alive && kind != Framing::Kind::UntilClose && stream_.request_body_complete && !refused_upgrade;
   if (!body_sent) {
-    upstream::Http1ClientExchange exchange(io_, *upstream->transport, upstream_in_, hcm.response_limits,
+    upstream::Http1ClientExchange exchange(io_, *upstream.connection()->transport, upstream_in, hcm.response_limits,
                                            stream_.response);
     const auto result = co_await exchange.pumpResponseBody(bodies_->response, *transport_, chunked_out,
                                                            kind == Framing::Kind::UntilClose, stream_.info.bytes_sent,
-                                                           cluster->config->per_connection_buffer_limit_bytes);
+                                                           cluster.per_connection_buffer_limit_bytes);
     if (result != upstream::PumpResult::Done) {
       // Headers are out: the client connection closes. A client that reads
       // the body to the close (HTTP/1.0) would take a plain close for the
@@ -438,23 +352,16 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(std::shared_ptr<Clus
       // sees the cut in its framing, and a reset would only make the kernel
       // drop response bytes not yet delivered.
       stream_.info.response_flags |= result == upstream::PumpResult::SinkFailed  ? kDownstreamConnectionTermination
-                                     : timer_.expired(kUpstreamResponse)         ? kUpstreamRequestTimeout
+                                     : upstream.timedOut()                       ? kUpstreamRequestTimeout
                                      : result == upstream::PumpResult::Malformed ? kUpstreamProtocolError
                                                                                  : kUpstreamConnectionTermination;
-      upstream->transport->close();
+      upstream.closeConnection();
       if (client_reads_to_close) abort();
       co_return false;
     }
   }
-  timer_.clear(kUpstreamResponse);
-  // Bytes after a complete response were never asked for: do not reuse.
-  if (upstream_in_.allocated() && !upstream_in_.empty()) upstream_reusable = false;
-  worker_.buffers().give(upstream_in_);
-  if (upstream_reusable && lifecycle_ < Lifecycle::Draining) {
-    cluster->pool.release(std::move(upstream));
-  } else {
-    upstream->transport->close();
-  }
+  stream_.timer.clear(Stream::kUpstreamResponse);
+  upstream.finish(upstream_reusable && lifecycle_ < Lifecycle::Draining, worker_.buffers());
   co_return !close_downstream;
 }
 

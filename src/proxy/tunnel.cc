@@ -12,20 +12,19 @@
 
 namespace sluice::proxy {
 
-DownstreamConnection::Tunnel::Tunnel(std::shared_ptr<ClusterState> c, std::unique_ptr<UpstreamConnection> u)
-    : cluster(std::move(c)), upstream(std::move(u)) {
-  upstream->host->active_requests.fetch_add(1, std::memory_order_relaxed);
-  cluster->config->stats->upstream_rq_active.inc();
+network::Transport& DownstreamConnection::tunnelSource(TunnelDirection direction) {
+  return direction == kToUpstream ? *transport_ : *stream_.upstream->connection()->transport;
 }
 
-DownstreamConnection::Tunnel::~Tunnel() {
-  upstream->host->active_requests.fetch_sub(1, std::memory_order_relaxed);
-  cluster->config->stats->upstream_rq_active.dec();
-  upstream.reset();  // before the cluster (its stats) may go
+network::Transport& DownstreamConnection::tunnelSink(TunnelDirection direction) {
+  return direction == kToUpstream ? *stream_.upstream->connection()->transport : *transport_;
 }
 
-void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
-                                       std::unique_ptr<UpstreamConnection> upstream) {
+network::IoBuffer& DownstreamConnection::tunnelBuffer(TunnelDirection direction) {
+  return direction == kToUpstream ? in_ : stream_.upstream->buffer();
+}
+
+void DownstreamConnection::startTunnel() {
   // The HTTP state is done with: free it, an idle tunnel should cost little
   // (the heads stay for the access log line written when the tunnel closes).
   if (listener_->hcm.access_logs.empty()) {
@@ -34,23 +33,23 @@ void DownstreamConnection::startTunnel(std::shared_ptr<ClusterState> cluster,
   }
   out_ = std::string();
   bodies_.reset();
-  tunnel_ = std::make_unique<Tunnel>(std::move(cluster), std::move(upstream));
-  upstream_transport_ = tunnel_->upstream->transport.get();  // the stream idle timeout closes it
+  // The stream's UpstreamRequest keeps the connection and its counts (the
+  // host's active requests, upstream_rq_active) until the tunnel ends.
   // Idle for the shorter of the stream's (route) idle timeout and the
   // connection manager's stream_idle_timeout: both sides close then.
   const Millis hcm_idle = listener_->hcm.stream_idle_timeout;
-  if (hcm_idle.count() > 0 && (stream_idle_timeout_.count() == 0 || hcm_idle < stream_idle_timeout_)) {
-    startStreamIdle(hcm_idle);
+  if (hcm_idle.count() > 0 && (stream_.idle_timeout.count() == 0 || hcm_idle < stream_.idle_timeout)) {
+    stream_.startIdle(hcm_idle);
   }
   stream_.state.startTunnel();
   tunnel_directions_ = 2;
   tunnelSend(kToUpstream);  // in_ may hold bytes sent after the upgrade request
-  tunnelSend(kToClient);    // upstream_in_ may hold bytes sent after the 101
+  tunnelSend(kToClient);    // the upstream's buffer may hold bytes sent after the 101
 }
 
 void DownstreamConnection::tunnelSend(TunnelDirection direction) {
-  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
-  auto& to = direction == kToUpstream ? *tunnel_->upstream->transport : *transport_;
+  auto& buffer = tunnelBuffer(direction);
+  auto& to = tunnelSink(direction);
   if (buffer.allocated() && !buffer.empty()) {
     to.asyncWrite(buffer.readable(), [self = shared_from_this(), direction](const std::error_code& ec, size_t n) {
       self->onTunnelWritten(direction, ec, n);
@@ -58,8 +57,7 @@ void DownstreamConnection::tunnelSend(TunnelDirection direction) {
     return;
   }
   worker_.buffers().give(buffer);
-  auto& from = direction == kToUpstream ? *transport_ : *tunnel_->upstream->transport;
-  from.waitReadable(
+  tunnelSource(direction).waitReadable(
       [self = shared_from_this(), direction](const std::error_code& ec) { self->onTunnelReadable(direction, ec); });
 }
 
@@ -68,10 +66,9 @@ void DownstreamConnection::onTunnelWritten(TunnelDirection direction, const std:
     endTunnelDirection(direction, true);
     return;
   }
-  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
-  buffer.consume(n);
+  tunnelBuffer(direction).consume(n);
   (direction == kToUpstream ? stream_.info.bytes_received : stream_.info.bytes_sent) += n;
-  touchStream();
+  stream_.touch();
   tunnelSend(direction);
 }
 
@@ -80,12 +77,11 @@ void DownstreamConnection::onTunnelReadable(TunnelDirection direction, const std
     endTunnelDirection(direction, false);
     return;
   }
-  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
-  auto& from = direction == kToUpstream ? *transport_ : *tunnel_->upstream->transport;
+  auto& buffer = tunnelBuffer(direction);
   if (!buffer.allocated()) buffer = worker_.buffers().take();
-  const auto read = from.tryRead(buffer, SIZE_MAX);
+  const auto read = tunnelSource(direction).tryRead(buffer, SIZE_MAX);
   if (read == ReadResult::Data) {
-    touchStream();
+    stream_.touch();
   } else if (read != ReadResult::WouldBlock) {
     endTunnelDirection(direction, false);  // EOF or reset
     return;
@@ -94,10 +90,9 @@ void DownstreamConnection::onTunnelReadable(TunnelDirection direction, const std
 }
 
 void DownstreamConnection::endTunnelDirection(TunnelDirection direction, bool sink_failed) {
-  auto& buffer = direction == kToUpstream ? in_ : upstream_in_;
-  auto& from = direction == kToUpstream ? *transport_ : *tunnel_->upstream->transport;
-  auto& to = direction == kToUpstream ? *tunnel_->upstream->transport : *transport_;
-  worker_.buffers().give(buffer);
+  auto& from = tunnelSource(direction);
+  auto& to = tunnelSink(direction);
+  worker_.buffers().give(tunnelBuffer(direction));
   if (sink_failed) {
     // Nothing more can be delivered either way.
     from.close();
@@ -110,17 +105,17 @@ void DownstreamConnection::endTunnelDirection(TunnelDirection direction, bool si
 
 void DownstreamConnection::closeTunnel() {
   if (!stream_.state.tunnelling()) return;
-  tunnel_->upstream->transport->close();
+  stream_.upstream->closeConnection();
   close();  // both pending readiness waits end: each direction ends, then the tunnel
 }
 
 void DownstreamConnection::endTunnel() {
   // What forward() and run() would have done after the tunnel, in their order.
   stream_.state.tunnelEnded();
-  tunnel_->upstream->transport->close();
-  startStreamIdle(Millis(0));
-  upstream_transport_ = nullptr;
-  tunnel_.reset();
+  stream_.upstream->closeConnection();
+  stream_.startIdle(Millis(0));
+  worker_.buffers().give(stream_.upstream->buffer());
+  stream_.upstream.reset();
   listener_->hcm.stats->downstream_rq_active.dec();
   logStream();
   endStream();

@@ -1,5 +1,5 @@
-// ConnectionTimer: every timeout of one connection (and of its stream) on ONE
-// asio timer, armed for the earliest deadline. Re-arming an asio timer costs a
+// SlotTimer: every timeout of one owner (a connection, a stream) on ONE asio
+// timer, armed for the earliest deadline. Re-arming an asio timer costs a
 // cancel, a timer-heap update and a completion, and a connection used to
 // re-arm several of them on every request; here:
 //  - setting a deadline no earlier than the armed one costs no timer operation;
@@ -10,7 +10,7 @@
 // the owner rather than an interface: the call is direct and the owner needs no
 // virtual destructor.)
 //
-// Owned by its connection; worker thread only. A completion still queued when
+// Owned by its connection or stream; worker thread only. A completion still queued when
 // the timer is destroyed is ignored (the guard below).
 #pragma once
 
@@ -27,17 +27,17 @@ namespace sluice::network {
 // `Owner::onDeadline(size_t slot)`: a deadline set for `slot` passed. The owner
 // may set or clear slots there.
 template <typename Owner, size_t N>
-class ConnectionTimer {
+class SlotTimer {
  public:
   using Clock = std::chrono::steady_clock;
   using TimePoint = Clock::time_point;
 
-  ConnectionTimer(asio::io_context& io, Owner& owner) : timer_(io), owner_(owner) { due_.fill(kNever); }
-  ~ConnectionTimer() {
+  SlotTimer(asio::io_context& io, Owner& owner) : timer_(io), owner_(owner) { due_.fill(kNever); }
+  ~SlotTimer() {
     if (guard_) guard_->timer = nullptr;
   }
-  ConnectionTimer(const ConnectionTimer&) = delete;
-  ConnectionTimer& operator=(const ConnectionTimer&) = delete;
+  SlotTimer(const SlotTimer&) = delete;
+  SlotTimer& operator=(const SlotTimer&) = delete;
 
   // Due `after` from `now`; a zero (or negative) duration clears the slot.
   void setAfter(size_t slot, std::chrono::milliseconds after, TimePoint now = Clock::now()) {
@@ -63,7 +63,7 @@ class ConnectionTimer {
  private:
   static constexpr TimePoint kNever = TimePoint::max();
   struct Guard {
-    ConnectionTimer* timer;
+    SlotTimer* timer;
   };
 
   void arm(TimePoint when) {
