@@ -135,11 +135,10 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // mutations, hop-by-hop fields, x-forwarded-*, x-request-id, framing.
   PreparedRequest prepareUpstreamRequest(const router::Route& route, const upstream::Host& host, bool upgrade,
                                          const http::http1::Framing& framing);
-  // One attempt of stream_.upstream (UpstreamRequest::attempt), with this
-  // connection's buffers and the client as the body's source; its failure
-  // with the stream's own facts added (a stream timeout, a client that left).
-  asio::awaitable<UpstreamFailure> attemptOnce(const router::RouteAction& action, const http::http1::Framing& framing,
-                                               bool may_replay);
+  // An attempt's failure (UpstreamRequest::attempt) with the stream's own
+  // facts added: a stream timeout or a client that left closed the upstream
+  // connection under it.
+  UpstreamFailure withStreamFacts(UpstreamFailure failure) const;
   // The local reply (or none: the client is gone) for an attempt's failure.
   asio::awaitable<bool> replyToFailure(const UpstreamFailure& failure, const router::Route& route);
   // The final head is in stream_.response: forwards it and streams the body, then

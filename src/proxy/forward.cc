@@ -155,9 +155,21 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   if (request.expect_continue && !co_await writeAll(*transport_, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
 
   // Attempts until one has a final head or fails in a way not retried.
+  // Attempts until one has a final head or fails in a way not retried. (The
+  // attempt is awaited here directly: a coroutine frame around it would cost
+  // more than the rest of the step.)
+  const upstream::Http1ClientExchange::RequestBody body{*transport_,
+                                                        in_,
+                                                        bodies_->request,
+                                                        request_framing.kind == Framing::Kind::Chunked,
+                                                        stream_.info.bytes_received,
+                                                        listener_->per_connection_buffer_limit_bytes};
+  UpstreamRequest::Send send{io_, hcm.response_limits, request_framing.kind == Framing::Kind::None ? nullptr : &body,
+                             action.timeout().value_or(Millis(0)), request.replayable};
   const auto upstream_start = std::chrono::steady_clock::now();
-  for (int attempt = 0;; ++attempt) {
-    const auto failure = co_await attemptOnce(action, request_framing, request.replayable && attempt == 0);
+  for (;;) {
+    const auto failure = withStreamFacts(co_await upstream.attempt(stream_, send));
+    send.may_replay = false;  // once
     if (!failure) break;
     if (!failure.retryable) co_return co_await replyToFailure(failure, route);
     cluster->config->stats->upstream_rq_retry.inc();
@@ -200,29 +212,14 @@ DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamReque
   return request;
 }
 
-asio::awaitable<UpstreamFailure> DownstreamConnection::attemptOnce(const router::RouteAction& action,
-                                                                   const Framing& framing, bool may_replay) {
-  const upstream::Http1ClientExchange::RequestBody body{*transport_,
-                                                        in_,
-                                                        bodies_->request,
-                                                        framing.kind == Framing::Kind::Chunked,
-                                                        stream_.info.bytes_received,
-                                                        listener_->per_connection_buffer_limit_bytes};
-  const UpstreamRequest::Send send{io_, listener_->hcm.response_limits,
-                                   framing.kind == Framing::Kind::None ? nullptr : &body,
-                                   action.timeout().value_or(Millis(0)), may_replay};
-  auto failure = co_await stream_.upstream->attempt(stream_, send);
+UpstreamFailure DownstreamConnection::withStreamFacts(UpstreamFailure failure) const {
   // The stream's own facts explain a failed read or write first: the
   // upstream connection was closed because the client left or a stream
   // timeout passed (a response that does not parse is the upstream's).
-  if (failure && failure.kind != Kind::ProtocolError) {
-    if (stream_.client_gone) {
-      failure = UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
-    } else if (stream_.timeout != StreamTimeout::None) {
-      failure = UpstreamFailure{Kind::StreamTimeout};
-    }
-  }
-  co_return failure;
+  if (!failure || failure.kind == Kind::ProtocolError) return failure;
+  if (stream_.client_gone) return UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
+  if (stream_.timeout != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
+  return failure;
 }
 
 asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure& failure, const router::Route& route) {
