@@ -3,6 +3,7 @@
 // server); clusters, endpoints and listeners come over one stream. The tests
 // share one sluice and run in order, each building on the last state.
 import { test, before, after } from 'node:test';
+import net from 'node:net';
 import assert from 'node:assert/strict';
 import { startSluice, httpListener, routes, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
@@ -76,6 +77,9 @@ test('CDS, EDS and LDS over ADS: traffic flows to the pushed endpoints', { timeo
   assert.equal(await stat('control_plane.connected_state'), 1);
   assert.equal(await stat('cluster_manager.cds.update_success'), 1);
   assert.equal(await stat('listener_manager.lds.update_success'), 1);
+  // A debug line per request and per response of the stream.
+  assert.match(sluice.stderr, /ads: sending type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster version_info ''/);
+  assert.match(sluice.stderr, /ads: received type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster version_info 'c1'/);
 });
 
 test('the node goes on the first request of the stream only (set_node_on_first_message_only)', { timeout: 20_000 }, () => {
@@ -162,6 +166,10 @@ test('initial_fetch_timeout ends the warming of an EDS cluster the server never 
   ads.push(TYPE.cluster, 'c4', [edsCluster('web'), edsCluster('cold', { initial_fetch_timeout: { nanos: 300_000_000 } })]);
   await sluice.waitForLog(/cluster 'cold' got no endpoints within its initial_fetch_timeout/);
   assert.equal(await stat('cluster_manager.warming_clusters'), 0);
+  // /config_dump: each cluster with the version that last changed it.
+  const dump = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump?resource=dynamic_active_clusters' })).body);
+  const versions = Object.fromEntries(dump.configs.map((c) => [c.cluster.name, c.version_info]));
+  assert.deepEqual(versions, { web: 'c1', cold: 'c4' });
 });
 
 test('the control plane dies: traffic continues, connected_state 0; it returns: the client resyncs', { timeout: 20_000 }, async () => {
@@ -185,4 +193,29 @@ test('the control plane dies: traffic continues, connected_state 0; it returns: 
   assert.ok((await stat('cluster_manager.cds.update_failure')) >= 1);
   const res = await get();
   assert.equal(res.status, 200);
+});
+
+test('the endpoints of the ADS cluster are tried in turn: a dead first one, the server second', { timeout: 20_000 }, async () => {
+  const dead = net.createServer();
+  await new Promise((r) => dead.listen(0, '127.0.0.1', r));
+  const deadPort = dead.address().port;
+  await new Promise((r) => dead.close(r));
+  const second = new AdsServer();
+  await second.start();
+  second.push(TYPE.cluster, 'only', [edsCluster('web')]);
+  const s = await startSluice({
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: { clusters: [staticCluster('xds', [deadPort, second.port], { connect_timeout: '0.2s' })] },
+  });
+  try {
+    await second.waitForRequest((r) => r.type_url === TYPE.cluster && r.version_info === 'only');
+    assert.equal(await s.stat('control_plane.connected_state'), 1);
+    assert.ok((await s.stat('cluster_manager.cds.update_failure')) >= 1, 'the dead endpoint was tried first');
+  } finally {
+    await s.stop();
+    second.stop();
+  }
 });
