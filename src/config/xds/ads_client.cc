@@ -81,8 +81,12 @@ void AdsClient::onStreamClosed(uint64_t stream, const std::string& reason) {
   if (!started_ || stream != stream_) return;
   stream_ = 0;
   connected_state_.set(0);
-  SLUICE_LOG(config, warn, "sluice: ADS stream {} closed ({}); keeping the last accepted configuration", stream,
-             reason);
+  if (stream == 0) {
+    SLUICE_LOG(config, warn, "sluice: ADS: {}; keeping the last accepted configuration", reason);
+  } else {
+    SLUICE_LOG(config, warn, "sluice: ADS stream {} closed ({}); keeping the last accepted configuration", stream,
+               reason);
+  }
   for (const auto& type_url : order_) types_.at(type_url).watcher->onStreamFailure();
 }
 
