@@ -17,6 +17,12 @@ bool readDiscoveryFile(const std::string& path, const std::string& type, Discove
   envoy::service::discovery::v3::DiscoveryResponse response;
   parseYamlInto(text, response, errors, path);
   if (errors.size() != before) return false;
+  return readDiscoveryResponse(response, type, out, errors);
+}
+
+bool readDiscoveryResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, const std::string& type,
+                           DiscoveryFile& out, ErrorList& errors) {
+  const size_t before = errors.size();
   out.version_info = response.version_info();
   out.resources.clear();
   for (int i = 0; i < response.resources_size(); ++i) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_error.h"
+#include "envoy/service/discovery/v3/discovery.pb.h"
 
 namespace sluice::config {
 
@@ -22,5 +23,11 @@ struct DiscoveryFile {
 // `type` is the full message name every resource must have, e.g.
 // "envoy.config.listener.v3.Listener". False with errors when anything is wrong.
 bool readDiscoveryFile(const std::string& path, const std::string& type, DiscoveryFile& out, ErrorList& errors);
+
+// The same checks on a DiscoveryResponse already decoded (a file's, or one
+// from an ADS stream): every resource must be a `type`, decodable, within the
+// protoc-gen-validate rules and the supported subset. All or nothing.
+bool readDiscoveryResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, const std::string& type,
+                           DiscoveryFile& out, ErrorList& errors);
 
 }  // namespace sluice::config

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -67,6 +68,8 @@ class Checker {
 
   void run() {
     const auto& sr = bootstrap_.static_resources();
+    const auto& ads = bootstrap_.dynamic_resources().ads_config();
+    if (ads.grpc_services_size() == 1) ads_cluster_ = ads.grpc_services(0).envoy_grpc().cluster_name();
     std::map<std::string, std::string> cluster_names;
     for (int i = 0; i < sr.clusters_size(); ++i) {
       const std::string path = indexPath("static_resources.clusters", i);
@@ -108,8 +111,10 @@ class Checker {
     }
     if (bootstrap_.has_dynamic_resources()) {
       const auto& dr = bootstrap_.dynamic_resources();
+      if (dr.has_ads_config()) adsConfig(dr.ads_config(), "dynamic_resources.ads_config");
       if (dr.has_lds_config()) configSource(dr.lds_config(), "dynamic_resources.lds_config");
-      if (dr.has_cds_config()) configSource(dr.cds_config(), "dynamic_resources.cds_config");
+      // CDS over ADS: initial_fetch_timeout bounds how long LDS waits for it.
+      if (dr.has_cds_config()) configSource(dr.cds_config(), "dynamic_resources.cds_config", dr.cds_config().has_ads());
     }
   }
 
@@ -118,11 +123,42 @@ class Checker {
   // cluster warms for it), so initial_fetch_timeout has an effect; file-based
   // LDS and CDS are read before serving.
   void configSource(const envoy::config::core::v3::ConfigSource& source, const std::string& path, bool waits = false) {
-    if (!source.has_path_config_source()) errors_.add(path, "needs path_config_source (file-based discovery)");
+    if (!source.has_path_config_source() && !source.has_ads()) {
+      errors_.add(path, "needs path_config_source (file-based discovery) or ads");
+    }
+    if (source.has_ads() && !bootstrap_.dynamic_resources().has_ads_config()) {
+      errors_.add(path + ".ads", "needs dynamic_resources.ads_config");
+    }
     if (!waits && source.has_initial_fetch_timeout()) {
       errors_.add(path + ".initial_fetch_timeout",
-                  "is not supported by sluice here: a file-based LDS or CDS source is read before serving "
-                  "(only RDS and EDS wait for their first fetch)");
+                  "is not supported by sluice here: file-based LDS and CDS are read before serving, LDS over ADS "
+                  "serves listeners as they come (only RDS, EDS and CDS over ADS wait for their first fetch)");
+    }
+  }
+
+  // The ADS client's source: one gRPC service, to a STATIC cluster of the bootstrap.
+  void adsConfig(const envoy::config::core::v3::ApiConfigSource& ads, const std::string& path) {
+    if (ads.api_type() != envoy::config::core::v3::ApiConfigSource::GRPC) {
+      errors_.add(path + ".api_type", "must be GRPC (state of the world; DELTA_GRPC is not supported by sluice yet)");
+    }
+    if (ads.grpc_services_size() != 1) {
+      errors_.add(path + ".grpc_services", "needs exactly one gRPC service");
+      return;
+    }
+    const std::string service_path = path + ".grpc_services[0]";
+    if (!ads.grpc_services(0).has_envoy_grpc()) {
+      errors_.add(service_path + ".envoy_grpc", "is required");
+      return;
+    }
+    const std::string& name = ads.grpc_services(0).envoy_grpc().cluster_name();
+    const auto& clusters = bootstrap_.static_resources().clusters();
+    const auto it =
+        std::find_if(clusters.begin(), clusters.end(), [&name](const Cluster& c) { return c.name() == name; });
+    if (it == clusters.end()) {
+      errors_.add(service_path + ".envoy_grpc.cluster_name",
+                  "'" + name + "' is not a cluster of static_resources (the ADS cluster must be static)");
+    } else if (it->type() != Cluster::STATIC) {
+      errors_.add(service_path + ".envoy_grpc.cluster_name", "'" + name + "' must be a STATIC cluster");
     }
   }
 
@@ -154,6 +190,16 @@ class Checker {
       } else {
         configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config", true);
       }
+    }
+    // HTTP/2 is what the ADS client's gRPC speaks; the data plane does not yet.
+    if (c.name() != ads_cluster_ || ads_cluster_.empty()) {
+      const char* why =
+          "is accepted only on the cluster of dynamic_resources.ads_config's grpc_service "
+          "(sluice's data plane speaks HTTP/1.1 only)";
+      // (Read by reflection: the accessor is deprecated.)
+      static const auto* http2 = Cluster::descriptor()->FindFieldByName("http2_protocol_options");
+      if (c.GetReflection()->HasField(c, http2)) errors_.add(path + ".http2_protocol_options", why);
+      if (c.typed_extension_protocol_options_size() > 0) errors_.add(path + ".typed_extension_protocol_options", why);
     }
     if (c.type() == Cluster::STATIC && endpoints == 0) {
       errors_.add(path + ".load_assignment", "a STATIC cluster needs at least one endpoint");
@@ -216,7 +262,12 @@ class Checker {
     }
     // Upgrade types other than websocket: the gate (config/supported_fields.cc).
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
-    if (hcm.has_rds()) configSource(hcm.rds().config_source(), path + ".rds.config_source", true);
+    if (hcm.has_rds()) {
+      configSource(hcm.rds().config_source(), path + ".rds.config_source", true);
+      if (hcm.rds().config_source().has_ads()) {
+        errors_.add(path + ".rds.config_source.ads", "RDS over ADS is not supported by sluice yet (use a file)");
+      }
+    }
     if (!hcm.has_route_config() && !hcm.has_rds()) errors_.add(path, "needs route_config or rds");
   }
 
@@ -278,6 +329,7 @@ class Checker {
   const envoy::config::bootstrap::v3::Bootstrap& bootstrap_;
   ErrorList& errors_;
   std::set<std::string> clusters_;
+  std::string ads_cluster_;  // ads_config's cluster, the one that may speak HTTP/2
   bool check_route_clusters_ = true;
 
  public:

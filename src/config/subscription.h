@@ -34,6 +34,9 @@ class SubscriptionCallbacks {
   // An update that could not be read or validated; its errors name the
   // resource where one could be named (`cluster 'web'.connect_timeout: ...`).
   virtual void onConfigUpdateFailed(const std::string& error) = 0;
+  // The source could not be reached (an ADS stream failed or could not be
+  // opened); the previous config stays. Envoy's update_failure.
+  virtual void onConnectionFailure() {}
 };
 
 class Subscription {

@@ -21,7 +21,7 @@ constexpr SupportedField kFields[] = {
     // Bootstrap
     {"envoy.config.bootstrap.v3.Bootstrap", "node", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap", "static_resources", "", ""},
-    {"envoy.config.bootstrap.v3.Bootstrap", "dynamic_resources", "", "file-based LDS and CDS"},
+    {"envoy.config.bootstrap.v3.Bootstrap", "dynamic_resources", "", "LDS and CDS from files or over ADS"},
     {"envoy.config.bootstrap.v3.Bootstrap", "admin", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap", "layered_runtime", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap", "stats_config", "", ""},
@@ -29,22 +29,39 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.Bootstrap.StaticResources", "clusters", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "lds_config", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "cds_config", "", ""},
+    {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "ads_config", "",
+     "state of the world over gRPC (DELTA_GRPC: not yet); one stream on a thread of its own, to the endpoints "
+     "of its cluster in turn, reconnecting with jittered exponential backoff (0.5s to 30s); the last accepted "
+     "config keeps serving while the control plane is down"},
+    {"envoy.config.core.v3.ApiConfigSource", "api_type", "GRPC", "ads_config only (api_config_source: not yet)"},
+    {"envoy.config.core.v3.ApiConfigSource", "transport_api_version", "V3", ""},
+    {"envoy.config.core.v3.ApiConfigSource", "grpc_services", "",
+     "exactly one, envoy_grpc naming a STATIC cluster of static_resources"},
+    {"envoy.config.core.v3.ApiConfigSource", "set_node_on_first_message_only", "",
+     "default false: the node goes on every request; true: on the first of each stream"},
+    {"envoy.config.core.v3.GrpcService", "envoy_grpc", "", ""},
+    {"envoy.config.core.v3.GrpcService.EnvoyGrpc", "cluster_name", "", ""},
     {"envoy.config.bootstrap.v3.Admin", "address", "", ""},
     // Node
-    {"envoy.config.core.v3.Node", "id", "", "overridden by --service-node; reported by /config_dump and /server_info"},
+    {"envoy.config.core.v3.Node", "id", "",
+     "overridden by --service-node; reported by /config_dump and /server_info; sent to the ADS server, as are "
+     "cluster, locality and metadata (with user_agent_name 'sluice')"},
     {"envoy.config.core.v3.Node", "cluster", "", "overridden by --service-cluster"},
     {"envoy.config.core.v3.Node", "locality", "",
      "zone overridden by --service-zone; reported only (sluice has no zone-aware routing)"},
-    {"envoy.config.core.v3.Node", "metadata", "", "reported by /config_dump (sluice has no xDS client to send it)"},
+    {"envoy.config.core.v3.Node", "metadata", "", "reported by /config_dump; sent to the ADS server"},
     {"envoy.config.core.v3.Locality", "region", "", ""},
     {"envoy.config.core.v3.Locality", "zone", "", ""},
     {"envoy.config.core.v3.Locality", "sub_zone", "", ""},
     // Config sources
     {"envoy.config.core.v3.ConfigSource", "path_config_source", "", "watched with inotify; replace files by rename"},
+    {"envoy.config.core.v3.ConfigSource", "ads", "",
+     "over dynamic_resources.ads_config: CDS and LDS (wildcard), EDS (by cluster); RDS: not yet"},
     {"envoy.config.core.v3.ConfigSource", "resource_api_version", "V3", ""},
     {"envoy.config.core.v3.ConfigSource", "initial_fetch_timeout", "",
      "RDS and EDS: default 15s; 0 waits for ever; a listener (cluster) warms until its routes (endpoints) "
-     "arrive or this passes"},
+     "arrive or this passes. CDS over ADS: LDS over ADS is subscribed to after the first CDS response or "
+     "this (Envoy's init order, clusters first)"},
     {"envoy.config.core.v3.PathConfigSource", "path", "", ""},
     {"envoy.config.core.v3.PathConfigSource", "watched_directory", "", ""},
     {"envoy.config.core.v3.WatchedDirectory", "path", "", ""},
@@ -305,6 +322,14 @@ constexpr SupportedField kFields[] = {
      "default 1 MiB; body reads are at most this size (at least 1 KiB)"},
     {"envoy.config.cluster.v3.Cluster", "dns_refresh_rate", "", "default 5s; resolved on a thread of its own"},
     {"envoy.config.cluster.v3.Cluster", "max_requests_per_connection", "", "deprecated in Envoy, still honoured"},
+    {"envoy.config.cluster.v3.Cluster", "typed_extension_protocol_options",
+     "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+     "only on the cluster of ads_config's grpc_service (HTTP/2 there; the data plane speaks HTTP/1.1 only)"},
+    {"envoy.config.cluster.v3.Cluster", "http2_protocol_options", "",
+     "deprecated in Envoy; only on the cluster of ads_config's grpc_service, empty"},
+    {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "explicit_http_config", "", ""},
+    {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig", "http2_protocol_options", "",
+     "empty (gRPC's own HTTP/2 settings)"},
     {"envoy.config.endpoint.v3.ClusterLoadAssignment", "cluster_name", "", ""},
     {"envoy.config.endpoint.v3.ClusterLoadAssignment", "endpoints", "", ""},
     {"envoy.config.endpoint.v3.LocalityLbEndpoints", "locality", "", ""},
@@ -327,6 +352,8 @@ constexpr SupportedExtension kExtensions[] = {
      "access_log of the connection manager"},
     {"envoy.extensions.access_loggers.stream.v3.StderrAccessLog", "envoy.access_loggers.stderr",
      "access_log of the connection manager"},
+    {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+     "typed_extension_protocol_options of the cluster of ads_config's grpc_service (its key is this name)"},
 };
 
 struct Index {
@@ -417,6 +444,34 @@ void checkAny(const pb::Message& any_msg, const SupportedField& entry, const std
   checkMessage(*payload, path, errors);
 }
 
+// A map of typed configs keyed by extension name (typed_extension_protocol_options):
+// each value is gated as an Any, and its key must be its extension's name.
+// Other maps (of strings, Structs) are leaves.
+void checkAnyMap(const pb::Message& msg, const pb::FieldDescriptor* field, const SupportedField& entry,
+                 const std::string& path, ErrorList& errors) {
+  const auto* value_field = field->message_type()->map_value();
+  if (value_field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE ||
+      value_field->message_type()->full_name() != "google.protobuf.Any") {
+    return;
+  }
+  const auto* key_field = field->message_type()->map_key();
+  const pb::Reflection* r = msg.GetReflection();
+  for (int i = 0; i < r->FieldSize(msg, field); ++i) {
+    const auto& map_entry = r->GetRepeatedMessage(msg, field, i);
+    const std::string key = map_entry.GetReflection()->GetString(map_entry, key_field);
+    const auto& any = static_cast<const pb::Any&>(map_entry.GetReflection()->GetMessage(map_entry, value_field));
+    const std::string entry_path = path + "[\"" + key + "\"]";
+    const size_t before = errors.size();
+    checkAny(any, entry, entry_path, errors);
+    if (errors.size() != before) continue;
+    const auto found = index().extensions.find(typeNameOfUrl(any.type_url()));
+    if (found->second->name != key) {
+      errors.add(entry_path, "the key must be the name of its typed config's extension ('" +
+                                 std::string(found->second->name) + "')");
+    }
+  }
+}
+
 void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& errors) {
   const pb::Reflection* r = msg.GetReflection();
   std::vector<const pb::FieldDescriptor*> set_fields;
@@ -439,7 +494,11 @@ void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& er
                                  "' is not supported by sluice (supported: " + listOf(it->second->enum_values) + ")");
       continue;
     }
-    if (field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE || field->is_map()) continue;
+    if (field->is_map()) {
+      checkAnyMap(msg, field, *it->second, field_path, errors);
+      continue;
+    }
+    if (field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
     const std::string& sub_type = field->message_type()->full_name();
     const bool is_any = sub_type == "google.protobuf.Any";
     // Other well-known types (durations, wrappers, Struct) are leaves.

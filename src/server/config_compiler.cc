@@ -113,14 +113,15 @@ void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, confi
   envoy::config::bootstrap::v3::Bootstrap merged = bootstrap;
   const auto& dr = bootstrap.dynamic_resources();
   const size_t before_files = errors.size();
-  if (dr.has_cds_config()) {
+  // ADS sources deliver after start: only file sources are read here.
+  if (dr.cds_config().has_path_config_source()) {
     checkWatchable(dr.cds_config(), "dynamic_resources.cds_config", errors);
     for (auto& c : readFileResources<envoy::config::cluster::v3::Cluster>(
              dr.cds_config(), "dynamic_resources.cds_config", "envoy.config.cluster.v3.Cluster", errors)) {
       *merged.mutable_static_resources()->add_clusters() = std::move(c);
     }
   }
-  if (dr.has_lds_config()) {
+  if (dr.lds_config().has_path_config_source()) {
     checkWatchable(dr.lds_config(), "dynamic_resources.lds_config", errors);
     for (auto& l : readFileResources<envoy::config::listener::v3::Listener>(
              dr.lds_config(), "dynamic_resources.lds_config", "envoy.config.listener.v3.Listener", errors)) {

@@ -28,6 +28,7 @@ Server::Server(Options options, envoy::config::bootstrap::v3::Bootstrap bootstra
       sockets_(options_.concurrency) {}
 
 Server::~Server() {
+  if (ads_) ads_->stop();
   for (auto& w : workers_) w->stop();
 }
 
@@ -121,12 +122,14 @@ bool Server::start(std::string& error) {
   }
   // The subscriptions deliver their first update now; it is applied once, below.
   const auto& dr = bootstrap_.dynamic_resources();
+  if (dr.has_ads_config()) createAdsClient();
   starting_ = true;
   if (dr.has_cds_config() &&
       !subscribe(dr.cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds, error)) {
     return false;
   }
-  if (dr.has_lds_config() &&
+  lds_deferred_ = dr.has_lds_config() && dr.lds_config().has_ads() && dr.cds_config().has_ads();
+  if (dr.has_lds_config() && !lds_deferred_ &&
       !subscribe(dr.lds_config(), "LDS", "envoy.config.listener.v3.Listener", &Server::loadLds, error)) {
     return false;
   }
@@ -134,6 +137,26 @@ bool Server::start(std::string& error) {
   starting_ = false;
   if (!apply(dynamic_, error)) return false;
   scheduleDnsRefresh();
+  if (ads_) {
+    requestEdsOverAds(dynamic_);
+    if (lds_deferred_) {
+      const auto& cds = dr.cds_config();
+      const auto timeout = cds.has_initial_fetch_timeout()
+                               ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
+                                     cds.initial_fetch_timeout()))
+                               : std::chrono::milliseconds(15000);  // Envoy's default
+      if (timeout.count() != 0) {
+        cds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, timeout);
+        cds_initial_fetch_->async_wait([this](const std::error_code& ec) {
+          if (ec || !lds_deferred_) return;
+          context_.store().counter("cluster_manager.cds.init_fetch_timeout").inc();
+          SLUICE_LOG(config, warn, "sluice: no CDS response within initial_fetch_timeout; subscribing to LDS");
+          startDeferredLds();
+        });
+      }
+    }
+    ads_->start();
+  }
 
   for (const auto& [name, bound] : sockets_.bound()) {
     SLUICE_LOG(main, info, "sluice: listener '{}' on {}:{}", name, bound.local.address().to_string(),
@@ -142,20 +165,6 @@ bool Server::start(std::string& error) {
   SLUICE_LOG(main, info, "sluice: started with {} workers", workers_.size());
   return true;
 }
-
-namespace {
-
-std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
-
-// Envoy's subscription stat for an update that fails parsing or validation,
-// or null. (Envoy counts EDS per cluster, cluster.<name>.update_rejected: not yet.)
-stats::Counter* updateRejected(stats::Store& store, const std::string& what) {
-  if (what == "LDS") return &store.counter("listener_manager.lds.update_rejected");
-  if (what == "CDS") return &store.counter("cluster_manager.cds.update_rejected");
-  return nullptr;
-}
-
-}  // namespace
 
 // Adapts a subscription's callbacks to two functions.
 class Server::Callbacks final : public config::SubscriptionCallbacks {
@@ -167,31 +176,166 @@ class Server::Callbacks final : public config::SubscriptionCallbacks {
     return update_(update, error);
   }
   void onConfigUpdateFailed(const std::string& error) override { failed_(error); }
+  void onConnectionFailure() override {
+    if (connection_failed_) connection_failed_();
+  }
+  void onConnection(std::function<void()> failed) { connection_failed_ = std::move(failed); }
 
  private:
   Update update_;
   Failed failed_;
+  std::function<void()> connection_failed_;
 };
+
+void Server::createAdsClient() {
+  const auto& ads = bootstrap_.dynamic_resources().ads_config();
+  const std::string& cluster_name = ads.grpc_services(0).envoy_grpc().cluster_name();
+  config::xds::GrpcTransportOptions options;
+  for (const auto& c : bootstrap_.static_resources().clusters()) {
+    if (c.name() != cluster_name) continue;  // the semantic checks made it a STATIC cluster
+    if (c.has_connect_timeout()) {
+      options.connect_timeout =
+          std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(c.connect_timeout()));
+    }
+    for (const auto& locality : c.load_assignment().endpoints()) {
+      for (const auto& e : locality.lb_endpoints()) {
+        const auto& sa = e.endpoint().address().socket_address();
+        const bool v6 = sa.address().find(':') != std::string::npos;
+        options.targets.push_back(v6 ? "ipv6:[" + sa.address() + "]:" + std::to_string(sa.port_value())
+                                     : "ipv4:" + sa.address() + ":" + std::to_string(sa.port_value()));
+      }
+    }
+  }
+  ads_transport_ = std::make_unique<config::xds::GrpcAdsTransport>(main_, std::move(options), context_.store());
+  auto node = bootstrap_.node();
+  node.set_user_agent_name("sluice");
+  node.set_user_agent_version(SLUICE_VERSION);
+  ads_ = std::make_unique<config::xds::AdsClient>(*ads_transport_, std::move(node),
+                                                  ads.set_node_on_first_message_only(), context_.store());
+}
+
+void Server::requestEdsOverAds(const Dynamic& dynamic) {
+  std::vector<std::string> names;
+  auto consider = [&names](const envoy::config::cluster::v3::Cluster& c) {
+    if (c.type() != envoy::config::cluster::v3::Cluster::EDS || !c.eds_cluster_config().eds_config().has_ads()) return;
+    const auto& service = c.eds_cluster_config().service_name();
+    names.push_back(service.empty() ? c.name() : service);
+  };
+  for (const auto& c : bootstrap_.static_resources().clusters()) consider(c);
+  for (const auto& c : dynamic.clusters) consider(c);
+  if (eds_over_ads_ != nullptr) {
+    eds_over_ads_->updateResourceNames(std::move(names));
+    return;
+  }
+  if (names.empty()) return;
+  auto callbacks = std::make_unique<Callbacks>(
+      [this](const config::DiscoveryUpdate& update, std::string&) {
+        loadEds(update);
+        SLUICE_LOG(config, info, "sluice: EDS update applied (version {})", update.version_info);
+        return true;
+      },
+      [](const std::string& e) {
+        SLUICE_LOG(config, warn, "sluice: EDS update rejected, keeping the previous endpoints: {}", e);
+      });
+  auto subscription = std::make_unique<config::xds::GrpcSubscription>(
+      *ads_, "envoy.config.endpoint.v3.ClusterLoadAssignment", std::move(names), *callbacks);
+  eds_over_ads_ = subscription.get();
+  subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
+  std::string unused;
+  subscriptions_.back().subscription->start(unused);
+}
+
+void Server::startDeferredLds() {
+  if (!lds_deferred_) return;
+  lds_deferred_ = false;
+  if (cds_initial_fetch_) cds_initial_fetch_->cancel();
+  std::string error;
+  subscribe(bootstrap_.dynamic_resources().lds_config(), "LDS", "envoy.config.listener.v3.Listener", &Server::loadLds,
+            error);  // over ADS: cannot fail
+}
+
+namespace {
+
+std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
+
+// Envoy's subscription stats for LDS and CDS (`prefix`: cluster_manager.cds,
+// listener_manager.lds), listed from the start at 0. (Envoy counts EDS per
+// cluster, cluster.<name>.update_*: not yet.)
+struct SubscriptionStats {
+  SubscriptionStats(stats::Store& store, const std::string& prefix)
+      : attempt(store.counter(prefix + ".update_attempt")),
+        success(store.counter(prefix + ".update_success")),
+        rejected(store.counter(prefix + ".update_rejected")),
+        failure(store.counter(prefix + ".update_failure")),
+        version(store.gauge(prefix + ".version")) {
+    version.set(0);
+  }
+  stats::Counter& attempt;       // every update and failure
+  stats::Counter& success;       // applied
+  stats::Counter& rejected;      // invalid: kept the previous config (a NACK over ADS)
+  stats::Counter& failure;       // the source could not be reached
+  stats::Gauge& version;         // a hash of the version_info applied last (Envoy: xxHash64; sluice: FNV-1a)
+  bool attempt_counted = false;  // by the update that is failing now
+};
+
+int64_t versionHash(const std::string& version_info) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : version_info) h = (h ^ c) * 1099511628211ull;
+  return static_cast<int64_t>(h >> 1);  // a gauge is signed: keep it positive
+}
+
+}  // namespace
 
 bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
                        const std::string& type,
                        bool (Server::*load)(Dynamic&, const config::DiscoveryUpdate&, std::string&),
                        std::string& error) {
-  stats::Counter* rejected = updateRejected(context_.store(), what);  // listed from the start, at 0
+  auto counts = std::make_shared<SubscriptionStats>(context_.store(),
+                                                    what == "CDS" ? "cluster_manager.cds" : "listener_manager.lds");
+  const bool cds = what == "CDS";
   auto callbacks = std::make_unique<Callbacks>(
-      [this, what, load](const config::DiscoveryUpdate& update, std::string& e) {
-        if (starting_) return (this->*load)(dynamic_, update, e);
+      [this, what, load, counts, cds](const config::DiscoveryUpdate& update, std::string& e) {
+        counts->attempt.inc();
+        counts->attempt_counted = true;  // if it fails, onConfigUpdateFailed follows
+        if (starting_) {
+          if (!(this->*load)(dynamic_, update, e)) return false;
+          counts->attempt_counted = false;
+          counts->success.inc();
+          counts->version.set(versionHash(update.version_info));
+          return true;
+        }
         Dynamic next = dynamic_;
         if (!(this->*load)(next, update, e) || !apply(next, e)) return false;
+        counts->attempt_counted = false;
         dynamic_ = std::move(next);
-        SLUICE_LOG(config, info, "sluice: {} update applied (config version {})", what, config_->version);
+        counts->success.inc();
+        counts->version.set(versionHash(update.version_info));
+        SLUICE_LOG(config, info, "sluice: {} update applied (version_info '{}', config version {})", what,
+                   update.version_info, config_->version);
+        if (cds && ads_) {
+          requestEdsOverAds(dynamic_);  // every CDS update re-requests EDS, changed or not
+          startDeferredLds();
+        }
         return true;
       },
-      [what, rejected](const std::string& e) {
-        if (rejected != nullptr) rejected->inc();
+      [this, what, counts, cds](const std::string& e) {
+        // An update the subscription could not read gets here without onConfigUpdate: count its attempt.
+        if (!counts->attempt_counted) counts->attempt.inc();
+        counts->attempt_counted = false;
+        counts->rejected.inc();
         SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, e);
+        if (cds) startDeferredLds();
       });
-  auto subscription = std::make_unique<config::FileSubscription>(*watcher_, source, type, *callbacks);
+  callbacks->onConnection([counts] {
+    counts->attempt.inc();
+    counts->failure.inc();
+  });
+  std::unique_ptr<config::Subscription> subscription;
+  if (source.has_ads()) {
+    subscription = std::make_unique<config::xds::GrpcSubscription>(*ads_, type, std::vector<std::string>{}, *callbacks);
+  } else {
+    subscription = std::make_unique<config::FileSubscription>(*watcher_, source, type, *callbacks);
+  }
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
   return subscriptions_.back().subscription->start(error);
 }
@@ -510,6 +654,8 @@ void Server::shutdown() {
 
 void Server::finish() {
   if (drain_timer_) drain_timer_->cancel();
+  if (cds_initial_fetch_) cds_initial_fetch_->cancel();
+  if (ads_) ads_->stop();
   dns_timer_.cancel();
   if (admin_) admin_->close();
   for (auto& w : workers_) w->stop();

@@ -14,6 +14,9 @@
 #include "admin/admin_server.h"
 #include "config/file_watcher.h"
 #include "config/subscription.h"
+#include "config/xds/ads_client.h"
+#include "config/xds/grpc_subscription.h"
+#include "config/xds/grpc_transport.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
@@ -80,6 +83,15 @@ class Server {
   class Callbacks;
   bool subscribe(const envoy::config::core::v3::ConfigSource& source, const std::string& what, const std::string& type,
                  bool (Server::*load)(Dynamic&, const config::DiscoveryUpdate&, std::string&), std::string& error);
+  // dynamic_resources.ads_config: the client and its transport, to the
+  // endpoints of the static cluster it names. Not started yet.
+  void createAdsClient();
+  // The EDS names of every EDS cluster fed over ADS (static and `dynamic`),
+  // requested now: after each CDS update, even when they did not change.
+  void requestEdsOverAds(const Dynamic& dynamic);
+  // LDS over ADS waits for the first CDS response (or cds_config's
+  // initial_fetch_timeout), Envoy's init order: clusters before listeners.
+  void startDeferredLds();
   void installAdminHandlers();
   // admin_handlers.cc: /server_info, /clusters, /config_dump, /healthcheck/*,
   // /drain_listeners, /certs, and the listener_manager.* stats.
@@ -125,6 +137,13 @@ class Server {
   };
   std::vector<Source> subscriptions_;  // LDS, CDS, EDS (RDS: rds_routes.h)
   bool starting_ = false;              // start() is loading the first updates
+  // ADS (dynamic_resources.ads_config). The transport's threads stop before
+  // anything they post to is destroyed (~Server, finish()).
+  std::unique_ptr<config::xds::GrpcAdsTransport> ads_transport_;
+  std::unique_ptr<config::xds::AdsClient> ads_;
+  config::xds::GrpcSubscription* eds_over_ads_ = nullptr;  // in subscriptions_, once an EDS cluster needs it
+  bool lds_deferred_ = false;                              // LDS over ADS waits for CDS
+  std::unique_ptr<asio::steady_timer> cds_initial_fetch_;
   DnsCache dns_{main_};
   asio::steady_timer dns_timer_{main_};
   void scheduleDnsRefresh();

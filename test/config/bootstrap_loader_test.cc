@@ -148,6 +148,17 @@ void collectSetFields(const pb::Message& msg, std::set<std::pair<std::string, st
   types.insert(msg.GetDescriptor()->full_name());
   for (const auto* f : fields) {
     seen.insert({msg.GetDescriptor()->full_name(), f->name()});
+    if (f->is_map() && f->message_type()->map_value()->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
+        f->message_type()->map_value()->message_type()->full_name() == "google.protobuf.Any") {
+      // typed_extension_protocol_options: a map of typed configs.
+      for (int i = 0; i < msg.GetReflection()->FieldSize(msg, f); ++i) {
+        const auto& entry = msg.GetReflection()->GetRepeatedMessage(msg, f, i);
+        const auto& any = entry.GetReflection()->GetMessage(entry, f->message_type()->map_value());
+        if (auto payload = unpackAny(static_cast<const pb::Any&>(any), nullptr))
+          collectSetFields(*payload, seen, types);
+      }
+      continue;
+    }
     if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE || f->is_map()) continue;
     const int n = f->is_repeated() ? msg.GetReflection()->FieldSize(msg, f) : 1;
     for (int i = 0; i < n; ++i) {

@@ -230,8 +230,9 @@ namespace {
 TEST(Semantics, InitialFetchTimeoutOnlyWhereAResourceMayComeLater) {
   EXPECT_EQ(onlyError(semantics("dynamic_resources:\n  cds_config:\n    path_config_source: { path: /x }\n"
                                 "    initial_fetch_timeout: 1s\n")),
-            "dynamic_resources.cds_config.initial_fetch_timeout: is not supported by sluice here: a file-based LDS "
-            "or CDS source is read before serving (only RDS and EDS wait for their first fetch)");
+            "dynamic_resources.cds_config.initial_fetch_timeout: is not supported by sluice here: file-based LDS "
+            "and CDS are read before serving, LDS over ADS serves listeners as they come (only RDS, EDS and CDS "
+            "over ADS wait for their first fetch)");
 }
 
 TEST(Semantics, RdsRouteConfigurationsAreCheckedWithoutClusterReferences) {
@@ -246,6 +247,44 @@ TEST(Semantics, RdsRouteConfigurationsAreCheckedWithoutClusterReferences) {
   EXPECT_EQ(onlyError(errors),
             "route_config 'r'.virtual_hosts[1].name: duplicate virtual host name 'a' (first at route_config "
             "'r'.virtual_hosts[0].name)");
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+const char* kAdsCluster =
+    "static_resources:\n  clusters:\n  - name: xds\n    type: STATIC\n    load_assignment: { endpoints: [ { "
+    "lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18000 } } } } ] } "
+    "] }\n";
+
+TEST(Semantics, AdsConfigMustNameAStaticClusterOfTheBootstrap) {
+  EXPECT_EQ(onlyError(semantics(std::string(kAdsCluster) +
+                                "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
+                                "envoy_grpc: { cluster_name: nope } } ]\n")),
+            "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: 'nope' is not a cluster of "
+            "static_resources (the ADS cluster must be static)");
+  EXPECT_TRUE(semantics(std::string(kAdsCluster) +
+                        "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
+                        "envoy_grpc: { cluster_name: xds } } ]\n  cds_config: { ads: {}, initial_fetch_timeout: 1s }\n")
+                  .empty());
+}
+
+TEST(Semantics, AdsSourceNeedsAdsConfig) {
+  EXPECT_EQ(onlyError(semantics("dynamic_resources:\n  cds_config: { ads: {} }\n")),
+            "dynamic_resources.cds_config.ads: needs dynamic_resources.ads_config");
+}
+
+TEST(Semantics, Http2OptionsOnlyOnTheAdsCluster) {
+  const std::string yaml =
+      "static_resources:\n  clusters:\n  - name: web\n    http2_protocol_options: {}\n    load_assignment: { "
+      "endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 80 "
+      "} } } } ] } ] }\n";
+  EXPECT_EQ(onlyError(semantics(yaml)),
+            "static_resources.clusters[0].http2_protocol_options: is accepted only on the cluster of "
+            "dynamic_resources.ads_config's grpc_service (sluice's data plane speaks HTTP/1.1 only)");
 }
 
 }  // namespace

@@ -48,8 +48,9 @@ TEST(SupportedFields, EveryTableEntryNamesARealField) {
     std::string values(f.enum_values);
     std::stringstream ss(values);
     if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      // An Any field: its values are extension names from the extension table.
-      ASSERT_EQ(field->message_type()->full_name(), "google.protobuf.Any") << f.field;
+      // An Any field (or a map of them): its values are extension names from the extension table.
+      const auto* value = field->is_map() ? field->message_type()->map_value() : field;
+      ASSERT_EQ(value->message_type()->full_name(), "google.protobuf.Any") << f.field;
       for (std::string v; std::getline(ss, v, '|');) {
         bool known = false;
         for (const auto& e : supportedExtensions()) known = known || e.name == v;
@@ -246,6 +247,43 @@ TEST(SupportedFields, GeneratedDocListsEveryField) {
     EXPECT_NE(doc.find("### `" + std::string(f.message) + "`"), std::string::npos) << f.message;
     EXPECT_NE(doc.find("| `" + std::string(f.field) + "` |"), std::string::npos) << f.field;
   }
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+// typed_extension_protocol_options: a map of typed configs, each gated like an Any.
+TEST(SupportedFields, GatesEachTypedExtensionProtocolOption) {
+  const auto option = [](const std::string& key, const std::string& body) {
+    return "static_resources:\n  clusters:\n  - name: xds\n    typed_extension_protocol_options:\n      " + key +
+           ":\n        '@type': type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions\n" + body;
+  };
+  const std::string key = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  EXPECT_TRUE(gate(option(key, "        explicit_http_config: { http2_protocol_options: {} }\n")).empty());
+  EXPECT_EQ(gate(option(key, "        common_http_protocol_options: { idle_timeout: 1s }\n")).toString(),
+            "static_resources.clusters[0].typed_extension_protocol_options[\"" + key +
+                "\"].common_http_protocol_options: is not supported by sluice\n");
+  const auto wrong_key = gate(option("h2", "        explicit_http_config: { http2_protocol_options: {} }\n"));
+  EXPECT_NE(wrong_key.toString().find("typed_extension_protocol_options[\"h2\"]: the key must be the name"),
+            std::string::npos)
+      << wrong_key.toString();
+  EXPECT_NE(
+      gate(option(key, "        explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 5 } }\n"))
+          .toString()
+          .find("max_concurrent_streams: is not supported by sluice"),
+      std::string::npos);
+}
+
+TEST(SupportedFields, RejectsDeltaAdsAndApiConfigSourceByName) {
+  EXPECT_NE(gate("dynamic_resources: { ads_config: { api_type: DELTA_GRPC } }")
+                .toString()
+                .find("dynamic_resources.ads_config.api_type: DELTA_GRPC is not supported by sluice"),
+            std::string::npos);
+  EXPECT_EQ(gate("dynamic_resources: { cds_config: { api_config_source: { api_type: GRPC } } }").toString(),
+            "dynamic_resources.cds_config.api_config_source: is not supported by sluice\n");
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+// A subscription to one type URL over ADS (Envoy's GrpcSubscriptionImpl),
+// behind the same seam as the file one: each response is checked as a file's
+// resources are (type, decoding, protoc-gen-validate rules, supported subset;
+// config/discovery_file.h), then handed whole to the callbacks; a response
+// rejected by either is NACKed with the error and nothing of it applied.
+// Main thread only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/subscription.h"
+#include "config/xds/ads_client.h"
+
+namespace sluice::config::xds {
+
+class GrpcSubscription final : public Subscription, public AdsWatcher {
+ public:
+  // `type`: the message every resource must be, e.g. "envoy.config.cluster.v3.Cluster";
+  // its type URL is the subscription's. `names` empty: wildcard.
+  // `client` and `callbacks` outlive the subscription.
+  GrpcSubscription(AdsClient& client, std::string type, std::vector<std::string> names,
+                   SubscriptionCallbacks& callbacks);
+
+  // Subscribes with the client; the updates come when the server sends them.
+  bool start(std::string& error) override;
+  // Requests `names` now (EDS after a CDS update), even if unchanged.
+  void updateResourceNames(std::vector<std::string> names);
+
+  bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, std::string& error) override;
+  void onStreamFailure() override { callbacks_.onConnectionFailure(); }
+
+ private:
+  AdsClient& client_;
+  const std::string type_;
+  const std::string type_url_;
+  std::vector<std::string> names_;
+  SubscriptionCallbacks& callbacks_;
+  bool started_ = false;
+};
+
+}  // namespace sluice::config::xds

@@ -1,0 +1,168 @@
+#include "config/xds/grpc_transport.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <asio/post.hpp>
+#include <random>
+
+#include "config/input_limits.h"
+#include "envoy/service/discovery/v3/ads.grpc.pb.h"
+
+namespace sluice::config::xds {
+
+using envoy::service::discovery::v3::AggregatedDiscoveryService;
+using envoy::service::discovery::v3::DiscoveryRequest;
+using envoy::service::discovery::v3::DiscoveryResponse;
+using Stream = grpc::ClientReaderWriter<DiscoveryRequest, DiscoveryResponse>;
+
+GrpcAdsTransport::GrpcAdsTransport(asio::io_context& main, GrpcTransportOptions options, stats::Store& store)
+    : main_(main), options_(std::move(options)), pending_requests_(store.gauge("control_plane.pending_requests")) {
+  pending_requests_.set(0);
+}
+
+GrpcAdsTransport::~GrpcAdsTransport() { stop(); }
+
+void GrpcAdsTransport::start(AdsStreamEvents& events) {
+  events_ = &events;
+  *alive_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void GrpcAdsTransport::stop() {
+  *alive_ = false;  // events already posted are dropped
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+template <typename Event>
+void GrpcAdsTransport::post(Event event) {
+  asio::post(main_, [alive = alive_, event = std::move(event)]() mutable {
+    if (*alive) event();
+  });
+}
+
+void GrpcAdsTransport::send(uint64_t stream, DiscoveryRequest request) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stream != stream_ || stream_done_ || stopping_) return;
+    queue_.push_back(std::move(request));
+    pending_requests_.set(static_cast<int64_t>(queue_.size()));
+  }
+  wake_.notify_all();
+}
+
+bool GrpcAdsTransport::waitFor(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, delay, [this] { return stopping_; });
+}
+
+void GrpcAdsTransport::run() {
+  std::mt19937_64 random(std::random_device{}());
+  size_t next_target = 0;
+  uint32_t failures = 0;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    const std::string& target = options_.targets[next_target];
+    next_target = (next_target + 1) % options_.targets.size();  // the next attempt tries the next endpoint
+    if (runStream(target)) failures = 0;
+    // Full jitter: uniform in [0, min(max, base * 2^failures)).
+    const auto ceiling = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count()
+                                                                             << std::min<uint32_t>(failures, 16));
+    ++failures;
+    const auto delay = std::chrono::milliseconds(
+        std::uniform_int_distribution<int64_t>(ceiling / 2, std::max<int64_t>(ceiling / 2, ceiling - 1))(random));
+    if (!waitFor(delay)) return;
+  }
+}
+
+bool GrpcAdsTransport::runStream(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxConfigBytes));
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // A fresh channel per attempt: the backoff here is the only one.
+  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
+  bool connected = false;
+  while (!connected && std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+    }
+    // gRPC takes system_clock deadlines; short ones, so that stop() is heard.
+    connected = channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  }
+  if (!connected) {
+    post([this, target] { events_->onStreamClosed(0, "cannot connect to " + target); });
+    return false;
+  }
+  auto stub = AggregatedDiscoveryService::NewStub(channel);
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream;
+  uint64_t number = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    context_ = &context;
+    stream = stub->StreamAggregatedResources(&context);
+    number = ++stream_;
+    stream_done_ = false;
+    queue_.clear();
+    pending_requests_.set(0);
+  }
+  post([this, number, target] { events_->onStreamOpen(number, target); });
+  std::thread writer([this, number, raw = stream.get()] { writeLoop(number, raw); });
+  bool got_response = false;
+  DiscoveryResponse response;
+  while (stream->Read(&response)) {
+    got_response = true;
+    post([this, number, r = std::move(response)]() mutable { events_->onResponse(number, std::move(r)); });
+    response = DiscoveryResponse();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stream_done_ = true;
+    queue_.clear();
+    pending_requests_.set(0);
+  }
+  wake_.notify_all();
+  writer.join();
+  const grpc::Status status = stream->Finish();
+  {
+    std::lock_guard lock(mutex_);
+    context_ = nullptr;
+  }
+  std::string reason = status.ok() ? "closed by the server" : status.error_message();
+  if (reason.empty()) reason = "status " + std::to_string(status.error_code());
+  post([this, number, reason] { events_->onStreamClosed(number, reason); });
+  return got_response;
+}
+
+void GrpcAdsTransport::writeLoop(uint64_t number, void* raw_stream) {
+  auto* stream = static_cast<Stream*>(raw_stream);
+  while (true) {
+    DiscoveryRequest request;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || stream_done_ || !queue_.empty(); });
+      if (stopping_ || stream_done_ || stream_ != number) return;
+      request = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    const bool written = stream->Write(request);
+    {
+      std::lock_guard lock(mutex_);
+      pending_requests_.set(static_cast<int64_t>(queue_.size()));
+    }
+    if (!written) return;
+  }
+}
+
+}  // namespace sluice::config::xds

@@ -1,0 +1,75 @@
+// The ADS transport over libgrpc++ (synchronous API), on threads of its own:
+// a stream thread connects to the ADS cluster's endpoints in turn, opens the
+// StreamAggregatedResources stream and reads it; a writer thread per stream
+// writes what the main thread queued. Between attempts it waits a jittered
+// exponential backoff (a delay drawn from [c/2, c), c = 500 ms doubling to
+// 30 s; reset by a stream that got a response). Events are posted to the main io_context; neither the workers
+// nor the main thread ever wait on gRPC. Constructed, started and stopped on
+// the main thread.
+#pragma once
+
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/xds/ads_transport.h"
+#include "stats/stats.h"
+
+namespace grpc {
+class ClientContext;
+}
+
+namespace sluice::config::xds {
+
+struct GrpcTransportOptions {
+  std::vector<std::string> targets;  // gRPC targets ("ipv4:127.0.0.1:18000"), tried in turn
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds backoff_base{500};
+  std::chrono::milliseconds backoff_max{30000};
+};
+
+class GrpcAdsTransport final : public AdsTransport {
+ public:
+  // control_plane.pending_requests (requests queued, not yet written) comes from `store`.
+  GrpcAdsTransport(asio::io_context& main, GrpcTransportOptions options, stats::Store& store);
+  ~GrpcAdsTransport() override;
+
+  void start(AdsStreamEvents& events) override;
+  void send(uint64_t stream, envoy::service::discovery::v3::DiscoveryRequest request) override;
+  void stop() override;
+
+ private:
+  void run();  // the stream thread
+  // One stream on `target` until it closes; true if it got a response.
+  bool runStream(const std::string& target);
+  void writeLoop(uint64_t stream, void* raw_stream);
+  // Waits `delay` unless stop() comes first; false if it did.
+  bool waitFor(std::chrono::milliseconds delay);
+  // Posts `event` to the main thread, where it runs unless stop() ran first.
+  template <typename Event>
+  void post(Event event);
+
+  asio::io_context& main_;
+  const GrpcTransportOptions options_;
+  AdsStreamEvents* events_ = nullptr;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // main thread only
+  stats::Gauge& pending_requests_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  uint64_t stream_ = 0;       // the open stream's number, 0: none
+  bool stream_done_ = false;  // the open stream's reader finished: its writer stops
+  std::deque<envoy::service::discovery::v3::DiscoveryRequest> queue_;
+  grpc::ClientContext* context_ = nullptr;  // the open stream's, for TryCancel
+  std::thread thread_;
+};
+
+}  // namespace sluice::config::xds

@@ -1,0 +1,226 @@
+// ADS (state of the world) against the real binary: sluice's only static
+// cluster is the control plane's (lib/ads_server.mjs, a scripted gRPC
+// server); clusters, endpoints and listeners come over one stream. The tests
+// share one sluice and run in order, each building on the last state.
+import { test, before, after } from 'node:test';
+import net from 'node:net';
+import assert from 'node:assert/strict';
+import { startSluice, httpListener, routes, staticCluster } from './lib/sluice.mjs';
+import { startBackend } from './lib/backend.mjs';
+import { request } from './lib/http.mjs';
+import { AdsServer, TYPE, any } from './lib/ads_server.mjs';
+
+let ads;
+let sluice;
+let a;
+let b;
+
+function edsCluster(name, extra = {}) {
+  return { name, any: any(TYPE.cluster, { name, type: 'EDS', connect_timeout: { seconds: 1 }, eds_cluster_config: { eds_config: { ads: {}, ...extra } } }) };
+}
+function assignment(name, ports) {
+  return {
+    name,
+    any: any(TYPE.endpoint, {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
+    }),
+  };
+}
+function listener(name, cluster) {
+  const l = httpListener({ name, routeConfig: routes([{ match: { prefix: '/' }, route: { cluster } }]) });
+  return { name, any: any(TYPE.listener, l) };
+}
+
+async function until(check) {
+  for (;;) {
+    if (await check()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+async function stat(name) { return sluice.stat(name); }
+async function get(path = '/') {
+  return request({ port: sluice.port('ingress'), path });
+}
+
+before(async () => {
+  a = await startBackend({ name: 'a' });
+  b = await startBackend({ name: 'b' });
+  ads = new AdsServer();
+  await ads.start();
+  ads.push(TYPE.cluster, 'c1', [edsCluster('web'), edsCluster('other')]);
+  ads.push(TYPE.endpoint, 'e1', [assignment('web', [a.port]), assignment('other', [a.port])]);
+  ads.push(TYPE.listener, 'l1', [listener('ingress', 'web')]);
+  sluice = await startSluice({
+    node: { id: 'edge-1', cluster: 'edge', locality: { zone: 'z1' } },
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', set_node_on_first_message_only: true, grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: { clusters: [staticCluster('xds', [ads.port], { http2_protocol_options: {} })] },
+  }, { args: ['-l', 'debug'] });
+  await until(async () => (await sluice.refreshListeners()).some((l) => l.name === 'ingress'));
+});
+
+after(async () => {
+  await sluice?.stop();
+  ads?.stop();
+  await a?.close();
+  await b?.close();
+});
+
+test('CDS, EDS and LDS over ADS: traffic flows to the pushed endpoints', { timeout: 20_000 }, async () => {
+  const res = await get();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['x-backend'], 'a');
+  assert.equal(await stat('control_plane.connected_state'), 1);
+  assert.equal(await stat('cluster_manager.cds.update_success'), 1);
+  assert.equal(await stat('listener_manager.lds.update_success'), 1);
+  // A debug line per request and per response of the stream.
+  assert.match(sluice.stderr, /ads: sending type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster version_info ''/);
+  assert.match(sluice.stderr, /ads: received type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster version_info 'c1'/);
+});
+
+test('the node goes on the first request of the stream only (set_node_on_first_message_only)', { timeout: 20_000 }, () => {
+  const first = ads.requests[0];
+  assert.equal(first.node?.id, 'edge-1');
+  assert.equal(first.node.cluster, 'edge');
+  assert.equal(first.node.locality.zone, 'z1');
+  assert.equal(first.node.user_agent_name, 'sluice');
+  assert.ok(ads.requests.slice(1).every((r) => !r.node), 'no node after the first request');
+});
+
+test('wildcard CDS and LDS, EDS by cluster name; ACKs carry the version and nonce', { timeout: 20_000 }, async () => {
+  const cds = ads.requests.filter((r) => r.type_url === TYPE.cluster);
+  assert.deepEqual(cds[0].resource_names ?? [], []);
+  assert.equal(cds[0].version_info ?? '', '');
+  const ack = await ads.waitForRequest((r) => r.type_url === TYPE.cluster && r.version_info === 'c1');
+  assert.ok(ack.response_nonce);
+  assert.equal(ack.error_detail, undefined);
+  const eds = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e1');
+  assert.deepEqual([...eds.resource_names].sort(), ['other', 'web']);
+  const lds = ads.requests.find((r) => r.type_url === TYPE.listener);
+  assert.deepEqual(lds.resource_names ?? [], []);
+  // LDS is requested only once the first CDS response has been sent (clusters first).
+  const firstCds = ads.responses.find((r) => r.type_url === TYPE.cluster);
+  assert.ok(ads.requests.indexOf(lds) > firstCds.after, 'LDS requested in reply to the first CDS response, not with it');
+});
+
+test('a NACK names the field path; the previous clusters keep serving', { timeout: 20_000 }, async () => {
+  const from = ads.requests.length;
+  const bad = { name: 'bad', any: any(TYPE.cluster, { name: 'bad', connect_timeout: { seconds: -1 } }) };
+  const nonce = ads.push(TYPE.cluster, 'c-bad', [edsCluster('web'), edsCluster('other'), bad]);
+  const nack = await ads.waitForRequest((r) => r.type_url === TYPE.cluster && r.response_nonce === nonce, from);
+  assert.equal(nack.version_info, 'c1');
+  assert.ok(nack.error_detail, 'error_detail is set');
+  assert.match(nack.error_detail.message, /cluster 'bad'\.connect_timeout/);
+  assert.equal(await stat('cluster_manager.cds.update_rejected'), 1);
+  const res = await get();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['x-backend'], 'a');
+});
+
+test('every CDS update re-requests EDS, even with the same names', { timeout: 20_000 }, async () => {
+  const from = ads.requests.length;
+  ads.push(TYPE.cluster, 'c2', [edsCluster('web'), edsCluster('other')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.cluster && r.version_info === 'c2', from);
+  const eds = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint, from);
+  assert.deepEqual([...eds.resource_names].sort(), ['other', 'web']);
+  assert.equal(eds.version_info, 'e1');
+});
+
+test('an endpoint change under load: no failed request', { timeout: 20_000 }, async (t) => {
+  const seen = { a: 0, b: 0, failed: 0 };
+  let pushed = 0;
+  let firstB = 0;
+  let running = true;
+  const load = async () => {
+    while (running) {
+      try {
+        const res = await get();
+        if (res.status !== 200) seen.failed++;
+        else seen[res.headers['x-backend']]++;
+        if (res.headers['x-backend'] === 'b' && !firstB) firstB = performance.now();
+      } catch {
+        seen.failed++;
+      }
+    }
+  };
+  const loops = Array.from({ length: 4 }, load);
+  await until(() => seen.a > 50);
+  pushed = performance.now();
+  ads.push(TYPE.endpoint, 'e2', [assignment('web', [b.port]), assignment('other', [a.port])]);
+  await until(() => seen.b > 50);
+  t.diagnostic(`push to first response from the new endpoint: ${(firstB - pushed).toFixed(1)} ms`);
+  running = false;
+  await Promise.all(loops);
+  assert.equal(seen.failed, 0);
+});
+
+test('state of the world: a cluster missing from a CDS response is removed', { timeout: 20_000 }, async () => {
+  const removed = await stat('cluster_manager.cluster_removed') ?? 0;
+  ads.push(TYPE.cluster, 'c3', [edsCluster('web')]);
+  await until(async () => (await stat('cluster_manager.cluster_removed')) === removed + 1);
+  const clusters = await request({ port: Number(sluice.admin.split(':')[1]), path: '/clusters' });
+  assert.doesNotMatch(clusters.body, /^other::/m);
+  assert.match(clusters.body, /^web::/m);
+});
+
+test('initial_fetch_timeout ends the warming of an EDS cluster the server never answers', { timeout: 20_000 }, async () => {
+  ads.push(TYPE.cluster, 'c4', [edsCluster('web'), edsCluster('cold', { initial_fetch_timeout: { nanos: 300_000_000 } })]);
+  await sluice.waitForLog(/cluster 'cold' got no endpoints within its initial_fetch_timeout/);
+  assert.equal(await stat('cluster_manager.warming_clusters'), 0);
+  // /config_dump: each cluster with the version that last changed it.
+  const dump = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump?resource=dynamic_active_clusters' })).body);
+  const versions = Object.fromEntries(dump.configs.map((c) => [c.cluster.name, c.version_info]));
+  assert.deepEqual(versions, { web: 'c1', cold: 'c4' });
+});
+
+test('the control plane dies: traffic continues, connected_state 0; it returns: the client resyncs', { timeout: 20_000 }, async () => {
+  const port = ads.port;
+  ads.stop();
+  await until(async () => (await stat('control_plane.connected_state')) === 0);
+  for (let i = 0; i < 20; i++) {
+    const res = await get();
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-backend'], 'b');
+  }
+  const from = ads.requests.length;
+  await ads.start(port);
+  const cds = await ads.waitForRequest((r) => r.type_url === TYPE.cluster, from);
+  assert.equal(cds.version_info, 'c4');
+  assert.equal(cds.response_nonce ?? '', '');
+  assert.equal(cds.node?.id, 'edge-1', 'the node again on the first request of the new stream');
+  const eds = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint, from);
+  assert.equal(eds.version_info, 'e2');
+  await until(async () => (await stat('control_plane.connected_state')) === 1);
+  assert.ok((await stat('cluster_manager.cds.update_failure')) >= 1);
+  const res = await get();
+  assert.equal(res.status, 200);
+});
+
+test('the endpoints of the ADS cluster are tried in turn: a dead first one, the server second', { timeout: 20_000 }, async () => {
+  const dead = net.createServer();
+  await new Promise((r) => dead.listen(0, '127.0.0.1', r));
+  const deadPort = dead.address().port;
+  await new Promise((r) => dead.close(r));
+  const second = new AdsServer();
+  await second.start();
+  second.push(TYPE.cluster, 'only', [edsCluster('web')]);
+  const s = await startSluice({
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: { clusters: [staticCluster('xds', [deadPort, second.port], { connect_timeout: '0.2s' })] },
+  });
+  try {
+    await second.waitForRequest((r) => r.type_url === TYPE.cluster && r.version_info === 'only');
+    assert.equal(await s.stat('control_plane.connected_state'), 1);
+    assert.ok((await s.stat('cluster_manager.cds.update_failure')) >= 1, 'the dead endpoint was tried first');
+  } finally {
+    await s.stop();
+    second.stop();
+  }
+});
