@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include "support/run_awaitable.h"
+
 namespace sluice::network {
 namespace {
 
@@ -27,14 +29,9 @@ struct Owner {
 
 class SlotTimerTest : public ::testing::Test {
  protected:
-  // Runs the loop until `count` deadlines were reported (or 5 s pass).
+  // Runs the loop until `count` deadlines were reported.
   void runUntilFired(size_t count) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    io_.restart();
-    while (owner_.fired.size() < count) {
-      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "timed out";
-      io_.run_one_for(milliseconds(20));
-    }
+    test::runUntil(io_, [&] { return owner_.fired.size() >= count; });
   }
   asio::io_context io_;
   Owner owner_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "proxy/proxy_stats.h"
+#include "support/run_awaitable.h"
 
 namespace sluice::proxy {
 namespace {
@@ -63,16 +64,7 @@ class UpstreamPoolTest : public ::testing::Test {
     return std::move(*result);
   }
 
-  // Runs the event loop until `done` (or fails after 5 s): waits for an
-  // event, never for a fixed time.
-  void runUntil(const std::function<bool()>& done) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    io_.restart();
-    while (!done()) {
-      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "timed out";
-      io_.run_one_for(std::chrono::milliseconds(50));
-    }
-  }
+  void runUntil(const std::function<bool()>& done) { test::runUntil(io_, done); }
 
   stats::Store store_{1};
   StatsRegistry registry_{store_};

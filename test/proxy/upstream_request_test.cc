@@ -15,6 +15,7 @@
 
 #include "proxy/stream.h"
 #include "proxy/upstream_pool.h"
+#include "support/run_awaitable.h"
 #include "upstream/load_balancer_factory.h"
 
 namespace sluice::proxy {
@@ -109,16 +110,7 @@ class UpstreamRequestTest : public ::testing::Test {
     return result.value_or(UpstreamFailure{});
   }
 
-  // Runs the event loop until `done` (or fails after 5 s): waits for an
-  // event, never for a fixed time.
-  void runUntil(const std::function<bool()>& done) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    io_.restart();
-    while (!done()) {
-      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "timed out";
-      io_.run_one_for(std::chrono::milliseconds(50));
-    }
-  }
+  void runUntil(const std::function<bool()>& done) { test::runUntil(io_, done); }
 
   stats::Store store_{1};
   StatsRegistry registry_{store_};

@@ -1,5 +1,6 @@
-// Runs one coroutine to completion on a test's io_context and returns its
-// result (a test failure if it never completed). Test thread only.
+// Drives a test's io_context: one coroutine to completion (runAwaitable), or
+// until a condition holds (runUntil) while other work stays pending (an
+// acceptor, a backend). Test thread only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <chrono>
 #include <optional>
 
 namespace sluice::test {
@@ -21,6 +23,18 @@ T runAwaitable(asio::io_context& io, asio::awaitable<T> op) {
   io.run();
   EXPECT_TRUE(result.has_value());
   return *result;
+}
+
+// Runs the loop until `done()` (a test failure after `limit`): waits for an
+// event, never for a fixed time.
+template <typename Done>
+void runUntil(asio::io_context& io, Done&& done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  io.restart();
+  while (!done()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "timed out";
+    io.run_one_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace sluice::test
