@@ -264,9 +264,6 @@ class Checker {
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");
     if (hcm.has_rds()) {
       configSource(hcm.rds().config_source(), path + ".rds.config_source", true);
-      if (hcm.rds().config_source().has_ads()) {
-        errors_.add(path + ".rds.config_source.ads", "RDS over ADS is not supported by sluice yet (use a file)");
-      }
     }
     if (!hcm.has_route_config() && !hcm.has_rds()) errors_.add(path, "needs route_config or rds");
   }

@@ -56,7 +56,7 @@ constexpr SupportedField kFields[] = {
     // Config sources
     {"envoy.config.core.v3.ConfigSource", "path_config_source", "", "watched with inotify; replace files by rename"},
     {"envoy.config.core.v3.ConfigSource", "ads", "",
-     "over dynamic_resources.ads_config: CDS and LDS (wildcard), EDS (by cluster); RDS: not yet"},
+     "over dynamic_resources.ads_config: CDS and LDS (wildcard), EDS (by cluster), RDS (by route_config_name)"},
     {"envoy.config.core.v3.ConfigSource", "resource_api_version", "V3", ""},
     {"envoy.config.core.v3.ConfigSource", "initial_fetch_timeout", "",
      "RDS and EDS: default 15s; 0 waits for ever; a listener (cluster) warms until its routes (endpoints) "
@@ -111,7 +111,7 @@ constexpr SupportedField kFields[] = {
     {HCM, "stat_prefix", "", ""},
     {HCM, "codec_type", "AUTO|HTTP1", "sluice speaks HTTP/1.1 only: AUTO (the default) serves HTTP/1.1"},
     {HCM, "route_config", "", ""},
-    {HCM, "rds", "", "from a file (path_config_source); the route table swaps without the listener"},
+    {HCM, "rds", "", "from a file (path_config_source) or ADS; the route table swaps without the listener"},
     {"envoy.extensions.filters.network.http_connection_manager.v3.Rds", "config_source", "", ""},
     {"envoy.extensions.filters.network.http_connection_manager.v3.Rds", "route_config_name", "", ""},
     {HCM, "http_filters", "", ""},

@@ -265,7 +265,7 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
       break;
   }
   if (hcm.has_rds()) {
-    h.rds = rds != nullptr ? (*rds)(hcm.rds())
+    h.rds = rds != nullptr ? (*rds)(hcm.rds(), hcm.stat_prefix())
                            : std::make_shared<proxy::RdsRouteSlot>(hcm.rds().route_config_name(), size_t{0});
   } else {
     h.routes = router::RouteTable::build(hcm.route_config(), hcm_path + ".route_config", errors);

@@ -21,9 +21,10 @@ namespace sluice::server {
 // Endpoints delivered by EDS files, by cluster_name.
 using EndpointMap = std::map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment>;
 
-// The route slot of a connection manager's `rds` (the server's RDS routes).
+// The route slot of a connection manager's `rds` (the server's RDS routes);
+// `stat_prefix` is the connection manager's (http.<prefix>.rds.<name>.*).
 using RdsSlots = std::function<std::shared_ptr<proxy::RdsRouteSlot>(
-    const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds)>;
+    const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds, const std::string& stat_prefix)>;
 
 // Access logs write through `access_logs` (nullptr: their files are not opened, for validation).
 // `rds` gives the slot of a connection manager with `rds` (nullptr: an empty one, for validation).

@@ -11,9 +11,14 @@ namespace sluice::server {
 
 using envoy::config::route::v3::RouteConfiguration;
 
-RdsRoutes::RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_t workers, Publish publish,
-                     std::function<void()> warmed)
-    : main_(main), watcher_(watcher), workers_(workers), publish_(std::move(publish)), warmed_(std::move(warmed)) {}
+RdsRoutes::RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_t workers, stats::Store& store,
+                     Publish publish, std::function<void()> warmed)
+    : main_(main),
+      watcher_(watcher),
+      workers_(workers),
+      store_(store),
+      publish_(std::move(publish)),
+      warmed_(std::move(warmed)) {}
 
 class RdsRoutes::Callbacks final : public config::SubscriptionCallbacks {
  public:
@@ -22,7 +27,8 @@ class RdsRoutes::Callbacks final : public config::SubscriptionCallbacks {
     return routes_.onUpdate(path_, update, error);
   }
   void onConfigUpdateFailed(const std::string& error) override {
-    SLUICE_LOG(config, warn, "sluice: RDS {} update rejected, keeping the previous routes: {}", path_, error);
+    SLUICE_LOG(config, warn, "sluice: RDS {} update rejected, keeping the previous routes: {}",
+               path_.empty() ? std::string("over ADS") : path_, error);
   }
 
  private:
@@ -30,26 +36,50 @@ class RdsRoutes::Callbacks final : public config::SubscriptionCallbacks {
   const std::string path_;
 };
 
+std::vector<std::string> RdsRoutes::adsNames() const {
+  std::vector<std::string> names;
+  for (const auto& [key, entry] : entries_) {
+    if (entry.path.empty()) names.push_back(entry.slot->route_config_name);
+  }
+  return names;  // sorted: the keys are "\n<name>"
+}
+
 std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
-    const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds) {
+    const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds, const std::string& stat_prefix) {
   const auto& source = rds.config_source();
-  const std::string& path = source.path_config_source().path();
+  const bool over_ads = source.has_ads() && ads_ != nullptr;
+  const std::string path = over_ads ? std::string() : source.path_config_source().path();
   const std::string key = path + '\n' + rds.route_config_name();
   auto [it, added] = entries_.try_emplace(key);
   Entry& entry = it->second;
   if (!added) return entry.slot;
   entry.path = path;
   entry.slot = std::make_shared<proxy::RdsRouteSlot>(rds.route_config_name(), workers_);
+  const std::string prefix = "http." + stat_prefix + ".rds." + rds.route_config_name();
+  entry.update_success = &store_.counter(prefix + ".update_success");
+  entry.update_rejected = &store_.counter(prefix + ".update_rejected");
   auto [found, fresh] = sources_.try_emplace(path);
   Source& file = found->second;
-  if (fresh) {
-    // A file not written yet is no error: its listeners warm until it is.
+  if (fresh && over_ads) {
+    // Requested now, after LDS (this runs when a listener naming it is compiled).
     file.callbacks = std::make_unique<Callbacks>(*this, path);
-    file.subscription = std::make_unique<config::FileSubscription>(
-        watcher_, source, "envoy.config.route.v3.RouteConfiguration", *file.callbacks);
-    file.subscription->setOptional(true);
+    auto subscription = std::make_unique<config::xds::GrpcSubscription>(
+        *ads_, "envoy.config.route.v3.RouteConfiguration", adsNames(), *file.callbacks);
+    file.ads = subscription.get();
+    file.subscription = std::move(subscription);
     std::string error;
     if (!file.subscription->start(error)) file.callbacks->onConfigUpdateFailed(error);
+  } else if (fresh) {
+    // A file not written yet is no error: its listeners warm until it is.
+    file.callbacks = std::make_unique<Callbacks>(*this, path);
+    auto subscription = std::make_unique<config::FileSubscription>(
+        watcher_, source, "envoy.config.route.v3.RouteConfiguration", *file.callbacks);
+    subscription->setOptional(true);
+    file.subscription = std::move(subscription);
+    std::string error;
+    if (!file.subscription->start(error)) file.callbacks->onConfigUpdateFailed(error);
+  } else if (over_ads) {
+    file.ads->updateResourceNames(adsNames());  // the new name is requested; its config comes in the answer
   } else {
     std::string error;
     if (!update(entry, file.last, error)) file.callbacks->onConfigUpdateFailed(error);
@@ -92,35 +122,65 @@ void RdsRoutes::accept(Entry& entry, std::shared_ptr<const router::RouteTable> t
 }
 
 bool RdsRoutes::onUpdate(const std::string& path, const config::DiscoveryUpdate& update, std::string& error) {
-  sources_[path].last = update;
+  // All or nothing: every route configuration of the update is checked and
+  // compiled before any is applied (a rejected one NACKs the whole response).
+  std::vector<Compiled> compiled;
   bool ok = true;
   for (auto& [key, entry] : entries_) {
-    if (entry.path == path && !this->update(entry, update, error)) ok = false;
+    if (entry.path != path) continue;
+    Compiled c;
+    if (!compile(entry, update, error, c)) {
+      ok = false;
+      entry.update_rejected->inc();
+    } else if (c.config != nullptr) {
+      compiled.push_back(c);
+    }
   }
-  return ok;
+  if (!ok) return false;
+  sources_[path].last = update;
+  for (const auto& c : compiled) commit(c, update.version_info);
+  return true;
 }
 
-bool RdsRoutes::update(Entry& entry, const config::DiscoveryUpdate& update, std::string& error) {
-  const RouteConfiguration* found = nullptr;
+bool RdsRoutes::compile(Entry& entry, const config::DiscoveryUpdate& update, std::string& error, Compiled& out) {
+  out.entry = &entry;
   for (const auto& r : update.resources) {
-    if (r.name == entry.slot->route_config_name) found = static_cast<const RouteConfiguration*>(r.message.get());
+    if (r.name == entry.slot->route_config_name) out.config = static_cast<const RouteConfiguration*>(r.message.get());
   }
-  if (found == nullptr) return true;  // not in this file (yet): keep what it has
-  if (entry.table && config::protoHash(*found) == config::protoHash(entry.config)) return true;
-  const std::string where = "route_config '" + found->name() + "'";
+  // Not in this update: keep what it has (a file not written yet; over ADS,
+  // Envoy's rule: a route configuration is dropped only with its listeners).
+  if (out.config == nullptr) return true;
+  if (entry.table && config::protoHash(*out.config) == config::protoHash(entry.config)) return true;
+  const std::string where = "route_config '" + out.config->name() + "'";
   config::ErrorList errors;
-  config::checkRouteConfiguration(*found, where, errors);
-  auto table = errors.empty() ? router::RouteTable::build(*found, where, errors) : nullptr;
-  if (!table) {
+  config::checkRouteConfiguration(*out.config, where, errors);
+  out.table = errors.empty() ? router::RouteTable::build(*out.config, where, errors) : nullptr;
+  if (!out.table) {
     error += (error.empty() ? "" : "\n") + errors.toString();
     return false;
   }
-  entry.config = *found;
-  entry.version_info = update.version_info;
+  return true;
+}
+
+void RdsRoutes::commit(const Compiled& c, const std::string& version_info) {
+  Entry& entry = *c.entry;
+  entry.update_success->inc();
+  if (!c.table) return;  // unchanged
+  entry.config = *c.config;
+  entry.version_info = version_info;
   entry.last_updated = std::chrono::system_clock::now();
   if (entry.initial_fetch) entry.initial_fetch->cancel();
-  accept(entry, std::move(table));
-  SLUICE_LOG(config, info, "sluice: RDS '{}' update applied (version '{}')", found->name(), update.version_info);
+  accept(entry, c.table);
+  SLUICE_LOG(config, info, "sluice: RDS '{}' update applied (version '{}')", c.config->name(), version_info);
+}
+
+bool RdsRoutes::update(Entry& entry, const config::DiscoveryUpdate& update, std::string& error) {
+  Compiled c;
+  if (!compile(entry, update, error, c)) {
+    entry.update_rejected->inc();
+    return false;
+  }
+  if (c.config != nullptr) commit(c, update.version_info);
   return true;
 }
 

@@ -6,7 +6,11 @@
 // listener whose table has not arrived yet is warming: the server does not
 // serve it until the table arrives or the config source's
 // initial_fetch_timeout (Envoy's default 15 s) passes, after which it serves
-// an empty table (every request 404 NR), as Envoy does.
+// an empty table (every request 404 NR), as Envoy does. Over ADS
+// (`config_source.ads`) the route configurations come by name on the ADS
+// stream: one subscription for the names of every slot, a response applied
+// all or nothing (NACKed with the path otherwise); a route configuration a
+// response leaves out keeps serving (Envoy's SotW rule for RDS).
 #pragma once
 
 #include <chrono>
@@ -17,10 +21,12 @@
 
 #include "config/file_subscription.h"
 #include "config/file_watcher.h"
+#include "config/xds/grpc_subscription.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/asio_util.h"
 #include "proxy/proxy_config.h"
+#include "stats/stats.h"
 
 namespace sluice::server {
 
@@ -30,19 +36,23 @@ class RdsRoutes {
   // slot that had none gets its first (or times out).
   using Publish =
       std::function<void(const std::shared_ptr<proxy::RdsRouteSlot>&, std::shared_ptr<const router::RouteTable>)>;
-  RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_t workers, Publish publish,
+  // http.<stat_prefix>.rds.<name>.* come from `store`.
+  RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_t workers, stats::Store& store, Publish publish,
             std::function<void()> warmed);
+  // The ADS client for `config_source.ads` (outlives this); set before the first such slot.
+  void setAds(config::xds::AdsClient* ads) { ads_ = ads; }
 
   // The slot of `rds`, the same for every listener that names it. The first
   // call loads the file (a file not there yet, or without the name, is not an
   // error: the slot waits) and watches it. Never null.
+  // Over ADS, a new name joins the subscription's names (requested at once).
   std::shared_ptr<proxy::RdsRouteSlot> slot(
-      const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds);
+      const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds, const std::string& stat_prefix);
   // True once the slot has a table (or its initial fetch timed out).
   bool ready(const proxy::RdsRouteSlot& slot) const;
 
   struct Entry {
-    std::string path;
+    std::string path;  // empty: over ADS
     std::shared_ptr<proxy::RdsRouteSlot> slot;
     std::shared_ptr<const router::RouteTable> table;  // null: not arrived yet
     envoy::config::route::v3::RouteConfiguration config;
@@ -50,6 +60,8 @@ class RdsRoutes {
     std::chrono::system_clock::time_point last_updated;
     bool timed_out = false;
     std::unique_ptr<asio::steady_timer> initial_fetch;
+    stats::Counter* update_success = nullptr;  // http.<stat_prefix>.rds.<name>.update_success
+    stats::Counter* update_rejected = nullptr;
   };
   // By "path\nname" (admin /config_dump).
   const std::map<std::string, Entry>& entries() const { return entries_; }
@@ -59,22 +71,36 @@ class RdsRoutes {
   // An update of the file at `path`, for every entry it feeds; a rejected
   // route configuration keeps what its entry had (false, with `error`).
   bool onUpdate(const std::string& path, const config::DiscoveryUpdate& update, std::string& error);
+  // `entry`'s configuration in `update`, checked and compiled (`table` null:
+  // not in it, or unchanged). False with `error`: rejected.
+  struct Compiled {
+    Entry* entry = nullptr;
+    const envoy::config::route::v3::RouteConfiguration* config = nullptr;
+    std::shared_ptr<const router::RouteTable> table;
+  };
+  bool compile(Entry& entry, const config::DiscoveryUpdate& update, std::string& error, Compiled& out);
+  void commit(const Compiled& compiled, const std::string& version_info);
   // Applies `update`'s configuration for `entry`, if it has one and it changed.
   bool update(Entry& entry, const config::DiscoveryUpdate& update, std::string& error);
   void accept(Entry& entry, std::shared_ptr<const router::RouteTable> table);
+  // The route config names of the ADS slots, sorted.
+  std::vector<std::string> adsNames() const;
 
   asio::io_context& main_;
   config::FileWatcher& watcher_;
   const size_t workers_;
+  stats::Store& store_;
+  config::xds::AdsClient* ads_ = nullptr;
   Publish publish_;
   std::function<void()> warmed_;
   std::map<std::string, Entry> entries_;
   struct Source {
     std::unique_ptr<config::SubscriptionCallbacks> callbacks;
-    std::unique_ptr<config::FileSubscription> subscription;
-    config::DiscoveryUpdate last;  // the file's last accepted content, for entries added later
+    std::unique_ptr<config::Subscription> subscription;
+    config::xds::GrpcSubscription* ads = nullptr;  // the subscription, when over ADS
+    config::DiscoveryUpdate last;                  // the source's last accepted content, for entries added later
   };
-  std::map<std::string, Source> sources_;  // by path
+  std::map<std::string, Source> sources_;  // by path; "" is ADS
 };
 
 }  // namespace sluice::server

@@ -96,7 +96,7 @@ bool Server::start(std::string& error) {
   });
   for (auto& w : workers_) w->applyRuntime(runtime_->snapshot());
   rds_ = std::make_unique<RdsRoutes>(
-      main_, *watcher_, workers_.size(),
+      main_, *watcher_, workers_.size(), context_.store(),
       [this](const std::shared_ptr<proxy::RdsRouteSlot>& slot, std::shared_ptr<const router::RouteTable> table) {
         for (auto& w : workers_) w->applyRoutes(slot, table);
       },
@@ -122,7 +122,10 @@ bool Server::start(std::string& error) {
   }
   // The subscriptions deliver their first update now; it is applied once, below.
   const auto& dr = bootstrap_.dynamic_resources();
-  if (dr.has_ads_config()) createAdsClient();
+  if (dr.has_ads_config()) {
+    createAdsClient();
+    rds_->setAds(ads_.get());
+  }
   starting_ = true;
   if (dr.has_cds_config() &&
       !subscribe(dr.cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds, error)) {
@@ -450,7 +453,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   config::checkSemantics(merged, errors);
   std::shared_ptr<proxy::ProxyConfig> compiled;
   if (errors.empty()) {
-    const RdsSlots rds = [this](const auto& r) { return rds_->slot(r); };
+    const RdsSlots rds = [this](const auto& r, const std::string& prefix) { return rds_->slot(r, prefix); };
     compiled = listener_manager_.compile(merged, access_log_writer_.get(), errors, &rds);
   }
   if (!errors.empty()) {

@@ -277,6 +277,26 @@ TEST(Semantics, AdsSourceNeedsAdsConfig) {
             "dynamic_resources.cds_config.ads: needs dynamic_resources.ads_config");
 }
 
+TEST(Semantics, RdsOverAdsNeedsAdsConfig) {
+  const std::string listener =
+      "static_resources:\n  listeners:\n  - name: l\n    address: { socket_address: { address: 127.0.0.1, "
+      "port_value: 8080 } }\n    filter_chains:\n    - filters:\n      - name: hcm\n        typed_config:\n"
+      "          '@type': "
+      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n"
+      "          stat_prefix: l\n          rds: { route_config_name: r1, config_source: { ads: {}, "
+      "resource_api_version: V3, initial_fetch_timeout: 2s } }\n          http_filters:\n          - name: "
+      "router\n            typed_config: { '@type': "
+      "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }\n";
+  EXPECT_EQ(onlyError(semantics(listener)),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.rds.config_source.ads: needs "
+            "dynamic_resources.ads_config");
+  const std::string ads = std::string(kAdsCluster).substr(std::string("static_resources:\n").size());
+  EXPECT_TRUE(semantics(listener + ads +
+                        "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
+                        "envoy_grpc: { cluster_name: xds } } ]\n")
+                  .empty());
+}
+
 TEST(Semantics, Http2OptionsOnlyOnTheAdsCluster) {
   const std::string yaml =
       "static_resources:\n  clusters:\n  - name: web\n    http2_protocol_options: {}\n    load_assignment: { "

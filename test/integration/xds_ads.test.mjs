@@ -224,3 +224,83 @@ test('the endpoints of the ADS cluster are tried in turn: a dead first one, the 
     second.stop();
   }
 });
+
+// RDS over ADS: a listener 'edge' whose connection manager names route config 'r1'.
+function rdsListener(name, routeConfigName) {
+  const l = httpListener({ name, hcm: { rds: { route_config_name: routeConfigName, config_source: { ads: {}, resource_api_version: 'V3' } } } });
+  delete l.filter_chains[0].filters[0].typed_config.route_config;
+  return { name, any: any(TYPE.listener, l) };
+}
+function routeConfig(name, tag, match = { prefix: '/' }) {
+  return {
+    name,
+    any: any(TYPE.route, {
+      name,
+      response_headers_to_add: [{ header: { key: 'x-routes', value: tag } }],
+      ...routes([{ match, route: { cluster: 'web' } }]),
+    }),
+  };
+}
+async function getEdge() {
+  return request({ port: sluice.port('edge'), path: '/' });
+}
+
+test('RDS over ADS: the listener warms until its route config arrives, requested by name after LDS', { timeout: 20_000 }, async () => {
+  const from = ads.requests.length;
+  ads.push(TYPE.listener, 'l2', [listener('ingress', 'web'), rdsListener('edge', 'r1')]);
+  const rds = await ads.waitForRequest((r) => r.type_url === TYPE.route, from);
+  assert.deepEqual([...rds.resource_names], ['r1']);
+  const ldsSent = ads.responses.find((r) => r.type_url === TYPE.listener && r.version_info === 'l2');
+  assert.ok(ads.requests.indexOf(rds) >= ldsSent.after, 'RDS requested in reply to the LDS response');
+  await until(async () => (await stat('listener_manager.total_listeners_warming')) === 1);
+  assert.ok(!(await sluice.refreshListeners()).some((l) => l.name === 'edge'), 'a warming listener is not served');
+  const ack = ads.waitForRequest((r) => r.type_url === TYPE.route && r.version_info === 'r-v1', from);
+  // Resources not asked for are ignored.
+  ads.push(TYPE.route, 'r-v1', [routeConfig('r1', 'v1'), routeConfig('unasked', 'x', { safe_regex: { regex: '(' } })]);
+  assert.equal((await ack).error_detail, undefined);
+  await until(async () => (await sluice.refreshListeners()).some((l) => l.name === 'edge'));
+  assert.equal(await stat('listener_manager.total_listeners_warming'), 0);
+  const res = await getEdge();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['x-routes'], 'v1');
+  assert.equal(await stat('http.edge.rds.r1.update_success'), 1);
+});
+
+test('RDS over ADS: a route change swaps routes under load, no failed request, no listener churn', { timeout: 20_000 }, async () => {
+  const modified = (await stat('listener_manager.listener_modified')) ?? 0;
+  const seen = { v1: 0, v2: 0, failed: 0 };
+  let running = true;
+  const load = async () => {
+    while (running) {
+      try {
+        const res = await getEdge();
+        if (res.status !== 200) seen.failed++;
+        else seen[res.headers['x-routes']]++;
+      } catch {
+        seen.failed++;
+      }
+    }
+  };
+  const loops = Array.from({ length: 4 }, load);
+  await until(() => seen.v1 > 50);
+  ads.push(TYPE.route, 'r-v2', [routeConfig('r1', 'v2')]);
+  await until(() => seen.v2 > 50);
+  running = false;
+  await Promise.all(loops);
+  assert.equal(seen.failed, 0);
+  assert.equal((await stat('listener_manager.listener_modified')) ?? 0, modified);
+  assert.equal(await stat('http.edge.rds.r1.update_success'), 2);
+});
+
+test('RDS over ADS: a bad route config is NACKed with its path; the old routes keep serving', { timeout: 20_000 }, async () => {
+  const from = ads.requests.length;
+  const nonce = ads.push(TYPE.route, 'r-bad', [routeConfig('r1', 'v3', { safe_regex: { regex: '(' } })]);
+  const nack = await ads.waitForRequest((r) => r.type_url === TYPE.route && r.response_nonce === nonce, from);
+  assert.equal(nack.version_info, 'r-v2');
+  assert.ok(nack.error_detail, 'error_detail is set');
+  assert.match(nack.error_detail.message, /route_config 'r1'\.virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex/);
+  assert.equal(await stat('http.edge.rds.r1.update_rejected'), 1);
+  const res = await getEdge();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['x-routes'], 'v2');
+});

@@ -16,6 +16,17 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
+// Envoy's warming order: CDS, EDS, LDS, RDS, then the others; a stream
+// that opens requests the types in this order, whatever order they were
+// subscribed in (a static listener's RDS comes before LDS is subscribed).
+int typeRank(const std::string& type_url) {
+  static const char* const kOrder[] = {kClusterType, kEndpointType, kListenerType, kRouteType};
+  for (int i = 0; i < 4; ++i) {
+    if (type_url == kOrder[i]) return i;
+  }
+  return 4;
+}
+
 }  // namespace
 
 AdsClient::AdsClient(AdsTransport& transport, envoy::config::core::v3::Node node, bool node_on_first_message_only,
@@ -46,7 +57,11 @@ void AdsClient::stop() {
 void AdsClient::subscribe(const std::string& type_url, std::vector<std::string> names, AdsWatcher& watcher) {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
-  if (!types_.count(type_url)) order_.push_back(type_url);
+  if (!types_.count(type_url)) {
+    const auto later = std::find_if(order_.begin(), order_.end(),
+                                    [&](const std::string& t) { return typeRank(t) > typeRank(type_url); });
+    order_.insert(later, type_url);
+  }
   auto& state = types_[type_url];
   state.names = std::move(names);
   state.watcher = &watcher;

@@ -77,7 +77,7 @@ class AdsClient final : public AdsStreamEvents {
   AdsTransport& transport_;
   const envoy::config::core::v3::Node node_;
   const bool node_on_first_message_only_;
-  std::vector<std::string> order_;  // type URLs in the order subscribed (CDS, EDS, LDS, RDS)
+  std::vector<std::string> order_;  // type URLs in Envoy's warming order (CDS, EDS, LDS, RDS, others)
   std::map<std::string, TypeState> types_;
   uint64_t stream_ = 0;  // the open stream, 0: none
   bool node_sent_ = false;

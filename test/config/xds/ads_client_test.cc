@@ -99,6 +99,21 @@ TEST_F(AdsClientTest, SubscriptionsWaitForTheStreamThenGoInOrderWildcardCdsFirst
   EXPECT_EQ(transport_.sent[0].response_nonce(), "");
 }
 
+TEST_F(AdsClientTest, AStreamRequestsInWarmingOrderWhateverTheSubscriptionOrder) {
+  Watcher lds, rds;
+  client_->subscribe(kRouteType, {"r1"}, rds);
+  client_->subscribe(kListenerType, {}, lds);
+  client_->subscribe(kEndpointType, {"a"}, eds_);
+  client_->subscribe(kClusterType, {}, cds_);
+  client_->start();
+  transport_.open();
+  ASSERT_EQ(transport_.sent.size(), 4u);
+  EXPECT_EQ(transport_.sent[0].type_url(), kClusterType);
+  EXPECT_EQ(transport_.sent[1].type_url(), kEndpointType);
+  EXPECT_EQ(transport_.sent[2].type_url(), kListenerType);
+  EXPECT_EQ(transport_.sent[3].type_url(), kRouteType);
+}
+
 TEST_F(AdsClientTest, NodeOnEveryRequestByDefault) {
   client_->subscribe(kClusterType, {}, cds_);
   client_->subscribe(kEndpointType, {"a"}, eds_);

@@ -40,6 +40,7 @@ export const TYPE = {
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
 };
 
 // A resource as an Any: `type_url` and the encoded `object` (nested typed
@@ -118,8 +119,9 @@ export class AdsServer {
     this.state.set(typeUrl, { version, resources });
     let nonce;
     for (const s of this.streams) {
-      const names = typeUrl === TYPE.endpoint ? (this.lastRequest(typeUrl, s.id)?.resource_names ?? []) : [];
-      if (typeUrl !== TYPE.endpoint || s.answered.has(typeUrl) || names.length) nonce = this.send(s, typeUrl, names);
+      const byName = typeUrl === TYPE.endpoint || typeUrl === TYPE.route;
+      const names = byName ? (this.lastRequest(typeUrl, s.id)?.resource_names ?? []) : [];
+      if (!byName || s.answered.has(typeUrl) || names.length) nonce = this.send(s, typeUrl, names);
     }
     return nonce;
   }
