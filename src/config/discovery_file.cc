@@ -10,6 +10,17 @@
 
 namespace sluice::config {
 
+DiscoveryUpdate toDiscoveryUpdate(DiscoveryFile&& file) {
+  DiscoveryUpdate update;
+  update.version_info = std::move(file.version_info);
+  update.resources.reserve(file.resources.size());
+  for (auto& r : file.resources) {
+    std::string name = resourceName(*r);
+    update.resources.push_back({std::move(name), std::shared_ptr<const google::protobuf::Message>(std::move(r))});
+  }
+  return update;
+}
+
 bool readDiscoveryFile(const std::string& path, const std::string& type, DiscoveryFile& out, ErrorList& errors) {
   const size_t before = errors.size();
   std::string text;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config_error.h"
+#include "config/subscription.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
 
 namespace sluice::config {
@@ -19,6 +20,9 @@ struct DiscoveryFile {
   std::string version_info;
   std::vector<std::unique_ptr<google::protobuf::Message>> resources;
 };
+
+// The update a subscription hands its callbacks: each resource with its name.
+DiscoveryUpdate toDiscoveryUpdate(DiscoveryFile&& file);
 
 // `type` is the full message name every resource must have, e.g.
 // "envoy.config.listener.v3.Listener". False with errors when anything is wrong.

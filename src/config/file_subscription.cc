@@ -6,24 +6,6 @@
 
 namespace sluice::config {
 
-std::string resourceName(const google::protobuf::Message& resource) {
-  const auto* descriptor = resource.GetDescriptor();
-  const auto* field = descriptor->FindFieldByName("name");
-  if (field == nullptr) field = descriptor->FindFieldByName("cluster_name");
-  if (field == nullptr || field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_STRING) return "";
-  return resource.GetReflection()->GetString(resource, field);
-}
-
-std::string resourceLabel(const google::protobuf::Message& resource) {
-  const std::string& type = resource.GetDescriptor()->full_name();
-  const char* kind = type == "envoy.config.listener.v3.Listener"                ? "listener"
-                     : type == "envoy.config.cluster.v3.Cluster"                ? "cluster"
-                     : type == "envoy.config.endpoint.v3.ClusterLoadAssignment" ? "endpoints"
-                     : type == "envoy.config.route.v3.RouteConfiguration"       ? "route_config"
-                                                                                : "resource";
-  return std::string(kind) + " '" + resourceName(resource) + "'";
-}
-
 FileSubscription::FileSubscription(FileWatcher& watcher, const envoy::config::core::v3::ConfigSource& source,
                                    std::string type, SubscriptionCallbacks& callbacks)
     : watcher_(watcher),
@@ -52,13 +34,7 @@ bool FileSubscription::deliver(std::string& error) {
     error = "'" + path_ + "' rejected:\n" + errors.toString();
     return false;
   }
-  DiscoveryUpdate update;
-  update.version_info = file.version_info;
-  for (auto& r : file.resources) {
-    std::string name = resourceName(*r);
-    update.resources.push_back({std::move(name), std::shared_ptr<const google::protobuf::Message>(std::move(r))});
-  }
-  return callbacks_.onConfigUpdate(update, error);
+  return callbacks_.onConfigUpdate(toDiscoveryUpdate(std::move(file)), error);
 }
 
 }  // namespace sluice::config

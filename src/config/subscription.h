@@ -1,16 +1,20 @@
 // The subscription seam: one interface for a typed stream of config
-// resources (Envoy's Config::Subscription). The file implementation
-// (path_config_source, file_subscription.h) is behind it today; the gRPC one
-// (ADS, issue 13) comes next. Whoever consumes LDS, CDS, EDS or RDS sees
-// updates the same way: every resource with its name, and the version the
-// update came under. Main thread only.
+// resources (Envoy's Config::Subscription). Behind it: a file
+// (path_config_source, file_subscription.h) or one type URL of the ADS
+// stream (xds/grpc_subscription.h); xds/subscription_factory.h picks. Whoever
+// consumes LDS, CDS, EDS or RDS sees updates the same way: every resource
+// with its name, and the version the update came under. Main thread only.
 #pragma once
 
 #include <google/protobuf/message.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "envoy/config/core/v3/config_source.pb.h"
 
 namespace sluice::config {
 
@@ -39,12 +43,35 @@ class SubscriptionCallbacks {
   virtual void onConnectionFailure() {}
 };
 
+// Callbacks made of functions (`connection_failed` may be empty).
+class FunctionCallbacks final : public SubscriptionCallbacks {
+ public:
+  using Update = std::function<bool(const DiscoveryUpdate&, std::string&)>;
+  using Failed = std::function<void(const std::string&)>;
+  FunctionCallbacks(Update update, Failed failed, std::function<void()> connection_failed = {})
+      : update_(std::move(update)), failed_(std::move(failed)), connection_failed_(std::move(connection_failed)) {}
+  bool onConfigUpdate(const DiscoveryUpdate& update, std::string& error) override { return update_(update, error); }
+  void onConfigUpdateFailed(const std::string& error) override { failed_(error); }
+  void onConnectionFailure() override {
+    if (connection_failed_) connection_failed_();
+  }
+
+ private:
+  Update update_;
+  Failed failed_;
+  std::function<void()> connection_failed_;
+};
+
 class Subscription {
  public:
   virtual ~Subscription() = default;
   // Starts delivering updates. A file subscription delivers the first one
   // now, and false (with `error`) means it could not be read or was rejected.
   virtual bool start(std::string& error) = 0;
+  // The resource names wanted now (EDS after a CDS update, RDS as listeners
+  // come and go). Over ADS they are requested at once, even when unchanged;
+  // a file delivers all its resources whatever the names.
+  virtual void updateResourceInterest(std::vector<std::string> names) { (void)names; }
 };
 
 // The name a resource is known by in its discovery type: `name`, or
@@ -54,5 +81,10 @@ std::string resourceName(const google::protobuf::Message& resource);
 // How errors name a resource: `listener 'x'`, `cluster 'x'`, `endpoints 'x'`,
 // `route_config 'x'`.
 std::string resourceLabel(const google::protobuf::Message& resource);
+
+// How long a subscription of `source` waits for its first update before its
+// resources stop warming: `initial_fetch_timeout`, Envoy's 15 s by default;
+// 0 waits for ever.
+std::chrono::milliseconds initialFetchTimeout(const envoy::config::core::v3::ConfigSource& source);
 
 }  // namespace sluice::config

@@ -422,26 +422,30 @@ void checkEnum(const pb::Message& msg, const pb::FieldDescriptor* field, const S
 void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& errors);
 
 // `entry` is the table row of the Any field; its values name the extensions allowed there.
-void checkAny(const pb::Message& any_msg, const SupportedField& entry, const std::string& path, ErrorList& errors) {
+// The extension of a typed config, or null (with an error) when it is not
+// supported here; its payload is gated too.
+const SupportedExtension* checkAny(const pb::Message& any_msg, const SupportedField& entry, const std::string& path,
+                                   ErrorList& errors) {
   const auto& any = static_cast<const pb::Any&>(any_msg);
   const auto type = typeNameOfUrl(any.type_url());
   const auto found = index().extensions.find(type);
   if (found == index().extensions.end()) {
     errors.add(path, "typed config '" + std::string(type) + "' is not supported by sluice");
-    return;
+    return nullptr;
   }
   if (!enumValueAllowed(entry.enum_values, found->second->name)) {
     errors.add(path, "typed config '" + std::string(type) + "' (" + std::string(found->second->name) +
                          ") is not supported by sluice here (supported: " + listOf(entry.enum_values) + ")");
-    return;
+    return nullptr;
   }
   std::string error;
   auto payload = unpackAny(any, &error);
   if (!payload) {
     errors.add(path, error);
-    return;
+    return nullptr;
   }
   checkMessage(*payload, path, errors);
+  return found->second;
 }
 
 // A map of typed configs keyed by extension name (typed_extension_protocol_options):
@@ -461,13 +465,10 @@ void checkAnyMap(const pb::Message& msg, const pb::FieldDescriptor* field, const
     const std::string key = map_entry.GetReflection()->GetString(map_entry, key_field);
     const auto& any = static_cast<const pb::Any&>(map_entry.GetReflection()->GetMessage(map_entry, value_field));
     const std::string entry_path = path + "[\"" + key + "\"]";
-    const size_t before = errors.size();
-    checkAny(any, entry, entry_path, errors);
-    if (errors.size() != before) continue;
-    const auto found = index().extensions.find(typeNameOfUrl(any.type_url()));
-    if (found->second->name != key) {
-      errors.add(entry_path, "the key must be the name of its typed config's extension ('" +
-                                 std::string(found->second->name) + "')");
+    const SupportedExtension* extension = checkAny(any, entry, entry_path, errors);
+    if (extension != nullptr && extension->name != key) {
+      errors.add(entry_path,
+                 "the key must be the name of its typed config's extension ('" + std::string(extension->name) + "')");
     }
   }
 }
@@ -506,12 +507,12 @@ void checkMessage(const pb::Message& msg, const std::string& path, ErrorList& er
     if (field->is_repeated()) {
       for (int i = 0; i < r->FieldSize(msg, field); ++i) {
         const auto& element = r->GetRepeatedMessage(msg, field, i);
-        is_any ? checkAny(element, *it->second, indexPath(field_path, i), errors)
+        is_any ? (void)checkAny(element, *it->second, indexPath(field_path, i), errors)
                : checkMessage(element, indexPath(field_path, i), errors);
       }
     } else {
       const auto& sub = r->GetMessage(msg, field);
-      is_any ? checkAny(sub, *it->second, field_path, errors) : checkMessage(sub, field_path, errors);
+      is_any ? (void)checkAny(sub, *it->second, field_path, errors) : checkMessage(sub, field_path, errors);
     }
   }
 }

@@ -101,6 +101,16 @@ void checkWatchable(const envoy::config::core::v3::ConfigSource& source, const s
 
 }  // namespace
 
+envoy::config::bootstrap::v3::Bootstrap withDynamicResources(
+    const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
+    const std::vector<envoy::config::listener::v3::Listener>& listeners,
+    const std::vector<envoy::config::cluster::v3::Cluster>& clusters) {
+  envoy::config::bootstrap::v3::Bootstrap merged = bootstrap;
+  for (const auto& l : listeners) *merged.mutable_static_resources()->add_listeners() = l;
+  for (const auto& c : clusters) *merged.mutable_static_resources()->add_clusters() = c;
+  return merged;
+}
+
 void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, config::ErrorList& errors) {
   compileStatsMatcher(bootstrap, errors);
   const auto& layers = bootstrap.layered_runtime().layers();
@@ -109,25 +119,22 @@ void checkConfig(const envoy::config::bootstrap::v3::Bootstrap& bootstrap, confi
     checkWatchable(layers[i].disk_layer().symlink_root(), "",
                    config::indexPath("layered_runtime.layers", i) + ".disk_layer.symlink_root", errors);
   }
-  // The file resources join the static ones, exactly as Server::apply merges them.
-  envoy::config::bootstrap::v3::Bootstrap merged = bootstrap;
   const auto& dr = bootstrap.dynamic_resources();
   const size_t before_files = errors.size();
   // ADS sources deliver after start: only file sources are read here.
+  std::vector<envoy::config::cluster::v3::Cluster> file_clusters;
+  std::vector<envoy::config::listener::v3::Listener> file_listeners;
   if (dr.cds_config().has_path_config_source()) {
     checkWatchable(dr.cds_config(), "dynamic_resources.cds_config", errors);
-    for (auto& c : readFileResources<envoy::config::cluster::v3::Cluster>(
-             dr.cds_config(), "dynamic_resources.cds_config", "envoy.config.cluster.v3.Cluster", errors)) {
-      *merged.mutable_static_resources()->add_clusters() = std::move(c);
-    }
+    file_clusters = readFileResources<envoy::config::cluster::v3::Cluster>(
+        dr.cds_config(), "dynamic_resources.cds_config", "envoy.config.cluster.v3.Cluster", errors);
   }
   if (dr.lds_config().has_path_config_source()) {
     checkWatchable(dr.lds_config(), "dynamic_resources.lds_config", errors);
-    for (auto& l : readFileResources<envoy::config::listener::v3::Listener>(
-             dr.lds_config(), "dynamic_resources.lds_config", "envoy.config.listener.v3.Listener", errors)) {
-      *merged.mutable_static_resources()->add_listeners() = std::move(l);
-    }
+    file_listeners = readFileResources<envoy::config::listener::v3::Listener>(
+        dr.lds_config(), "dynamic_resources.lds_config", "envoy.config.listener.v3.Listener", errors);
   }
+  const auto merged = withDynamicResources(bootstrap, file_listeners, file_clusters);
   std::set<std::string> eds_files;
   const auto& clusters = merged.static_resources().clusters();
   for (int i = 0; i < clusters.size(); ++i) {

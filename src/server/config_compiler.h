@@ -43,6 +43,14 @@ config::ErrorList nameDynamicResources(const config::ErrorList& errors,
                                        const envoy::config::bootstrap::v3::Bootstrap& merged, int static_listeners,
                                        int static_clusters);
 
+// `bootstrap` with `listeners` and `clusters` after its static ones: dynamic
+// resources are checked and compiled exactly as if written there (serve and
+// validate both; nameDynamicResources names their errors).
+envoy::config::bootstrap::v3::Bootstrap withDynamicResources(
+    const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
+    const std::vector<envoy::config::listener::v3::Listener>& listeners,
+    const std::vector<envoy::config::cluster::v3::Cluster>& clusters);
+
 // The listeners of `bootstrap`'s static_resources.
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,
                                                   proxy::StatsRegistry& stats, config::ErrorList& errors,

@@ -1,9 +1,8 @@
 #include "server/rds_routes.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include "config/proto_hash.h"
 #include "config/semantic_validator.h"
+#include "config/xds/subscription_factory.h"
 #include "log/logger.h"
 #include "router/route_table.h"
 
@@ -19,22 +18,6 @@ RdsRoutes::RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_
       store_(store),
       publish_(std::move(publish)),
       warmed_(std::move(warmed)) {}
-
-class RdsRoutes::Callbacks final : public config::SubscriptionCallbacks {
- public:
-  Callbacks(RdsRoutes& routes, std::string path) : routes_(routes), path_(std::move(path)) {}
-  bool onConfigUpdate(const config::DiscoveryUpdate& update, std::string& error) override {
-    return routes_.onUpdate(path_, update, error);
-  }
-  void onConfigUpdateFailed(const std::string& error) override {
-    SLUICE_LOG(config, warn, "sluice: RDS {} update rejected, keeping the previous routes: {}",
-               path_.empty() ? std::string("over ADS") : path_, error);
-  }
-
- private:
-  RdsRoutes& routes_;
-  const std::string path_;
-};
 
 std::vector<std::string> RdsRoutes::adsNames() const {
   std::vector<std::string> names;
@@ -60,34 +43,29 @@ std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
   entry.update_rejected = &store_.counter(prefix + ".update_rejected");
   auto [found, fresh] = sources_.try_emplace(path);
   Source& file = found->second;
-  if (fresh && over_ads) {
-    // Requested now, after LDS (this runs when a listener naming it is compiled).
-    file.callbacks = std::make_unique<Callbacks>(*this, path);
-    auto subscription = std::make_unique<config::xds::GrpcSubscription>(
-        *ads_, "envoy.config.route.v3.RouteConfiguration", adsNames(), *file.callbacks);
-    file.ads = subscription.get();
-    file.subscription = std::move(subscription);
-    std::string error;
-    if (!file.subscription->start(error)) file.callbacks->onConfigUpdateFailed(error);
-  } else if (fresh) {
-    // A file not written yet is no error: its listeners warm until it is.
-    file.callbacks = std::make_unique<Callbacks>(*this, path);
-    auto subscription = std::make_unique<config::FileSubscription>(
-        watcher_, source, "envoy.config.route.v3.RouteConfiguration", *file.callbacks);
-    subscription->setOptional(true);
-    file.subscription = std::move(subscription);
+  if (fresh) {
+    // Over ADS: requested now, after LDS (this runs when a listener naming it
+    // is compiled). A file not written yet is no error: its listeners warm until it is.
+    file.callbacks = std::make_unique<config::FunctionCallbacks>(
+        [this, path](const config::DiscoveryUpdate& update, std::string& error) {
+          return onUpdate(path, update, error);
+        },
+        [path](const std::string& error) {
+          SLUICE_LOG(config, warn, "sluice: RDS {} update rejected, keeping the previous routes: {}",
+                     path.empty() ? std::string("over ADS") : path, error);
+        });
+    file.subscription =
+        config::xds::makeSubscription({watcher_, ads_}, source, "envoy.config.route.v3.RouteConfiguration",
+                                      over_ads ? adsNames() : std::vector<std::string>{}, *file.callbacks, true);
     std::string error;
     if (!file.subscription->start(error)) file.callbacks->onConfigUpdateFailed(error);
   } else if (over_ads) {
-    file.ads->updateResourceNames(adsNames());  // the new name is requested; its config comes in the answer
+    file.subscription->updateResourceInterest(adsNames());  // the new name is requested; its config comes in the answer
   } else {
     std::string error;
     if (!update(entry, file.last, error)) file.callbacks->onConfigUpdateFailed(error);
   }
-  const auto timeout = source.has_initial_fetch_timeout()
-                           ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
-                                 source.initial_fetch_timeout()))
-                           : std::chrono::milliseconds(15000);  // Envoy's default
+  const auto timeout = config::initialFetchTimeout(source);
   if (!entry.table && timeout.count() > 0) {
     entry.initial_fetch = std::make_unique<asio::steady_timer>(main_, timeout);
     entry.initial_fetch->async_wait([this, key](const std::error_code& ec) {
@@ -112,6 +90,20 @@ bool RdsRoutes::ready(const proxy::RdsRouteSlot& slot) const {
     if (entry.slot.get() == &slot) return entry.table || entry.timed_out;
   }
   return false;
+}
+
+void RdsRoutes::retain(const std::set<const proxy::RdsRouteSlot*>& used) {
+  bool ads_names_changed = false;
+  std::erase_if(entries_, [&](const auto& keyed) {
+    const Entry& entry = keyed.second;
+    if (used.count(entry.slot.get())) return false;
+    ads_names_changed = ads_names_changed || entry.path.empty();
+    SLUICE_LOG(config, info, "sluice: RDS '{}' is used by no listener any more: dropped",
+               entry.slot->route_config_name);
+    return true;  // its initial_fetch timer is cancelled with it
+  });
+  const auto ads = sources_.find("");
+  if (ads_names_changed && ads != sources_.end()) ads->second.subscription->updateResourceInterest(adsNames());
 }
 
 void RdsRoutes::accept(Entry& entry, std::shared_ptr<const router::RouteTable> table) {

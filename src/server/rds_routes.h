@@ -17,11 +17,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
-#include "config/file_subscription.h"
 #include "config/file_watcher.h"
-#include "config/xds/grpc_subscription.h"
+#include "config/subscription.h"
+#include "config/xds/ads_client.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/asio_util.h"
@@ -50,6 +51,10 @@ class RdsRoutes {
       const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds, const std::string& stat_prefix);
   // True once the slot has a table (or its initial fetch timed out).
   bool ready(const proxy::RdsRouteSlot& slot) const;
+  // Drops every entry whose slot is not in `used` (the slots of the listeners
+  // compiled last): a route configuration goes with its last listener, as in
+  // Envoy. Over ADS its name leaves the subscription (requested at once).
+  void retain(const std::set<const proxy::RdsRouteSlot*>& used);
 
   struct Entry {
     std::string path;  // empty: over ADS
@@ -67,7 +72,6 @@ class RdsRoutes {
   const std::map<std::string, Entry>& entries() const { return entries_; }
 
  private:
-  class Callbacks;
   // An update of the file at `path`, for every entry it feeds; a rejected
   // route configuration keeps what its entry had (false, with `error`).
   bool onUpdate(const std::string& path, const config::DiscoveryUpdate& update, std::string& error);
@@ -97,8 +101,7 @@ class RdsRoutes {
   struct Source {
     std::unique_ptr<config::SubscriptionCallbacks> callbacks;
     std::unique_ptr<config::Subscription> subscription;
-    config::xds::GrpcSubscription* ads = nullptr;  // the subscription, when over ADS
-    config::DiscoveryUpdate last;                  // the source's last accepted content, for entries added later
+    config::DiscoveryUpdate last;  // the source's last accepted content, for entries added later
   };
   std::map<std::string, Source> sources_;  // by path; "" is ADS
 };

@@ -8,9 +8,9 @@
 
 #include "admin/admin_json.h"
 #include "admin/logging_handler.h"
-#include "config/file_subscription.h"
 #include "config/proto_hash.h"
 #include "config/semantic_validator.h"
+#include "config/xds/subscription_factory.h"
 #include "log/logger.h"
 #include "network/listen_socket.h"
 #include "server/config_compiler.h"
@@ -143,11 +143,7 @@ bool Server::start(std::string& error) {
   if (ads_) {
     requestEdsOverAds(dynamic_);
     if (lds_deferred_) {
-      const auto& cds = dr.cds_config();
-      const auto timeout = cds.has_initial_fetch_timeout()
-                               ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
-                                     cds.initial_fetch_timeout()))
-                               : std::chrono::milliseconds(15000);  // Envoy's default
+      const auto timeout = config::initialFetchTimeout(dr.cds_config());
       if (timeout.count() != 0) {
         cds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, timeout);
         cds_initial_fetch_->async_wait([this](const std::error_code& ec) {
@@ -168,27 +164,6 @@ bool Server::start(std::string& error) {
   SLUICE_LOG(main, info, "sluice: started with {} workers", workers_.size());
   return true;
 }
-
-// Adapts a subscription's callbacks to two functions.
-class Server::Callbacks final : public config::SubscriptionCallbacks {
- public:
-  using Update = std::function<bool(const config::DiscoveryUpdate&, std::string&)>;
-  using Failed = std::function<void(const std::string&)>;
-  Callbacks(Update update, Failed failed) : update_(std::move(update)), failed_(std::move(failed)) {}
-  bool onConfigUpdate(const config::DiscoveryUpdate& update, std::string& error) override {
-    return update_(update, error);
-  }
-  void onConfigUpdateFailed(const std::string& error) override { failed_(error); }
-  void onConnectionFailure() override {
-    if (connection_failed_) connection_failed_();
-  }
-  void onConnection(std::function<void()> failed) { connection_failed_ = std::move(failed); }
-
- private:
-  Update update_;
-  Failed failed_;
-  std::function<void()> connection_failed_;
-};
 
 void Server::createAdsClient() {
   const auto& ads = bootstrap_.dynamic_resources().ads_config();
@@ -227,25 +202,37 @@ void Server::requestEdsOverAds(const Dynamic& dynamic) {
   for (const auto& c : bootstrap_.static_resources().clusters()) consider(c);
   for (const auto& c : dynamic.clusters) consider(c);
   if (eds_over_ads_ != nullptr) {
-    eds_over_ads_->updateResourceNames(std::move(names));
+    eds_over_ads_->updateResourceInterest(std::move(names));
     return;
   }
   if (names.empty()) return;
-  auto callbacks = std::make_unique<Callbacks>(
-      [this](const config::DiscoveryUpdate& update, std::string&) {
+  envoy::config::core::v3::ConfigSource source;
+  source.mutable_ads();
+  std::string unused;  // over ADS: cannot fail
+  eds_over_ads_ = addEdsSubscription(source, "over ADS", std::move(names), unused);
+}
+
+config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::ConfigSource& source,
+                                                 const std::string& label, std::vector<std::string> names,
+                                                 std::string& error) {
+  // An endpoint update goes to the cluster manager alone: no copy of the
+  // other resources, no recompile, only the clusters it feeds are sent.
+  auto callbacks = std::make_unique<config::FunctionCallbacks>(
+      [this, label](const config::DiscoveryUpdate& update, std::string&) {
         loadEds(update);
-        SLUICE_LOG(config, info, "sluice: EDS update applied (version {})", update.version_info);
+        if (!starting_) {
+          SLUICE_LOG(config, info, "sluice: EDS {} update applied (version_info '{}')", label, update.version_info);
+        }
         return true;
       },
-      [](const std::string& e) {
-        SLUICE_LOG(config, warn, "sluice: EDS update rejected, keeping the previous endpoints: {}", e);
+      [label](const std::string& e) {
+        SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", label, e);
       });
-  auto subscription = std::make_unique<config::xds::GrpcSubscription>(
-      *ads_, "envoy.config.endpoint.v3.ClusterLoadAssignment", std::move(names), *callbacks);
-  eds_over_ads_ = subscription.get();
+  auto subscription = config::xds::makeSubscription(
+      {*watcher_, ads_.get()}, source, "envoy.config.endpoint.v3.ClusterLoadAssignment", std::move(names), *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
-  std::string unused;
-  subscriptions_.back().subscription->start(unused);
+  if (!subscriptions_.back().subscription->start(error)) return nullptr;
+  return subscriptions_.back().subscription.get();
 }
 
 void Server::startDeferredLds() {
@@ -296,7 +283,7 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
   auto counts = std::make_shared<SubscriptionStats>(context_.store(),
                                                     what == "CDS" ? "cluster_manager.cds" : "listener_manager.lds");
   const bool cds = what == "CDS";
-  auto callbacks = std::make_unique<Callbacks>(
+  auto callbacks = std::make_unique<config::FunctionCallbacks>(
       [this, what, load, counts, cds](const config::DiscoveryUpdate& update, std::string& e) {
         counts->attempt.inc();
         counts->attempt_counted = true;  // if it fails, onConfigUpdateFailed follows
@@ -328,17 +315,12 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
         counts->rejected.inc();
         SLUICE_LOG(config, warn, "sluice: {} update rejected, keeping the previous configuration: {}", what, e);
         if (cds) startDeferredLds();
+      },
+      [counts] {
+        counts->attempt.inc();
+        counts->failure.inc();
       });
-  callbacks->onConnection([counts] {
-    counts->attempt.inc();
-    counts->failure.inc();
-  });
-  std::unique_ptr<config::Subscription> subscription;
-  if (source.has_ads()) {
-    subscription = std::make_unique<config::xds::GrpcSubscription>(*ads_, type, std::vector<std::string>{}, *callbacks);
-  } else {
-    subscription = std::make_unique<config::FileSubscription>(*watcher_, source, type, *callbacks);
-  }
+  auto subscription = config::xds::makeSubscription({*watcher_, ads_.get()}, source, type, {}, *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
   return subscriptions_.back().subscription->start(error);
 }
@@ -424,21 +406,7 @@ bool Server::loadNewEdsFiles(const Dynamic& into, std::string& error) {
     const std::string path = pathOf(source);
     if (path.empty() || eds_files_.count(path)) continue;
     eds_files_.insert(path);
-    // An endpoint update goes to the cluster manager alone: no copy of the
-    // other resources, no recompile, only the clusters it feeds are sent.
-    auto callbacks = std::make_unique<Callbacks>(
-        [this, path](const config::DiscoveryUpdate& update, std::string&) {
-          loadEds(update);
-          if (!starting_) SLUICE_LOG(config, info, "sluice: EDS {} update applied", path);
-          return true;
-        },
-        [path](const std::string& e) {
-          SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", path, e);
-        });
-    auto subscription = std::make_unique<config::FileSubscription>(
-        *watcher_, source, "envoy.config.endpoint.v3.ClusterLoadAssignment", *callbacks);
-    subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
-    if (!subscriptions_.back().subscription->start(error)) return false;
+    if (addEdsSubscription(source, path, {}, error) == nullptr) return false;
   }
   return true;
 }
@@ -446,9 +414,7 @@ bool Server::loadNewEdsFiles(const Dynamic& into, std::string& error) {
 bool Server::apply(const Dynamic& dynamic, std::string& error) {
   // The dynamic resources join the static ones for the semantic checks and
   // the compile, exactly as if they had been written in the bootstrap.
-  envoy::config::bootstrap::v3::Bootstrap merged = bootstrap_;
-  for (const auto& l : dynamic.listeners) *merged.mutable_static_resources()->add_listeners() = l;
-  for (const auto& c : dynamic.clusters) *merged.mutable_static_resources()->add_clusters() = c;
+  const auto merged = withDynamicResources(bootstrap_, dynamic.listeners, dynamic.clusters);
   config::ErrorList errors;
   config::checkSemantics(merged, errors);
   std::shared_ptr<proxy::ProxyConfig> compiled;
@@ -457,6 +423,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
     compiled = listener_manager_.compile(merged, access_log_writer_.get(), errors, &rds);
   }
   if (!errors.empty()) {
+    dropUnusedRoutes();  // those the rejected compile named
     error = "cannot compile the configuration:\n" + nameDynamicResources(errors, merged,
                                                                          bootstrap_.static_resources().listeners_size(),
                                                                          bootstrap_.static_resources().clusters_size())
@@ -468,12 +435,14 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   std::vector<std::vector<proxy::ListenerSocket>> per_worker;
   if (!sockets_.update(*serving, per_worker, error)) {
     countListenerChanges(dynamic, false);
+    dropUnusedRoutes();
     return false;
   }
   countListenerChanges(dynamic, true);
   listener_manager_.commit(*compiled, merged);
   all_listeners_ = compiled;
   config_ = serving;
+  dropUnusedRoutes();
   // Envoy's safe order: new and changed clusters first, then the listeners
   // that may route to them, then the removals (a listener that routed to a
   // removed cluster no longer does once they arrive).
@@ -490,6 +459,14 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   return true;
 }
 
+void Server::dropUnusedRoutes() {
+  std::set<const proxy::RdsRouteSlot*> used;
+  if (all_listeners_) {
+    for (const auto& l : all_listeners_->listeners) used.insert(l->hcm.rds.get());
+  }
+  rds_->retain(used);
+}
+
 void Server::armClusterWarming() {
   // A cluster that stopped warming (or went) drops its timer: one added again starts afresh.
   const auto warming = cluster_manager_->warming();
@@ -499,11 +476,8 @@ void Server::armClusterWarming() {
   for (const auto& name : warming) {
     if (cluster_warming_.count(name)) continue;
     const auto& source = cluster_manager_->clusters().at(name).proto.eds_cluster_config().eds_config();
-    const auto timeout = source.has_initial_fetch_timeout()
-                             ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
-                                   source.initial_fetch_timeout()))
-                             : std::chrono::milliseconds(15000);  // Envoy's default
-    if (timeout.count() == 0) continue;                           // waits for ever
+    const auto timeout = config::initialFetchTimeout(source);
+    if (timeout.count() == 0) continue;  // waits for ever
     auto timer = std::make_unique<asio::steady_timer>(main_, timeout);
     timer->async_wait([this, name](const std::error_code& ec) {
       if (ec) return;

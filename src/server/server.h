@@ -15,7 +15,6 @@
 #include "config/file_watcher.h"
 #include "config/subscription.h"
 #include "config/xds/ads_client.h"
-#include "config/xds/grpc_subscription.h"
 #include "config/xds/grpc_transport.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
@@ -65,6 +64,11 @@ class Server {
   // Subscribes to the EDS files of every EDS cluster (of the bootstrap and
   // `clusters`) not subscribed to yet; each delivers its first update now.
   bool loadNewEdsFiles(const Dynamic& clusters, std::string& error);
+  // Subscribes to EDS from `source` (`label` names it in logs): the updates
+  // go to loadEds. Null (with `error`) if a file could not be read.
+  config::Subscription* addEdsSubscription(const envoy::config::core::v3::ConfigSource& source,
+                                           const std::string& label, std::vector<std::string> names,
+                                           std::string& error);
   // The listeners of `all` that can be served: those with their routes; a
   // warming one is left out, or kept at its previous version. Sets warming_.
   std::shared_ptr<proxy::ProxyConfig> servable(const proxy::ProxyConfig& all);
@@ -72,6 +76,8 @@ class Server {
   void onListenersWarmed();
   // Starts the initial_fetch_timeout of each cluster that began warming.
   void armClusterWarming();
+  // RDS entries no compiled listener names go (rds_routes.h).
+  void dropUnusedRoutes();
   // Sends a cluster delta to every worker.
   void publish(proxy::ClusterDelta delta);
   // Compiles bootstrap + `dynamic` and hands the result to the workers.
@@ -80,7 +86,6 @@ class Server {
   // An LDS or CDS subscription: each update is loaded into a copy of the
   // dynamic resources and applied; a rejected one keeps the previous config.
   // While starting_, updates load into dynamic_ and start() applies them once.
-  class Callbacks;
   bool subscribe(const envoy::config::core::v3::ConfigSource& source, const std::string& what, const std::string& type,
                  bool (Server::*load)(Dynamic&, const config::DiscoveryUpdate&, std::string&), std::string& error);
   // dynamic_resources.ads_config: the client and its transport, to the
@@ -141,8 +146,8 @@ class Server {
   // anything they post to is destroyed (~Server, finish()).
   std::unique_ptr<config::xds::GrpcAdsTransport> ads_transport_;
   std::unique_ptr<config::xds::AdsClient> ads_;
-  config::xds::GrpcSubscription* eds_over_ads_ = nullptr;  // in subscriptions_, once an EDS cluster needs it
-  bool lds_deferred_ = false;                              // LDS over ADS waits for CDS
+  config::Subscription* eds_over_ads_ = nullptr;  // in subscriptions_, once an EDS cluster needs it
+  bool lds_deferred_ = false;                     // LDS over ADS waits for CDS
   std::unique_ptr<asio::steady_timer> cds_initial_fetch_;
   DnsCache dns_{main_};
   asio::steady_timer dns_timer_{main_};

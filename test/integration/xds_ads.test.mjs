@@ -304,3 +304,26 @@ test('RDS over ADS: a bad route config is NACKed with its path; the old routes k
   assert.equal(res.status, 200);
   assert.equal(res.headers['x-routes'], 'v2');
 });
+
+test('RDS over ADS: a route config goes with its last listener; its name leaves the subscription', { timeout: 20_000 }, async () => {
+  const from = ads.requests.length;
+  const dropped = sluice.waitForLog(/RDS 'r1' is used by no listener any more: dropped/);
+  ads.push(TYPE.listener, 'l3', [listener('ingress', 'web')]);
+  // Unsubscribed: the next RDS request names nothing (not a wildcard: RDS has none).
+  const rds = await ads.waitForRequest((r) => r.type_url === TYPE.route, from);
+  assert.deepEqual([...(rds.resource_names ?? [])], []);
+  await dropped;
+  const dump = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump' })).body);
+  const routesDump = dump.configs.find((c) => c['@type'].endsWith('RoutesConfigDump'));
+  assert.deepEqual(routesDump.dynamic_route_configs ?? [], [], 'no dynamic route config is left');
+  // The listener comes back: its route config is requested again and served.
+  ads.push(TYPE.route, 'r-v4', [routeConfig('r1', 'v4')]);
+  const again = ads.requests.length;
+  ads.push(TYPE.listener, 'l4', [listener('ingress', 'web'), rdsListener('edge', 'r1')]);
+  const rerequest = await ads.waitForRequest((r) => r.type_url === TYPE.route && (r.resource_names ?? []).includes('r1'), again);
+  assert.ok(rerequest);
+  await until(async () => (await sluice.refreshListeners()).some((l) => l.name === 'edge'));
+  const res = await getEdge();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['x-routes'], 'v4');
+});

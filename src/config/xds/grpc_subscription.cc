@@ -18,7 +18,7 @@ bool GrpcSubscription::start(std::string&) {
   return true;
 }
 
-void GrpcSubscription::updateResourceNames(std::vector<std::string> names) {
+void GrpcSubscription::updateResourceInterest(std::vector<std::string> names) {
   names_ = std::move(names);
   if (started_) client_.updateNames(type_url_, names_);
 }
@@ -32,13 +32,7 @@ bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::Discovery
     callbacks_.onConfigUpdateFailed(error);
     return false;
   }
-  DiscoveryUpdate update;
-  update.version_info = decoded.version_info;
-  for (auto& r : decoded.resources) {
-    std::string name = resourceName(*r);
-    update.resources.push_back({std::move(name), std::shared_ptr<const google::protobuf::Message>(std::move(r))});
-  }
-  if (!callbacks_.onConfigUpdate(update, error)) {
+  if (!callbacks_.onConfigUpdate(toDiscoveryUpdate(std::move(decoded)), error)) {
     callbacks_.onConfigUpdateFailed(error);
     return false;
   }

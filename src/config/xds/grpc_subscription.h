@@ -24,8 +24,7 @@ class GrpcSubscription final : public Subscription, public AdsWatcher {
 
   // Subscribes with the client; the updates come when the server sends them.
   bool start(std::string& error) override;
-  // Requests `names` now (EDS after a CDS update), even if unchanged.
-  void updateResourceNames(std::vector<std::string> names);
+  void updateResourceInterest(std::vector<std::string> names) override;
 
   bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, std::string& error) override;
   void onStreamFailure() override { callbacks_.onConnectionFailure(); }

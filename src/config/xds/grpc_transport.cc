@@ -73,7 +73,7 @@ void GrpcAdsTransport::run() {
     const std::string& target = options_.targets[next_target];
     next_target = (next_target + 1) % options_.targets.size();  // the next attempt tries the next endpoint
     if (runStream(target)) failures = 0;
-    // Full jitter: uniform in [0, min(max, base * 2^failures)).
+    // Jittered: uniform in [c/2, c), c = min(max, base * 2^failures).
     const auto ceiling = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count()
                                                                              << std::min<uint32_t>(failures, 16));
     ++failures;
