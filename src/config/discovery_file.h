@@ -28,6 +28,13 @@ DiscoveryUpdate toDiscoveryUpdate(DiscoveryFile&& file);
 // "envoy.config.listener.v3.Listener". False with errors when anything is wrong.
 bool readDiscoveryFile(const std::string& path, const std::string& type, DiscoveryFile& out, ErrorList& errors);
 
+// One resource of a response: a `type`, decodable, within the
+// protoc-gen-validate rules and the supported subset. Null (with errors
+// under `resource_path`, or the resource's name once it has one) otherwise.
+std::unique_ptr<google::protobuf::Message> readDiscoveryResource(const google::protobuf::Any& any,
+                                                                 const std::string& type,
+                                                                 const std::string& resource_path, ErrorList& errors);
+
 // The same checks on a DiscoveryResponse already decoded (a file's, or one
 // from an ADS stream): every resource must be a `type`, decodable, within the
 // protoc-gen-validate rules and the supported subset. All or nothing.

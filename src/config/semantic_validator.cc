@@ -138,9 +138,6 @@ class Checker {
 
   // The ADS client's source: one gRPC service, to a STATIC cluster of the bootstrap.
   void adsConfig(const envoy::config::core::v3::ApiConfigSource& ads, const std::string& path) {
-    if (ads.api_type() != envoy::config::core::v3::ApiConfigSource::GRPC) {
-      errors_.add(path + ".api_type", "must be GRPC (state of the world; DELTA_GRPC is not supported by sluice yet)");
-    }
     if (ads.grpc_services_size() != 1) {
       errors_.add(path + ".grpc_services", "needs exactly one gRPC service");
       return;

@@ -21,12 +21,19 @@ namespace sluice::config {
 struct DiscoveredResource {
   std::string name;  // Listener/Cluster/RouteConfiguration name, ClusterLoadAssignment cluster_name
   std::shared_ptr<const google::protobuf::Message> message;
+  std::string version;  // delta: the resource's own version
 };
 
-// A state-of-the-world update: every resource of the subscription's type.
+// A state-of-the-world update holds every resource of the subscription's
+// type. A delta update (`delta`) holds only the resources added or changed,
+// and the names the server removed; `rejected` says which resources of the
+// response were left out and why (the response is NACKed, the rest applied).
 struct DiscoveryUpdate {
-  std::string version_info;
+  std::string version_info;  // delta: system_version_info
   std::vector<DiscoveredResource> resources;
+  bool delta = false;
+  std::vector<std::string> removed;
+  std::string rejected;
 };
 
 class SubscriptionCallbacks {

@@ -30,10 +30,13 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "lds_config", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "cds_config", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "ads_config", "",
-     "state of the world over gRPC (DELTA_GRPC: not yet); one stream on a thread of its own, to the endpoints "
+     "state of the world (GRPC) or incremental (DELTA_GRPC) over gRPC; one stream on a thread of its own, to the "
+     "endpoints "
      "of its cluster in turn, reconnecting with jittered exponential backoff (0.5s to 30s); the last accepted "
      "config keeps serving while the control plane is down"},
-    {"envoy.config.core.v3.ApiConfigSource", "api_type", "GRPC", "ads_config only (api_config_source: not yet)"},
+    {"envoy.config.core.v3.ApiConfigSource", "api_type", "GRPC|DELTA_GRPC",
+     "ads_config only (api_config_source: not yet). DELTA_GRPC: each resource of a response is accepted or "
+     "rejected on its own, a reconnect sends initial_resource_versions"},
     {"envoy.config.core.v3.ApiConfigSource", "transport_api_version", "V3", ""},
     {"envoy.config.core.v3.ApiConfigSource", "grpc_services", "",
      "exactly one, envoy_grpc naming a STATIC cluster of static_resources"},

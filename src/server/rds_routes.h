@@ -41,7 +41,7 @@ class RdsRoutes {
   RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_t workers, stats::Store& store, Publish publish,
             std::function<void()> warmed);
   // The ADS client for `config_source.ads` (outlives this); set before the first such slot.
-  void setAds(config::xds::AdsClient* ads) { ads_ = ads; }
+  void setAds(config::xds::AdsMux* ads) { ads_ = ads; }
 
   // The slot of `rds`, the same for every listener that names it. The first
   // call loads the file (a file not there yet, or without the name, is not an
@@ -94,7 +94,7 @@ class RdsRoutes {
   config::FileWatcher& watcher_;
   const size_t workers_;
   stats::Store& store_;
-  config::xds::AdsClient* ads_ = nullptr;
+  config::xds::AdsMux* ads_ = nullptr;
   Publish publish_;
   std::function<void()> warmed_;
   std::map<std::string, Entry> entries_;

@@ -184,10 +184,17 @@ void Server::createAdsClient() {
       }
     }
   }
-  ads_transport_ = std::make_unique<config::xds::GrpcAdsTransport>(main_, std::move(options), context_.store());
   auto node = bootstrap_.node();
   node.set_user_agent_name("sluice");
   node.set_user_agent_version(SLUICE_VERSION);
+  if (ads.api_type() == envoy::config::core::v3::ApiConfigSource::DELTA_GRPC) {
+    delta_transport_ =
+        std::make_unique<config::xds::GrpcDeltaAdsTransport>(main_, std::move(options), context_.store());
+    ads_ = std::make_unique<config::xds::DeltaAdsClient>(*delta_transport_, std::move(node),
+                                                         ads.set_node_on_first_message_only(), context_.store());
+    return;
+  }
+  ads_transport_ = std::make_unique<config::xds::GrpcAdsTransport>(main_, std::move(options), context_.store());
   ads_ = std::make_unique<config::xds::AdsClient>(*ads_transport_, std::move(node),
                                                   ads.set_node_on_first_message_only(), context_.store());
 }
@@ -302,6 +309,12 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
         counts->version.set(versionHash(update.version_info));
         SLUICE_LOG(config, info, "sluice: {} update applied (version_info '{}', config version {})", what,
                    update.version_info, config_->version);
+        if (!update.rejected.empty()) {
+          // Delta: the valid resources applied, the others left out (a NACK names them).
+          counts->rejected.inc();
+          SLUICE_LOG(config, warn, "sluice: {} update applied without its rejected resources: {}", what,
+                     update.rejected);
+        }
         if (cds && ads_) {
           requestEdsOverAds(dynamic_);  // every CDS update re-requests EDS, changed or not
           startDeferredLds();
@@ -345,18 +358,28 @@ static void recordVersions(const std::vector<Resource>& before, const std::vecto
   records = std::move(next);
 }
 
-// The resources of `update`, typed.
+// The resources after `update`: its own (state of the world), or those of
+// `before` less the removed, with the added and changed (delta), in name order.
 template <typename Resource>
-static std::vector<Resource> resourcesOf(const config::DiscoveryUpdate& update) {
+static std::vector<Resource> resourcesOf(const std::vector<Resource>& before, const config::DiscoveryUpdate& update) {
   std::vector<Resource> out;
-  out.reserve(update.resources.size());
-  for (const auto& r : update.resources) out.push_back(static_cast<const Resource&>(*r.message));
+  if (!update.delta) {
+    out.reserve(update.resources.size());
+    for (const auto& r : update.resources) out.push_back(static_cast<const Resource&>(*r.message));
+    return out;
+  }
+  std::map<std::string, const Resource*> by_name;
+  for (const auto& r : before) by_name[r.name()] = &r;
+  for (const auto& name : update.removed) by_name.erase(name);
+  for (const auto& r : update.resources) by_name[r.name] = static_cast<const Resource*>(r.message.get());
+  out.reserve(by_name.size());
+  for (const auto& [name, r] : by_name) out.push_back(*r);
   return out;
 }
 
 bool Server::loadLds(Dynamic& into, const config::DiscoveryUpdate& update, std::string&) {
   auto before = std::move(into.listeners);
-  into.listeners = resourcesOf<envoy::config::listener::v3::Listener>(update);
+  into.listeners = resourcesOf(before, update);
   into.lds_version = update.version_info;
   recordVersions(before, into.listeners, into.lds_version, into.listener_versions);
   return true;
@@ -364,7 +387,7 @@ bool Server::loadLds(Dynamic& into, const config::DiscoveryUpdate& update, std::
 
 bool Server::loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::string& error) {
   auto before = std::move(into.clusters);
-  into.clusters = resourcesOf<envoy::config::cluster::v3::Cluster>(update);
+  into.clusters = resourcesOf(before, update);
   into.cds_version = update.version_info;
   recordVersions(before, into.clusters, into.cds_version, into.cluster_versions);
   return loadNewEdsFiles(into, error);

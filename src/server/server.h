@@ -15,6 +15,7 @@
 #include "config/file_watcher.h"
 #include "config/subscription.h"
 #include "config/xds/ads_client.h"
+#include "config/xds/delta_ads_client.h"
 #include "config/xds/grpc_transport.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
@@ -144,8 +145,10 @@ class Server {
   bool starting_ = false;              // start() is loading the first updates
   // ADS (dynamic_resources.ads_config). The transport's threads stop before
   // anything they post to is destroyed (~Server, finish()).
+  // One of the two transports, by ads_config.api_type; before the client, which stops it.
   std::unique_ptr<config::xds::GrpcAdsTransport> ads_transport_;
-  std::unique_ptr<config::xds::AdsClient> ads_;
+  std::unique_ptr<config::xds::GrpcDeltaAdsTransport> delta_transport_;
+  std::unique_ptr<config::xds::AdsMux> ads_;
   config::Subscription* eds_over_ads_ = nullptr;  // in subscriptions_, once an EDS cluster needs it
   bool lds_deferred_ = false;                     // LDS over ADS waits for CDS
   std::unique_ptr<asio::steady_timer> cds_initial_fetch_;

@@ -277,10 +277,11 @@ TEST(SupportedFields, GatesEachTypedExtensionProtocolOption) {
       std::string::npos);
 }
 
-TEST(SupportedFields, RejectsDeltaAdsAndApiConfigSourceByName) {
-  EXPECT_NE(gate("dynamic_resources: { ads_config: { api_type: DELTA_GRPC } }")
+TEST(SupportedFields, TakesDeltaAdsAndRejectsOtherApiTypesAndApiConfigSourceByName) {
+  EXPECT_EQ(gate("dynamic_resources: { ads_config: { api_type: DELTA_GRPC } }").toString(), "");
+  EXPECT_NE(gate("dynamic_resources: { ads_config: { api_type: REST } }")
                 .toString()
-                .find("dynamic_resources.ads_config.api_type: DELTA_GRPC is not supported by sluice"),
+                .find("dynamic_resources.ads_config.api_type: REST is not supported by sluice"),
             std::string::npos);
   EXPECT_EQ(gate("dynamic_resources: { cds_config: { api_config_source: { api_type: GRPC } } }").toString(),
             "dynamic_resources.cds_config.api_config_source: is not supported by sluice\n");

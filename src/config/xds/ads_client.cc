@@ -16,9 +16,8 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
-// Envoy's warming order: CDS, EDS, LDS, RDS, then the others; a stream
-// that opens requests the types in this order, whatever order they were
-// subscribed in (a static listener's RDS comes before LDS is subscribed).
+}  // namespace
+
 int typeRank(const std::string& type_url) {
   static const char* const kOrder[] = {kClusterType, kEndpointType, kListenerType, kRouteType};
   for (int i = 0; i < 4; ++i) {
@@ -26,8 +25,6 @@ int typeRank(const std::string& type_url) {
   }
   return 4;
 }
-
-}  // namespace
 
 AdsClient::AdsClient(AdsTransport& transport, envoy::config::core::v3::Node node, bool node_on_first_message_only,
                      stats::Store& store)

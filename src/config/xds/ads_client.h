@@ -30,6 +30,17 @@ class AdsWatcher {
   // A response of the watched type. True: accepted (ACK). False with
   // `error`: rejected (NACK); nothing of it may have been applied.
   virtual bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, std::string& error) = 0;
+  // A delta response: resources added or changed, names removed. Each
+  // resource is accepted or rejected on its own; `accepted` gets the names
+  // of those applied (their versions are the ones a reconnect reports).
+  // False with `error` when any was rejected (a NACK).
+  virtual bool onDeltaResponse(const envoy::service::discovery::v3::DeltaDiscoveryResponse& response,
+                               std::vector<std::string>& accepted, std::string& error) {
+    (void)response;
+    (void)accepted;
+    error = "this subscription takes no delta responses";
+    return false;
+  }
   // The stream closed; the watcher keeps its resources (last good config).
   virtual void onStreamFailure() {}
 };
@@ -39,25 +50,41 @@ inline constexpr char kEndpointType[] = "type.googleapis.com/envoy.config.endpoi
 inline constexpr char kListenerType[] = "type.googleapis.com/envoy.config.listener.v3.Listener";
 inline constexpr char kRouteType[] = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
-class AdsClient final : public AdsStreamEvents {
+// Envoy's warming order: CDS, EDS, LDS, RDS, then the others. A stream that
+// opens requests the types in this order, whatever order they were
+// subscribed in (a static listener's RDS comes before LDS is subscribed).
+int typeRank(const std::string& type_url);
+
+// One ADS stream shared by every subscription (Envoy's GrpcMux): the state
+// of the world (AdsClient) or the delta protocol (DeltaAdsClient).
+class AdsMux {
+ public:
+  virtual ~AdsMux() = default;
+  // Subscribes `watcher` (outliving the mux) to `type_url`; `names` empty
+  // is a wildcard subscription. Sent now if a stream is open, else when one opens.
+  virtual void subscribe(const std::string& type_url, std::vector<std::string> names, AdsWatcher& watcher) = 0;
+  // New resource names for `type_url` (EDS after a CDS update, RDS as
+  // listeners come and go). The state of the world requests them at once,
+  // even unchanged (a re-request); delta sends what changed.
+  virtual void updateNames(const std::string& type_url, std::vector<std::string> names) = 0;
+  // Starts the transport. stop() closes it: no watcher is called after.
+  virtual void start() = 0;
+  virtual void stop() = 0;
+  virtual bool connected() const = 0;
+};
+
+class AdsClient final : public AdsMux, public AdsStreamEvents {
  public:
   // `transport` and `store` outlive the client. control_plane.* stats come from `store`.
   AdsClient(AdsTransport& transport, envoy::config::core::v3::Node node, bool node_on_first_message_only,
             stats::Store& store);
   ~AdsClient() override;
 
-  // Subscribes `watcher` (outliving the client, or until unsubscribed) to
-  // `type_url`; `names` empty is a wildcard subscription. Sent now if a
-  // stream is open, else when one opens.
-  void subscribe(const std::string& type_url, std::vector<std::string> names, AdsWatcher& watcher);
-  // New resource names for `type_url` (EDS after a CDS update): requested
-  // at once, even when the names did not change (a re-request).
-  void updateNames(const std::string& type_url, std::vector<std::string> names);
-  // Starts the transport. stop() closes it: no watcher is called after.
-  void start();
-  void stop();
-
-  bool connected() const { return stream_ != 0; }
+  void subscribe(const std::string& type_url, std::vector<std::string> names, AdsWatcher& watcher) override;
+  void updateNames(const std::string& type_url, std::vector<std::string> names) override;
+  void start() override;
+  void stop() override;
+  bool connected() const override { return stream_ != 0; }
 
   // AdsStreamEvents
   void onStreamOpen(uint64_t stream, const std::string& peer) override;

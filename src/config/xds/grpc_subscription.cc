@@ -4,7 +4,7 @@
 
 namespace sluice::config::xds {
 
-GrpcSubscription::GrpcSubscription(AdsClient& client, std::string type, std::vector<std::string> names,
+GrpcSubscription::GrpcSubscription(AdsMux& client, std::string type, std::vector<std::string> names,
                                    SubscriptionCallbacks& callbacks)
     : client_(client),
       type_(std::move(type)),
@@ -37,6 +37,52 @@ bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::Discovery
     return false;
   }
   return true;
+}
+
+bool GrpcSubscription::onDeltaResponse(const envoy::service::discovery::v3::DeltaDiscoveryResponse& response,
+                                       std::vector<std::string>& accepted, std::string& error) {
+  DiscoveryUpdate update;
+  update.delta = true;
+  update.version_info = response.system_version_info();
+  ErrorList errors;
+  for (int i = 0; i < response.resources_size(); ++i) {
+    const auto& r = response.resources(i);
+    const std::string path = indexPath("resources", static_cast<size_t>(i));
+    if (!r.has_resource()) {
+      // A TTL heartbeat has no body; sluice does not take TTLs.
+      errors.add(path, "resource '" + r.name() + "' has no body (resource TTLs are not supported)");
+      continue;
+    }
+    auto decoded = readDiscoveryResource(r.resource(), type_, path + ".resource", errors);
+    if (!decoded) continue;
+    std::string name = resourceName(*decoded);
+    if (!r.name().empty() && r.name() != name) {
+      errors.add(path + ".name", "'" + r.name() + "' names a resource called '" + name + "'");
+      continue;
+    }
+    update.resources.push_back(
+        {std::move(name), std::shared_ptr<const google::protobuf::Message>(std::move(decoded)), r.version()});
+  }
+  update.removed.assign(response.removed_resources().begin(), response.removed_resources().end());
+  if (!errors.empty()) {
+    update.rejected =
+        "system_version_info '" + response.system_version_info() + "': resources rejected:\n" + errors.toString();
+  }
+  if (update.resources.empty() && update.removed.empty()) {
+    if (update.rejected.empty()) return true;  // nothing in it
+    error = update.rejected;
+    callbacks_.onConfigUpdateFailed(error);
+    return false;
+  }
+  if (!callbacks_.onConfigUpdate(update, error)) {
+    if (!update.rejected.empty()) error = update.rejected + "\n" + error;
+    callbacks_.onConfigUpdateFailed(error);
+    return false;
+  }
+  for (const auto& r : update.resources) accepted.push_back(r.name);
+  if (update.rejected.empty()) return true;
+  error = update.rejected;
+  return false;
 }
 
 }  // namespace sluice::config::xds

@@ -3,6 +3,8 @@
 // resources are (type, decoding, protoc-gen-validate rules, supported subset;
 // config/discovery_file.h), then handed whole to the callbacks; a response
 // rejected by either is NACKed with the error and nothing of it applied.
+// Over the delta protocol each resource is checked on its own: the valid
+// ones are handed over as a delta update, the response NACKed if any was not.
 // Main thread only.
 #pragma once
 
@@ -19,18 +21,19 @@ class GrpcSubscription final : public Subscription, public AdsWatcher {
   // `type`: the message every resource must be, e.g. "envoy.config.cluster.v3.Cluster";
   // its type URL is the subscription's. `names` empty: wildcard.
   // `client` and `callbacks` outlive the subscription.
-  GrpcSubscription(AdsClient& client, std::string type, std::vector<std::string> names,
-                   SubscriptionCallbacks& callbacks);
+  GrpcSubscription(AdsMux& client, std::string type, std::vector<std::string> names, SubscriptionCallbacks& callbacks);
 
   // Subscribes with the client; the updates come when the server sends them.
   bool start(std::string& error) override;
   void updateResourceInterest(std::vector<std::string> names) override;
 
   bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, std::string& error) override;
+  bool onDeltaResponse(const envoy::service::discovery::v3::DeltaDiscoveryResponse& response,
+                       std::vector<std::string>& accepted, std::string& error) override;
   void onStreamFailure() override { callbacks_.onConnectionFailure(); }
 
  private:
-  AdsClient& client_;
+  AdsMux& client_;
   const std::string type_;
   const std::string type_url_;
   std::vector<std::string> names_;

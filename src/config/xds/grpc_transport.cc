@@ -11,24 +11,46 @@
 namespace sluice::config::xds {
 
 using envoy::service::discovery::v3::AggregatedDiscoveryService;
+using envoy::service::discovery::v3::DeltaDiscoveryRequest;
+using envoy::service::discovery::v3::DeltaDiscoveryResponse;
 using envoy::service::discovery::v3::DiscoveryRequest;
 using envoy::service::discovery::v3::DiscoveryResponse;
-using Stream = grpc::ClientReaderWriter<DiscoveryRequest, DiscoveryResponse>;
 
-GrpcAdsTransport::GrpcAdsTransport(asio::io_context& main, GrpcTransportOptions options, stats::Store& store)
+namespace {
+
+// The RPC of each protocol.
+std::unique_ptr<grpc::ClientReaderWriter<DiscoveryRequest, DiscoveryResponse>> openStream(
+    AggregatedDiscoveryService::Stub& stub, grpc::ClientContext* context, const DiscoveryRequest*) {
+  return stub.StreamAggregatedResources(context);
+}
+std::unique_ptr<grpc::ClientReaderWriter<DeltaDiscoveryRequest, DeltaDiscoveryResponse>> openStream(
+    AggregatedDiscoveryService::Stub& stub, grpc::ClientContext* context, const DeltaDiscoveryRequest*) {
+  return stub.DeltaAggregatedResources(context);
+}
+
+}  // namespace
+
+template <typename Request, typename Response>
+GrpcAdsTransportOf<Request, Response>::GrpcAdsTransportOf(asio::io_context& main, GrpcTransportOptions options,
+                                                          stats::Store& store)
     : main_(main), options_(std::move(options)), pending_requests_(store.gauge("control_plane.pending_requests")) {
   pending_requests_.set(0);
 }
 
-GrpcAdsTransport::~GrpcAdsTransport() { stop(); }
+template <typename Request, typename Response>
+GrpcAdsTransportOf<Request, Response>::~GrpcAdsTransportOf() {
+  stop();
+}
 
-void GrpcAdsTransport::start(AdsStreamEvents& events) {
+template <typename Request, typename Response>
+void GrpcAdsTransportOf<Request, Response>::start(AdsStreamEventsOf<Response>& events) {
   events_ = &events;
   *alive_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
-void GrpcAdsTransport::stop() {
+template <typename Request, typename Response>
+void GrpcAdsTransportOf<Request, Response>::stop() {
   *alive_ = false;  // events already posted are dropped
   {
     std::lock_guard lock(mutex_);
@@ -39,14 +61,16 @@ void GrpcAdsTransport::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+template <typename Request, typename Response>
 template <typename Event>
-void GrpcAdsTransport::post(Event event) {
+void GrpcAdsTransportOf<Request, Response>::post(Event event) {
   asio::post(main_, [alive = alive_, event = std::move(event)]() mutable {
     if (*alive) event();
   });
 }
 
-void GrpcAdsTransport::send(uint64_t stream, DiscoveryRequest request) {
+template <typename Request, typename Response>
+void GrpcAdsTransportOf<Request, Response>::send(uint64_t stream, Request request) {
   {
     std::lock_guard lock(mutex_);
     if (stream != stream_ || stream_done_ || stopping_) return;
@@ -56,12 +80,14 @@ void GrpcAdsTransport::send(uint64_t stream, DiscoveryRequest request) {
   wake_.notify_all();
 }
 
-bool GrpcAdsTransport::waitFor(std::chrono::milliseconds delay) {
+template <typename Request, typename Response>
+bool GrpcAdsTransportOf<Request, Response>::waitFor(std::chrono::milliseconds delay) {
   std::unique_lock lock(mutex_);
   return !wake_.wait_for(lock, delay, [this] { return stopping_; });
 }
 
-void GrpcAdsTransport::run() {
+template <typename Request, typename Response>
+void GrpcAdsTransportOf<Request, Response>::run() {
   std::mt19937_64 random(std::random_device{}());
   size_t next_target = 0;
   uint32_t failures = 0;
@@ -83,7 +109,8 @@ void GrpcAdsTransport::run() {
   }
 }
 
-bool GrpcAdsTransport::runStream(const std::string& target) {
+template <typename Request, typename Response>
+bool GrpcAdsTransportOf<Request, Response>::runStream(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(kMaxConfigBytes));
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
@@ -105,13 +132,13 @@ bool GrpcAdsTransport::runStream(const std::string& target) {
   }
   auto stub = AggregatedDiscoveryService::NewStub(channel);
   grpc::ClientContext context;
-  std::unique_ptr<Stream> stream;
+  std::unique_ptr<grpc::ClientReaderWriter<Request, Response>> stream;
   uint64_t number = 0;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
     context_ = &context;
-    stream = stub->StreamAggregatedResources(&context);
+    stream = openStream(*stub, &context, static_cast<const Request*>(nullptr));
     number = ++stream_;
     stream_done_ = false;
     queue_.clear();
@@ -120,11 +147,11 @@ bool GrpcAdsTransport::runStream(const std::string& target) {
   post([this, number, target] { events_->onStreamOpen(number, target); });
   std::thread writer([this, number, raw = stream.get()] { writeLoop(number, raw); });
   bool got_response = false;
-  DiscoveryResponse response;
+  Response response;
   while (stream->Read(&response)) {
     got_response = true;
     post([this, number, r = std::move(response)]() mutable { events_->onResponse(number, std::move(r)); });
-    response = DiscoveryResponse();
+    response = Response();
   }
   {
     std::lock_guard lock(mutex_);
@@ -145,10 +172,11 @@ bool GrpcAdsTransport::runStream(const std::string& target) {
   return got_response;
 }
 
-void GrpcAdsTransport::writeLoop(uint64_t number, void* raw_stream) {
-  auto* stream = static_cast<Stream*>(raw_stream);
+template <typename Request, typename Response>
+void GrpcAdsTransportOf<Request, Response>::writeLoop(uint64_t number, void* raw_stream) {
+  auto* stream = static_cast<grpc::ClientReaderWriter<Request, Response>*>(raw_stream);
   while (true) {
-    DiscoveryRequest request;
+    Request request;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || stream_done_ || !queue_.empty(); });
@@ -164,5 +192,8 @@ void GrpcAdsTransport::writeLoop(uint64_t number, void* raw_stream) {
     if (!written) return;
   }
 }
+
+template class GrpcAdsTransportOf<DiscoveryRequest, DiscoveryResponse>;
+template class GrpcAdsTransportOf<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
 }  // namespace sluice::config::xds

@@ -1,6 +1,7 @@
 // The ADS transport over libgrpc++ (synchronous API), on threads of its own:
 // a stream thread connects to the ADS cluster's endpoints in turn, opens the
-// StreamAggregatedResources stream and reads it; a writer thread per stream
+// StreamAggregatedResources (or, for the delta protocol,
+// DeltaAggregatedResources) stream and reads it; a writer thread per stream
 // writes what the main thread queued. Between attempts it waits a jittered
 // exponential backoff (a delay drawn from [c/2, c), c = 500 ms doubling to
 // 30 s; reset by a stream that got a response). Events are posted to the main io_context; neither the workers
@@ -35,14 +36,15 @@ struct GrpcTransportOptions {
   std::chrono::milliseconds backoff_max{30000};
 };
 
-class GrpcAdsTransport final : public AdsTransport {
+template <typename Request, typename Response>
+class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
  public:
   // control_plane.pending_requests (requests queued, not yet written) comes from `store`.
-  GrpcAdsTransport(asio::io_context& main, GrpcTransportOptions options, stats::Store& store);
-  ~GrpcAdsTransport() override;
+  GrpcAdsTransportOf(asio::io_context& main, GrpcTransportOptions options, stats::Store& store);
+  ~GrpcAdsTransportOf() override;
 
-  void start(AdsStreamEvents& events) override;
-  void send(uint64_t stream, envoy::service::discovery::v3::DiscoveryRequest request) override;
+  void start(AdsStreamEventsOf<Response>& events) override;
+  void send(uint64_t stream, Request request) override;
   void stop() override;
 
  private:
@@ -58,7 +60,7 @@ class GrpcAdsTransport final : public AdsTransport {
 
   asio::io_context& main_;
   const GrpcTransportOptions options_;
-  AdsStreamEvents* events_ = nullptr;
+  AdsStreamEventsOf<Response>* events_ = nullptr;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // main thread only
   stats::Gauge& pending_requests_;
 
@@ -67,9 +69,14 @@ class GrpcAdsTransport final : public AdsTransport {
   bool stopping_ = false;
   uint64_t stream_ = 0;       // the open stream's number, 0: none
   bool stream_done_ = false;  // the open stream's reader finished: its writer stops
-  std::deque<envoy::service::discovery::v3::DiscoveryRequest> queue_;
+  std::deque<Request> queue_;
   grpc::ClientContext* context_ = nullptr;  // the open stream's, for TryCancel
   std::thread thread_;
 };
+
+using GrpcAdsTransport = GrpcAdsTransportOf<envoy::service::discovery::v3::DiscoveryRequest,
+                                            envoy::service::discovery::v3::DiscoveryResponse>;
+using GrpcDeltaAdsTransport = GrpcAdsTransportOf<envoy::service::discovery::v3::DeltaDiscoveryRequest,
+                                                 envoy::service::discovery::v3::DeltaDiscoveryResponse>;
 
 }  // namespace sluice::config::xds

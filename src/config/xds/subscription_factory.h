@@ -16,7 +16,7 @@ namespace sluice::config::xds {
 
 struct SubscriptionSources {
   FileWatcher& watcher;
-  AdsClient* ads = nullptr;  // null without dynamic_resources.ads_config
+  AdsMux* ads = nullptr;  // null without dynamic_resources.ads_config
 };
 
 // `type`: the message every resource must be ("envoy.config.cluster.v3.Cluster").

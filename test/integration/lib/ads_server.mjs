@@ -23,7 +23,7 @@ const files = [
 ];
 
 const definition = protoLoader.loadSync(files, { includeDirs, keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
-const service = grpc.loadPackageDefinition(definition).envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+export const service = grpc.loadPackageDefinition(definition).envoy.service.discovery.v3.AggregatedDiscoveryService.service;
 
 // protobufjs encodes the resources (Any payloads), in Envoy's field names.
 const root = new protobuf.Root();
