@@ -100,6 +100,16 @@ class Checker {
     for (int i = 0; i < layers.size(); ++i) {
       const std::string path = indexPath("layered_runtime.layers", i);
       checkUnique(layer_names, layers[i].name(), path + ".name", "runtime layer name", errors_);
+      if (layers[i].has_rtds_layer()) {
+        const auto& rtds = layers[i].rtds_layer();
+        if (rtds.name().empty()) errors_.add(path + ".rtds_layer.name", "names the Runtime resource: required");
+        if (!rtds.has_rtds_config()) {
+          errors_.add(path + ".rtds_layer.rtds_config", "is required");
+        } else {
+          // Over ADS, CDS waits for it: initial_fetch_timeout bounds the wait.
+          configSource(rtds.rtds_config(), path + ".rtds_layer.rtds_config", rtds.rtds_config().has_ads());
+        }
+      }
       if (!layers[i].has_admin_layer()) continue;
       if (!admin_layer.empty()) {
         errors_.add(path + ".admin_layer",
@@ -130,9 +140,10 @@ class Checker {
       errors_.add(path + ".ads", "needs dynamic_resources.ads_config");
     }
     if (!waits && source.has_initial_fetch_timeout()) {
-      errors_.add(path + ".initial_fetch_timeout",
-                  "is not supported by sluice here: file-based LDS and CDS are read before serving, LDS over ADS "
-                  "serves listeners as they come (only RDS, EDS and CDS over ADS wait for their first fetch)");
+      errors_.add(
+          path + ".initial_fetch_timeout",
+          "is not supported by sluice here: file-based LDS and CDS are read before serving, LDS over ADS "
+          "serves listeners as they come (only RDS, EDS, and CDS and RTDS over ADS wait for their first fetch)");
     }
   }
 

@@ -77,6 +77,13 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.RuntimeLayer", "disk_layer", "",
      "reloaded when symlink_root is replaced by a rename; an unreadable tree keeps its previous values"},
     {"envoy.config.bootstrap.v3.RuntimeLayer", "admin_layer", "", "set by /runtime_modify; one at most"},
+    {"envoy.config.bootstrap.v3.RuntimeLayer", "rtds_layer", "",
+     "RTDS: the layer holds the Runtime resource `name` from rtds_config (ads or path_config_source), empty until "
+     "it arrives; CDS over ADS waits for RTDS over ADS (or its initial_fetch_timeout), as in Envoy"},
+    {"envoy.config.bootstrap.v3.RuntimeLayer.RtdsLayer", "name", "", "the Runtime resource's name"},
+    {"envoy.config.bootstrap.v3.RuntimeLayer.RtdsLayer", "rtds_config", "", ""},
+    {"envoy.service.runtime.v3.Runtime", "name", "", ""},
+    {"envoy.service.runtime.v3.Runtime", "layer", "", "flattened as a static layer's"},
     {"envoy.config.bootstrap.v3.RuntimeLayer.DiskLayer", "symlink_root", "", ""},
     {"envoy.config.bootstrap.v3.RuntimeLayer.DiskLayer", "subdirectory", "", ""},
     {"envoy.config.bootstrap.v3.RuntimeLayer.DiskLayer", "append_service_cluster", "", ""},

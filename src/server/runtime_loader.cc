@@ -135,8 +135,11 @@ RuntimeLoader::RuntimeLoader(const envoy::config::bootstrap::v3::LayeredRuntime&
       layer.present = false;
     } else if (spec.has_admin_layer()) {
       layer.kind = Kind::Admin;
+    } else if (spec.has_rtds_layer()) {
+      layer.kind = Kind::Rtds;  // empty until its resource arrives
+      layer.rtds_name = spec.rtds_layer().name();
     } else {
-      continue;  // rtds_layer: refused by validation
+      continue;  // no layer type: refused by validation
     }
     layers_.push_back(std::move(layer));
   }
@@ -206,6 +209,42 @@ bool RuntimeLoader::mergeAdminValues(const std::vector<std::pair<std::string, st
   }
   rebuild(false);
   return true;
+}
+
+bool RuntimeLoader::setRtdsLayer(const std::string& resource_name, const google::protobuf::Struct& layer,
+                                 const std::string& version) {
+  RuntimeValues values;
+  flattenStaticLayer(layer, values);
+  bool found = false;
+  for (auto& l : layers_) {
+    if (l.kind != Kind::Rtds || l.rtds_name != resource_name) continue;
+    l.values = values;
+    l.rtds_version = version;
+    found = true;
+  }
+  if (found) rebuild(false);
+  return found;
+}
+
+void RuntimeLoader::clearRtdsLayer(const std::string& resource_name) {
+  bool found = false;
+  for (auto& l : layers_) {
+    if (l.kind != Kind::Rtds || l.rtds_name != resource_name) continue;
+    l.values.clear();
+    l.rtds_version.clear();
+    found = true;
+  }
+  if (found) rebuild(false);
+}
+
+std::vector<std::string> RuntimeLoader::rtdsNames() const {
+  std::vector<std::string> names;
+  for (const auto& l : layers_) {
+    if (l.kind == Kind::Rtds) names.push_back(l.rtds_name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 std::vector<const RuntimeLoader::Layer*> RuntimeLoader::activeLayers() const {

@@ -1,6 +1,7 @@
 // RuntimeLoader: the layers of Envoy's `layered_runtime` (static layers from the
-// bootstrap, disk layers read from a directory tree behind a symlink, and the
-// admin layer set by /runtime_modify) and the immutable Snapshot they merge
+// bootstrap, disk layers read from a directory tree behind a symlink, RTDS
+// layers fed by a discovery subscription the Server holds, and the admin
+// layer set by /runtime_modify) and the immutable Snapshot they merge
 // into, later layers winning. Owned by the Server; main thread only. Every
 // change builds a new Snapshot and hands it to the publish callback, which
 // posts it to the workers (they read it without locks).
@@ -47,13 +48,15 @@ struct RuntimeStats {
 
 class RuntimeLoader {
  public:
-  enum class Kind { Static, Disk, Admin };
+  enum class Kind { Static, Disk, Rtds, Admin };
   struct Layer {
     std::string name;
     Kind kind = Kind::Static;
     std::string directory;  // disk: symlink_root/subdirectory[/service_cluster]
     std::string symlink_root;
-    bool present = true;  // disk: the directory existed at the last load
+    bool present = true;    // disk: the directory existed at the last load
+    std::string rtds_name;  // rtds: the Runtime resource it holds
+    std::string rtds_version;
     RuntimeValues values;
   };
 
@@ -71,6 +74,15 @@ class RuntimeLoader {
   // read keeps its previous values (load_error); a missing directory leaves
   // its layer out.
   void reload();
+  // RTDS: the layers fed by Runtime resource `resource_name` take `layer`
+  // (flattened as a static layer's), and a new snapshot is published. False
+  // if no layer subscribes to that name.
+  bool setRtdsLayer(const std::string& resource_name, const google::protobuf::Struct& layer,
+                    const std::string& version);
+  // RTDS removed the resource (delta): its layers are empty again.
+  void clearRtdsLayer(const std::string& resource_name);
+  // The Runtime resource names of the RTDS layers, sorted, unique.
+  std::vector<std::string> rtdsNames() const;
   // /runtime_modify: sets the admin layer's keys; an empty value removes one.
   // False (Envoy's "No admin layer specified") without an admin layer.
   bool mergeAdminValues(const std::vector<std::pair<std::string, std::string>>& values, std::string& error);

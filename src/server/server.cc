@@ -11,6 +11,7 @@
 #include "config/proto_hash.h"
 #include "config/semantic_validator.h"
 #include "config/xds/subscription_factory.h"
+#include "envoy/service/runtime/v3/rtds.pb.h"
 #include "log/logger.h"
 #include "network/listen_socket.h"
 #include "server/config_compiler.h"
@@ -127,7 +128,8 @@ bool Server::start(std::string& error) {
     rds_->setAds(ads_.get());
   }
   starting_ = true;
-  if (dr.has_cds_config() &&
+  if (!subscribeRtds(error)) return false;
+  if (dr.has_cds_config() && !cds_deferred_ &&
       !subscribe(dr.cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds, error)) {
     return false;
   }
@@ -142,18 +144,7 @@ bool Server::start(std::string& error) {
   scheduleDnsRefresh();
   if (ads_) {
     requestEdsOverAds(dynamic_);
-    if (lds_deferred_) {
-      const auto timeout = config::initialFetchTimeout(dr.cds_config());
-      if (timeout.count() != 0) {
-        cds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, timeout);
-        cds_initial_fetch_->async_wait([this](const std::error_code& ec) {
-          if (ec || !lds_deferred_) return;
-          context_.store().counter("cluster_manager.cds.init_fetch_timeout").inc();
-          SLUICE_LOG(config, warn, "sluice: no CDS response within initial_fetch_timeout; subscribing to LDS");
-          startDeferredLds();
-        });
-      }
-    }
+    if (!cds_deferred_ && lds_deferred_) armCdsInitialFetch();
     ads_->start();
   }
 
@@ -164,6 +155,38 @@ bool Server::start(std::string& error) {
   SLUICE_LOG(main, info, "sluice: started with {} workers", workers_.size());
   return true;
 }
+
+namespace {
+
+std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
+
+// Envoy's subscription stats for LDS and CDS (`prefix`: cluster_manager.cds,
+// listener_manager.lds), listed from the start at 0. (Envoy counts EDS per
+// cluster, cluster.<name>.update_*: not yet.)
+struct SubscriptionStats {
+  SubscriptionStats(stats::Store& store, const std::string& prefix)
+      : attempt(store.counter(prefix + ".update_attempt")),
+        success(store.counter(prefix + ".update_success")),
+        rejected(store.counter(prefix + ".update_rejected")),
+        failure(store.counter(prefix + ".update_failure")),
+        version(store.gauge(prefix + ".version")) {
+    version.set(0);
+  }
+  stats::Counter& attempt;       // every update and failure
+  stats::Counter& success;       // applied
+  stats::Counter& rejected;      // invalid: kept the previous config (a NACK over ADS)
+  stats::Counter& failure;       // the source could not be reached
+  stats::Gauge& version;         // a hash of the version_info applied last (Envoy: xxHash64; sluice: FNV-1a)
+  bool attempt_counted = false;  // by the update that is failing now
+};
+
+int64_t versionHash(const std::string& version_info) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : version_info) h = (h ^ c) * 1099511628211ull;
+  return static_cast<int64_t>(h >> 1);  // a gauge is signed: keep it positive
+}
+
+}  // namespace
 
 void Server::createAdsClient() {
   const auto& ads = bootstrap_.dynamic_resources().ads_config();
@@ -242,6 +265,101 @@ config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::
   return subscriptions_.back().subscription.get();
 }
 
+void Server::armCdsInitialFetch() {
+  const auto timeout = config::initialFetchTimeout(bootstrap_.dynamic_resources().cds_config());
+  if (timeout.count() == 0) return;
+  cds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, timeout);
+  cds_initial_fetch_->async_wait([this](const std::error_code& ec) {
+    if (ec || !lds_deferred_) return;
+    context_.store().counter("cluster_manager.cds.init_fetch_timeout").inc();
+    SLUICE_LOG(config, warn, "sluice: no CDS response within initial_fetch_timeout; subscribing to LDS");
+    startDeferredLds();
+  });
+}
+
+void Server::startDeferredCds() {
+  if (!cds_deferred_) return;
+  cds_deferred_ = false;
+  if (rtds_initial_fetch_) rtds_initial_fetch_->cancel();
+  std::string error;
+  subscribe(bootstrap_.dynamic_resources().cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds,
+            error);  // over ADS: cannot fail
+  if (lds_deferred_) armCdsInitialFetch();
+}
+
+bool Server::subscribeRtds(std::string& error) {
+  // By source: "" for ADS, else the file's path; each with its layers' names.
+  std::map<std::string, std::pair<const envoy::config::core::v3::ConfigSource*, std::vector<std::string>>> sources;
+  std::chrono::milliseconds ads_timeout{-1};
+  for (const auto& layer : bootstrap_.layered_runtime().layers()) {
+    if (!layer.has_rtds_layer()) continue;
+    const auto& source = layer.rtds_layer().rtds_config();
+    const bool over_ads = source.has_ads() && ads_;
+    auto& entry = sources[over_ads ? std::string() : pathOf(source)];
+    entry.first = &source;
+    entry.second.push_back(layer.rtds_layer().name());
+    if (over_ads) {
+      const auto t = config::initialFetchTimeout(source);
+      if (ads_timeout.count() < 0 || t < ads_timeout) ads_timeout = t;
+    }
+  }
+  if (sources.empty()) return true;
+  // Envoy's runtime.* subscription stats, for every RTDS source together.
+  auto counts = std::make_shared<SubscriptionStats>(context_.store(), "runtime");
+  const auto waiting = std::make_shared<std::set<std::string>>();  // RTDS names over ADS not answered yet
+  for (auto& [key, entry] : sources) {
+    const bool over_ads = key.empty();
+    if (over_ads) waiting->insert(entry.second.begin(), entry.second.end());
+    const std::string label = over_ads ? "over ADS" : key;
+    auto callbacks = std::make_unique<config::FunctionCallbacks>(
+        [this, counts, waiting, label](const config::DiscoveryUpdate& update, std::string&) {
+          counts->attempt.inc();
+          for (const auto& r : update.resources) {
+            const auto& runtime = static_cast<const envoy::service::runtime::v3::Runtime&>(*r.message);
+            if (!runtime_->setRtdsLayer(runtime.name(), runtime.layer(),
+                                        r.version.empty() ? update.version_info : r.version)) {
+              SLUICE_LOG(config, debug, "sluice: RTDS {}: no layer takes '{}'; ignored", label, runtime.name());
+            }
+            waiting->erase(runtime.name());
+          }
+          for (const auto& name : update.removed) runtime_->clearRtdsLayer(name);  // delta: the layer is empty again
+          counts->success.inc();
+          counts->version.set(versionHash(update.version_info));
+          if (!starting_) {
+            SLUICE_LOG(config, info, "sluice: RTDS {} update applied (version_info '{}')", label, update.version_info);
+          }
+          if (!update.rejected.empty()) counts->rejected.inc();
+          if (waiting->empty()) startDeferredCds();
+          return true;
+        },
+        [counts, label](const std::string& e) {
+          counts->attempt.inc();
+          counts->rejected.inc();
+          SLUICE_LOG(config, warn, "sluice: RTDS {} update rejected, keeping the previous runtime: {}", label, e);
+        },
+        [counts] {
+          counts->attempt.inc();
+          counts->failure.inc();
+        });
+    auto subscription = config::xds::makeSubscription({*watcher_, ads_.get()}, *entry.first,
+                                                      "envoy.service.runtime.v3.Runtime", entry.second, *callbacks);
+    subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
+    if (!subscriptions_.back().subscription->start(error)) return false;
+  }
+  const auto& cds = bootstrap_.dynamic_resources().cds_config();
+  cds_deferred_ = !waiting->empty() && cds.has_ads();
+  if (cds_deferred_ && ads_timeout.count() > 0) {
+    rtds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, ads_timeout);
+    rtds_initial_fetch_->async_wait([this](const std::error_code& ec) {
+      if (ec || !cds_deferred_) return;
+      context_.store().counter("runtime.init_fetch_timeout").inc();
+      SLUICE_LOG(config, warn, "sluice: no RTDS response within initial_fetch_timeout; subscribing to CDS");
+      startDeferredCds();
+    });
+  }
+  return true;
+}
+
 void Server::startDeferredLds() {
   if (!lds_deferred_) return;
   lds_deferred_ = false;
@@ -250,38 +368,6 @@ void Server::startDeferredLds() {
   subscribe(bootstrap_.dynamic_resources().lds_config(), "LDS", "envoy.config.listener.v3.Listener", &Server::loadLds,
             error);  // over ADS: cannot fail
 }
-
-namespace {
-
-std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
-
-// Envoy's subscription stats for LDS and CDS (`prefix`: cluster_manager.cds,
-// listener_manager.lds), listed from the start at 0. (Envoy counts EDS per
-// cluster, cluster.<name>.update_*: not yet.)
-struct SubscriptionStats {
-  SubscriptionStats(stats::Store& store, const std::string& prefix)
-      : attempt(store.counter(prefix + ".update_attempt")),
-        success(store.counter(prefix + ".update_success")),
-        rejected(store.counter(prefix + ".update_rejected")),
-        failure(store.counter(prefix + ".update_failure")),
-        version(store.gauge(prefix + ".version")) {
-    version.set(0);
-  }
-  stats::Counter& attempt;       // every update and failure
-  stats::Counter& success;       // applied
-  stats::Counter& rejected;      // invalid: kept the previous config (a NACK over ADS)
-  stats::Counter& failure;       // the source could not be reached
-  stats::Gauge& version;         // a hash of the version_info applied last (Envoy: xxHash64; sluice: FNV-1a)
-  bool attempt_counted = false;  // by the update that is failing now
-};
-
-int64_t versionHash(const std::string& version_info) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : version_info) h = (h ^ c) * 1099511628211ull;
-  return static_cast<int64_t>(h >> 1);  // a gauge is signed: keep it positive
-}
-
-}  // namespace
 
 bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, const std::string& what,
                        const std::string& type,
@@ -655,6 +741,7 @@ void Server::shutdown() {
 void Server::finish() {
   if (drain_timer_) drain_timer_->cancel();
   if (cds_initial_fetch_) cds_initial_fetch_->cancel();
+  if (rtds_initial_fetch_) rtds_initial_fetch_->cancel();
   if (ads_) ads_->stop();
   dns_timer_.cancel();
   if (admin_) admin_->close();

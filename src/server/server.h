@@ -98,6 +98,14 @@ class Server {
   // LDS over ADS waits for the first CDS response (or cds_config's
   // initial_fetch_timeout), Envoy's init order: clusters before listeners.
   void startDeferredLds();
+  // RTDS layers (layered_runtime.layers[].rtds_layer): one subscription per
+  // source (the ADS stream, or a file) for the names of its layers.
+  bool subscribeRtds(std::string& error);
+  // CDS over ADS waits for RTDS over ADS (Envoy's init order): subscribed
+  // once every RTDS name was answered or rtds initial_fetch_timeout passed.
+  void startDeferredCds();
+  // Arms cds_config.initial_fetch_timeout, after which LDS goes ahead anyway.
+  void armCdsInitialFetch();
   void installAdminHandlers();
   // admin_handlers.cc: /server_info, /clusters, /config_dump, /healthcheck/*,
   // /drain_listeners, /certs, and the listener_manager.* stats.
@@ -151,6 +159,8 @@ class Server {
   std::unique_ptr<config::xds::AdsMux> ads_;
   config::Subscription* eds_over_ads_ = nullptr;  // in subscriptions_, once an EDS cluster needs it
   bool lds_deferred_ = false;                     // LDS over ADS waits for CDS
+  bool cds_deferred_ = false;                     // CDS over ADS waits for RTDS over ADS
+  std::unique_ptr<asio::steady_timer> rtds_initial_fetch_;
   std::unique_ptr<asio::steady_timer> cds_initial_fetch_;
   DnsCache dns_{main_};
   asio::steady_timer dns_timer_{main_};

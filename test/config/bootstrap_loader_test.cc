@@ -1,5 +1,6 @@
 // Loading a bootstrap from files and strings, and the shipped examples.
 #include "config/bootstrap_loader.h"
+#include "config/discovery_file.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/text_format.h>
@@ -192,6 +193,14 @@ TEST(Examples, TogetherTheySetEverySupportedField) {
     ErrorList errors;
     ASSERT_TRUE(loadBootstrap({path.string(), ""}, b, errors)) << errors.toString();
     collectSetFields(b, seen, types);
+  }
+  // Discovery files (examples/xds/): the fields only xDS resources have (RTDS's Runtime).
+  for (const auto& entry : fs::directory_iterator(SLUICE_SOURCE_DIR "/examples/xds")) {
+    DiscoveryFile file;
+    ErrorList errors;
+    const std::string type = "envoy.service.runtime.v3.Runtime";
+    ASSERT_TRUE(readDiscoveryFile(entry.path().string(), type, file, errors)) << entry.path() << errors.toString();
+    for (const auto& r : file.resources) collectSetFields(*r, seen, types);
   }
   const auto* pool = pb::DescriptorPool::generated_pool();
   for (const auto& f : supportedFields()) {

@@ -231,8 +231,8 @@ TEST(Semantics, InitialFetchTimeoutOnlyWhereAResourceMayComeLater) {
   EXPECT_EQ(onlyError(semantics("dynamic_resources:\n  cds_config:\n    path_config_source: { path: /x }\n"
                                 "    initial_fetch_timeout: 1s\n")),
             "dynamic_resources.cds_config.initial_fetch_timeout: is not supported by sluice here: file-based LDS "
-            "and CDS are read before serving, LDS over ADS serves listeners as they come (only RDS, EDS and CDS "
-            "over ADS wait for their first fetch)");
+            "and CDS are read before serving, LDS over ADS serves listeners as they come (only RDS, EDS, and CDS "
+            "and RTDS over ADS wait for their first fetch)");
 }
 
 TEST(Semantics, RdsRouteConfigurationsAreCheckedWithoutClusterReferences) {
@@ -294,6 +294,24 @@ TEST(Semantics, RdsOverAdsNeedsAdsConfig) {
   EXPECT_TRUE(semantics(listener + ads +
                         "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
                         "envoy_grpc: { cluster_name: xds } } ]\n")
+                  .empty());
+}
+
+TEST(Semantics, RtdsLayerNeedsANameAndASourceAndWaitsOnlyOverAds) {
+  EXPECT_EQ(onlyError(semantics("layered_runtime:\n  layers:\n  - name: r\n    rtds_layer: { rtds_config: { "
+                                "path_config_source: { path: /tmp/rtds.yaml } } }\n")),
+            "layered_runtime.layers[0].rtds_layer.name: names the Runtime resource: required");
+  EXPECT_EQ(onlyError(semantics("layered_runtime:\n  layers:\n  - name: r\n    rtds_layer: { name: drain }\n")),
+            "layered_runtime.layers[0].rtds_layer.rtds_config: is required");
+  EXPECT_NE(semantics("layered_runtime:\n  layers:\n  - name: r\n    rtds_layer: { name: d, rtds_config: { "
+                      "path_config_source: { path: /tmp/rtds.yaml }, initial_fetch_timeout: 1s } }\n")
+                .toString()
+                .find("layered_runtime.layers[0].rtds_layer.rtds_config.initial_fetch_timeout: is not supported"),
+            std::string::npos);
+  EXPECT_TRUE(semantics(std::string(kAdsCluster) +
+                        "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
+                        "envoy_grpc: { cluster_name: xds } } ]\nlayered_runtime:\n  layers:\n  - name: r\n    "
+                        "rtds_layer: { name: d, rtds_config: { ads: {}, initial_fetch_timeout: 1s } }\n")
                   .empty());
 }
 

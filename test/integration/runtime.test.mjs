@@ -263,3 +263,26 @@ test('runtime.* stats count loads, keys, layers and admin overrides', async () =
     await s.stop();
   }
 });
+
+test('an RTDS layer from a file (path_config_source) moves weighted-cluster traffic when the file is replaced', async () => {
+  const file = join(root, 'rtds.json');
+  const write = (version, alphaWeight, betaWeight) => {
+    const resource = { '@type': 'type.googleapis.com/envoy.service.runtime.v3.Runtime', name: 'shift', layer: { routing: { traffic_shift: { web: { alpha: alphaWeight, beta: betaWeight } } } } };
+    writeFileSync(`${file}.tmp`, JSON.stringify({ version_info: version, resources: [resource] }));
+    renameSync(`${file}.tmp`, file);
+  };
+  write('1', 100, 0);
+  const s = await start(weighted, { layers: [{ name: 'base', static_layer: {} }, { name: 'rtds', rtds_layer: { name: 'shift', rtds_config: { path_config_source: { path: file } } } }] });
+  try {
+    assert.deepEqual(await tally(s, 10), { alpha: 10 });
+    const applied = s.waitForLog(/RTDS .*rtds\.json update applied \(version_info '2'\)/);
+    write('2', 0, 100);
+    await applied;
+    assert.deepEqual(await tally(s, 10), { beta: 10 });
+    const st = await stats(s);
+    assert.equal(st['runtime.update_success'], 2);
+    assert.equal((await runtimeJson(s)).entries[`${kPrefix}.beta`].layer_values[1], '100');
+  } finally {
+    await s.stop();
+  }
+});

@@ -19,11 +19,11 @@ std::string joined(const std::vector<std::string>& names) {
 }  // namespace
 
 int typeRank(const std::string& type_url) {
-  static const char* const kOrder[] = {kClusterType, kEndpointType, kListenerType, kRouteType};
-  for (int i = 0; i < 4; ++i) {
+  static const char* const kOrder[] = {kRuntimeType, kClusterType, kEndpointType, kListenerType, kRouteType};
+  for (int i = 0; i < 5; ++i) {
     if (type_url == kOrder[i]) return i;
   }
-  return 4;
+  return 5;
 }
 
 AdsClient::AdsClient(AdsTransport& transport, envoy::config::core::v3::Node node, bool node_on_first_message_only,

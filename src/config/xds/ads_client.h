@@ -49,8 +49,9 @@ inline constexpr char kClusterType[] = "type.googleapis.com/envoy.config.cluster
 inline constexpr char kEndpointType[] = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 inline constexpr char kListenerType[] = "type.googleapis.com/envoy.config.listener.v3.Listener";
 inline constexpr char kRouteType[] = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+inline constexpr char kRuntimeType[] = "type.googleapis.com/envoy.service.runtime.v3.Runtime";
 
-// Envoy's warming order: CDS, EDS, LDS, RDS, then the others. A stream that
+// Envoy's init order: RTDS, then the warming order CDS, EDS, LDS, RDS, then the others. A stream that
 // opens requests the types in this order, whatever order they were
 // subscribed in (a static listener's RDS comes before LDS is subscribed).
 int typeRank(const std::string& type_url);

@@ -20,6 +20,7 @@ const files = [
   'envoy/config/listener/v3/listener.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/service/runtime/v3/rtds.proto',
 ];
 
 const definition = protoLoader.loadSync(files, { includeDirs, keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
@@ -41,6 +42,7 @@ export const TYPE = {
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  runtime: 'type.googleapis.com/envoy.service.runtime.v3.Runtime',
 };
 
 // A resource as an Any: `type_url` and the encoded `object` (nested typed
@@ -51,6 +53,19 @@ export function any(typeUrl, object) {
   const problem = type.verify(message);
   if (problem) throw new Error(`${typeUrl}: ${problem}`);
   return { type_url: typeUrl, value: Buffer.from(type.encode(message).finish()) };
+}
+
+// A plain object as a google.protobuf.Struct for any() (protobufjs has no
+// JSON mapping for Struct, and names its fields in camel case whatever
+// keepCase says): numbers, strings, booleans and nested objects.
+export function struct(object) {
+  const value = (v) => {
+    if (typeof v === 'number') return { numberValue: v };
+    if (typeof v === 'boolean') return { boolValue: v };
+    if (typeof v === 'string') return { stringValue: v };
+    return { structValue: struct(v) };
+  };
+  return { fields: Object.fromEntries(Object.entries(object).map(([k, v]) => [k, value(v)])) };
 }
 
 export class AdsServer {
@@ -119,7 +134,7 @@ export class AdsServer {
     this.state.set(typeUrl, { version, resources });
     let nonce;
     for (const s of this.streams) {
-      const byName = typeUrl === TYPE.endpoint || typeUrl === TYPE.route;
+      const byName = typeUrl === TYPE.endpoint || typeUrl === TYPE.route || typeUrl === TYPE.runtime;
       const names = byName ? (this.lastRequest(typeUrl, s.id)?.resource_names ?? []) : [];
       if (!byName || s.answered.has(typeUrl) || names.length) nonce = this.send(s, typeUrl, names);
     }
