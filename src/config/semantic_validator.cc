@@ -68,8 +68,6 @@ class Checker {
 
   void run() {
     const auto& sr = bootstrap_.static_resources();
-    const auto& ads = bootstrap_.dynamic_resources().ads_config();
-    if (ads.grpc_services_size() == 1) ads_cluster_ = ads.grpc_services(0).envoy_grpc().cluster_name();
     std::map<std::string, std::string> cluster_names;
     for (int i = 0; i < sr.clusters_size(); ++i) {
       const std::string path = indexPath("static_resources.clusters", i);
@@ -107,7 +105,7 @@ class Checker {
           errors_.add(path + ".rtds_layer.rtds_config", "is required");
         } else {
           // Over ADS, CDS waits for it: initial_fetch_timeout bounds the wait.
-          configSource(rtds.rtds_config(), path + ".rtds_layer.rtds_config", rtds.rtds_config().has_ads());
+          configSource(rtds.rtds_config(), path + ".rtds_layer.rtds_config", overGrpc(rtds.rtds_config()));
         }
       }
       if (!layers[i].has_admin_layer()) continue;
@@ -121,10 +119,17 @@ class Checker {
     }
     if (bootstrap_.has_dynamic_resources()) {
       const auto& dr = bootstrap_.dynamic_resources();
-      if (dr.has_ads_config()) adsConfig(dr.ads_config(), "dynamic_resources.ads_config");
+      if (dr.has_ads_config()) grpcSource(dr.ads_config(), "dynamic_resources.ads_config");
       if (dr.has_lds_config()) configSource(dr.lds_config(), "dynamic_resources.lds_config");
-      // CDS over ADS: initial_fetch_timeout bounds how long LDS waits for it.
-      if (dr.has_cds_config()) configSource(dr.cds_config(), "dynamic_resources.cds_config", dr.cds_config().has_ads());
+      // CDS over gRPC: initial_fetch_timeout bounds how long LDS waits for it.
+      if (dr.has_cds_config()) configSource(dr.cds_config(), "dynamic_resources.cds_config", overGrpc(dr.cds_config()));
+    }
+    // HTTP/2 is what the xDS client's gRPC speaks; the data plane does not yet.
+    for (const auto& [name, path] : http2_options_) {
+      if (grpc_clusters_.count(name)) continue;
+      errors_.add(path,
+                  "is accepted only on a cluster a grpc_service names (ads_config or an api_config_source: "
+                  "sluice's data plane speaks HTTP/1.1 only)");
     }
   }
 
@@ -132,10 +137,15 @@ class Checker {
   // `waits`: the resource may arrive after start (RDS, EDS: a listener or
   // cluster warms for it), so initial_fetch_timeout has an effect; file-based
   // LDS and CDS are read before serving.
+  static bool overGrpc(const envoy::config::core::v3::ConfigSource& source) {
+    return source.has_ads() || source.has_api_config_source();
+  }
+
   void configSource(const envoy::config::core::v3::ConfigSource& source, const std::string& path, bool waits = false) {
-    if (!source.has_path_config_source() && !source.has_ads()) {
-      errors_.add(path, "needs path_config_source (file-based discovery) or ads");
+    if (!source.has_path_config_source() && !overGrpc(source)) {
+      errors_.add(path, "needs path_config_source (file-based discovery), ads or api_config_source");
     }
+    if (source.has_api_config_source()) grpcSource(source.api_config_source(), path + ".api_config_source");
     if (source.has_ads() && !bootstrap_.dynamic_resources().has_ads_config()) {
       errors_.add(path + ".ads", "needs dynamic_resources.ads_config");
     }
@@ -143,12 +153,13 @@ class Checker {
       errors_.add(
           path + ".initial_fetch_timeout",
           "is not supported by sluice here: file-based LDS and CDS are read before serving, LDS over ADS "
-          "serves listeners as they come (only RDS, EDS, and CDS and RTDS over ADS wait for their first fetch)");
+          "serves listeners as they come (only RDS, EDS, and CDS and RTDS over gRPC wait for their first fetch)");
     }
   }
 
-  // The ADS client's source: one gRPC service, to a STATIC cluster of the bootstrap.
-  void adsConfig(const envoy::config::core::v3::ApiConfigSource& ads, const std::string& path) {
+  // A gRPC source (ads_config, or an api_config_source): one gRPC service,
+  // to a STATIC cluster of the bootstrap, which may then speak HTTP/2.
+  void grpcSource(const envoy::config::core::v3::ApiConfigSource& ads, const std::string& path) {
     if (ads.grpc_services_size() != 1) {
       errors_.add(path + ".grpc_services", "needs exactly one gRPC service");
       return;
@@ -164,10 +175,11 @@ class Checker {
         std::find_if(clusters.begin(), clusters.end(), [&name](const Cluster& c) { return c.name() == name; });
     if (it == clusters.end()) {
       errors_.add(service_path + ".envoy_grpc.cluster_name",
-                  "'" + name + "' is not a cluster of static_resources (the ADS cluster must be static)");
+                  "'" + name + "' is not a cluster of static_resources (a gRPC xDS cluster must be static)");
     } else if (it->type() != Cluster::STATIC) {
       errors_.add(service_path + ".envoy_grpc.cluster_name", "'" + name + "' must be a STATIC cluster");
     }
+    grpc_clusters_.insert(name);
   }
 
   void cluster(const Cluster& c, const std::string& path) {
@@ -199,15 +211,11 @@ class Checker {
         configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config", true);
       }
     }
-    // HTTP/2 is what the ADS client's gRPC speaks; the data plane does not yet.
-    if (c.name() != ads_cluster_ || ads_cluster_.empty()) {
-      const char* why =
-          "is accepted only on the cluster of dynamic_resources.ads_config's grpc_service "
-          "(sluice's data plane speaks HTTP/1.1 only)";
-      // (Read by reflection: the accessor is deprecated.)
-      static const auto* http2 = Cluster::descriptor()->FindFieldByName("http2_protocol_options");
-      if (c.GetReflection()->HasField(c, http2)) errors_.add(path + ".http2_protocol_options", why);
-      if (c.typed_extension_protocol_options_size() > 0) errors_.add(path + ".typed_extension_protocol_options", why);
+    // (Read by reflection: the accessor is deprecated.) Checked at the end, against grpc_clusters_.
+    static const auto* http2 = Cluster::descriptor()->FindFieldByName("http2_protocol_options");
+    if (c.GetReflection()->HasField(c, http2)) http2_options_.emplace_back(c.name(), path + ".http2_protocol_options");
+    if (c.typed_extension_protocol_options_size() > 0) {
+      http2_options_.emplace_back(c.name(), path + ".typed_extension_protocol_options");
     }
     if (c.type() == Cluster::STATIC && endpoints == 0) {
       errors_.add(path + ".load_assignment", "a STATIC cluster needs at least one endpoint");
@@ -334,7 +342,8 @@ class Checker {
   const envoy::config::bootstrap::v3::Bootstrap& bootstrap_;
   ErrorList& errors_;
   std::set<std::string> clusters_;
-  std::string ads_cluster_;  // ads_config's cluster, the one that may speak HTTP/2
+  std::set<std::string> grpc_clusters_;                             // named by a grpc_service: may speak HTTP/2
+  std::vector<std::pair<std::string, std::string>> http2_options_;  // (cluster, path) of HTTP/2 options
   bool check_route_clusters_ = true;
 
  public:

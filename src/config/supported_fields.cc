@@ -35,8 +35,8 @@ constexpr SupportedField kFields[] = {
      "of its cluster in turn, reconnecting with jittered exponential backoff (0.5s to 30s); the last accepted "
      "config keeps serving while the control plane is down"},
     {"envoy.config.core.v3.ApiConfigSource", "api_type", "GRPC|DELTA_GRPC",
-     "ads_config only (api_config_source: not yet). DELTA_GRPC: each resource of a response is accepted or "
-     "rejected on its own, a reconnect sends initial_resource_versions"},
+     "DELTA_GRPC: each resource of a response is accepted or rejected on its own, a reconnect sends "
+     "initial_resource_versions"},
     {"envoy.config.core.v3.ApiConfigSource", "transport_api_version", "V3", ""},
     {"envoy.config.core.v3.ApiConfigSource", "grpc_services", "",
      "exactly one, envoy_grpc naming a STATIC cluster of static_resources"},
@@ -59,12 +59,17 @@ constexpr SupportedField kFields[] = {
     // Config sources
     {"envoy.config.core.v3.ConfigSource", "path_config_source", "", "watched with inotify; replace files by rename"},
     {"envoy.config.core.v3.ConfigSource", "ads", "",
-     "over dynamic_resources.ads_config: CDS and LDS (wildcard), EDS (by cluster), RDS (by route_config_name)"},
+     "over dynamic_resources.ads_config: CDS and LDS (wildcard), EDS (by cluster), RDS (by route_config_name), "
+     "RTDS (by layer name)"},
+    {"envoy.config.core.v3.ConfigSource", "api_config_source", "",
+     "GRPC or DELTA_GRPC to the per-type service (ClusterDiscoveryService.StreamClusters, ...), a stream per "
+     "source (EDS, RDS and RTDS: one per distinct api_config_source, carrying every name), same protocol rules "
+     "as ADS"},
     {"envoy.config.core.v3.ConfigSource", "resource_api_version", "V3", ""},
     {"envoy.config.core.v3.ConfigSource", "initial_fetch_timeout", "",
      "RDS and EDS: default 15s; 0 waits for ever; a listener (cluster) warms until its routes (endpoints) "
-     "arrive or this passes. CDS over ADS: LDS over ADS is subscribed to after the first CDS response or "
-     "this (Envoy's init order, clusters first)"},
+     "arrive or this passes. CDS over gRPC: LDS over gRPC is subscribed to after the first CDS response or "
+     "this (Envoy's init order, clusters first); RTDS over gRPC likewise holds CDS back"},
     {"envoy.config.core.v3.PathConfigSource", "path", "", ""},
     {"envoy.config.core.v3.PathConfigSource", "watched_directory", "", ""},
     {"envoy.config.core.v3.WatchedDirectory", "path", "", ""},
@@ -79,7 +84,7 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.RuntimeLayer", "admin_layer", "", "set by /runtime_modify; one at most"},
     {"envoy.config.bootstrap.v3.RuntimeLayer", "rtds_layer", "",
      "RTDS: the layer holds the Runtime resource `name` from rtds_config (ads or path_config_source), empty until "
-     "it arrives; CDS over ADS waits for RTDS over ADS (or its initial_fetch_timeout), as in Envoy"},
+     "it arrives; CDS over gRPC waits for RTDS over gRPC (or its initial_fetch_timeout), as in Envoy"},
     {"envoy.config.bootstrap.v3.RuntimeLayer.RtdsLayer", "name", "", "the Runtime resource's name"},
     {"envoy.config.bootstrap.v3.RuntimeLayer.RtdsLayer", "rtds_config", "", ""},
     {"envoy.service.runtime.v3.Runtime", "name", "", ""},

@@ -1,5 +1,7 @@
 #include "server/rds_routes.h"
 
+#include <algorithm>
+
 #include "config/proto_hash.h"
 #include "config/semantic_validator.h"
 #include "config/xds/subscription_factory.h"
@@ -19,53 +21,57 @@ RdsRoutes::RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_
       publish_(std::move(publish)),
       warmed_(std::move(warmed)) {}
 
-std::vector<std::string> RdsRoutes::adsNames() const {
+std::vector<std::string> RdsRoutes::namesOf(const std::string& source) const {
   std::vector<std::string> names;
   for (const auto& [key, entry] : entries_) {
-    if (entry.path.empty()) names.push_back(entry.slot->route_config_name);
+    if (entry.source == source) names.push_back(entry.slot->route_config_name);
   }
-  return names;  // sorted: the keys are "\n<name>"
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
     const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds, const std::string& stat_prefix) {
-  const auto& source = rds.config_source();
-  const bool over_ads = source.has_ads() && ads_ != nullptr;
-  const std::string path = over_ads ? std::string() : source.path_config_source().path();
-  const std::string key = path + '\n' + rds.route_config_name();
+  const auto& config_source = rds.config_source();
+  const bool over_grpc = config::xds::overGrpc(config_source);
+  const std::string source = config::xds::sourceKey(config_source);
+  const std::string key = source + '\n' + rds.route_config_name();
   auto [it, added] = entries_.try_emplace(key);
   Entry& entry = it->second;
   if (!added) return entry.slot;
-  entry.path = path;
+  entry.source = source;
   entry.slot = std::make_shared<proxy::RdsRouteSlot>(rds.route_config_name(), workers_);
   const std::string prefix = "http." + stat_prefix + ".rds." + rds.route_config_name();
   entry.update_success = &store_.counter(prefix + ".update_success");
   entry.update_rejected = &store_.counter(prefix + ".update_rejected");
-  auto [found, fresh] = sources_.try_emplace(path);
-  Source& file = found->second;
+  auto [found, fresh] = sources_.try_emplace(source);
+  Source& from = found->second;
   if (fresh) {
-    // Over ADS: requested now, after LDS (this runs when a listener naming it
+    // Over gRPC: requested now, after LDS (this runs when a listener naming it
     // is compiled). A file not written yet is no error: its listeners warm until it is.
-    file.callbacks = std::make_unique<config::FunctionCallbacks>(
-        [this, path](const config::DiscoveryUpdate& update, std::string& error) {
-          return onUpdate(path, update, error);
+    const std::string label = source.empty() ? "over ADS"
+                              : over_grpc    ? "over its api_config_source"
+                                             : config_source.path_config_source().path();
+    from.callbacks = std::make_unique<config::FunctionCallbacks>(
+        [this, source](const config::DiscoveryUpdate& update, std::string& error) {
+          return onUpdate(source, update, error);
         },
-        [path](const std::string& error) {
-          SLUICE_LOG(config, warn, "sluice: RDS {} update rejected, keeping the previous routes: {}",
-                     path.empty() ? std::string("over ADS") : path, error);
+        [label](const std::string& error) {
+          SLUICE_LOG(config, warn, "sluice: RDS {} update rejected, keeping the previous routes: {}", label, error);
         });
-    file.subscription =
-        config::xds::makeSubscription({watcher_, ads_}, source, "envoy.config.route.v3.RouteConfiguration",
-                                      over_ads ? adsNames() : std::vector<std::string>{}, *file.callbacks, true);
+    from.subscription =
+        config::xds::makeSubscription({watcher_, ads_, api_}, config_source, "envoy.config.route.v3.RouteConfiguration",
+                                      over_grpc ? namesOf(source) : std::vector<std::string>{}, *from.callbacks, true);
     std::string error;
-    if (!file.subscription->start(error)) file.callbacks->onConfigUpdateFailed(error);
-  } else if (over_ads) {
-    file.subscription->updateResourceInterest(adsNames());  // the new name is requested; its config comes in the answer
+    if (!from.subscription->start(error)) from.callbacks->onConfigUpdateFailed(error);
+  } else if (over_grpc) {
+    from.subscription->updateResourceInterest(
+        namesOf(source));  // the new name is requested; its config comes in the answer
   } else {
     std::string error;
-    if (!update(entry, file.last, error)) file.callbacks->onConfigUpdateFailed(error);
+    if (!update(entry, from.last, error)) from.callbacks->onConfigUpdateFailed(error);
   }
-  const auto timeout = config::initialFetchTimeout(source);
+  const auto timeout = config::initialFetchTimeout(config_source);
   if (!entry.table && timeout.count() > 0) {
     entry.initial_fetch = std::make_unique<asio::steady_timer>(main_, timeout);
     entry.initial_fetch->async_wait([this, key](const std::error_code& ec) {
@@ -93,17 +99,20 @@ bool RdsRoutes::ready(const proxy::RdsRouteSlot& slot) const {
 }
 
 void RdsRoutes::retain(const std::set<const proxy::RdsRouteSlot*>& used) {
-  bool ads_names_changed = false;
+  std::set<std::string> changed;  // sources that lost a name
   std::erase_if(entries_, [&](const auto& keyed) {
     const Entry& entry = keyed.second;
     if (used.count(entry.slot.get())) return false;
-    ads_names_changed = ads_names_changed || entry.path.empty();
+    changed.insert(entry.source);
     SLUICE_LOG(config, info, "sluice: RDS '{}' is used by no listener any more: dropped",
                entry.slot->route_config_name);
     return true;  // its initial_fetch timer is cancelled with it
   });
-  const auto ads = sources_.find("");
-  if (ads_names_changed && ads != sources_.end()) ads->second.subscription->updateResourceInterest(adsNames());
+  // Over gRPC the names leave the subscription; a file's subscription asks for no names.
+  for (const auto& source : changed) {
+    const auto it = sources_.find(source);
+    if (it != sources_.end()) it->second.subscription->updateResourceInterest(namesOf(source));
+  }
 }
 
 void RdsRoutes::accept(Entry& entry, std::shared_ptr<const router::RouteTable> table) {
@@ -113,13 +122,13 @@ void RdsRoutes::accept(Entry& entry, std::shared_ptr<const router::RouteTable> t
   if (!was_ready) warmed_();
 }
 
-bool RdsRoutes::onUpdate(const std::string& path, const config::DiscoveryUpdate& update, std::string& error) {
+bool RdsRoutes::onUpdate(const std::string& source, const config::DiscoveryUpdate& update, std::string& error) {
   // All or nothing: every route configuration of the update is checked and
   // compiled before any is applied (a rejected one NACKs the whole response).
   std::vector<Compiled> compiled;
   bool ok = true;
   for (auto& [key, entry] : entries_) {
-    if (entry.path != path) continue;
+    if (entry.source != source) continue;
     Compiled c;
     if (!compile(entry, update, error, c)) {
       ok = false;
@@ -129,7 +138,7 @@ bool RdsRoutes::onUpdate(const std::string& path, const config::DiscoveryUpdate&
     }
   }
   if (!ok) return false;
-  sources_[path].last = update;
+  sources_[source].last = update;
   for (const auto& c : compiled) commit(c, update.version_info);
   return true;
 }

@@ -22,7 +22,7 @@
 
 #include "config/file_watcher.h"
 #include "config/subscription.h"
-#include "config/xds/ads_client.h"
+#include "config/xds/subscription_factory.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/asio_util.h"
@@ -40,8 +40,12 @@ class RdsRoutes {
   // http.<stat_prefix>.rds.<name>.* come from `store`.
   RdsRoutes(asio::io_context& main, config::FileWatcher& watcher, size_t workers, stats::Store& store, Publish publish,
             std::function<void()> warmed);
-  // The ADS client for `config_source.ads` (outlives this); set before the first such slot.
-  void setAds(config::xds::AdsMux* ads) { ads_ = ads; }
+  // The gRPC streams for `config_source.ads` and `.api_config_source` (they
+  // outlive this); set before the first such slot.
+  void setSources(const config::xds::SubscriptionSources& sources) {
+    ads_ = sources.ads;
+    api_ = sources.api;
+  }
 
   // The slot of `rds`, the same for every listener that names it. The first
   // call loads the file (a file not there yet, or without the name, is not an
@@ -57,7 +61,8 @@ class RdsRoutes {
   void retain(const std::set<const proxy::RdsRouteSlot*>& used);
 
   struct Entry {
-    std::string path;  // empty: over ADS
+    std::string source;  // sourceKey of its config_source: "" ADS, "file:<path>", "api:..."; entries of one source
+                         // share a subscription
     std::shared_ptr<proxy::RdsRouteSlot> slot;
     std::shared_ptr<const router::RouteTable> table;  // null: not arrived yet
     envoy::config::route::v3::RouteConfiguration config;
@@ -68,13 +73,13 @@ class RdsRoutes {
     stats::Counter* update_success = nullptr;  // http.<stat_prefix>.rds.<name>.update_success
     stats::Counter* update_rejected = nullptr;
   };
-  // By "path\nname" (admin /config_dump).
+  // By "source\nname" (admin /config_dump).
   const std::map<std::string, Entry>& entries() const { return entries_; }
 
  private:
-  // An update of the file at `path`, for every entry it feeds; a rejected
+  // An update of `source`, for every entry it feeds; a rejected
   // route configuration keeps what its entry had (false, with `error`).
-  bool onUpdate(const std::string& path, const config::DiscoveryUpdate& update, std::string& error);
+  bool onUpdate(const std::string& source, const config::DiscoveryUpdate& update, std::string& error);
   // `entry`'s configuration in `update`, checked and compiled (`table` null:
   // not in it, or unchanged). False with `error`: rejected.
   struct Compiled {
@@ -87,14 +92,15 @@ class RdsRoutes {
   // Applies `update`'s configuration for `entry`, if it has one and it changed.
   bool update(Entry& entry, const config::DiscoveryUpdate& update, std::string& error);
   void accept(Entry& entry, std::shared_ptr<const router::RouteTable> table);
-  // The route config names of the ADS slots, sorted.
-  std::vector<std::string> adsNames() const;
+  // The route config names of `source`'s slots, sorted.
+  std::vector<std::string> namesOf(const std::string& source) const;
 
   asio::io_context& main_;
   config::FileWatcher& watcher_;
   const size_t workers_;
   stats::Store& store_;
   config::xds::AdsMux* ads_ = nullptr;
+  std::function<config::xds::AdsMux*(const envoy::config::core::v3::ApiConfigSource&, const std::string&)> api_;
   Publish publish_;
   std::function<void()> warmed_;
   std::map<std::string, Entry> entries_;
@@ -103,7 +109,7 @@ class RdsRoutes {
     std::unique_ptr<config::Subscription> subscription;
     config::DiscoveryUpdate last;  // the source's last accepted content, for entries added later
   };
-  std::map<std::string, Source> sources_;  // by path; "" is ADS
+  std::map<std::string, Source> sources_;  // by sourceKey
 };
 
 }  // namespace sluice::server

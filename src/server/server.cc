@@ -29,7 +29,7 @@ Server::Server(Options options, envoy::config::bootstrap::v3::Bootstrap bootstra
       sockets_(options_.concurrency) {}
 
 Server::~Server() {
-  if (ads_) ads_->stop();
+  for (auto& stream : xds_streams_) stream->mux->stop();
   for (auto& w : workers_) w->stop();
 }
 
@@ -123,17 +123,16 @@ bool Server::start(std::string& error) {
   }
   // The subscriptions deliver their first update now; it is applied once, below.
   const auto& dr = bootstrap_.dynamic_resources();
-  if (dr.has_ads_config()) {
-    createAdsClient();
-    rds_->setAds(ads_.get());
-  }
+  if (dr.has_ads_config()) ads_ = makeMux(dr.ads_config(), "");
+  rds_->setSources(sources());
   starting_ = true;
   if (!subscribeRtds(error)) return false;
   if (dr.has_cds_config() && !cds_deferred_ &&
       !subscribe(dr.cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds, error)) {
     return false;
   }
-  lds_deferred_ = dr.has_lds_config() && dr.lds_config().has_ads() && dr.cds_config().has_ads();
+  lds_deferred_ =
+      dr.has_lds_config() && config::xds::overGrpc(dr.lds_config()) && config::xds::overGrpc(dr.cds_config());
   if (dr.has_lds_config() && !lds_deferred_ &&
       !subscribe(dr.lds_config(), "LDS", "envoy.config.listener.v3.Listener", &Server::loadLds, error)) {
     return false;
@@ -142,11 +141,9 @@ bool Server::start(std::string& error) {
   starting_ = false;
   if (!apply(dynamic_, error)) return false;
   scheduleDnsRefresh();
-  if (ads_) {
-    requestEdsOverAds(dynamic_);
-    if (!cds_deferred_ && lds_deferred_) armCdsInitialFetch();
-    ads_->start();
-  }
+  requestEdsOverGrpc(dynamic_);
+  if (!cds_deferred_ && lds_deferred_) armCdsInitialFetch();
+  if (ads_ != nullptr) ads_->start();
 
   for (const auto& [name, bound] : sockets_.bound()) {
     SLUICE_LOG(main, info, "sluice: listener '{}' on {}:{}", name, bound.local.address().to_string(),
@@ -188,10 +185,15 @@ int64_t versionHash(const std::string& version_info) {
 
 }  // namespace
 
-void Server::createAdsClient() {
-  const auto& ads = bootstrap_.dynamic_resources().ads_config();
-  const std::string& cluster_name = ads.grpc_services(0).envoy_grpc().cluster_name();
+config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url) {
+  const std::string& cluster_name = api.grpc_services(0).envoy_grpc().cluster_name();
+  const bool delta = api.api_type() == envoy::config::core::v3::ApiConfigSource::DELTA_GRPC;
   config::xds::GrpcTransportOptions options;
+  if (!type_url.empty()) {
+    options.method = config::xds::serviceMethod(type_url, delta);
+  } else if (delta) {
+    options.method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources";
+  }
   for (const auto& c : bootstrap_.static_resources().clusters()) {
     if (c.name() != cluster_name) continue;  // the semantic checks made it a STATIC cluster
     if (c.has_connect_timeout()) {
@@ -210,36 +212,56 @@ void Server::createAdsClient() {
   auto node = bootstrap_.node();
   node.set_user_agent_name("sluice");
   node.set_user_agent_version(SLUICE_VERSION);
-  if (ads.api_type() == envoy::config::core::v3::ApiConfigSource::DELTA_GRPC) {
-    delta_transport_ =
-        std::make_unique<config::xds::GrpcDeltaAdsTransport>(main_, std::move(options), context_.store());
-    ads_ = std::make_unique<config::xds::DeltaAdsClient>(*delta_transport_, std::move(node),
-                                                         ads.set_node_on_first_message_only(), context_.store());
-    return;
+  auto stream = std::make_unique<XdsStream>();
+  if (delta) {
+    stream->delta = std::make_unique<config::xds::GrpcDeltaAdsTransport>(main_, std::move(options), context_.store());
+    stream->mux = std::make_unique<config::xds::DeltaAdsClient>(*stream->delta, std::move(node),
+                                                                api.set_node_on_first_message_only(), context_.store());
+  } else {
+    stream->sotw = std::make_unique<config::xds::GrpcAdsTransport>(main_, std::move(options), context_.store());
+    stream->mux = std::make_unique<config::xds::AdsClient>(*stream->sotw, std::move(node),
+                                                           api.set_node_on_first_message_only(), context_.store());
   }
-  ads_transport_ = std::make_unique<config::xds::GrpcAdsTransport>(main_, std::move(options), context_.store());
-  ads_ = std::make_unique<config::xds::AdsClient>(*ads_transport_, std::move(node),
-                                                  ads.set_node_on_first_message_only(), context_.store());
+  xds_streams_.push_back(std::move(stream));
+  return xds_streams_.back()->mux.get();
 }
 
-void Server::requestEdsOverAds(const Dynamic& dynamic) {
-  std::vector<std::string> names;
-  auto consider = [&names](const envoy::config::cluster::v3::Cluster& c) {
-    if (c.type() != envoy::config::cluster::v3::Cluster::EDS || !c.eds_cluster_config().eds_config().has_ads()) return;
+config::xds::SubscriptionSources Server::sources() {
+  return {*watcher_, ads_, [this](const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url) {
+            // A stream of its own (Envoy's per-subscription GrpcMux), connecting at once.
+            auto* mux = makeMux(api, type_url);
+            mux->start();
+            return mux;
+          }};
+}
+
+void Server::requestEdsOverGrpc(const Dynamic& dynamic) {
+  // By source (sourceKey): the ADS stream, or each api_config_source.
+  std::map<std::string, std::pair<envoy::config::core::v3::ConfigSource, std::vector<std::string>>> wanted;
+  auto consider = [&wanted](const envoy::config::cluster::v3::Cluster& c) {
+    const auto& source = c.eds_cluster_config().eds_config();
+    if (c.type() != envoy::config::cluster::v3::Cluster::EDS || !config::xds::overGrpc(source)) return;
+    auto& entry = wanted[config::xds::sourceKey(source)];
+    entry.first = source;
     const auto& service = c.eds_cluster_config().service_name();
-    names.push_back(service.empty() ? c.name() : service);
+    entry.second.push_back(service.empty() ? c.name() : service);
   };
   for (const auto& c : bootstrap_.static_resources().clusters()) consider(c);
   for (const auto& c : dynamic.clusters) consider(c);
-  if (eds_over_ads_ != nullptr) {
-    eds_over_ads_->updateResourceInterest(std::move(names));
-    return;
+  // A source no cluster uses any more asks for nothing (an unsubscription).
+  for (auto& [key, subscription] : eds_over_grpc_) {
+    if (!wanted.count(key)) subscription->updateResourceInterest({});
   }
-  if (names.empty()) return;
-  envoy::config::core::v3::ConfigSource source;
-  source.mutable_ads();
-  std::string unused;  // over ADS: cannot fail
-  eds_over_ads_ = addEdsSubscription(source, "over ADS", std::move(names), unused);
+  for (auto& [key, entry] : wanted) {
+    const auto it = eds_over_grpc_.find(key);
+    if (it != eds_over_grpc_.end()) {
+      it->second->updateResourceInterest(std::move(entry.second));
+      continue;
+    }
+    std::string unused;  // over gRPC: cannot fail
+    eds_over_grpc_[key] = addEdsSubscription(entry.first, key.empty() ? "over ADS" : "over its api_config_source",
+                                             std::move(entry.second), unused);
+  }
 }
 
 config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::ConfigSource& source,
@@ -258,8 +280,8 @@ config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::
       [label](const std::string& e) {
         SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", label, e);
       });
-  auto subscription = config::xds::makeSubscription(
-      {*watcher_, ads_.get()}, source, "envoy.config.endpoint.v3.ClusterLoadAssignment", std::move(names), *callbacks);
+  auto subscription = config::xds::makeSubscription(sources(), source, "envoy.config.endpoint.v3.ClusterLoadAssignment",
+                                                    std::move(names), *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
   if (!subscriptions_.back().subscription->start(error)) return nullptr;
   return subscriptions_.back().subscription.get();
@@ -288,29 +310,30 @@ void Server::startDeferredCds() {
 }
 
 bool Server::subscribeRtds(std::string& error) {
-  // By source: "" for ADS, else the file's path; each with its layers' names.
-  std::map<std::string, std::pair<const envoy::config::core::v3::ConfigSource*, std::vector<std::string>>> sources;
-  std::chrono::milliseconds ads_timeout{-1};
+  // By source (sourceKey), each with its layers' names.
+  std::map<std::string, std::pair<const envoy::config::core::v3::ConfigSource*, std::vector<std::string>>> by_source;
+  std::chrono::milliseconds grpc_timeout{-1};
   for (const auto& layer : bootstrap_.layered_runtime().layers()) {
     if (!layer.has_rtds_layer()) continue;
     const auto& source = layer.rtds_layer().rtds_config();
-    const bool over_ads = source.has_ads() && ads_;
-    auto& entry = sources[over_ads ? std::string() : pathOf(source)];
+    auto& entry = by_source[config::xds::sourceKey(source)];
     entry.first = &source;
     entry.second.push_back(layer.rtds_layer().name());
-    if (over_ads) {
+    if (config::xds::overGrpc(source)) {
       const auto t = config::initialFetchTimeout(source);
-      if (ads_timeout.count() < 0 || t < ads_timeout) ads_timeout = t;
+      if (grpc_timeout.count() < 0 || t < grpc_timeout) grpc_timeout = t;
     }
   }
-  if (sources.empty()) return true;
+  if (by_source.empty()) return true;
   // Envoy's runtime.* subscription stats, for every RTDS source together.
   auto counts = std::make_shared<SubscriptionStats>(context_.store(), "runtime");
-  const auto waiting = std::make_shared<std::set<std::string>>();  // RTDS names over ADS not answered yet
-  for (auto& [key, entry] : sources) {
-    const bool over_ads = key.empty();
-    if (over_ads) waiting->insert(entry.second.begin(), entry.second.end());
-    const std::string label = over_ads ? "over ADS" : key;
+  const auto waiting = std::make_shared<std::set<std::string>>();  // RTDS names over gRPC not answered yet
+  for (auto& [key, entry] : by_source) {
+    const bool over_grpc = config::xds::overGrpc(*entry.first);
+    if (over_grpc) waiting->insert(entry.second.begin(), entry.second.end());
+    const std::string label = key.empty() ? "over ADS"
+                              : over_grpc ? "over its api_config_source"
+                                          : pathOf(*entry.first);
     auto callbacks = std::make_unique<config::FunctionCallbacks>(
         [this, counts, waiting, label](const config::DiscoveryUpdate& update, std::string&) {
           counts->attempt.inc();
@@ -341,15 +364,15 @@ bool Server::subscribeRtds(std::string& error) {
           counts->attempt.inc();
           counts->failure.inc();
         });
-    auto subscription = config::xds::makeSubscription({*watcher_, ads_.get()}, *entry.first,
-                                                      "envoy.service.runtime.v3.Runtime", entry.second, *callbacks);
+    auto subscription = config::xds::makeSubscription(sources(), *entry.first, "envoy.service.runtime.v3.Runtime",
+                                                      entry.second, *callbacks);
     subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
     if (!subscriptions_.back().subscription->start(error)) return false;
   }
   const auto& cds = bootstrap_.dynamic_resources().cds_config();
-  cds_deferred_ = !waiting->empty() && cds.has_ads();
-  if (cds_deferred_ && ads_timeout.count() > 0) {
-    rtds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, ads_timeout);
+  cds_deferred_ = !waiting->empty() && config::xds::overGrpc(cds);
+  if (cds_deferred_ && grpc_timeout.count() > 0) {
+    rtds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, grpc_timeout);
     rtds_initial_fetch_->async_wait([this](const std::error_code& ec) {
       if (ec || !cds_deferred_) return;
       context_.store().counter("runtime.init_fetch_timeout").inc();
@@ -401,8 +424,8 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
           SLUICE_LOG(config, warn, "sluice: {} update applied without its rejected resources: {}", what,
                      update.rejected);
         }
-        if (cds && ads_) {
-          requestEdsOverAds(dynamic_);  // every CDS update re-requests EDS, changed or not
+        if (cds) {
+          requestEdsOverGrpc(dynamic_);  // every CDS update re-requests EDS, changed or not (SotW)
           startDeferredLds();
         }
         return true;
@@ -419,7 +442,7 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
         counts->attempt.inc();
         counts->failure.inc();
       });
-  auto subscription = config::xds::makeSubscription({*watcher_, ads_.get()}, source, type, {}, *callbacks);
+  auto subscription = config::xds::makeSubscription(sources(), source, type, {}, *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
   return subscriptions_.back().subscription->start(error);
 }
@@ -742,7 +765,7 @@ void Server::finish() {
   if (drain_timer_) drain_timer_->cancel();
   if (cds_initial_fetch_) cds_initial_fetch_->cancel();
   if (rtds_initial_fetch_) rtds_initial_fetch_->cancel();
-  if (ads_) ads_->stop();
+  for (auto& stream : xds_streams_) stream->mux->stop();
   dns_timer_.cancel();
   if (admin_) admin_->close();
   for (auto& w : workers_) w->stop();

@@ -17,6 +17,7 @@
 #include "config/xds/ads_client.h"
 #include "config/xds/delta_ads_client.h"
 #include "config/xds/grpc_transport.h"
+#include "config/xds/subscription_factory.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
@@ -91,10 +92,14 @@ class Server {
                  bool (Server::*load)(Dynamic&, const config::DiscoveryUpdate&, std::string&), std::string& error);
   // dynamic_resources.ads_config: the client and its transport, to the
   // endpoints of the static cluster it names. Not started yet.
-  void createAdsClient();
-  // The EDS names of every EDS cluster fed over ADS (static and `dynamic`),
-  // requested now: after each CDS update, even when they did not change.
-  void requestEdsOverAds(const Dynamic& dynamic);
+  // A gRPC xDS stream to `api`'s cluster (not started): ADS (`type_url`
+  // empty) or the per-type service of `type_url`, by its api_type.
+  config::xds::AdsMux* makeMux(const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url);
+  // Where subscriptions come from: files, the ADS stream, api_config_source streams.
+  config::xds::SubscriptionSources sources();
+  // The EDS names of every EDS cluster fed over gRPC (static and `dynamic`),
+  // per source, requested now: after each CDS update, even unchanged (SotW).
+  void requestEdsOverGrpc(const Dynamic& dynamic);
   // LDS over ADS waits for the first CDS response (or cds_config's
   // initial_fetch_timeout), Envoy's init order: clusters before listeners.
   void startDeferredLds();
@@ -153,13 +158,19 @@ class Server {
   bool starting_ = false;              // start() is loading the first updates
   // ADS (dynamic_resources.ads_config). The transport's threads stop before
   // anything they post to is destroyed (~Server, finish()).
-  // One of the two transports, by ads_config.api_type; before the client, which stops it.
-  std::unique_ptr<config::xds::GrpcAdsTransport> ads_transport_;
-  std::unique_ptr<config::xds::GrpcDeltaAdsTransport> delta_transport_;
-  std::unique_ptr<config::xds::AdsMux> ads_;
-  config::Subscription* eds_over_ads_ = nullptr;  // in subscriptions_, once an EDS cluster needs it
-  bool lds_deferred_ = false;                     // LDS over ADS waits for CDS
-  bool cds_deferred_ = false;                     // CDS over ADS waits for RTDS over ADS
+  // A gRPC xDS stream: the ADS one, or an api_config_source subscription's.
+  struct XdsStream {
+    // One of the two transports, by api_type; before the client, which stops it.
+    std::unique_ptr<config::xds::GrpcAdsTransport> sotw;
+    std::unique_ptr<config::xds::GrpcDeltaAdsTransport> delta;
+    std::unique_ptr<config::xds::AdsMux> mux;
+  };
+  std::vector<std::unique_ptr<XdsStream>> xds_streams_;
+  config::xds::AdsMux* ads_ = nullptr;  // in xds_streams_, with dynamic_resources.ads_config
+  // EDS over gRPC, by sourceKey (in subscriptions_), once an EDS cluster needs one.
+  std::map<std::string, config::Subscription*> eds_over_grpc_;
+  bool lds_deferred_ = false;  // LDS over ADS waits for CDS
+  bool cds_deferred_ = false;  // CDS over ADS waits for RTDS over ADS
   std::unique_ptr<asio::steady_timer> rtds_initial_fetch_;
   std::unique_ptr<asio::steady_timer> cds_initial_fetch_;
   DnsCache dns_{main_};

@@ -232,7 +232,7 @@ TEST(Semantics, InitialFetchTimeoutOnlyWhereAResourceMayComeLater) {
                                 "    initial_fetch_timeout: 1s\n")),
             "dynamic_resources.cds_config.initial_fetch_timeout: is not supported by sluice here: file-based LDS "
             "and CDS are read before serving, LDS over ADS serves listeners as they come (only RDS, EDS, and CDS "
-            "and RTDS over ADS wait for their first fetch)");
+            "and RTDS over gRPC wait for their first fetch)");
 }
 
 TEST(Semantics, RdsRouteConfigurationsAreCheckedWithoutClusterReferences) {
@@ -265,7 +265,7 @@ TEST(Semantics, AdsConfigMustNameAStaticClusterOfTheBootstrap) {
                                 "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
                                 "envoy_grpc: { cluster_name: nope } } ]\n")),
             "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: 'nope' is not a cluster of "
-            "static_resources (the ADS cluster must be static)");
+            "static_resources (a gRPC xDS cluster must be static)");
   EXPECT_TRUE(semantics(std::string(kAdsCluster) +
                         "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
                         "envoy_grpc: { cluster_name: xds } } ]\n  cds_config: { ads: {}, initial_fetch_timeout: 1s }\n")
@@ -321,8 +321,29 @@ TEST(Semantics, Http2OptionsOnlyOnTheAdsCluster) {
       "endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 80 "
       "} } } } ] } ] }\n";
   EXPECT_EQ(onlyError(semantics(yaml)),
-            "static_resources.clusters[0].http2_protocol_options: is accepted only on the cluster of "
-            "dynamic_resources.ads_config's grpc_service (sluice's data plane speaks HTTP/1.1 only)");
+            "static_resources.clusters[0].http2_protocol_options: is accepted only on a cluster a grpc_service names "
+            "(ads_config or an api_config_source: sluice's data plane speaks HTTP/1.1 only)");
+}
+
+TEST(Semantics, ApiConfigSourceNamesAStaticClusterWhichMaySpeakHttp2) {
+  const std::string xds =
+      "static_resources:\n  clusters:\n  - name: xds\n    type: STATIC\n    http2_protocol_options: {}\n"
+      "    load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: "
+      "127.0.0.1, port_value: 18000 } } } } ] } ] }\n";
+  EXPECT_TRUE(semantics(xds +
+                        "dynamic_resources:\n  cds_config:\n    api_config_source: { api_type: DELTA_GRPC, "
+                        "grpc_services: [ { envoy_grpc: { cluster_name: xds } } ] }\n    initial_fetch_timeout: 1s\n")
+                  .empty());
+  EXPECT_NE(semantics(xds + "dynamic_resources:\n  lds_config:\n    api_config_source: { api_type: GRPC, "
+                            "grpc_services: [ { envoy_grpc: { cluster_name: nope } } ] }\n")
+                .toString()
+                .find("dynamic_resources.lds_config.api_config_source.grpc_services[0].envoy_grpc.cluster_name: "
+                      "'nope' is not a cluster of static_resources (a gRPC xDS cluster must be static)"),
+            std::string::npos);
+  // Without a grpc_service naming it, the HTTP/2 options are refused.
+  EXPECT_EQ(onlyError(semantics(xds)),
+            "static_resources.clusters[0].http2_protocol_options: is accepted only on a cluster a grpc_service names "
+            "(ads_config or an api_config_source: sluice's data plane speaks HTTP/1.1 only)");
 }
 
 }  // namespace

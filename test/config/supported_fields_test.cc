@@ -277,14 +277,17 @@ TEST(SupportedFields, GatesEachTypedExtensionProtocolOption) {
       std::string::npos);
 }
 
-TEST(SupportedFields, TakesDeltaAdsAndRejectsOtherApiTypesAndApiConfigSourceByName) {
+TEST(SupportedFields, TakesGrpcAndDeltaSourcesAndRejectsOtherApiTypesByName) {
   EXPECT_EQ(gate("dynamic_resources: { ads_config: { api_type: DELTA_GRPC } }").toString(), "");
   EXPECT_NE(gate("dynamic_resources: { ads_config: { api_type: REST } }")
                 .toString()
                 .find("dynamic_resources.ads_config.api_type: REST is not supported by sluice"),
             std::string::npos);
-  EXPECT_EQ(gate("dynamic_resources: { cds_config: { api_config_source: { api_type: GRPC } } }").toString(),
-            "dynamic_resources.cds_config.api_config_source: is not supported by sluice\n");
+  EXPECT_EQ(gate("dynamic_resources: { cds_config: { api_config_source: { api_type: GRPC } } }").toString(), "");
+  EXPECT_NE(gate("dynamic_resources: { cds_config: { api_config_source: { api_type: REST, refresh_delay: 1s } } }")
+                .toString()
+                .find("dynamic_resources.cds_config.api_config_source.api_type: REST is not supported by sluice"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,34 +1,22 @@
 #include "config/xds/grpc_transport.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/impl/rpc_method.h>
+#include <grpcpp/support/sync_stream.h>
 
 #include <asio/post.hpp>
 #include <random>
 
 #include "config/input_limits.h"
-#include "envoy/service/discovery/v3/ads.grpc.pb.h"
+#include "envoy/service/discovery/v3/discovery.pb.h"
 
 namespace sluice::config::xds {
 
-using envoy::service::discovery::v3::AggregatedDiscoveryService;
 using envoy::service::discovery::v3::DeltaDiscoveryRequest;
 using envoy::service::discovery::v3::DeltaDiscoveryResponse;
 using envoy::service::discovery::v3::DiscoveryRequest;
 using envoy::service::discovery::v3::DiscoveryResponse;
-
-namespace {
-
-// The RPC of each protocol.
-std::unique_ptr<grpc::ClientReaderWriter<DiscoveryRequest, DiscoveryResponse>> openStream(
-    AggregatedDiscoveryService::Stub& stub, grpc::ClientContext* context, const DiscoveryRequest*) {
-  return stub.StreamAggregatedResources(context);
-}
-std::unique_ptr<grpc::ClientReaderWriter<DeltaDiscoveryRequest, DeltaDiscoveryResponse>> openStream(
-    AggregatedDiscoveryService::Stub& stub, grpc::ClientContext* context, const DeltaDiscoveryRequest*) {
-  return stub.DeltaAggregatedResources(context);
-}
-
-}  // namespace
 
 template <typename Request, typename Response>
 GrpcAdsTransportOf<Request, Response>::GrpcAdsTransportOf(asio::io_context& main, GrpcTransportOptions options,
@@ -130,7 +118,6 @@ bool GrpcAdsTransportOf<Request, Response>::runStream(const std::string& target)
     post([this, target] { events_->onStreamClosed(0, "cannot connect to " + target); });
     return false;
   }
-  auto stub = AggregatedDiscoveryService::NewStub(channel);
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReaderWriter<Request, Response>> stream;
   uint64_t number = 0;
@@ -138,7 +125,10 @@ bool GrpcAdsTransportOf<Request, Response>::runStream(const std::string& target)
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
     context_ = &context;
-    stream = openStream(*stub, &context, static_cast<const Request*>(nullptr));
+    // The method by name (ADS, or a per-type service such as
+    // ClusterDiscoveryService.StreamClusters): the messages are the same.
+    const grpc::internal::RpcMethod method(options_.method.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING);
+    stream.reset(grpc::internal::ClientReaderWriterFactory<Request, Response>::Create(channel.get(), method, &context));
     number = ++stream_;
     stream_done_ = false;
     queue_.clear();

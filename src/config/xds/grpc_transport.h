@@ -1,7 +1,7 @@
 // The ADS transport over libgrpc++ (synchronous API), on threads of its own:
 // a stream thread connects to the ADS cluster's endpoints in turn, opens the
-// StreamAggregatedResources (or, for the delta protocol,
-// DeltaAggregatedResources) stream and reads it; a writer thread per stream
+// stream (`method`: StreamAggregatedResources, DeltaAggregatedResources, or a
+// per-type service's) and reads it; a writer thread per stream
 // writes what the main thread queued. Between attempts it waits a jittered
 // exponential backoff (a delay drawn from [c/2, c), c = 500 ms doubling to
 // 30 s; reset by a stream that got a response). Events are posted to the main io_context; neither the workers
@@ -34,6 +34,9 @@ struct GrpcTransportOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds backoff_base{500};
   std::chrono::milliseconds backoff_max{30000};
+  // The bidi streaming method: ADS by default, or a per-type service's
+  // (api_config_source), e.g. "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters".
+  std::string method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
 };
 
 template <typename Request, typename Response>

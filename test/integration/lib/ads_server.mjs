@@ -21,10 +21,23 @@ const files = [
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/service/runtime/v3/rtds.proto',
+  'envoy/service/cluster/v3/cds.proto',
+  'envoy/service/endpoint/v3/eds.proto',
+  'envoy/service/listener/v3/lds.proto',
+  'envoy/service/route/v3/rds.proto',
 ];
 
 const definition = protoLoader.loadSync(files, { includeDirs, keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
-export const service = grpc.loadPackageDefinition(definition).envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+const pkg = grpc.loadPackageDefinition(definition).envoy.service;
+export const service = pkg.discovery.v3.AggregatedDiscoveryService.service;
+// The per-type services (api_config_source): [service, state-of-the-world method, delta method].
+export const TYPE_SERVICES = [
+  [pkg.cluster.v3.ClusterDiscoveryService.service, 'StreamClusters', 'DeltaClusters'],
+  [pkg.endpoint.v3.EndpointDiscoveryService.service, 'StreamEndpoints', 'DeltaEndpoints'],
+  [pkg.listener.v3.ListenerDiscoveryService.service, 'StreamListeners', 'DeltaListeners'],
+  [pkg.route.v3.RouteDiscoveryService.service, 'StreamRoutes', 'DeltaRoutes'],
+  [pkg.runtime.v3.RuntimeDiscoveryService.service, 'StreamRuntime', 'DeltaRuntime'],
+];
 
 // protobufjs encodes the resources (Any payloads), in Envoy's field names.
 const root = new protobuf.Root();
@@ -81,8 +94,15 @@ export class AdsServer {
 
   async start(port = 0) {
     this.server = new grpc.Server();
+    // The per-type services share the handler: the messages are the same (api_config_source).
+    for (const [typeService, stream, delta] of TYPE_SERVICES) {
+      this.server.addService(typeService, {
+        [stream]: (call) => this.onStream(call, stream),
+        [delta]: (call) => call.destroy(new Error('delta is not scripted')),
+      });
+    }
     this.server.addService(service, {
-      StreamAggregatedResources: (call) => this.onStream(call),
+      StreamAggregatedResources: (call) => this.onStream(call, 'StreamAggregatedResources'),
       DeltaAggregatedResources: (call) => call.destroy(new Error('delta is not scripted')),
     });
     this.port = await new Promise((resolve, reject) => {
@@ -97,8 +117,8 @@ export class AdsServer {
     this.streams.clear();
   }
 
-  onStream(call) {
-    const stream = { call, id: ++this.streamCount, answered: new Map() };  // type URL -> names answered
+  onStream(call, method) {
+    const stream = { call, id: ++this.streamCount, method, answered: new Map() };  // type URL -> names answered
     this.streams.add(stream);
     const gone = () => this.streams.delete(stream);
     call.on('end', () => { gone(); call.end(); });
@@ -106,6 +126,7 @@ export class AdsServer {
     call.on('cancelled', gone);
     call.on('data', (request) => {
       request.stream = stream.id;
+      request.method = stream.method;
       this.requests.push(request);
       this.waiters = this.waiters.filter((w) => !w.check());
       const names = (request.resource_names ?? []).join(',');
@@ -134,6 +155,8 @@ export class AdsServer {
     this.state.set(typeUrl, { version, resources });
     let nonce;
     for (const s of this.streams) {
+      // A per-type stream (api_config_source) carries its own type only.
+      if (s.method !== 'StreamAggregatedResources' && !this.lastRequest(typeUrl, s.id)) continue;
       const byName = typeUrl === TYPE.endpoint || typeUrl === TYPE.route || typeUrl === TYPE.runtime;
       const names = byName ? (this.lastRequest(typeUrl, s.id)?.resource_names ?? []) : [];
       if (!byName || s.answered.has(typeUrl) || names.length) nonce = this.send(s, typeUrl, names);

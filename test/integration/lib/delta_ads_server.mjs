@@ -7,7 +7,7 @@
 // subscribe, on push() and remove(). Every request is recorded so a test can
 // await one (ACKs, NACKs, subscriptions) instead of sleeping.
 import * as grpc from '@grpc/grpc-js';
-import { service, TYPE } from './ads_server.mjs';
+import { service, TYPE, TYPE_SERVICES } from './ads_server.mjs';
 
 const WILDCARD_TYPES = new Set([TYPE.cluster, TYPE.listener]);
 
@@ -24,9 +24,15 @@ export class DeltaAdsServer {
 
   async start(port = 0) {
     this.server = new grpc.Server();
+    for (const [typeService, stream, delta] of TYPE_SERVICES) {
+      this.server.addService(typeService, {
+        [stream]: (call) => call.destroy(new Error('this server speaks delta only')),
+        [delta]: (call) => this.onStream(call, delta),
+      });
+    }
     this.server.addService(service, {
       StreamAggregatedResources: (call) => call.destroy(new Error('this server speaks delta only')),
-      DeltaAggregatedResources: (call) => this.onStream(call),
+      DeltaAggregatedResources: (call) => this.onStream(call, 'DeltaAggregatedResources'),
     });
     this.port = await new Promise((resolve, reject) => {
       this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p)));
@@ -39,9 +45,9 @@ export class DeltaAdsServer {
     this.streams.clear();
   }
 
-  onStream(call) {
+  onStream(call, method) {
     // Per type URL: { wildcard, names: Set, sent: Map(name -> version) }.
-    const stream = { call, id: ++this.streamCount, types: new Map() };
+    const stream = { call, id: ++this.streamCount, method, types: new Map() };
     this.streams.add(stream);
     const gone = () => this.streams.delete(stream);
     call.on('end', () => { gone(); call.end(); });
@@ -49,6 +55,7 @@ export class DeltaAdsServer {
     call.on('cancelled', gone);
     call.on('data', (request) => {
       request.stream = stream.id;
+      request.method = stream.method;
       this.requests.push(request);
       this.waiters = this.waiters.filter((w) => !w.check());
       const type = request.type_url;
