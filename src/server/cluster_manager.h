@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "proxy/proxy_config.h"
 #include "server/dns_cache.h"
+#include "server/subscription_stats.h"
 #include "stats/stats.h"
 
 namespace sluice::server {
@@ -42,6 +44,14 @@ std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);
 // Its stats come from `stats`.
 std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster,
                                                                    proxy::StatsRegistry& stats);
+
+// An EDS cluster's subscription stats (cluster.<name>.update_*), as Envoy
+// scopes them, with update_no_rebuild: an update that left its hosts as they were.
+struct EdsClusterStats : SubscriptionStats {
+  EdsClusterStats(stats::Store& store, const std::string& prefix)
+      : SubscriptionStats(store, prefix), no_rebuild(store.counter(prefix + ".update_no_rebuild")) {}
+  stats::Counter& no_rebuild;
+};
 
 class ClusterManager {
  public:
@@ -64,11 +74,17 @@ class ClusterManager {
   proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment,
                                     const std::string& version_info = "");
 
+  // An EDS update from the source `source_key` (config::xds::sourceKey of an
+  // eds_config) was rejected, or the source could not be reached: counted by
+  // every EDS cluster it feeds.
+  void countEdsRejected(const std::string& source_key);
+  void countEdsFailure(const std::string& source_key);
+
   // The DNS answers changed: DNS clusters whose hosts changed.
   proxy::ClusterDelta refreshDns();
 
   // Clusters waiting for their EDS assignment, by name.
-  std::vector<std::string> warming() const;
+  const std::set<std::string>& warming() const { return warming_; }
   // `name`'s initial fetch timed out: it is served with what it has (no hosts).
   proxy::ClusterDelta endWarming(const std::string& name);
 
@@ -80,7 +96,8 @@ class ClusterManager {
     envoy::config::cluster::v3::Cluster proto;                   // as last set
     std::shared_ptr<const proxy::ClusterConfig> config;          // kept while `hash` is
     std::shared_ptr<const upstream::LoadBalancerFactory> hosts;  // the current hosts, prepared
-    bool warming = false;  // waiting for its EDS assignment: not sent to the workers yet
+    bool warming = false;                  // waiting for its EDS assignment: not sent to the workers yet
+    std::shared_ptr<EdsClusterStats> eds;  // an EDS cluster's; null for the other types
   };
   // By name, sorted (admin /clusters).
   const std::map<std::string, Entry>& clusters() const { return clusters_; }
@@ -100,11 +117,15 @@ class ClusterManager {
   // Sets `cluster.hosts` if its host set changed (or `force`); true if it did.
   bool refreshHosts(Entry& cluster, bool force);
   void countMembership(const Entry& cluster, bool changed);
+  void setWarming(const std::string& name, Entry& cluster, bool warming);
   void countStates();
+  template <typename Count>
+  void countEds(const std::string& source_key, Count count);
 
   proxy::StatsRegistry& stats_;
   Resolver resolve_;
   std::map<std::string, Entry> clusters_;
+  std::set<std::string> warming_;  // the names of the clusters with `warming` set
   // EDS assignments by cluster_name, and the clusters each feeds.
   std::unordered_map<std::string, Assignment> assignments_;
   std::unordered_map<std::string, std::vector<std::string>> eds_users_;

@@ -16,6 +16,7 @@
 #include "network/listen_socket.h"
 #include "server/config_compiler.h"
 #include "server/server_stats.h"
+#include "server/subscription_stats.h"
 #include "stats/render.h"
 #include "stats/stats.h"
 
@@ -157,32 +158,6 @@ namespace {
 
 std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
 
-// Envoy's subscription stats for LDS and CDS (`prefix`: cluster_manager.cds,
-// listener_manager.lds), listed from the start at 0. (Envoy counts EDS per
-// cluster, cluster.<name>.update_*: not yet.)
-struct SubscriptionStats {
-  SubscriptionStats(stats::Store& store, const std::string& prefix)
-      : attempt(store.counter(prefix + ".update_attempt")),
-        success(store.counter(prefix + ".update_success")),
-        rejected(store.counter(prefix + ".update_rejected")),
-        failure(store.counter(prefix + ".update_failure")),
-        version(store.gauge(prefix + ".version")) {
-    version.set(0);
-  }
-  stats::Counter& attempt;       // every update and failure
-  stats::Counter& success;       // applied
-  stats::Counter& rejected;      // invalid: kept the previous config (a NACK over ADS)
-  stats::Counter& failure;       // the source could not be reached
-  stats::Gauge& version;         // a hash of the version_info applied last (Envoy: xxHash64; sluice: FNV-1a)
-  bool attempt_counted = false;  // by the update that is failing now
-};
-
-int64_t versionHash(const std::string& version_info) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : version_info) h = (h ^ c) * 1099511628211ull;
-  return static_cast<int64_t>(h >> 1);  // a gauge is signed: keep it positive
-}
-
 }  // namespace
 
 config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url) {
@@ -269,6 +244,7 @@ config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::
                                                  std::string& error) {
   // An endpoint update goes to the cluster manager alone: no copy of the
   // other resources, no recompile, only the clusters it feeds are sent.
+  // Counted per cluster (cluster.<name>.update_*), as Envoy does.
   auto callbacks = std::make_unique<config::FunctionCallbacks>(
       [this, label](const config::DiscoveryUpdate& update, std::string&) {
         loadEds(update);
@@ -277,9 +253,11 @@ config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::
         }
         return true;
       },
-      [label](const std::string& e) {
+      [this, label, key = config::xds::sourceKey(source)](const std::string& e) {
+        cluster_manager_->countEdsRejected(key);
         SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", label, e);
-      });
+      },
+      [this, key = config::xds::sourceKey(source)] { cluster_manager_->countEdsFailure(key); });
   auto subscription = config::xds::makeSubscription(sources(), source, "envoy.config.endpoint.v3.ClusterLoadAssignment",
                                                     std::move(names), *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
@@ -346,8 +324,7 @@ bool Server::subscribeRtds(std::string& error) {
             waiting->erase(runtime.name());
           }
           for (const auto& name : update.removed) runtime_->clearRtdsLayer(name);  // delta: the layer is empty again
-          counts->success.inc();
-          counts->version.set(versionHash(update.version_info));
+          counts->applied(update.version_info);
           if (!starting_) {
             SLUICE_LOG(config, info, "sluice: RTDS {} update applied (version_info '{}')", label, update.version_info);
           }
@@ -406,16 +383,14 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
         if (starting_) {
           if (!(this->*load)(dynamic_, update, e)) return false;
           counts->attempt_counted = false;
-          counts->success.inc();
-          counts->version.set(versionHash(update.version_info));
+          counts->applied(update.version_info);
           return true;
         }
         Dynamic next = dynamic_;
         if (!(this->*load)(next, update, e) || !apply(next, e)) return false;
         counts->attempt_counted = false;
         dynamic_ = std::move(next);
-        counts->success.inc();
-        counts->version.set(versionHash(update.version_info));
+        counts->applied(update.version_info);
         SLUICE_LOG(config, info, "sluice: {} update applied (version_info '{}', config version {})", what,
                    update.version_info, config_->version);
         if (!update.rejected.empty()) {
@@ -503,6 +478,8 @@ bool Server::loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::
 }
 
 bool Server::loadEds(const config::DiscoveryUpdate& update) {
+  // Copied only while some cluster warms (at start, or after a CDS update): an
+  // update of one cluster in steady state costs nothing for the others.
   const auto warming = cluster_manager_->warming();
   proxy::ClusterDelta delta;
   for (const auto& r : update.resources) {
@@ -512,12 +489,11 @@ bool Server::loadEds(const config::DiscoveryUpdate& update) {
   }
   publish(std::move(delta));
   // Said once the workers have it queued: a client that reads this log line can use the cluster.
-  const auto still = cluster_manager_->warming();
+  if (warming.size() == cluster_manager_->warming().size()) return true;
   for (const auto& name : warming) {
-    if (std::find(still.begin(), still.end(), name) == still.end()) {
-      cluster_warming_.erase(name);  // its initial_fetch_timeout no longer matters
-      SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
-    }
+    if (cluster_manager_->warming().count(name)) continue;
+    cluster_warming_.erase(name);  // its initial_fetch_timeout no longer matters
+    SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
   }
   return true;
 }
@@ -601,10 +577,8 @@ void Server::dropUnusedRoutes() {
 
 void Server::armClusterWarming() {
   // A cluster that stopped warming (or went) drops its timer: one added again starts afresh.
-  const auto warming = cluster_manager_->warming();
-  std::erase_if(cluster_warming_, [&warming](const auto& entry) {
-    return std::find(warming.begin(), warming.end(), entry.first) == warming.end();
-  });
+  const auto& warming = cluster_manager_->warming();
+  std::erase_if(cluster_warming_, [&warming](const auto& entry) { return !warming.count(entry.first); });
   for (const auto& name : warming) {
     if (cluster_warming_.count(name)) continue;
     const auto& source = cluster_manager_->clusters().at(name).proto.eds_cluster_config().eds_config();

@@ -4,6 +4,7 @@
 // share one sluice and run in order, each building on the last state.
 import { test, before, after } from 'node:test';
 import net from 'node:net';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { startSluice, httpListener, routes, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
@@ -130,6 +131,32 @@ test('every CDS update re-requests EDS, even with the same names', { timeout: 20
   assert.equal(eds.version_info, 'e1');
 });
 
+test('EDS is counted per cluster: cluster.<name>.update_*, update_no_rebuild, update_time, version', { timeout: 20_000 }, async () => {
+  assert.ok((await stat('cluster.web.update_success')) >= 1);
+  assert.ok((await stat('cluster.web.update_time')) > Date.now() - 600_000, 'update_time is a recent epoch in ms');
+  const version = await stat('cluster.web.version');
+  assert.notEqual(version, 0);
+  const [attempt, noRebuild] = [await stat('cluster.web.update_attempt'), await stat('cluster.web.update_no_rebuild')];
+  // The same endpoints under a new version: applied, no rebuild, a new version gauge.
+  let from = ads.requests.length;
+  ads.push(TYPE.endpoint, 'e1-same', [assignment('web', [a.port]), assignment('other', [a.port])]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e1-same', from);
+  assert.equal(await stat('cluster.web.update_attempt'), attempt + 1);
+  assert.equal(await stat('cluster.web.update_no_rebuild'), noRebuild + 1);
+  assert.notEqual(await stat('cluster.web.version'), version);
+  // A rejected EDS response counts against every cluster it would feed, and changes nothing.
+  from = ads.requests.length;
+  const bad = { name: 'web', any: any(TYPE.endpoint, { cluster_name: 'web', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 70000 } } } }] }] }) };
+  const nonce = ads.push(TYPE.endpoint, 'e-bad', [bad, assignment('other', [a.port])]);
+  const nack = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.response_nonce === nonce, from);
+  assert.ok(nack.error_detail);
+  assert.equal(await stat('cluster.web.update_rejected'), 1);
+  assert.equal(await stat('cluster.other.update_rejected'), 1);
+  assert.equal(await stat('cluster.web.update_success'), (await stat('cluster.web.update_attempt')) - 1);
+  ads.push(TYPE.endpoint, 'e1', [assignment('web', [a.port]), assignment('other', [a.port])]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e1', from);
+});
+
 test('an endpoint change under load: no failed request', { timeout: 20_000 }, async (t) => {
   const seen = { a: 0, b: 0, failed: 0 };
   let pushed = 0;
@@ -155,6 +182,51 @@ test('an endpoint change under load: no failed request', { timeout: 20_000 }, as
   t.diagnostic(`push to first response from the new endpoint: ${(firstB - pushed).toFixed(1)} ms`);
   running = false;
   await Promise.all(loops);
+  assert.equal(seen.failed, 0);
+});
+
+test('a cluster added, a listener moved to it and back, the cluster removed, under load: no failed request', { timeout: 20_000 }, async () => {
+  // New connections and kept-alive ones: a listener change must not fail a request on either.
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const seen = { a: 0, b: 0, failed: 0 };
+  let running = true;
+  const load = (agent) => async () => {
+    while (running) {
+      try {
+        const res = await request({ port: sluice.port('ingress'), path: '/', agent });
+        if (res.status !== 200) seen.failed++;
+        else seen[res.headers['x-backend']]++;
+      } catch {
+        seen.failed++;
+      }
+    }
+  };
+  const loops = [load(false), load(false), load(keepAlive), load(keepAlive)].map((f) => f());
+  await until(() => seen.b > 50);  // web is on b since the endpoint change
+  // Envoy's safe order, as a control plane sends it: the cluster first, the listener that routes to it
+  // next, the removal only once no listener routes to it.
+  ads.push(TYPE.endpoint, 'e3', [assignment('web', [b.port]), assignment('other', [a.port]), assignment('web2', [a.port])]);
+  let from = ads.requests.length;
+  ads.push(TYPE.cluster, 'c-x1', [edsCluster('web'), edsCluster('other'), edsCluster('web2')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e3' && r.resource_names.includes('web2'), from);
+  from = ads.requests.length;
+  ads.push(TYPE.listener, 'l-x1', [listener('ingress', 'web2')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.version_info === 'l-x1', from);
+  const onA = seen.a;
+  await until(() => seen.a > onA + 50);
+  from = ads.requests.length;
+  ads.push(TYPE.listener, 'l-x2', [listener('ingress', 'web')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.version_info === 'l-x2', from);
+  const onB = seen.b;
+  await until(() => seen.b > onB + 50);
+  from = ads.requests.length;
+  ads.push(TYPE.cluster, 'c-x2', [edsCluster('web'), edsCluster('other')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.cluster && r.version_info === 'c-x2', from);
+  const after = seen.b;
+  await until(() => seen.b > after + 50);
+  running = false;
+  await Promise.all(loops);
+  keepAlive.destroy();
   assert.equal(seen.failed, 0);
 });
 
@@ -193,7 +265,7 @@ test('the control plane dies: traffic continues, connected_state 0; it returns: 
   assert.equal(cds.response_nonce ?? '', '');
   assert.equal(cds.node?.id, 'edge-1', 'the node again on the first request of the new stream');
   const eds = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint, from);
-  assert.equal(eds.version_info, 'e2');
+  assert.equal(eds.version_info, 'e3');
   await until(async () => (await stat('control_plane.connected_state')) === 1);
   assert.ok((await stat('cluster_manager.cds.update_failure')) >= 1);
   const res = await get();
@@ -300,6 +372,9 @@ test('RDS over ADS: a bad route config is NACKed with its path; the old routes k
   assert.ok(nack.error_detail, 'error_detail is set');
   assert.match(nack.error_detail.message, /route_config 'r1'\.virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex/);
   assert.equal(await stat('http.edge.rds.r1.update_rejected'), 1);
+  assert.equal(await stat('http.edge.rds.r1.update_attempt'), (await stat('http.edge.rds.r1.update_success')) + 1);
+  assert.equal(await stat('http.edge.rds.r1.config_reload'), 2, 'v1 then v2: the rejected one reloaded nothing');
+  assert.ok((await stat('http.edge.rds.r1.update_time')) > 0);
   const res = await getEdge();
   assert.equal(res.status, 200);
   assert.equal(res.headers['x-routes'], 'v2');
