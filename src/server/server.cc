@@ -169,6 +169,14 @@ config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSou
   } else if (delta) {
     options.method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources";
   }
+  if (api.has_rate_limit_settings()) {
+    const auto& settings = api.rate_limit_settings();
+    config::xds::GrpcTransportOptions::RateLimit limit;
+    if (settings.has_max_tokens()) limit.max_tokens = settings.max_tokens().value();
+    constexpr double kOncePerYear = 1.0 / (365.0 * 24 * 3600);
+    if (settings.has_fill_rate()) limit.fill_rate = std::max(settings.fill_rate().value(), kOncePerYear);
+    options.rate_limit = limit;
+  }
   for (const auto& c : bootstrap_.static_resources().clusters()) {
     if (c.name() != cluster_name) continue;  // the semantic checks made it a STATIC cluster
     if (c.has_connect_timeout()) {
@@ -393,6 +401,7 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
         counts->applied(update.version_info);
         SLUICE_LOG(config, info, "sluice: {} update applied (version_info '{}', config version {})", what,
                    update.version_info, config_->version);
+        if (!cds) clearRejectedListeners(update);
         if (!update.rejected.empty()) {
           // Delta: the valid resources applied, the others left out (a NACK names them).
           counts->rejected.inc();
@@ -416,10 +425,48 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
       [counts] {
         counts->attempt.inc();
         counts->failure.inc();
-      });
+      },
+      cds ? config::FunctionCallbacks::Rejected{}
+          : [this](const std::vector<google::protobuf::Any>& resources,
+                   const std::string& e) { recordRejectedListeners(resources, e); });
   auto subscription = config::xds::makeSubscription(sources(), source, type, {}, *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
   return subscriptions_.back().subscription->start(error);
+}
+
+void Server::recordRejectedListeners(const std::vector<google::protobuf::Any>& resources, const std::string& error) {
+  const auto now = std::chrono::system_clock::now();
+  std::vector<std::pair<envoy::config::listener::v3::Listener, const google::protobuf::Any*>> received;
+  for (const auto& any : resources) {
+    envoy::config::listener::v3::Listener l;
+    if (any.UnpackTo(&l) && !l.name().empty()) received.emplace_back(std::move(l), &any);
+  }
+  std::vector<size_t> blamed;
+  for (size_t i = 0; i < received.size(); ++i) {
+    if (error.find(config::resourceLabel(received[i].first)) != std::string::npos) blamed.push_back(i);
+  }
+  if (blamed.empty()) {
+    for (size_t i = 0; i < received.size(); ++i) {
+      const auto& l = received[i].first;
+      const auto current = std::find_if(dynamic_.listeners.begin(), dynamic_.listeners.end(),
+                                        [&l](const auto& c) { return c.name() == l.name(); });
+      if (current == dynamic_.listeners.end() || config::protoHash(*current) != config::protoHash(l)) {
+        blamed.push_back(i);
+      }
+    }
+  }
+  for (const size_t i : blamed) rejected_listeners_[received[i].first.name()] = {*received[i].second, error, now};
+}
+
+void Server::clearRejectedListeners(const config::DiscoveryUpdate& update) {
+  if (!update.delta) {
+    // State of the world: every listener was offered again and accepted. A
+    // resource a delta response left out keeps its error (update.rejected).
+    rejected_listeners_.clear();
+    return;
+  }
+  for (const auto& r : update.resources) rejected_listeners_.erase(r.name);
+  for (const auto& name : update.removed) rejected_listeners_.erase(name);
 }
 
 // A resource new or changed in `now` (by name) takes `version` and the current

@@ -122,6 +122,34 @@ test('a NACK names the field path; the previous clusters keep serving', { timeou
   assert.equal(res.headers['x-backend'], 'a');
 });
 
+test('a rejected listener is in /config_dump with its error_state until an update of it is accepted', { timeout: 20_000 }, async () => {
+  const dumpListeners = async () => {
+    const dump = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump' })).body);
+    const listeners = dump.configs.find((c) => c['@type'].endsWith('ListenersConfigDump'));
+    return Object.fromEntries((listeners.dynamic_listeners ?? []).map((l) => [l.name, l]));
+  };
+  let from = ads.requests.length;
+  const broken = httpListener({ name: 'broken', routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'web' } }]) });
+  broken.address.socket_address.port_value = 70000;
+  const nonce = ads.push(TYPE.listener, 'l-bad', [listener('ingress', 'web'), { name: 'broken', any: any(TYPE.listener, broken) }]);
+  const nack = await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce === nonce, from);
+  assert.equal(nack.version_info, 'l1');
+  let listeners = await dumpListeners();
+  assert.ok(listeners.ingress.active_state, 'ingress still serves');
+  assert.equal(listeners.ingress.error_state, undefined, 'the error names broken only');
+  const error = listeners.broken?.error_state;
+  assert.ok(error, 'broken has an error_state');
+  assert.match(error.details, /listener 'broken'\.address\.socket_address\.port_value/);
+  assert.equal(error.failed_configuration.name, 'broken');
+  assert.ok(Date.parse(error.last_update_attempt) > Date.now() - 60_000);
+  assert.equal(listeners.broken.active_state, undefined, 'never accepted: no active state');
+  from = ads.requests.length;
+  ads.push(TYPE.listener, 'l1', [listener('ingress', 'web')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce && !r.error_detail, from);
+  listeners = await dumpListeners();
+  assert.deepEqual(Object.keys(listeners), ['ingress'], 'the accepted update clears the error_state');
+});
+
 test('every CDS update re-requests EDS, even with the same names', { timeout: 20_000 }, async () => {
   const from = ads.requests.length;
   ads.push(TYPE.cluster, 'c2', [edsCluster('web'), edsCluster('other')]);

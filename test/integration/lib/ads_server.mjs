@@ -128,6 +128,7 @@ export class AdsServer {
     call.on('data', (request) => {
       request.stream = stream.id;
       request.method = stream.method;
+      request.received = performance.now();
       this.requests.push(request);
       this.waiters = this.waiters.filter((w) => !w.check());
       const names = (request.resource_names ?? []).join(',');
