@@ -185,6 +185,8 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
       eds_users_[edsServiceName(cluster.proto)].push_back(name);
     }
   }
+  // An assignment goes with its last cluster, as in Envoy (a file's stays: see setAssignment).
+  std::erase_if(assignments_, [this](const auto& a) { return !a.second.from_file && !eds_users_.count(a.first); });
   countStates();
   return delta;
 }
@@ -238,13 +240,14 @@ proxy::ClusterDelta ClusterManager::endWarming(const std::string& name) {
   return delta;
 }
 
-proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment, const std::string& version_info) {
+proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment, const std::string& version_info,
+                                                  bool from_file) {
   proxy::ClusterDelta delta;
   const std::string service = assignment.cluster_name();
   const uint64_t hash = config::protoHash(assignment);
   auto& record = assignments_[service];
   if (record.last_updated.time_since_epoch().count() == 0 || record.hash != hash) {
-    record = {std::move(assignment), hash, version_info, std::chrono::system_clock::now()};
+    record = {std::move(assignment), hash, version_info, std::chrono::system_clock::now(), from_file};
   }
   const auto users = eds_users_.find(service);
   if (users == eds_users_.end()) return delta;

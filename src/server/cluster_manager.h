@@ -71,8 +71,11 @@ class ClusterManager {
   // update of `version_info`: kept for clusters that come later, and applied
   // to the EDS clusters it feeds now. The delta holds those whose hosts
   // changed. An unchanged assignment keeps the version it came with.
+  // One over gRPC goes when no cluster uses it any more (at the next
+  // setClusters; asked for again if a cluster needs it); one from a file
+  // (`from_file`) stays, as the file is not read again for a new cluster.
   proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment,
-                                    const std::string& version_info = "");
+                                    const std::string& version_info = "", bool from_file = true);
 
   // An EDS update from the source `source_key` (config::xds::sourceKey of an
   // eds_config) was rejected, or the source could not be reached: counted by
@@ -106,6 +109,7 @@ class ClusterManager {
     uint64_t hash = 0;
     std::string version_info;  // of the update that last changed it
     std::chrono::system_clock::time_point last_updated;
+    bool from_file = true;  // kept while no cluster uses it
   };
   // The EDS assignments received, by cluster_name (admin /config_dump).
   const std::unordered_map<std::string, Assignment>& assignments() const { return assignments_; }
