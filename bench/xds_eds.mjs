@@ -2,9 +2,18 @@
 // (state of the world) with N EDS clusters, fed by the integration tests' ADS
 // server (bench/lib/eds_ads_server.mjs over test/integration/lib/ads_server.mjs).
 //
-//   node bench/xds_eds.mjs [--clusters 1000,10000] [--updates 100] [--full 100]
-//                          [--connections 16] [--concurrency 2] [--no-poll]
-//                          [--results bench/RESULTS.md] [--wrap 'valgrind ...']
+//   node bench/xds_eds.mjs [--clusters 1000,10000] [--updates 100] [--updates-all U]
+//                          [--full 100] [--connections 16] [--concurrency 2] [--no-poll]
+//                          [--results bench/RESULTS.md] [--wrap 'valgrind ...' --callgrind-zero]
+//
+// --updates-all: how many single-cluster updates in the "all" shape (default
+// --updates). --wrap runs sluice under a command that execs it (valgrind);
+// --callgrind-zero zeroes callgrind's counts once the clusters are loaded, so
+// the profile holds the updates alone:
+//   node bench/xds_eds.mjs --clusters 2000 --updates 50 --updates-all 0 --full 0 --no-poll --callgrind-zero \
+//     --wrap "valgrind --tool=callgrind --callgrind-out-file=/tmp/eds.cg \
+//             --toggle-collect=*AdsClient::onResponse* --toggle-collect=*ThreadLocalClusters::apply*"
+//   callgrind_annotate --inclusive=yes /tmp/eds.cg | head -60
 //
 // (`make bench-xds` builds sluice and runs it with the defaults, writing the
 // section of bench/RESULTS.md.)
@@ -48,8 +57,8 @@ const { startSluice } = await import('../test/integration/lib/sluice.mjs');
 const { request } = await import('../test/integration/lib/http.mjs');
 
 function parseArgs(argv) {
-  const o = { clusters: [1000, 10000], updates: 100, full: 100, connections: 16, concurrency: 2, poll: true,
-    results: null, wrap: [] };
+  const o = { clusters: [1000, 10000], updates: 100, updatesAll: null, full: 100, connections: 16, concurrency: 2,
+    poll: true, results: null, wrap: [], zero: false };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const next = () => {
@@ -58,7 +67,9 @@ function parseArgs(argv) {
     };
     if (a === '--clusters') o.clusters = next().split(',').map(Number);
     else if (a === '--updates') o.updates = Number(next());
+    else if (a === '--updates-all') o.updatesAll = Number(next());
     else if (a === '--full') o.full = Number(next());
+    else if (a === '--callgrind-zero') o.zero = true;
     else if (a === '--connections') o.connections = Number(next());
     else if (a === '--concurrency') o.concurrency = Number(next());
     else if (a === '--no-poll') o.poll = false;
@@ -69,6 +80,7 @@ function parseArgs(argv) {
   if (o.clusters.some((n) => !(n > 0)) || !(o.updates >= 0) || !(o.full >= 0) || !(o.connections > 0)) {
     throw new Error('--clusters, --connections: positive; --updates, --full: >= 0');
   }
+  o.updatesAll ??= o.updates;
   return o;
 }
 const options = parseArgs(process.argv.slice(2));
@@ -276,6 +288,8 @@ async function runOne(n, backend) {
     throw new Error(`after the load: ${JSON.stringify(cm)}`);
   }
   const loaded = { rss: rssKb(pid), cpu: threadCpu(pid) };
+  // Under --wrap 'valgrind --tool=callgrind ...': count the updates only.
+  if (options.zero) spawnSync('callgrind_control', ['-z', String(pid)], { stdio: 'inherit' });
 
   const clients = [];
   if (options.poll) {
@@ -336,11 +350,13 @@ async function runOne(n, backend) {
   // Each connection polls its own cluster, spread over the response, the last one included.
   const spread = clients.map((_, k) => Math.floor(((k + 1) * n) / clients.length) - 1);
   await phase('single, 1 assignment per response', options.updates, single('one'));
-  await phase(`single, all ${n} assignments per response`, options.updates, single('all'));
+  await phase(`single, all ${n} assignments per response`, options.updatesAll, single('all'));
   await phase(`full, all ${n} assignments changed`, options.full, () => update(everyone, 'all', spread));
 
   const end = { rss: rssKb(pid), hwm: Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) };
   for (const c of clients) c.close();
+  // The profile of the updates, before the shutdown's frees join it.
+  if (options.zero) spawnSync('callgrind_control', ['-d', String(pid)], { stdio: 'inherit' });
   const code = await sluice.stop();
   ads.stop();
   if (code !== 0 && !options.wrap.length) throw new Error(`sluice exited with ${code}:\n${sluice.stderr.slice(-3000)}`);
@@ -374,7 +390,7 @@ function markdown(results) {
   lines.push('| N | update | ack p50 | ack p99 | served p50 | served p99 | main-thread CPU ms per update |');
   lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    for (const [label, p] of Object.entries(r.phases)) {
+    for (const [label, p] of Object.entries(r.phases).filter(([, x]) => x.count > 0)) {
       lines.push(`| ${r.n.toLocaleString('en')} | ${label} | ${f(p.ack.p50)} | ${f(p.ack.p99)} | ${f(p.served?.p50)} | ${f(p.served?.p99)} | ${f(p.mainCpuMs)} |`);
     }
   }
