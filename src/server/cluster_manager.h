@@ -74,8 +74,17 @@ class ClusterManager {
   // One over gRPC goes when no cluster uses it any more (at the next
   // setClusters; asked for again if a cluster needs it); one from a file
   // (`from_file`) stays, as the file is not read again for a new cluster.
+  // The very object set last (a SotW resource that came again byte for
+  // byte, config/xds/grpc_subscription.h) is known unchanged at once.
+  proxy::ClusterDelta setAssignment(
+      std::shared_ptr<const envoy::config::endpoint::v3::ClusterLoadAssignment> assignment,
+      const std::string& version_info = "", bool from_file = true);
   proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment,
-                                    const std::string& version_info = "", bool from_file = true);
+                                    const std::string& version_info = "", bool from_file = true) {
+    return setAssignment(
+        std::make_shared<const envoy::config::endpoint::v3::ClusterLoadAssignment>(std::move(assignment)), version_info,
+        from_file);
+  }
 
   // An EDS update from the source `source_key` (config::xds::sourceKey of an
   // eds_config) was rejected, or the source could not be reached: counted by
@@ -105,7 +114,7 @@ class ClusterManager {
   // By name, sorted (admin /clusters).
   const std::map<std::string, Entry>& clusters() const { return clusters_; }
   struct Assignment {
-    envoy::config::endpoint::v3::ClusterLoadAssignment endpoints;
+    std::shared_ptr<const envoy::config::endpoint::v3::ClusterLoadAssignment> endpoints;
     uint64_t hash = 0;
     std::string version_info;  // of the update that last changed it
     std::chrono::system_clock::time_point last_updated;

@@ -531,8 +531,8 @@ bool Server::loadEds(const config::DiscoveryUpdate& update, bool from_file) {
   proxy::ClusterDelta delta;
   for (const auto& r : update.resources) {
     auto changed = cluster_manager_->setAssignment(
-        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message), update.version_info,
-        from_file);
+        std::static_pointer_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment>(r.message),
+        update.version_info, from_file);
     for (auto& u : changed.updated) delta.updated.push_back(std::move(u));
   }
   publish(std::move(delta));

@@ -155,6 +155,25 @@ TEST_F(ClusterManagerTest, AnAssignmentOverGrpcGoesWithItsLastClusterOneFromAFil
   EXPECT_EQ(manager_.warming().count("api"), 0u);
 }
 
+TEST_F(ClusterManagerTest, TheSameAssignmentObjectAgainChangesNothingAndCountsNoRebuild) {
+  set({edsCluster("web")});
+  const auto same = std::make_shared<const ClusterLoadAssignment>(assignment("web", {{1}, {2}}));
+  ASSERT_EQ(manager_.setAssignment(same, "v1", false).updated.size(), 1u);
+  const auto hosts_before = entry("web").hosts;
+  EXPECT_TRUE(manager_.setAssignment(same, "v2", false).updated.empty());
+  EXPECT_EQ(entry("web").hosts, hosts_before);
+  EXPECT_EQ(manager_.assignments().at("web").version_info, "v1") << "unchanged: it keeps the version it came with";
+  EXPECT_EQ(store_.counter("cluster.web.update_no_rebuild").value(), 1u);
+  EXPECT_EQ(store_.counter("cluster.web.update_success").value(), 2u);
+  // Removed and added again: the same object still brings the cluster out of warming.
+  set({});
+  set({edsCluster("web")});
+  EXPECT_EQ(manager_.warming().count("web"), 1u);
+  EXPECT_EQ(manager_.setAssignment(same, "v3", false).updated.size(), 1u);
+  EXPECT_EQ(manager_.warming().count("web"), 0u);
+  EXPECT_EQ(hosts("web").size(), 2u);
+}
+
 TEST_F(ClusterManagerTest, ChangedSettingsKeepTheHosts) {
   set({staticCluster("a", {1, 2})});
   const upstream::HostPtr host = hosts("a").hosts()[0];
