@@ -208,7 +208,10 @@ class ClusterHealthChecker::Session : public std::enable_shared_from_this<Sessio
     ++probe_;
     deadline_.cancel();
     if (parent_ == nullptr) co_return result;
-    if (!result.success && timed_out_) result = {false, FailureType::NetworkTimeout, false};
+    // An I/O failure because the deadline closed the socket is a timeout; a verdict stands.
+    if (!result.success && result.type == FailureType::Network && timed_out_) {
+      result = {false, FailureType::NetworkTimeout, false};
+    }
     if (!result.success || !parent_->spec_.reuse_connection) closeSocket();
     co_return result;
   }
@@ -285,20 +288,20 @@ class ClusterHealthChecker::Session : public std::enable_shared_from_this<Sessio
     }
     http::http1::BodyDecoder decoder(limits);
     decoder.reset(framing.framing);
-    for (;;) {
-      bool done = framing.framing.kind == http::http1::Framing::Kind::None;
-      while (!done && !in_.empty()) {
-        const auto step = decoder.decode(in_);
-        if (step.error) {
-          closeSocket();
-          co_return result;
-        }
-        in_.erase(0, step.consumed);
-        done = step.done;
-        if (step.consumed == 0 && step.data.empty()) break;
+    const bool empty =
+        framing.framing.kind == http::http1::Framing::Kind::None ||
+        (framing.framing.kind == http::http1::Framing::Kind::ContentLength && framing.framing.length == 0);
+    while (!empty) {
+      const auto step = decoder.decode(in_);
+      if (step.error) {
+        closeSocket();
+        co_return result;
       }
-      if (done) break;
-      if (!co_await readMore()) {
+      in_.erase(0, step.consumed);
+      if (step.done) break;
+      if (step.consumed > 0 || !step.data.empty()) continue;
+      // The verdict stands whatever happens to the rest of the body.
+      if (in_.size() > 64 * 1024 || !co_await readMore()) {
         closeSocket();
         co_return result;
       }
