@@ -181,6 +181,9 @@ class Checker {
       errors_.add(service_path + ".envoy_grpc.cluster_name", "'" + name + "' must be a STATIC cluster");
     }
     grpc_clusters_.insert(name);
+    if (ads.rate_limit_settings().has_max_tokens() && ads.rate_limit_settings().max_tokens().value() == 0) {
+      errors_.add(path + ".rate_limit_settings.max_tokens", "must be at least 1: with 0 no request is ever sent");
+    }
   }
 
   void cluster(const Cluster& c, const std::string& path) {

@@ -6,6 +6,7 @@
 // with its name, and the version the update came under. Main thread only.
 #pragma once
 
+#include <google/protobuf/any.pb.h>
 #include <google/protobuf/message.h>
 
 #include <chrono>
@@ -48,25 +49,38 @@ class SubscriptionCallbacks {
   // The source could not be reached (an ADS stream failed or could not be
   // opened); the previous config stays. Envoy's update_failure.
   virtual void onConnectionFailure() {}
+  // Over gRPC: the resources of a rejected response as they came, with the
+  // error (for /config_dump's error_state); before onConfigUpdateFailed, or
+  // alone when a delta response was applied without them.
+  virtual void onResourcesRejected(const std::vector<google::protobuf::Any>& /*resources*/,
+                                   const std::string& /*error*/) {}
 };
 
-// Callbacks made of functions (`connection_failed` may be empty).
+// Callbacks made of functions (`connection_failed` and `rejected` may be empty).
 class FunctionCallbacks final : public SubscriptionCallbacks {
  public:
   using Update = std::function<bool(const DiscoveryUpdate&, std::string&)>;
   using Failed = std::function<void(const std::string&)>;
-  FunctionCallbacks(Update update, Failed failed, std::function<void()> connection_failed = {})
-      : update_(std::move(update)), failed_(std::move(failed)), connection_failed_(std::move(connection_failed)) {}
+  using Rejected = std::function<void(const std::vector<google::protobuf::Any>&, const std::string&)>;
+  FunctionCallbacks(Update update, Failed failed, std::function<void()> connection_failed = {}, Rejected rejected = {})
+      : update_(std::move(update)),
+        failed_(std::move(failed)),
+        connection_failed_(std::move(connection_failed)),
+        rejected_(std::move(rejected)) {}
   bool onConfigUpdate(const DiscoveryUpdate& update, std::string& error) override { return update_(update, error); }
   void onConfigUpdateFailed(const std::string& error) override { failed_(error); }
   void onConnectionFailure() override {
     if (connection_failed_) connection_failed_();
+  }
+  void onResourcesRejected(const std::vector<google::protobuf::Any>& resources, const std::string& error) override {
+    if (rejected_) rejected_(resources, error);
   }
 
  private:
   Update update_;
   Failed failed_;
   std::function<void()> connection_failed_;
+  Rejected rejected_;
 };
 
 class Subscription {

@@ -42,6 +42,12 @@ constexpr SupportedField kFields[] = {
      "exactly one, envoy_grpc naming a STATIC cluster of static_resources"},
     {"envoy.config.core.v3.ApiConfigSource", "set_node_on_first_message_only", "",
      "default false: the node goes on every request; true: on the first of each stream"},
+    {"envoy.config.core.v3.ApiConfigSource", "rate_limit_settings", "",
+     "requests to the server are written at most this fast (a token bucket kept across reconnects); a request "
+     "that waits counts control_plane.rate_limit_enforced"},
+    {"envoy.config.core.v3.RateLimitSettings", "max_tokens", "", "default 100; at least 1"},
+    {"envoy.config.core.v3.RateLimitSettings", "fill_rate", "",
+     "tokens per second, default 10; below once a year it is once a year, as in Envoy"},
     {"envoy.config.core.v3.GrpcService", "envoy_grpc", "", ""},
     {"envoy.config.core.v3.GrpcService.EnvoyGrpc", "cluster_name", "", ""},
     {"envoy.config.bootstrap.v3.Admin", "address", "", ""},

@@ -384,6 +384,21 @@ void Server::installObservabilityHandlers() {
           }
           addRoutes(l, updated);
         }
+        // error_state: on the listener it concerns, or alone when no such listener was ever accepted.
+        for (const auto& [name, rejected] : rejected_listeners_) {
+          envoy::admin::v3::ListenersConfigDump::DynamicListener* entry = nullptr;
+          for (auto& d : *listeners->mutable_dynamic_listeners()) {
+            if (d.name() == name) entry = &d;
+          }
+          if (entry == nullptr) {
+            entry = listeners->add_dynamic_listeners();
+            entry->set_name(name);
+          }
+          auto& error = *entry->mutable_error_state();
+          *error.mutable_failed_configuration() = rejected.config;
+          error.set_details(rejected.details);
+          *error.mutable_last_update_attempt() = timestamp(rejected.when);
+        }
         for (const auto& [key, rds] : rds_->entries()) {
           if (!rds.table) continue;
           auto& entry = *routes->add_dynamic_route_configs();

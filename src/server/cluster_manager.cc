@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "config/proto_hash.h"
+#include "config/xds/subscription_factory.h"
 #include "proxy/proxy_stats.h"
 
 namespace sluice::server {
@@ -261,8 +262,11 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
     // A new cluster's first hosts count as a membership change, as in Envoy.
     countMembership(cluster, before ? !now.sameAs(*before) : !now.empty());
     (added ? cluster_added_ : cluster_modified_).inc();
-    cluster.warming = cluster.proto.type() == envoy::config::cluster::v3::Cluster::EDS &&
-                      !assignments_.count(edsServiceName(cluster.proto));
+    const bool eds = cluster.proto.type() == Cluster::EDS;
+    if (eds && !cluster.eds)
+      cluster.eds = std::make_shared<EdsClusterStats>(stats_.store(), "cluster." + proto->name());
+    if (!eds) cluster.eds.reset();
+    setWarming(proto->name(), cluster, eds && !assignments_.count(edsServiceName(cluster.proto)));
     if (!cluster.warming) delta.updated.push_back({cluster.config, cluster.hosts});
   }
   for (auto it = clusters_.begin(); it != clusters_.end();) {
@@ -271,6 +275,7 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
       continue;
     }
     delta.removed.push_back(it->first);
+    warming_.erase(it->first);
     cluster_removed_.inc();
     it = clusters_.erase(it);
   }
@@ -280,42 +285,69 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
       eds_users_[edsServiceName(cluster.proto)].push_back(name);
     }
   }
+  // An assignment goes with its last cluster, as in Envoy (a file's stays: see setAssignment).
+  std::erase_if(assignments_, [this](const auto& a) { return !a.second.from_file && !eds_users_.count(a.first); });
   countStates();
   return delta;
 }
 
+void ClusterManager::setWarming(const std::string& name, Entry& cluster, bool warming) {
+  cluster.warming = warming;
+  if (warming) {
+    warming_.insert(name);
+  } else {
+    warming_.erase(name);
+  }
+}
+
 void ClusterManager::countStates() {
-  int64_t warming = 0;
-  for (const auto& [name, cluster] : clusters_) warming += cluster.warming ? 1 : 0;
+  const auto warming = static_cast<int64_t>(warming_.size());
   warming_clusters_.set(warming);
   active_clusters_.set(static_cast<int64_t>(clusters_.size()) - warming);
 }
 
-std::vector<std::string> ClusterManager::warming() const {
-  std::vector<std::string> out;
-  for (const auto& [name, cluster] : clusters_) {
-    if (cluster.warming) out.push_back(name);
+template <typename Count>
+void ClusterManager::countEds(const std::string& source_key, Count count) {
+  for (auto& [name, cluster] : clusters_) {
+    if (cluster.eds && config::xds::sourceKey(cluster.proto.eds_cluster_config().eds_config()) == source_key) {
+      count(*cluster.eds);
+    }
   }
-  return out;
+}
+
+void ClusterManager::countEdsRejected(const std::string& source_key) {
+  countEds(source_key, [](SubscriptionStats& eds) {
+    eds.attempt.inc();
+    eds.rejected.inc();
+  });
+}
+
+void ClusterManager::countEdsFailure(const std::string& source_key) {
+  countEds(source_key, [](SubscriptionStats& eds) {
+    eds.attempt.inc();
+    eds.failure.inc();
+  });
 }
 
 proxy::ClusterDelta ClusterManager::endWarming(const std::string& name) {
   proxy::ClusterDelta delta;
   const auto it = clusters_.find(name);
   if (it == clusters_.end() || !it->second.warming) return delta;
-  it->second.warming = false;
+  setWarming(name, it->second, false);
+  if (it->second.eds) it->second.eds->init_fetch_timeout.inc();
   delta.updated.push_back({it->second.config, it->second.hosts});
   countStates();
   return delta;
 }
 
-proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment, const std::string& version_info) {
+proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment, const std::string& version_info,
+                                                  bool from_file) {
   proxy::ClusterDelta delta;
   const std::string service = assignment.cluster_name();
   const uint64_t hash = config::protoHash(assignment);
   auto& record = assignments_[service];
   if (record.last_updated.time_since_epoch().count() == 0 || record.hash != hash) {
-    record = {std::move(assignment), hash, version_info, std::chrono::system_clock::now()};
+    record = {std::move(assignment), hash, version_info, std::chrono::system_clock::now(), from_file};
   }
   const auto users = eds_users_.find(service);
   if (users == eds_users_.end()) return delta;
@@ -323,9 +355,14 @@ proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignme
     Entry& cluster = clusters_.at(name);
     const upstream::HostSetPtr before = cluster.hosts->hosts();
     const bool changed = refreshHosts(cluster, false);
+    if (cluster.eds) {
+      cluster.eds->attempt.inc();
+      cluster.eds->applied(version_info);
+      if (!changed) cluster.eds->no_rebuild.inc();
+    }
     if (changed) countMembership(cluster, cluster.hosts->hosts() != before);
     if (!changed && !cluster.warming) continue;
-    cluster.warming = false;
+    if (cluster.warming) setWarming(name, cluster, false);
     delta.updated.push_back({cluster.config, cluster.hosts});
   }
   countStates();

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "proxy/proxy_config.h"
 #include "server/dns_cache.h"
+#include "server/subscription_stats.h"
 #include "stats/stats.h"
 #include "upstream/health/health_checker.h"
 
@@ -49,6 +51,14 @@ std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);
 // Its stats come from `stats`.
 std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster,
                                                              proxy::StatsRegistry& stats);
+
+// An EDS cluster's subscription stats (cluster.<name>.update_*), as Envoy
+// scopes them, with update_no_rebuild: an update that left its hosts as they were.
+struct EdsClusterStats : SubscriptionStats {
+  EdsClusterStats(stats::Store& store, const std::string& prefix)
+      : SubscriptionStats(store, prefix), no_rebuild(store.counter(prefix + ".update_no_rebuild")) {}
+  stats::Counter& no_rebuild;
+};
 
 class ClusterManager {
  public:
@@ -75,14 +85,23 @@ class ClusterManager {
   // update of `version_info`: kept for clusters that come later, and applied
   // to the EDS clusters it feeds now. The delta holds those whose hosts
   // changed. An unchanged assignment keeps the version it came with.
+  // One over gRPC goes when no cluster uses it any more (at the next
+  // setClusters; asked for again if a cluster needs it); one from a file
+  // (`from_file`) stays, as the file is not read again for a new cluster.
   proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment,
-                                    const std::string& version_info = "");
+                                    const std::string& version_info = "", bool from_file = true);
+
+  // An EDS update from the source `source_key` (config::xds::sourceKey of an
+  // eds_config) was rejected, or the source could not be reached: counted by
+  // every EDS cluster it feeds.
+  void countEdsRejected(const std::string& source_key);
+  void countEdsFailure(const std::string& source_key);
 
   // The DNS answers changed: DNS clusters whose hosts changed.
   proxy::ClusterDelta refreshDns();
 
   // Clusters waiting for their EDS assignment, by name.
-  std::vector<std::string> warming() const;
+  const std::set<std::string>& warming() const { return warming_; }
   // `name`'s initial fetch timed out: it is served with what it has (no hosts).
   proxy::ClusterDelta endWarming(const std::string& name);
 
@@ -94,7 +113,8 @@ class ClusterManager {
     envoy::config::cluster::v3::Cluster proto;                   // as last set
     std::shared_ptr<const proxy::ClusterConfig> config;          // kept while `hash` is
     std::shared_ptr<const upstream::LoadBalancerFactory> hosts;  // the current hosts, prepared
-    bool warming = false;  // waiting for its EDS assignment: not sent to the workers yet
+    bool warming = false;                  // waiting for its EDS assignment: not sent to the workers yet
+    std::shared_ptr<EdsClusterStats> eds;  // an EDS cluster's; null for the other types
     // Its active health checker (health_checks[0]), kept while that proto is unchanged.
     std::shared_ptr<upstream::health::ClusterHealthChecker> checker;
     uint64_t checker_hash = 0;
@@ -106,6 +126,7 @@ class ClusterManager {
     uint64_t hash = 0;
     std::string version_info;  // of the update that last changed it
     std::chrono::system_clock::time_point last_updated;
+    bool from_file = true;  // kept while no cluster uses it
   };
   // The EDS assignments received, by cluster_name (admin /config_dump).
   const std::unordered_map<std::string, Assignment>& assignments() const { return assignments_; }
@@ -125,13 +146,17 @@ class ClusterManager {
   // A checker saw a host's health change.
   void onHealthChanged(const std::string& name);
   void countMembership(const Entry& cluster, bool changed);
+  void setWarming(const std::string& name, Entry& cluster, bool warming);
   void countStates();
+  template <typename Count>
+  void countEds(const std::string& source_key, Count count);
 
   proxy::StatsRegistry& stats_;
   Resolver resolve_;
   std::optional<asio::any_io_executor> health_executor_;  // set: health checks run
   std::function<void(proxy::ClusterDelta)> publish_;
   std::map<std::string, Entry> clusters_;
+  std::set<std::string> warming_;  // the names of the clusters with `warming` set
   // EDS assignments by cluster_name, and the clusters each feeds.
   std::unordered_map<std::string, Assignment> assignments_;
   std::unordered_map<std::string, std::vector<std::string>> eds_users_;

@@ -42,8 +42,8 @@ std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
   entry.source = source;
   entry.slot = std::make_shared<proxy::RdsRouteSlot>(rds.route_config_name(), workers_);
   const std::string prefix = "http." + stat_prefix + ".rds." + rds.route_config_name();
-  entry.update_success = &store_.counter(prefix + ".update_success");
-  entry.update_rejected = &store_.counter(prefix + ".update_rejected");
+  entry.stats = std::make_unique<SubscriptionStats>(store_, prefix);
+  entry.config_reload = &store_.counter(prefix + ".config_reload");
   auto [found, fresh] = sources_.try_emplace(source);
   Source& from = found->second;
   if (fresh) {
@@ -58,6 +58,13 @@ std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
         },
         [label](const std::string& error) {
           SLUICE_LOG(config, warn, "sluice: RDS {} update rejected, keeping the previous routes: {}", label, error);
+        },
+        [this, source] {
+          for (auto& [unused, fed] : entries_) {
+            if (fed.source != source) continue;
+            fed.stats->attempt.inc();
+            fed.stats->failure.inc();
+          }
         });
     from.subscription =
         config::xds::makeSubscription({watcher_, ads_, api_}, config_source, "envoy.config.route.v3.RouteConfiguration",
@@ -78,6 +85,7 @@ std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
       if (ec) return;
       auto waiting = entries_.find(key);
       if (waiting == entries_.end() || waiting->second.table) return;
+      waiting->second.stats->init_fetch_timeout.inc();
       SLUICE_LOG(config, warn,
                  "sluice: RDS '{}' did not arrive within initial_fetch_timeout; serving no routes until it does",
                  waiting->second.slot->route_config_name);
@@ -126,18 +134,22 @@ bool RdsRoutes::onUpdate(const std::string& source, const config::DiscoveryUpdat
   // All or nothing: every route configuration of the update is checked and
   // compiled before any is applied (a rejected one NACKs the whole response).
   std::vector<Compiled> compiled;
+  std::vector<Entry*> named;  // the entries this update has a configuration for
   bool ok = true;
   for (auto& [key, entry] : entries_) {
     if (entry.source != source) continue;
     Compiled c;
-    if (!compile(entry, update, error, c)) {
-      ok = false;
-      entry.update_rejected->inc();
-    } else if (c.config != nullptr) {
+    ok = compile(entry, update, error, c) && ok;
+    if (c.config != nullptr) {
+      named.push_back(&entry);
       compiled.push_back(c);
     }
   }
-  if (!ok) return false;
+  for (auto* entry : named) entry->stats->attempt.inc();
+  if (!ok) {
+    for (auto* entry : named) entry->stats->rejected.inc();  // the update is refused whole
+    return false;
+  }
   sources_[source].last = update;
   for (const auto& c : compiled) commit(c, update.version_info);
   return true;
@@ -165,8 +177,9 @@ bool RdsRoutes::compile(Entry& entry, const config::DiscoveryUpdate& update, std
 
 void RdsRoutes::commit(const Compiled& c, const std::string& version_info) {
   Entry& entry = *c.entry;
-  entry.update_success->inc();
+  entry.stats->applied(version_info);
   if (!c.table) return;  // unchanged
+  entry.config_reload->inc();
   entry.config = *c.config;
   entry.version_info = version_info;
   entry.last_updated = std::chrono::system_clock::now();
@@ -177,11 +190,14 @@ void RdsRoutes::commit(const Compiled& c, const std::string& version_info) {
 
 bool RdsRoutes::update(Entry& entry, const config::DiscoveryUpdate& update, std::string& error) {
   Compiled c;
-  if (!compile(entry, update, error, c)) {
-    entry.update_rejected->inc();
+  const bool ok = compile(entry, update, error, c);
+  if (c.config == nullptr) return ok;
+  entry.stats->attempt.inc();
+  if (!ok) {
+    entry.stats->rejected.inc();
     return false;
   }
-  if (c.config != nullptr) commit(c, update.version_info);
+  commit(c, update.version_info);
   return true;
 }
 

@@ -27,6 +27,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/asio_util.h"
 #include "proxy/proxy_config.h"
+#include "server/subscription_stats.h"
 #include "stats/stats.h"
 
 namespace sluice::server {
@@ -70,8 +71,8 @@ class RdsRoutes {
     std::chrono::system_clock::time_point last_updated;
     bool timed_out = false;
     std::unique_ptr<asio::steady_timer> initial_fetch;
-    stats::Counter* update_success = nullptr;  // http.<stat_prefix>.rds.<name>.update_success
-    stats::Counter* update_rejected = nullptr;
+    std::unique_ptr<SubscriptionStats> stats;  // http.<stat_prefix>.rds.<name>.update_* and config_reload
+    stats::Counter* config_reload = nullptr;   // a new table went to the workers
   };
   // By "source\nname" (admin /config_dump).
   const std::map<std::string, Entry>& entries() const { return entries_; }

@@ -16,6 +16,7 @@
 #include "network/listen_socket.h"
 #include "server/config_compiler.h"
 #include "server/server_stats.h"
+#include "server/subscription_stats.h"
 #include "stats/render.h"
 #include "stats/stats.h"
 
@@ -159,32 +160,6 @@ namespace {
 
 std::string pathOf(const envoy::config::core::v3::ConfigSource& source) { return source.path_config_source().path(); }
 
-// Envoy's subscription stats for LDS and CDS (`prefix`: cluster_manager.cds,
-// listener_manager.lds), listed from the start at 0. (Envoy counts EDS per
-// cluster, cluster.<name>.update_*: not yet.)
-struct SubscriptionStats {
-  SubscriptionStats(stats::Store& store, const std::string& prefix)
-      : attempt(store.counter(prefix + ".update_attempt")),
-        success(store.counter(prefix + ".update_success")),
-        rejected(store.counter(prefix + ".update_rejected")),
-        failure(store.counter(prefix + ".update_failure")),
-        version(store.gauge(prefix + ".version")) {
-    version.set(0);
-  }
-  stats::Counter& attempt;       // every update and failure
-  stats::Counter& success;       // applied
-  stats::Counter& rejected;      // invalid: kept the previous config (a NACK over ADS)
-  stats::Counter& failure;       // the source could not be reached
-  stats::Gauge& version;         // a hash of the version_info applied last (Envoy: xxHash64; sluice: FNV-1a)
-  bool attempt_counted = false;  // by the update that is failing now
-};
-
-int64_t versionHash(const std::string& version_info) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : version_info) h = (h ^ c) * 1099511628211ull;
-  return static_cast<int64_t>(h >> 1);  // a gauge is signed: keep it positive
-}
-
 }  // namespace
 
 config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url) {
@@ -195,6 +170,14 @@ config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSou
     options.method = config::xds::serviceMethod(type_url, delta);
   } else if (delta) {
     options.method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources";
+  }
+  if (api.has_rate_limit_settings()) {
+    const auto& settings = api.rate_limit_settings();
+    config::xds::GrpcTransportOptions::RateLimit limit;
+    if (settings.has_max_tokens()) limit.max_tokens = settings.max_tokens().value();
+    constexpr double kOncePerYear = 1.0 / (365.0 * 24 * 3600);
+    if (settings.has_fill_rate()) limit.fill_rate = std::max(settings.fill_rate().value(), kOncePerYear);
+    options.rate_limit = limit;
   }
   for (const auto& c : bootstrap_.static_resources().clusters()) {
     if (c.name() != cluster_name) continue;  // the semantic checks made it a STATIC cluster
@@ -271,17 +254,20 @@ config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::
                                                  std::string& error) {
   // An endpoint update goes to the cluster manager alone: no copy of the
   // other resources, no recompile, only the clusters it feeds are sent.
+  // Counted per cluster (cluster.<name>.update_*), as Envoy does.
   auto callbacks = std::make_unique<config::FunctionCallbacks>(
-      [this, label](const config::DiscoveryUpdate& update, std::string&) {
-        loadEds(update);
+      [this, label, from_file = !config::xds::overGrpc(source)](const config::DiscoveryUpdate& update, std::string&) {
+        loadEds(update, from_file);
         if (!starting_) {
           SLUICE_LOG(config, info, "sluice: EDS {} update applied (version_info '{}')", label, update.version_info);
         }
         return true;
       },
-      [label](const std::string& e) {
+      [this, label, key = config::xds::sourceKey(source)](const std::string& e) {
+        cluster_manager_->countEdsRejected(key);
         SLUICE_LOG(config, warn, "sluice: EDS {} update rejected, keeping the previous endpoints: {}", label, e);
-      });
+      },
+      [this, key = config::xds::sourceKey(source)] { cluster_manager_->countEdsFailure(key); });
   auto subscription = config::xds::makeSubscription(sources(), source, "envoy.config.endpoint.v3.ClusterLoadAssignment",
                                                     std::move(names), *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
@@ -348,8 +334,7 @@ bool Server::subscribeRtds(std::string& error) {
             waiting->erase(runtime.name());
           }
           for (const auto& name : update.removed) runtime_->clearRtdsLayer(name);  // delta: the layer is empty again
-          counts->success.inc();
-          counts->version.set(versionHash(update.version_info));
+          counts->applied(update.version_info);
           if (!starting_) {
             SLUICE_LOG(config, info, "sluice: RTDS {} update applied (version_info '{}')", label, update.version_info);
           }
@@ -408,18 +393,17 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
         if (starting_) {
           if (!(this->*load)(dynamic_, update, e)) return false;
           counts->attempt_counted = false;
-          counts->success.inc();
-          counts->version.set(versionHash(update.version_info));
+          counts->applied(update.version_info);
           return true;
         }
         Dynamic next = dynamic_;
         if (!(this->*load)(next, update, e) || !apply(next, e)) return false;
         counts->attempt_counted = false;
         dynamic_ = std::move(next);
-        counts->success.inc();
-        counts->version.set(versionHash(update.version_info));
+        counts->applied(update.version_info);
         SLUICE_LOG(config, info, "sluice: {} update applied (version_info '{}', config version {})", what,
                    update.version_info, config_->version);
+        if (!cds) clearRejectedListeners(update);
         if (!update.rejected.empty()) {
           // Delta: the valid resources applied, the others left out (a NACK names them).
           counts->rejected.inc();
@@ -443,10 +427,48 @@ bool Server::subscribe(const envoy::config::core::v3::ConfigSource& source, cons
       [counts] {
         counts->attempt.inc();
         counts->failure.inc();
-      });
+      },
+      cds ? config::FunctionCallbacks::Rejected{}
+          : [this](const std::vector<google::protobuf::Any>& resources,
+                   const std::string& e) { recordRejectedListeners(resources, e); });
   auto subscription = config::xds::makeSubscription(sources(), source, type, {}, *callbacks);
   subscriptions_.push_back({std::move(callbacks), std::move(subscription)});
   return subscriptions_.back().subscription->start(error);
+}
+
+void Server::recordRejectedListeners(const std::vector<google::protobuf::Any>& resources, const std::string& error) {
+  const auto now = std::chrono::system_clock::now();
+  std::vector<std::pair<envoy::config::listener::v3::Listener, const google::protobuf::Any*>> received;
+  for (const auto& any : resources) {
+    envoy::config::listener::v3::Listener l;
+    if (any.UnpackTo(&l) && !l.name().empty()) received.emplace_back(std::move(l), &any);
+  }
+  std::vector<size_t> blamed;
+  for (size_t i = 0; i < received.size(); ++i) {
+    if (error.find(config::resourceLabel(received[i].first)) != std::string::npos) blamed.push_back(i);
+  }
+  if (blamed.empty()) {
+    for (size_t i = 0; i < received.size(); ++i) {
+      const auto& l = received[i].first;
+      const auto current = std::find_if(dynamic_.listeners.begin(), dynamic_.listeners.end(),
+                                        [&l](const auto& c) { return c.name() == l.name(); });
+      if (current == dynamic_.listeners.end() || config::protoHash(*current) != config::protoHash(l)) {
+        blamed.push_back(i);
+      }
+    }
+  }
+  for (const size_t i : blamed) rejected_listeners_[received[i].first.name()] = {*received[i].second, error, now};
+}
+
+void Server::clearRejectedListeners(const config::DiscoveryUpdate& update) {
+  if (!update.delta) {
+    // State of the world: every listener was offered again and accepted. A
+    // resource a delta response left out keeps its error (update.rejected).
+    rejected_listeners_.clear();
+    return;
+  }
+  for (const auto& r : update.resources) rejected_listeners_.erase(r.name);
+  for (const auto& name : update.removed) rejected_listeners_.erase(name);
 }
 
 // A resource new or changed in `now` (by name) takes `version` and the current
@@ -504,22 +526,24 @@ bool Server::loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::
   return loadNewEdsFiles(into, error);
 }
 
-bool Server::loadEds(const config::DiscoveryUpdate& update) {
+bool Server::loadEds(const config::DiscoveryUpdate& update, bool from_file) {
+  // Copied only while some cluster warms (at start, or after a CDS update): an
+  // update of one cluster in steady state costs nothing for the others.
   const auto warming = cluster_manager_->warming();
   proxy::ClusterDelta delta;
   for (const auto& r : update.resources) {
     auto changed = cluster_manager_->setAssignment(
-        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message), update.version_info);
+        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message), update.version_info,
+        from_file);
     for (auto& u : changed.updated) delta.updated.push_back(std::move(u));
   }
   publish(std::move(delta));
   // Said once the workers have it queued: a client that reads this log line can use the cluster.
-  const auto still = cluster_manager_->warming();
+  if (warming.size() == cluster_manager_->warming().size()) return true;
   for (const auto& name : warming) {
-    if (std::find(still.begin(), still.end(), name) == still.end()) {
-      cluster_warming_.erase(name);  // its initial_fetch_timeout no longer matters
-      SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
-    }
+    if (cluster_manager_->warming().count(name)) continue;
+    cluster_warming_.erase(name);  // its initial_fetch_timeout no longer matters
+    SLUICE_LOG(config, info, "sluice: cluster '{}' warmed: its endpoints arrived", name);
   }
   return true;
 }
@@ -603,10 +627,8 @@ void Server::dropUnusedRoutes() {
 
 void Server::armClusterWarming() {
   // A cluster that stopped warming (or went) drops its timer: one added again starts afresh.
-  const auto warming = cluster_manager_->warming();
-  std::erase_if(cluster_warming_, [&warming](const auto& entry) {
-    return std::find(warming.begin(), warming.end(), entry.first) == warming.end();
-  });
+  const auto& warming = cluster_manager_->warming();
+  std::erase_if(cluster_warming_, [&warming](const auto& entry) { return !warming.count(entry.first); });
   for (const auto& name : warming) {
     if (cluster_warming_.count(name)) continue;
     const auto& source = cluster_manager_->clusters().at(name).proto.eds_cluster_config().eds_config();

@@ -57,12 +57,24 @@ class Server {
     std::string lds_version, cds_version;                                        // of the last accepted file
     std::map<std::string, ResourceVersion> listener_versions, cluster_versions;  // by name
   };
+  // Envoy's error_state in /config_dump: a listener whose last update was
+  // rejected, with the rejected config, until an update of it is accepted.
+  struct RejectedListener {
+    google::protobuf::Any config;
+    std::string details;
+    std::chrono::system_clock::time_point when;
+  };
+  // The listeners of a rejected LDS response that `error` names (if it names
+  // none: those the response would have added or changed).
+  void recordRejectedListeners(const std::vector<google::protobuf::Any>& resources, const std::string& error);
+  // An LDS update of `update`'s listeners was accepted: their error_state goes.
+  void clearRejectedListeners(const config::DiscoveryUpdate& update);
   // An LDS or CDS update into `into` (CDS also subscribes to new EDS files).
   bool loadLds(Dynamic& into, const config::DiscoveryUpdate& update, std::string& error);
   bool loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::string& error);
   // Hands an EDS update's assignments to the cluster manager; the clusters
   // whose hosts changed go to the workers.
-  bool loadEds(const config::DiscoveryUpdate& update);
+  bool loadEds(const config::DiscoveryUpdate& update, bool from_file);
   // Subscribes to the EDS files of every EDS cluster (of the bootstrap and
   // `clusters`) not subscribed to yet; each delivers its first update now.
   bool loadNewEdsFiles(const Dynamic& clusters, std::string& error);
@@ -145,6 +157,7 @@ class Server {
   std::unique_ptr<RdsRoutes> rds_;
   proxy::ProxyConfigPtr all_listeners_;  // the listeners configured, warming ones too (config_: those served)
   std::set<std::string> warming_;        // listener names waiting for their routes
+  std::map<std::string, RejectedListener> rejected_listeners_;                  // by name
   std::map<std::string, std::unique_ptr<asio::steady_timer>> cluster_warming_;  // by cluster name
   Dynamic dynamic_;
   std::unique_ptr<config::FileWatcher> watcher_;

@@ -272,6 +272,16 @@ TEST(Semantics, AdsConfigMustNameAStaticClusterOfTheBootstrap) {
                   .empty());
 }
 
+TEST(Semantics, RateLimitSettingsNeedAToken) {
+  const std::string ads = std::string(kAdsCluster) +
+                          "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
+                          "envoy_grpc: { cluster_name: xds } } ]\n    rate_limit_settings: ";
+  EXPECT_EQ(onlyError(semantics(ads + "{ max_tokens: 0 }\n")),
+            "dynamic_resources.ads_config.rate_limit_settings.max_tokens: must be at least 1: with 0 no request is "
+            "ever sent");
+  EXPECT_TRUE(semantics(ads + "{ max_tokens: 1, fill_rate: 0.5 }\n").empty());
+}
+
 TEST(Semantics, AdsSourceNeedsAdsConfig) {
   EXPECT_EQ(onlyError(semantics("dynamic_resources:\n  cds_config: { ads: {} }\n")),
             "dynamic_resources.cds_config.ads: needs dynamic_resources.ads_config");

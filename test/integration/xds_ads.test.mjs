@@ -4,6 +4,7 @@
 // share one sluice and run in order, each building on the last state.
 import { test, before, after } from 'node:test';
 import net from 'node:net';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { startSluice, httpListener, routes, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
@@ -121,6 +122,34 @@ test('a NACK names the field path; the previous clusters keep serving', { timeou
   assert.equal(res.headers['x-backend'], 'a');
 });
 
+test('a rejected listener is in /config_dump with its error_state until an update of it is accepted', { timeout: 20_000 }, async () => {
+  const dumpListeners = async () => {
+    const dump = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump' })).body);
+    const listeners = dump.configs.find((c) => c['@type'].endsWith('ListenersConfigDump'));
+    return Object.fromEntries((listeners.dynamic_listeners ?? []).map((l) => [l.name, l]));
+  };
+  let from = ads.requests.length;
+  const broken = httpListener({ name: 'broken', routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'web' } }]) });
+  broken.address.socket_address.port_value = 70000;
+  const nonce = ads.push(TYPE.listener, 'l-bad', [listener('ingress', 'web'), { name: 'broken', any: any(TYPE.listener, broken) }]);
+  const nack = await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce === nonce, from);
+  assert.equal(nack.version_info, 'l1');
+  let listeners = await dumpListeners();
+  assert.ok(listeners.ingress.active_state, 'ingress still serves');
+  assert.equal(listeners.ingress.error_state, undefined, 'the error names broken only');
+  const error = listeners.broken?.error_state;
+  assert.ok(error, 'broken has an error_state');
+  assert.match(error.details, /listener 'broken'\.address\.socket_address\.port_value/);
+  assert.equal(error.failed_configuration.name, 'broken');
+  assert.ok(Date.parse(error.last_update_attempt) > Date.now() - 60_000);
+  assert.equal(listeners.broken.active_state, undefined, 'never accepted: no active state');
+  from = ads.requests.length;
+  ads.push(TYPE.listener, 'l1', [listener('ingress', 'web')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce && !r.error_detail, from);
+  listeners = await dumpListeners();
+  assert.deepEqual(Object.keys(listeners), ['ingress'], 'the accepted update clears the error_state');
+});
+
 test('every CDS update re-requests EDS, even with the same names', { timeout: 20_000 }, async () => {
   const from = ads.requests.length;
   ads.push(TYPE.cluster, 'c2', [edsCluster('web'), edsCluster('other')]);
@@ -128,6 +157,32 @@ test('every CDS update re-requests EDS, even with the same names', { timeout: 20
   const eds = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint, from);
   assert.deepEqual([...eds.resource_names].sort(), ['other', 'web']);
   assert.equal(eds.version_info, 'e1');
+});
+
+test('EDS is counted per cluster: cluster.<name>.update_*, update_no_rebuild, update_time, version', { timeout: 20_000 }, async () => {
+  assert.ok((await stat('cluster.web.update_success')) >= 1);
+  assert.ok((await stat('cluster.web.update_time')) > Date.now() - 600_000, 'update_time is a recent epoch in ms');
+  const version = await stat('cluster.web.version');
+  assert.notEqual(version, 0);
+  const [attempt, noRebuild] = [await stat('cluster.web.update_attempt'), await stat('cluster.web.update_no_rebuild')];
+  // The same endpoints under a new version: applied, no rebuild, a new version gauge.
+  let from = ads.requests.length;
+  ads.push(TYPE.endpoint, 'e1-same', [assignment('web', [a.port]), assignment('other', [a.port])]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e1-same', from);
+  assert.equal(await stat('cluster.web.update_attempt'), attempt + 1);
+  assert.equal(await stat('cluster.web.update_no_rebuild'), noRebuild + 1);
+  assert.notEqual(await stat('cluster.web.version'), version);
+  // A rejected EDS response counts against every cluster it would feed, and changes nothing.
+  from = ads.requests.length;
+  const bad = { name: 'web', any: any(TYPE.endpoint, { cluster_name: 'web', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 70000 } } } }] }] }) };
+  const nonce = ads.push(TYPE.endpoint, 'e-bad', [bad, assignment('other', [a.port])]);
+  const nack = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.response_nonce === nonce, from);
+  assert.ok(nack.error_detail);
+  assert.equal(await stat('cluster.web.update_rejected'), 1);
+  assert.equal(await stat('cluster.other.update_rejected'), 1);
+  assert.equal(await stat('cluster.web.update_success'), (await stat('cluster.web.update_attempt')) - 1);
+  ads.push(TYPE.endpoint, 'e1', [assignment('web', [a.port]), assignment('other', [a.port])]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e1', from);
 });
 
 test('an endpoint change under load: no failed request', { timeout: 20_000 }, async (t) => {
@@ -158,6 +213,51 @@ test('an endpoint change under load: no failed request', { timeout: 20_000 }, as
   assert.equal(seen.failed, 0);
 });
 
+test('a cluster added, a listener moved to it and back, the cluster removed, under load: no failed request', { timeout: 20_000 }, async () => {
+  // New connections and kept-alive ones: a listener change must not fail a request on either.
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const seen = { a: 0, b: 0, failed: 0 };
+  let running = true;
+  const load = (agent) => async () => {
+    while (running) {
+      try {
+        const res = await request({ port: sluice.port('ingress'), path: '/', agent });
+        if (res.status !== 200) seen.failed++;
+        else seen[res.headers['x-backend']]++;
+      } catch {
+        seen.failed++;
+      }
+    }
+  };
+  const loops = [load(false), load(false), load(keepAlive), load(keepAlive)].map((f) => f());
+  await until(() => seen.b > 50);  // web is on b since the endpoint change
+  // Envoy's safe order, as a control plane sends it: the cluster first, the listener that routes to it
+  // next, the removal only once no listener routes to it.
+  ads.push(TYPE.endpoint, 'e3', [assignment('web', [b.port]), assignment('other', [a.port]), assignment('web2', [a.port])]);
+  let from = ads.requests.length;
+  ads.push(TYPE.cluster, 'c-x1', [edsCluster('web'), edsCluster('other'), edsCluster('web2')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e3' && r.resource_names.includes('web2'), from);
+  from = ads.requests.length;
+  ads.push(TYPE.listener, 'l-x1', [listener('ingress', 'web2')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.version_info === 'l-x1', from);
+  const onA = seen.a;
+  await until(() => seen.a > onA + 50);
+  from = ads.requests.length;
+  ads.push(TYPE.listener, 'l-x2', [listener('ingress', 'web')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.version_info === 'l-x2', from);
+  const onB = seen.b;
+  await until(() => seen.b > onB + 50);
+  from = ads.requests.length;
+  ads.push(TYPE.cluster, 'c-x2', [edsCluster('web'), edsCluster('other')]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.cluster && r.version_info === 'c-x2', from);
+  const after = seen.b;
+  await until(() => seen.b > after + 50);
+  running = false;
+  await Promise.all(loops);
+  keepAlive.destroy();
+  assert.equal(seen.failed, 0);
+});
+
 test('state of the world: a cluster missing from a CDS response is removed', { timeout: 20_000 }, async () => {
   const removed = await stat('cluster_manager.cluster_removed') ?? 0;
   ads.push(TYPE.cluster, 'c3', [edsCluster('web')]);
@@ -165,6 +265,10 @@ test('state of the world: a cluster missing from a CDS response is removed', { t
   const clusters = await request({ port: Number(sluice.admin.split(':')[1]), path: '/clusters' });
   assert.doesNotMatch(clusters.body, /^other::/m);
   assert.match(clusters.body, /^web::/m);
+  // Its assignment went with it (nothing else uses it).
+  const dump = JSON.parse((await request({ port: Number(sluice.admin.split(':')[1]), path: '/config_dump?include_eds' })).body);
+  const endpoints = dump.configs.find((c) => c['@type'].endsWith('EndpointsConfigDump'));
+  assert.deepEqual(endpoints.dynamic_endpoint_configs.map((e) => e.endpoint_config.cluster_name), ['web']);
 });
 
 test('initial_fetch_timeout ends the warming of an EDS cluster the server never answers', { timeout: 20_000 }, async () => {
@@ -177,15 +281,27 @@ test('initial_fetch_timeout ends the warming of an EDS cluster the server never 
   assert.deepEqual(versions, { web: 'c1', cold: 'c4' });
 });
 
-test('the control plane dies: traffic continues, connected_state 0; it returns: the client resyncs', { timeout: 20_000 }, async () => {
+test('the control plane dies: traffic continues, connected_state 0; it returns: the client resyncs, no request fails', { timeout: 20_000 }, async () => {
+  const seen = { b: 0, other: 0, failed: 0 };
+  let running = true;
+  const load = async () => {
+    while (running) {
+      try {
+        const res = await get();
+        if (res.status !== 200) seen.failed++;
+        else if (res.headers['x-backend'] === 'b') seen.b++;
+        else seen.other++;
+      } catch {
+        seen.failed++;
+      }
+    }
+  };
+  const loops = Array.from({ length: 4 }, load);
   const port = ads.port;
   ads.stop();
   await until(async () => (await stat('control_plane.connected_state')) === 0);
-  for (let i = 0; i < 20; i++) {
-    const res = await get();
-    assert.equal(res.status, 200);
-    assert.equal(res.headers['x-backend'], 'b');
-  }
+  const down = seen.b;
+  await until(() => seen.b > down + 50);  // served on the last config while the control plane is away
   const from = ads.requests.length;
   await ads.start(port);
   const cds = await ads.waitForRequest((r) => r.type_url === TYPE.cluster, from);
@@ -193,11 +309,16 @@ test('the control plane dies: traffic continues, connected_state 0; it returns: 
   assert.equal(cds.response_nonce ?? '', '');
   assert.equal(cds.node?.id, 'edge-1', 'the node again on the first request of the new stream');
   const eds = await ads.waitForRequest((r) => r.type_url === TYPE.endpoint, from);
-  assert.equal(eds.version_info, 'e2');
+  assert.equal(eds.version_info, 'e3');
+  // Resynced: the whole state again, ACKed, while the traffic flows.
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce, from);
   await until(async () => (await stat('control_plane.connected_state')) === 1);
+  const up = seen.b;
+  await until(() => seen.b > up + 50);
+  running = false;
+  await Promise.all(loops);
   assert.ok((await stat('cluster_manager.cds.update_failure')) >= 1);
-  const res = await get();
-  assert.equal(res.status, 200);
+  assert.deepEqual({ failed: seen.failed, other: seen.other }, { failed: 0, other: 0 });
 });
 
 test('the endpoints of the ADS cluster are tried in turn: a dead first one, the server second', { timeout: 20_000 }, async () => {
@@ -300,6 +421,9 @@ test('RDS over ADS: a bad route config is NACKed with its path; the old routes k
   assert.ok(nack.error_detail, 'error_detail is set');
   assert.match(nack.error_detail.message, /route_config 'r1'\.virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex/);
   assert.equal(await stat('http.edge.rds.r1.update_rejected'), 1);
+  assert.equal(await stat('http.edge.rds.r1.update_attempt'), (await stat('http.edge.rds.r1.update_success')) + 1);
+  assert.equal(await stat('http.edge.rds.r1.config_reload'), 2, 'v1 then v2: the rejected one reloaded nothing');
+  assert.ok((await stat('http.edge.rds.r1.update_time')) > 0);
   const res = await getEdge();
   assert.equal(res.status, 200);
   assert.equal(res.headers['x-routes'], 'v2');

@@ -131,6 +131,35 @@ test('delta: each resource stands alone: a bad cluster is NACKed with its path, 
   assert.equal(res.status, 200, 'the previous config keeps serving');
 });
 
+test('delta: a rejected listener has an error_state in /config_dump; its next accepted version clears it', { timeout: 20_000 }, async () => {
+  const dumpListeners = async () => {
+    const dump = JSON.parse((await request({ port: adminPort(), path: '/config_dump' })).body);
+    const listeners = dump.configs.find((c) => c['@type'].endsWith('ListenersConfigDump'));
+    return Object.fromEntries((listeners.dynamic_listeners ?? []).map((l) => [l.name, l]));
+  };
+  let from = ads.requests.length;
+  const broken = listener('broken', '1', 'web');
+  const bad = httpListener({ name: 'broken', routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'web' } }]) });
+  bad.address.socket_address.port_value = 70000;
+  broken.any = any(TYPE.listener, bad);
+  const nonce = ads.push(TYPE.listener, [listener('ingress', '1', 'web'), broken]);
+  const nack = await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce === nonce, from);
+  assert.ok(nack.error_detail);
+  let listeners = await dumpListeners();
+  assert.match(listeners.broken?.error_state?.details ?? '', /listener 'broken'/);
+  assert.equal(listeners.ingress.error_state, undefined);
+  from = ads.requests.length;
+  const fixed = ads.push(TYPE.listener, [listener('ingress', '1', 'web'), listener('broken', '2', 'web')]);
+  const ack = await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce === fixed, from);
+  assert.equal(ack.error_detail, undefined);
+  listeners = await dumpListeners();
+  assert.ok(listeners.broken.active_state, 'broken serves');
+  assert.equal(listeners.broken.error_state, undefined, 'cleared');
+  from = ads.requests.length;
+  const gone = ads.remove(TYPE.listener, ['broken']);
+  await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce === gone, from);
+});
+
 test('delta: an endpoint change under load: no failed request, only the changed assignment sent', { timeout: 20_000 }, async () => {
   const seen = { a: 0, b: 0, failed: 0 };
   let running = true;

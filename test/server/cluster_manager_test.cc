@@ -141,6 +141,20 @@ TEST_F(ClusterManagerTest, AnAssignmentThatCameFirstFeedsTheClusterAddedLater) {
   EXPECT_EQ(hosts("late").size(), 2u);
 }
 
+TEST_F(ClusterManagerTest, AnAssignmentOverGrpcGoesWithItsLastClusterOneFromAFileStays) {
+  set({edsCluster("web"), edsCluster("api"), edsCluster("files")});
+  manager_.setAssignment(assignment("web", {{1}}), "v1", false);
+  manager_.setAssignment(assignment("api", {{2}}), "v1", false);
+  manager_.setAssignment(assignment("files", {{3}}), "v1", true);
+  set({edsCluster("api")});
+  EXPECT_EQ(manager_.assignments().count("web"), 0u) << "no cluster uses it: dropped";
+  EXPECT_EQ(manager_.assignments().count("api"), 1u);
+  EXPECT_EQ(manager_.assignments().count("files"), 1u) << "a file is not read again for a cluster added later";
+  set({edsCluster("api"), edsCluster("web")});
+  EXPECT_EQ(manager_.warming().count("web"), 1u) << "back: it waits for its endpoints again";
+  EXPECT_EQ(manager_.warming().count("api"), 0u);
+}
+
 TEST_F(ClusterManagerTest, ChangedSettingsKeepTheHosts) {
   set({staticCluster("a", {1, 2})});
   const upstream::HostPtr host = hosts("a").hosts()[0];

@@ -27,15 +27,16 @@ bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::Discovery
                                   std::string& error) {
   DiscoveryFile decoded;
   ErrorList errors;
+  const auto rejected = [&] {
+    callbacks_.onResourcesRejected({response.resources().begin(), response.resources().end()}, error);
+    callbacks_.onConfigUpdateFailed(error);
+    return false;
+  };
   if (!readDiscoveryResponse(response, type_, decoded, errors)) {
     error = "version_info '" + response.version_info() + "' rejected:\n" + errors.toString();
-    callbacks_.onConfigUpdateFailed(error);
-    return false;
+    return rejected();
   }
-  if (!callbacks_.onConfigUpdate(toDiscoveryUpdate(std::move(decoded)), error)) {
-    callbacks_.onConfigUpdateFailed(error);
-    return false;
-  }
+  if (!callbacks_.onConfigUpdate(toDiscoveryUpdate(std::move(decoded)), error)) return rejected();
   return true;
 }
 
@@ -45,6 +46,7 @@ bool GrpcSubscription::onDeltaResponse(const envoy::service::discovery::v3::Delt
   update.delta = true;
   update.version_info = response.system_version_info();
   ErrorList errors;
+  std::vector<google::protobuf::Any> bad;  // the resources left out
   for (int i = 0; i < response.resources_size(); ++i) {
     const auto& r = response.resources(i);
     const std::string path = indexPath("resources", static_cast<size_t>(i));
@@ -54,10 +56,14 @@ bool GrpcSubscription::onDeltaResponse(const envoy::service::discovery::v3::Delt
       continue;
     }
     auto decoded = readDiscoveryResource(r.resource(), type_, path + ".resource", errors);
-    if (!decoded) continue;
+    if (!decoded) {
+      bad.push_back(r.resource());
+      continue;
+    }
     std::string name = resourceName(*decoded);
     if (!r.name().empty() && r.name() != name) {
       errors.add(path + ".name", "'" + r.name() + "' names a resource called '" + name + "'");
+      bad.push_back(r.resource());
       continue;
     }
     update.resources.push_back(
@@ -71,17 +77,23 @@ bool GrpcSubscription::onDeltaResponse(const envoy::service::discovery::v3::Delt
   if (update.resources.empty() && update.removed.empty()) {
     if (update.rejected.empty()) return true;  // nothing in it
     error = update.rejected;
+    callbacks_.onResourcesRejected(bad, error);
     callbacks_.onConfigUpdateFailed(error);
     return false;
   }
   if (!callbacks_.onConfigUpdate(update, error)) {
     if (!update.rejected.empty()) error = update.rejected + "\n" + error;
+    for (const auto& r : response.resources()) {
+      if (r.has_resource()) bad.push_back(r.resource());  // the whole response was refused
+    }
+    callbacks_.onResourcesRejected(bad, error);
     callbacks_.onConfigUpdateFailed(error);
     return false;
   }
   for (const auto& r : update.resources) accepted.push_back(r.name);
   if (update.rejected.empty()) return true;
   error = update.rejected;
+  callbacks_.onResourcesRejected(bad, error);
   return false;
 }
 

@@ -21,8 +21,14 @@ using envoy::service::discovery::v3::DiscoveryResponse;
 template <typename Request, typename Response>
 GrpcAdsTransportOf<Request, Response>::GrpcAdsTransportOf(asio::io_context& main, GrpcTransportOptions options,
                                                           stats::Store& store)
-    : main_(main), options_(std::move(options)), pending_requests_(store.gauge("control_plane.pending_requests")) {
+    : main_(main),
+      options_(std::move(options)),
+      pending_requests_(store.gauge("control_plane.pending_requests")),
+      rate_limit_enforced_(store.counter("control_plane.rate_limit_enforced")) {
   pending_requests_.set(0);
+  if (options_.rate_limit) {
+    bucket_.emplace(options_.rate_limit->max_tokens, options_.rate_limit->fill_rate, TokenBucket::Clock::now());
+  }
 }
 
 template <typename Request, typename Response>
@@ -171,6 +177,7 @@ void GrpcAdsTransportOf<Request, Response>::writeLoop(uint64_t number, void* raw
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || stream_done_ || !queue_.empty(); });
       if (stopping_ || stream_done_ || stream_ != number) return;
+      if (!takeToken(lock)) return;
       request = std::move(queue_.front());
       queue_.pop_front();
     }
@@ -181,6 +188,19 @@ void GrpcAdsTransportOf<Request, Response>::writeLoop(uint64_t number, void* raw
     }
     if (!written) return;
   }
+}
+
+template <typename Request, typename Response>
+bool GrpcAdsTransportOf<Request, Response>::takeToken(std::unique_lock<std::mutex>& lock) {
+  if (!bucket_) return true;
+  bool counted = false;
+  while (!bucket_->consume(TokenBucket::Clock::now())) {
+    if (!counted) rate_limit_enforced_.inc();  // once per request that waits
+    counted = true;
+    wake_.wait_for(lock, bucket_->untilNext(TokenBucket::Clock::now()), [this] { return stopping_ || stream_done_; });
+    if (stopping_ || stream_done_) return false;
+  }
+  return true;
 }
 
 template class GrpcAdsTransportOf<DiscoveryRequest, DiscoveryResponse>;

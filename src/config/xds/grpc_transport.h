@@ -4,7 +4,8 @@
 // per-type service's) and reads it; a writer thread per stream
 // writes what the main thread queued. Between attempts it waits a jittered
 // exponential backoff (a delay drawn from [c/2, c), c = 500 ms doubling to
-// 30 s; reset by a stream that got a response). Events are posted to the main io_context; neither the workers
+// 30 s; reset by a stream that got a response). With rate_limit_settings,
+// the writer waits for a token before each request. Events are posted to the main io_context; neither the workers
 // nor the main thread ever wait on gRPC. Constructed, started and stopped on
 // the main thread.
 #pragma once
@@ -16,11 +17,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/xds/ads_transport.h"
+#include "config/xds/token_bucket.h"
 #include "stats/stats.h"
 
 namespace grpc {
@@ -37,6 +40,13 @@ struct GrpcTransportOptions {
   // The bidi streaming method: ADS by default, or a per-type service's
   // (api_config_source), e.g. "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters".
   std::string method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
+  // ApiConfigSource.rate_limit_settings: requests are written at most this
+  // fast (a token bucket across streams; a request waits for its token).
+  struct RateLimit {
+    uint32_t max_tokens = 100;  // Envoy's defaults
+    double fill_rate = 10;      // tokens per second
+  };
+  std::optional<RateLimit> rate_limit;
 };
 
 template <typename Request, typename Response>
@@ -55,6 +65,9 @@ class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
   // One stream on `target` until it closes; true if it got a response.
   bool runStream(const std::string& target);
   void writeLoop(uint64_t stream, void* raw_stream);
+  // Under `lock`: waits for a token of the rate limit (none: at once); false
+  // if the stream ended or stop() came first.
+  bool takeToken(std::unique_lock<std::mutex>& lock);
   // Waits `delay` unless stop() comes first; false if it did.
   bool waitFor(std::chrono::milliseconds delay);
   // Posts `event` to the main thread, where it runs unless stop() ran first.
@@ -66,6 +79,7 @@ class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
   AdsStreamEventsOf<Response>* events_ = nullptr;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // main thread only
   stats::Gauge& pending_requests_;
+  stats::Counter& rate_limit_enforced_;  // a request had to wait for its token
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -74,6 +88,7 @@ class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
   bool stream_done_ = false;  // the open stream's reader finished: its writer stops
   std::deque<Request> queue_;
   grpc::ClientContext* context_ = nullptr;  // the open stream's, for TryCancel
+  std::optional<TokenBucket> bucket_;       // options_.rate_limit's; the writer thread's
   std::thread thread_;
 };
 

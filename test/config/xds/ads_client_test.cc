@@ -233,6 +233,24 @@ TEST_F(AdsClientTest, NewNamesAreRequestedAtOnceEvenWhenUnchanged) {
   EXPECT_EQ(transport_.sent[3].resource_names_size(), 2);
 }
 
+// A server ignores a request whose nonce is not its latest (the protocol's
+// stale nonce): a name added in such a request is not lost, because every
+// request, the ACK of the newer response too, carries the full current names.
+TEST_F(AdsClientTest, ANameSentWithAStaleNonceGoesAgainWithTheNextAck) {
+  client_->subscribe(kEndpointType, {"a"}, eds_);
+  client_->start();
+  transport_.open();
+  transport_.respond(response(kEndpointType, "e1", "n1"));
+  client_->updateNames(kEndpointType, {"a", "b"});  // goes out with n1; the server has sent n2 meanwhile
+  ASSERT_EQ(transport_.sent.back().response_nonce(), "n1");
+  transport_.respond(response(kEndpointType, "e2", "n2"));  // the answer to the old names
+  const auto& ack = transport_.sent.back();
+  EXPECT_EQ(ack.response_nonce(), "n2");
+  EXPECT_EQ(ack.version_info(), "e2");
+  ASSERT_EQ(ack.resource_names_size(), 2);
+  EXPECT_EQ(ack.resource_names(1), "b");
+}
+
 // GrpcSubscription: the checks a file's resources get, before the callbacks.
 class Recorder final : public SubscriptionCallbacks {
  public:

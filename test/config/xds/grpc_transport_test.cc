@@ -89,7 +89,9 @@ class GrpcTransportTest : public ::testing::Test {
 
 TEST_F(GrpcTransportTest, OpensAStreamAndDeliversResponsesOnTheMainThread) {
   startServer();
-  GrpcAdsTransport transport(io_, {{"ipv4:127.0.0.1:" + std::to_string(port_)}}, store_);
+  GrpcTransportOptions options;
+  options.targets = {"ipv4:127.0.0.1:" + std::to_string(port_)};
+  GrpcAdsTransport transport(io_, options, store_);
   transport.start(events_);
   ASSERT_TRUE(runUntil([&] { return events_.opened != 0; }));
   DiscoveryRequest request;
@@ -108,8 +110,9 @@ TEST_F(GrpcTransportTest, OpensAStreamAndDeliversResponsesOnTheMainThread) {
 TEST_F(GrpcTransportTest, TriesTheNextEndpointAndStopsPromptlyWhileReconnecting) {
   startServer();
   // The first target refuses (nothing listens on port 1 of 127.0.0.1).
-  GrpcTransportOptions options{{"ipv4:127.0.0.1:1", "ipv4:127.0.0.1:" + std::to_string(port_)},
-                               std::chrono::milliseconds(200)};
+  GrpcTransportOptions options;
+  options.targets = {"ipv4:127.0.0.1:1", "ipv4:127.0.0.1:" + std::to_string(port_)};
+  options.connect_timeout = std::chrono::milliseconds(200);
   GrpcAdsTransport transport(io_, options, store_);
   transport.start(events_);
   ASSERT_TRUE(runUntil([&] { return events_.opened != 0; }));

@@ -118,7 +118,8 @@ export class AdsServer {
   }
 
   onStream(call, method) {
-    const stream = { call, id: ++this.streamCount, method, answered: new Map() };  // type URL -> names answered
+    // answered: type URL -> names answered; nonces: type URL -> the last nonce sent.
+    const stream = { call, id: ++this.streamCount, method, answered: new Map(), nonces: new Map() };
     this.streams.add(stream);
     const gone = () => this.streams.delete(stream);
     call.on('end', () => { gone(); call.end(); });
@@ -127,9 +128,16 @@ export class AdsServer {
     call.on('data', (request) => {
       request.stream = stream.id;
       request.method = stream.method;
+      request.received = performance.now();
       this.requests.push(request);
       this.waiters = this.waiters.filter((w) => !w.check());
       const names = (request.resource_names ?? []).join(',');
+      // As real servers do: a request with a nonce other than the stream's
+      // last for its type is stale and ignored (the client repeats its names
+      // in the ACK of the newer response).
+      const nonce = request.response_nonce ?? '';
+      request.stale = nonce !== '' && nonce !== stream.nonces.get(request.type_url);
+      if (request.stale) return;
       // Answer a type's first request on a stream, and new resource names;
       // never an ACK or NACK (nothing to say until the state changes).
       if (this.state.has(request.type_url) &&
@@ -144,6 +152,7 @@ export class AdsServer {
     const wanted = typeUrl === TYPE.endpoint ? resources.filter((r) => names.includes(r.name)) : resources;
     stream.answered.set(typeUrl, names.join(','));
     const nonce = String(++this.nonce);
+    stream.nonces.set(typeUrl, nonce);
     this.responses.push({ type_url: typeUrl, version_info: version, nonce, after: this.requests.length });
     stream.call.write({ type_url: typeUrl, version_info: version, nonce, resources: wanted.map((r) => r.any) });
     return nonce;
