@@ -360,7 +360,8 @@ proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignme
       cluster.eds->applied(version_info);
       if (!changed) cluster.eds->no_rebuild.inc();
     }
-    if (changed) countMembership(cluster, cluster.hosts->hosts() != before);
+    // Counted even when routing stays: a flag may have changed (UNHEALTHY to DRAINING).
+    countMembership(cluster, cluster.hosts->hosts() != before);
     if (!changed && !cluster.warming) continue;
     if (cluster.warming) setWarming(name, cluster, false);
     delta.updated.push_back({cluster.config, cluster.hosts});

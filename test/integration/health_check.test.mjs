@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
@@ -136,6 +136,8 @@ test('a passing HTTP check marks every host healthy, with Envoy/HC, the cluster 
     assert.equal(await stat(s, 'cluster.pool.membership_healthy'), 2);
     assert.ok((await stat(s, 'cluster.pool.health_check.success')) >= 2);
     assert.ok((await stat(s, 'cluster.pool.health_check.attempt')) >= 2);
+    // Exists with Envoy's name; sluice has no service_name_matcher, so it counts nothing.
+    assert.equal(await s.stat('cluster.pool.health_check.verify_cluster'), 0);
     const h = a.checks[0].headers;
     assert.equal(h.host, 'pool');
     assert.equal(h['user-agent'], 'Envoy/HC');
@@ -533,4 +535,54 @@ test('config: more than one health check, grpc_health_check and bad ranges are r
   r = validate({ ...base, health_checks: [{ interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1,
     tcp_health_check: {} }] });
   assert.match(r.stderr + r.stdout, /health_checks\[0\]\.timeout/);
+});
+
+test('an EDS update keeps each staying host\'s active health: a failed host stays failed, a new one starts unchecked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-hc-eds-'));
+  let version = 0;
+  const publish = (endpoints) => {
+    const tmp = join(dir, '.eds.tmp');
+    writeFileSync(tmp, JSON.stringify({
+      version_info: String(++version),
+      resources: [{
+        '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+        cluster_name: 'pool',
+        endpoints: [{ lb_endpoints: endpoints.map(({ port, status }) => ({
+          endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+          ...(status ? { health_status: status } : {}),
+        })) }],
+      }],
+    }));
+    renameSync(tmp, join(dir, 'eds.json'));
+  };
+  // a passes, b fails; each is checked once, then waits out no_traffic_interval (30 s):
+  // a session restarted by the update would check again at once.
+  const a = await hcBackend('a');
+  const b = await hcBackend('b', 'fail');
+  const c = await hcBackend('c', 'hang');
+  publish([{ port: a.port }, { port: b.port }]);
+  const check = httpCheck({ no_traffic_interval: '30s', timeout: '0.05s' });
+  const s = await startSluice({
+    static_resources: {
+      listeners: [httpListener({ routeConfig: routes([{ match: { prefix: '/' }, route: { cluster: 'pool' } }]) })],
+      clusters: [{ name: 'pool', type: 'EDS', connect_timeout: '1s', health_checks: [check],
+        eds_cluster_config: { eds_config: { path_config_source: { path: join(dir, 'eds.json') } } } }],
+    },
+  }, { concurrency: 1 });
+  try {
+    await until(async () => (await stat(s, 'cluster.pool.health_check.attempt')) >= 2 && (await flags(s, a.port)) === 'healthy',
+      'both checked');
+    const checksOfB = b.checks.length;
+    // Add c (it hangs: never checked healthy) and mark a DEGRADED by EDS.
+    publish([{ port: a.port, status: 'DEGRADED' }, { port: b.port }, { port: c.port }]);
+    await until(async () => (await flags(s, a.port)) === '/degraded_eds_health', 'the update applied');
+    assert.equal(await flags(s, b.port), '/failed_active_hc', 'b keeps its failure (its session goes on)');
+    assert.equal(b.checks.length, checksOfB, 'b waits out its interval: the session was not restarted');
+    assert.equal(a.checks.length, 1);
+    assert.match(await flags(s, c.port), /^\/failed_active_hc/, 'c starts failed until its first pass');
+    assert.equal(await stat(s, 'cluster.pool.membership_total'), 3);
+    assert.equal(await stat(s, 'cluster.pool.membership_degraded'), 1);
+  } finally {
+    assert.equal(await s.stop(), 0);
+  }
 });
