@@ -347,7 +347,9 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.cluster.v3.Cluster", "health_checks", "",
      "at most one per cluster, HTTP/1.1 or TCP; checks run on the main thread and host health reaches the workers "
      "as new host sets. A host not checked yet counts as failed until its first check passes (Envoy); unlike "
-     "Envoy, a cluster does not wait for its first round of checks before it is served"},
+     "Envoy, a cluster does not wait for its first round of checks before it is served, and a host EDS removes "
+     "goes at once (Envoy keeps one that still passes as /pending_dynamic_removal unless "
+     "ignore_health_on_host_removal, which sluice does not accept)"},
     {"envoy.config.cluster.v3.Cluster", "common_lb_config", "", ""},
     {"envoy.config.cluster.v3.Cluster.CommonLbConfig", "healthy_panic_threshold", "",
      "default 50%; below it (healthy + degraded hosts, of those not excluded) every host is balanced over and "
