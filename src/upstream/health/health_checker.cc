@@ -430,8 +430,13 @@ void ClusterHealthChecker::immediateFailure(const std::string& address_string) {
     if (host->address_string != address_string) continue;
     const uint32_t before = host->healthFlags();
     host->setHealthFlag(kExcludedViaImmediateHcFail, true);
+    const uint32_t excluded = host->healthFlags();
     record(*session, Result{false, FailureType::Passive, false});
-    if (host->healthFlags() != before && callbacks_.health_changed) callbacks_.health_changed();
+    // record() told the cluster manager if it changed a flag; else the exclusion alone is news.
+    if (host->healthFlags() == excluded && excluded != before && callbacks_.health_changed) {
+      countHealthy();
+      callbacks_.health_changed();
+    }
   }
 }
 
