@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -220,6 +221,7 @@ class Checker {
     if (c.typed_extension_protocol_options_size() > 0) {
       http2_options_.emplace_back(c.name(), path + ".typed_extension_protocol_options");
     }
+    healthChecks(c, path);
     if (c.type() == Cluster::STATIC && endpoints == 0) {
       errors_.add(path + ".load_assignment", "a STATIC cluster needs at least one endpoint");
     }
@@ -228,6 +230,48 @@ class Checker {
     }
     if (c.type() == Cluster::STRICT_DNS && endpoints == 0) {
       errors_.add(path + ".load_assignment", "a STRICT_DNS cluster needs at least one endpoint");
+    }
+  }
+
+  // What the protos' rules leave to code (Envoy checks these when it builds
+  // the checker): one check per cluster, status ranges, hex payloads.
+  void healthChecks(const Cluster& c, const std::string& path) {
+    if (c.health_checks_size() > 1) {
+      errors_.add(path + ".health_checks",
+                  "sluice runs one health check per cluster; this one has " + std::to_string(c.health_checks_size()));
+    }
+    for (int i = 0; i < c.health_checks_size(); ++i) {
+      const auto& check = c.health_checks(i);
+      const std::string hpath = indexPath(path + ".health_checks", i);
+      if (check.has_http_health_check()) {
+        const auto& http = check.http_health_check();
+        const auto ranges = [&](const auto& list, const std::string& field) {
+          for (int r = 0; r < list.size(); ++r) {
+            const auto& range = list.Get(r);
+            if (range.start() < 100 || range.end() > 600 || range.start() >= range.end()) {
+              errors_.add(indexPath(hpath + ".http_health_check." + field, r),
+                          "must be a range [start, end) of HTTP statuses within [100, 600), start < end; got [" +
+                              std::to_string(range.start()) + ", " + std::to_string(range.end()) + ")");
+            }
+          }
+        };
+        ranges(http.expected_statuses(), "expected_statuses");
+        ranges(http.retriable_statuses(), "retriable_statuses");
+      }
+      if (check.has_tcp_health_check()) {
+        const auto& tcp = check.tcp_health_check();
+        const auto hex = [&](const envoy::config::core::v3::HealthCheck::Payload& p, const std::string& ppath) {
+          const std::string& text = p.text();
+          const bool valid = text.size() % 2 == 0 && std::all_of(text.begin(), text.end(), [](unsigned char ch) {
+                               return std::isxdigit(ch) != 0;
+                             });
+          if (!valid) errors_.add(ppath + ".text", "must be hex text (an even number of 0-9a-fA-F)");
+        };
+        if (tcp.has_send()) hex(tcp.send(), hpath + ".tcp_health_check.send");
+        for (int r = 0; r < tcp.receive_size(); ++r) {
+          hex(tcp.receive(r), indexPath(hpath + ".tcp_health_check.receive", r));
+        }
+      }
     }
   }
 

@@ -182,7 +182,8 @@ constexpr SupportedField kFields[] = {
      "envoy.access_loggers.file|envoy.access_loggers.stdout|envoy.access_loggers.stderr", ""},
     {AL "AccessLogFilter", "status_code_filter", "", "a stream without a response compares as 0"},
     {AL "AccessLogFilter", "duration_filter", "", "milliseconds from the request head to the end of the stream"},
-    {AL "AccessLogFilter", "not_health_check_filter", "", "sluice has no health checks yet: every request passes"},
+    {AL "AccessLogFilter", "not_health_check_filter", "",
+     "sluice has no health check filter (envoy.filters.http.health_check): every request passes"},
     {AL "AccessLogFilter", "runtime_filter", "", ""},
     {AL "AccessLogFilter", "and_filter", "", ""},
     {AL "AccessLogFilter", "or_filter", "", ""},
@@ -343,6 +344,52 @@ constexpr SupportedField kFields[] = {
      "default 1 MiB; body reads are at most this size (at least 1 KiB)"},
     {"envoy.config.cluster.v3.Cluster", "dns_refresh_rate", "", "default 5s; resolved on a thread of its own"},
     {"envoy.config.cluster.v3.Cluster", "max_requests_per_connection", "", "deprecated in Envoy, still honoured"},
+    {"envoy.config.cluster.v3.Cluster", "health_checks", "",
+     "at most one per cluster, HTTP/1.1 or TCP; checks run on the main thread and host health reaches the workers "
+     "as new host sets. A host not checked yet counts as failed until its first check passes (Envoy); unlike "
+     "Envoy, a cluster does not wait for its first round of checks before it is served, and a host EDS removes "
+     "goes at once (Envoy keeps one that still passes as /pending_dynamic_removal unless "
+     "ignore_health_on_host_removal, which sluice does not accept)"},
+    {"envoy.config.cluster.v3.Cluster", "common_lb_config", "", ""},
+    {"envoy.config.cluster.v3.Cluster.CommonLbConfig", "healthy_panic_threshold", "",
+     "default 50%; below it (healthy + degraded hosts, of those not excluded) every host is balanced over and "
+     "cluster.<name>.lb_healthy_panic counts; 0 disables panic (no healthy host: 503 UH)"},
+    {"envoy.type.v3.Percent", "value", "", ""},
+    {"envoy.config.core.v3.HealthCheck", "timeout", "", "the whole check: connect, request and response"},
+    {"envoy.config.core.v3.HealthCheck", "interval", "", ""},
+    {"envoy.config.core.v3.HealthCheck", "initial_jitter", "", "the first check waits a random [0, initial_jitter)"},
+    {"envoy.config.core.v3.HealthCheck", "interval_jitter", "", "adds a random [0, interval_jitter)"},
+    {"envoy.config.core.v3.HealthCheck", "interval_jitter_percent", "",
+     "adds a random [0, percent of the interval chosen)"},
+    {"envoy.config.core.v3.HealthCheck", "unhealthy_threshold", "",
+     "counts network failures, timeouts and retriable statuses; any other failing status fails the host at once"},
+    {"envoy.config.core.v3.HealthCheck", "healthy_threshold", "",
+     "a host's first check passes it at once (Envoy's faster startup)"},
+    {"envoy.config.core.v3.HealthCheck", "reuse_connection", "", "default true"},
+    {"envoy.config.core.v3.HealthCheck", "no_traffic_interval", "",
+     "default 60s, until the cluster makes its first upstream connection"},
+    {"envoy.config.core.v3.HealthCheck", "no_traffic_healthy_interval", "", "default no_traffic_interval"},
+    {"envoy.config.core.v3.HealthCheck", "unhealthy_interval", "", "default interval"},
+    {"envoy.config.core.v3.HealthCheck", "unhealthy_edge_interval", "", "default unhealthy_interval"},
+    {"envoy.config.core.v3.HealthCheck", "healthy_edge_interval", "", "default interval"},
+    {"envoy.config.core.v3.HealthCheck", "event_log_path", "",
+     "deprecated in Envoy, still honoured: HealthCheckEvent as JSON lines (add_healthy_event, "
+     "eject_unhealthy_event, health_check_failure_event)"},
+    {"envoy.config.core.v3.HealthCheck", "always_log_health_check_failures", "", ""},
+    {"envoy.config.core.v3.HealthCheck", "http_health_check", "", "HTTP/1.1 GET, user-agent Envoy/HC"},
+    {"envoy.config.core.v3.HealthCheck", "tcp_health_check", "", ""},
+    {"envoy.config.core.v3.HealthCheck.HttpHealthCheck", "path", "", ""},
+    {"envoy.config.core.v3.HealthCheck.HttpHealthCheck", "host", "", "default: the cluster's name"},
+    {"envoy.config.core.v3.HealthCheck.HttpHealthCheck", "expected_statuses", "", "default [200, 201)"},
+    {"envoy.config.core.v3.HealthCheck.HttpHealthCheck", "retriable_statuses", "",
+     "failures counted against unhealthy_threshold"},
+    {"envoy.config.core.v3.HealthCheck.HttpHealthCheck", "request_headers_to_add", "", ""},
+    {"envoy.config.core.v3.HealthCheck.HttpHealthCheck", "request_headers_to_remove", "",
+     "user-agent, connection or an added header; not host"},
+    {"envoy.config.core.v3.HealthCheck.TcpHealthCheck", "send", "", "empty: a connect-only check"},
+    {"envoy.config.core.v3.HealthCheck.TcpHealthCheck", "receive", "",
+     "every payload, in order, somewhere in the bytes received"},
+    {"envoy.config.core.v3.HealthCheck.Payload", "text", "", "hex"},
     {"envoy.config.cluster.v3.Cluster", "typed_extension_protocol_options",
      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
      "only on the cluster of ads_config's grpc_service (HTTP/2 there; the data plane speaks HTTP/1.1 only)"},
@@ -359,6 +406,10 @@ constexpr SupportedField kFields[] = {
      "ignored, as Envoy ignores it without locality_weighted_lb_config (which sluice does not support)"},
     {"envoy.config.endpoint.v3.LbEndpoint", "endpoint", "", ""},
     {"envoy.config.endpoint.v3.LbEndpoint", "load_balancing_weight", "", "default 1"},
+    {"envoy.config.endpoint.v3.LbEndpoint", "health_status", "",
+     "UNHEALTHY and TIMEOUT: /failed_eds_health; DRAINING: /eds_status_draining (excluded); DEGRADED: "
+     "/degraded_eds_health, taking load only when too few hosts are healthy (Envoy's split, overprovisioning "
+     "1.4); UNKNOWN and HEALTHY: healthy. Carried by the stable host across updates"},
     {"envoy.config.endpoint.v3.Endpoint", "address", "", ""},
 };
 
@@ -554,7 +605,7 @@ std::string supportedSubsetMarkdown() {
       "     a test fails when this file and the table differ. -->\n\n"
       "sluice reads Envoy's v3 bootstrap (YAML or JSON). This page lists every field and typed\n"
       "extension it implements. Any other field that is set is rejected by name, e.g.\n"
-      "`static_resources.clusters[0].health_checks: is not supported by sluice`, so nothing in a\n"
+      "`static_resources.clusters[0].outlier_detection: is not supported by sluice`, so nothing in a\n"
       "config is ever silently ignored. Fields are also checked against the protoc-gen-validate\n"
       "rules carried in Envoy's protos and against the semantic rules in docs/ARCHITECTURE.md.\n\n"
       "## Typed extensions\n\n"

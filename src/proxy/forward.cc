@@ -121,7 +121,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                  stream_.request.headers,
                                  stream_.info.downstream_client.ip()};
   const upstream::LbContext lb_context{action.hash(view)};
-  const upstream::Host* chosen = cluster->lb->chooseHost(&lb_context);
+  const upstream::Host* chosen = cluster->chooseHost(&lb_context);
   if (chosen == nullptr) {
     cluster->config->stats->upstream_cx_none_healthy.inc();
     co_return co_await sendLocalReply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream, {},
@@ -270,6 +270,11 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(const router::Route&
       (stream_.response.version_minor == 1 || hasToken(stream_.response.headers, "connection", "keep-alive"));
   const bool switching = stream_.response.status == 101;
   stripHopByHopHeaders(stream_.response.headers, switching);
+  // Envoy's router: the header tells the health checker, never the client.
+  if (stream_.response.headers.remove("x-envoy-immediate-health-check-fail") != 0 && cluster.health_monitor)
+      [[unlikely]] {
+    cluster.health_monitor->immediateFailure(upstream.host().address_string);
+  }
   if (switching) stream_.response.headers.set("connection", "upgrade");
   stream_.response.headers.set("server", hcm.server_name);
   const auto service_ms =

@@ -28,6 +28,17 @@ namespace sluice::proxy {
 
 using Millis = std::chrono::milliseconds;
 
+// Where a worker reports what it learns of a host's health from proxied
+// traffic (Envoy's HealthCheckHostMonitor). The health checker's side posts
+// to the main thread; callable from any worker, rarely (the call may take the
+// main io_context's queue lock, so it is not for every request).
+class HostHealthMonitor {
+ public:
+  virtual ~HostHealthMonitor() = default;
+  // The host answered with x-envoy-immediate-health-check-fail.
+  virtual void immediateFailure(const std::string& address_string) const = 0;
+};
+
 // A cluster's settings: everything of its proto but its hosts. The cluster
 // manager keeps the same object while the cluster's proto is unchanged.
 struct ClusterConfig {
@@ -39,6 +50,10 @@ struct ClusterConfig {
   uint32_t max_requests_per_connection = 0;                  // 0: unlimited
   Millis idle_timeout{std::chrono::hours(1)};                // upstream idle connections (Envoy: 1h)
   std::shared_ptr<ClusterStats> stats;                       // cluster.<name>.* (set by the compiler)
+  // Set when the cluster has active health checking: proxied responses'
+  // x-envoy-immediate-health-check-fail reaches its checker (Envoy acts on
+  // the header only then).
+  std::shared_ptr<const HostHealthMonitor> health_monitor;
 };
 
 // Same policy and tuning: a load balancer built for one serves the other.

@@ -64,7 +64,10 @@ ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
       upstream_rq_time(s.histogram(prefix + "upstream_rq_time")),
       membership_total(s.gauge(prefix + "membership_total")),
       membership_healthy(s.gauge(prefix + "membership_healthy")),
-      membership_change(s.counter(prefix + "membership_change")) {
+      membership_degraded(s.gauge(prefix + "membership_degraded")),
+      membership_excluded(s.gauge(prefix + "membership_excluded")),
+      membership_change(s.counter(prefix + "membership_change")),
+      lb_healthy_panic(s.counter(prefix + "lb_healthy_panic")) {
   for (int i = 0; i < 5; ++i) {
     upstream_rq_xx[i] = &s.counter(prefix + "upstream_rq_" + std::to_string(i + 1) + "xx");
   }

@@ -78,7 +78,10 @@ struct ClusterStats {
   stats::Histogram& upstream_rq_time;             // ms, request start to response head
   stats::Gauge& membership_total;
   stats::Gauge& membership_healthy;
+  stats::Gauge& membership_degraded;
+  stats::Gauge& membership_excluded;
   stats::Counter& membership_change;
+  stats::Counter& lb_healthy_panic;  // requests balanced over every host (panic), any worker
 
   // An upstream response head with `status` arrived `ms` after the request started.
   void responseReceived(int status, uint64_t ms);

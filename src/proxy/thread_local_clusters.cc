@@ -6,7 +6,23 @@ ClusterState::ClusterState(asio::any_io_executor executor, const ClusterUpdate& 
     : config(update.config),
       balancing(update.hosts),
       lb(update.hosts->create(seed)),
+      degraded_lb(update.hosts->degraded() ? update.hosts->degraded()->create(seed + 1) : nullptr),
+      random(seed ^ 0x5bd1e995),
       pool(std::move(executor), update.config) {}
+
+void ClusterState::countPanic() { config->stats->lb_healthy_panic.inc(); }
+
+void ClusterState::updateBalancing(const std::shared_ptr<const upstream::LoadBalancerFactory>& next, uint64_t seed) {
+  lb->updateHosts(*next);
+  if (!next->degraded()) {
+    degraded_lb.reset();
+  } else if (degraded_lb) {
+    degraded_lb->updateHosts(*next->degraded());
+  } else {
+    degraded_lb = next->degraded()->create(seed + 1);
+  }
+  balancing = next;
+}
 
 void ThreadLocalClusters::applyOne(const ClusterUpdate& update, uint64_t seed) {
   auto& slot = clusters_[update.config->name];
@@ -16,15 +32,17 @@ void ThreadLocalClusters::applyOne(const ClusterUpdate& update, uint64_t seed) {
   }
   ClusterState& state = *slot;
   if (update.hosts != state.balancing) {
-    if (sameLoadBalancing(*state.config, *update.config)) {
-      state.lb->updateHosts(*update.hosts);
-    } else {
-      state.lb = update.hosts->create(seed);
-    }
     if (update.hosts->hosts() != state.hosts()) state.pool.retainOnly(*update.hosts->hosts());
-    state.balancing = update.hosts;
+    if (sameLoadBalancing(*state.config, *update.config)) {
+      state.updateBalancing(update.hosts, seed);
+    } else {
+      state.balancing = update.hosts;
+      state.lb = update.hosts->create(seed);
+      state.degraded_lb = update.hosts->degraded() ? update.hosts->degraded()->create(seed + 1) : nullptr;
+    }
   } else if (!sameLoadBalancing(*state.config, *update.config)) {
     state.lb = update.hosts->create(seed);
+    state.degraded_lb = update.hosts->degraded() ? update.hosts->degraded()->create(seed + 1) : nullptr;
   }
   if (update.config != state.config) {
     state.pool.setCluster(update.config);

@@ -22,11 +22,32 @@ namespace sluice::proxy {
 struct ClusterState {
   ClusterState(asio::any_io_executor executor, const ClusterUpdate& update, uint64_t seed);
   std::shared_ptr<const ClusterConfig> config;
-  std::shared_ptr<const upstream::LoadBalancerFactory> balancing;  // the current hosts, prepared
-  std::unique_ptr<upstream::LoadBalancer> lb;
+  std::shared_ptr<const upstream::LoadBalancerFactory> balancing;  // the current hosts and health, prepared
+  std::unique_ptr<upstream::LoadBalancer> lb;                      // over balancing->routed()
+  std::unique_ptr<upstream::LoadBalancer> degraded_lb;             // over balancing->degraded(), when it is set
+  upstream::FastRandom random;                                     // the healthy / degraded split
   UpstreamPool pool;
 
   const upstream::HostSetPtr& hosts() const { return balancing->hosts(); }
+
+  // The host for the next request (nullptr: none is available). Envoy's
+  // split: balancing->load() says which share of requests goes to the
+  // degraded hosts (by the request's hash when it has one); in panic every
+  // host is routed and cluster.<name>.lb_healthy_panic counts the pick.
+  const upstream::Host* chooseHost(const upstream::LbContext* context) {
+    if (degraded_lb) [[unlikely]] {
+      const uint64_t draw = context != nullptr && context->hash ? *context->hash % 100 : random.below(100);
+      if (draw >= balancing->load().healthy_percent) return degraded_lb->chooseHost(context);
+    }
+    if (balancing->panic()) [[unlikely]]
+      countPanic();
+    return lb->chooseHost(context);
+  }
+  // Takes `next`'s hosts and health: the load balancers update in place.
+  void updateBalancing(const std::shared_ptr<const upstream::LoadBalancerFactory>& next, uint64_t seed);
+
+ private:
+  void countPanic();
 };
 
 class ThreadLocalClusters {

@@ -236,7 +236,16 @@ void Server::installObservabilityHandlers() {
               metric("rq_total", s.rq_total.load(relaxed), false);
               metric("cx_active", static_cast<uint64_t>(std::max<int64_t>(0, s.cx_active.load(relaxed))), true);
               metric("rq_active", static_cast<uint64_t>(std::max<int64_t>(0, s.rq_active.load(relaxed))), true);
-              h.mutable_health_status()->set_eds_health_status(envoy::config::core::v3::HEALTHY);
+              const uint32_t flags = host->healthFlags();
+              auto& health = *h.mutable_health_status();
+              health.set_eds_health_status(
+                  (flags & upstream::kEdsStatusDraining) != 0   ? envoy::config::core::v3::DRAINING
+                  : (flags & upstream::kFailedEdsHealth) != 0   ? envoy::config::core::v3::UNHEALTHY
+                  : (flags & upstream::kDegradedEdsHealth) != 0 ? envoy::config::core::v3::DEGRADED
+                                                                : envoy::config::core::v3::HEALTHY);
+              health.set_failed_active_health_check((flags & upstream::kFailedActiveHc) != 0);
+              health.set_excluded_via_immediate_hc_fail((flags & upstream::kExcludedViaImmediateHcFail) != 0);
+              health.set_active_hc_timeout((flags & upstream::kActiveHcTimeout) != 0);
               h.set_weight(hosts.weight(i));
               h.mutable_locality()->set_region(host->region);
               h.mutable_locality()->set_zone(host->zone);
@@ -277,7 +286,7 @@ void Server::installObservabilityHandlers() {
             line(prefix, "rq_timeout", std::to_string(s.rq_timeout.load(relaxed)));
             line(prefix, "rq_total", std::to_string(s.rq_total.load(relaxed)));
             line(prefix, "hostname", "");
-            line(prefix, "health_flags", "healthy");  // no health checking yet
+            line(prefix, "health_flags", upstream::healthFlagsString(host->healthFlags()));
             line(prefix, "weight", std::to_string(hosts.weight(i)));
             line(prefix, "region", host->region);
             line(prefix, "zone", host->zone);

@@ -46,6 +46,15 @@ std::string hostKey(std::string_view address_string, std::string_view region, st
   return key.append(sub_zone);
 }
 
+// Envoy's HostImpl::setEdsHealthFlag: the endpoint's health_status, as
+// flags (UNKNOWN and HEALTHY are healthy). Applies to static endpoints too.
+void setEdsHealth(const upstream::Host& host, envoy::config::core::v3::HealthStatus status) {
+  host.setHealthFlag(upstream::kFailedEdsHealth,
+                     status == envoy::config::core::v3::UNHEALTHY || status == envoy::config::core::v3::TIMEOUT);
+  host.setHealthFlag(upstream::kDegradedEdsHealth, status == envoy::config::core::v3::DEGRADED);
+  host.setHealthFlag(upstream::kEdsStatusDraining, status == envoy::config::core::v3::DRAINING);
+}
+
 }  // namespace
 
 std::string edsServiceName(const Cluster& cluster) {
@@ -53,8 +62,7 @@ std::string edsServiceName(const Cluster& cluster) {
   return service.empty() ? cluster.name() : service;
 }
 
-std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster& cluster,
-                                                                   proxy::StatsRegistry& stats) {
+std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const Cluster& cluster, proxy::StatsRegistry& stats) {
   auto out = std::make_shared<proxy::ClusterConfig>();
   out->name = cluster.name();
   out->stats = stats.cluster(stats::sanitize(out->name));
@@ -63,6 +71,9 @@ std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const Cluster
         proxy::Millis(google::protobuf::util::TimeUtil::DurationToMilliseconds(cluster.connect_timeout()));
   }
   out->lb_policy = lbPolicy(cluster.lb_policy());
+  if (cluster.common_lb_config().has_healthy_panic_threshold()) {
+    out->lb_config.healthy_panic_threshold = cluster.common_lb_config().healthy_panic_threshold().value();
+  }
   if (cluster.has_per_connection_buffer_limit_bytes()) {
     out->per_connection_buffer_limit_bytes = cluster.per_connection_buffer_limit_bytes().value();
   }
@@ -83,6 +94,74 @@ ClusterManager::ClusterManager(proxy::StatsRegistry& stats, Resolver resolve)
       cluster_removed_(stats.store().counter("cluster_manager.cluster_removed")),
       active_clusters_(stats.store().gauge("cluster_manager.active_clusters")),
       warming_clusters_(stats.store().gauge("cluster_manager.warming_clusters")) {}
+
+ClusterManager::~ClusterManager() {
+  for (auto& [name, cluster] : clusters_) {
+    if (cluster.checker) cluster.checker->stop();
+  }
+}
+
+void ClusterManager::enableHealthChecking(asio::any_io_executor executor,
+                                          std::function<void(proxy::ClusterDelta)> publish) {
+  health_executor_ = std::move(executor);
+  publish_ = std::move(publish);
+}
+
+void ClusterManager::updateChecker(const std::string& name, Entry& cluster) {
+  const bool wanted = health_executor_ && cluster.proto.health_checks_size() > 0;
+  const uint64_t hash = wanted ? config::protoHash(cluster.proto.health_checks(0)) : 0;
+  if (cluster.checker && wanted && cluster.checker_hash == hash) return;
+  const bool had = cluster.checker != nullptr;
+  if (cluster.checker) cluster.checker->stop();
+  cluster.checker.reset();
+  cluster.checker_hash = hash;
+  const auto hosts = cluster.hosts ? cluster.hosts->hosts() : nullptr;
+  constexpr uint32_t kActiveFlags =
+      upstream::kFailedActiveHc | upstream::kActiveHcTimeout | upstream::kExcludedViaImmediateHcFail;
+  if (!wanted) {
+    // No more active checks: nothing of theirs holds a host back.
+    if (had && hosts) {
+      for (const auto& host : hosts->hosts()) host->setHealthFlag(kActiveFlags, false);
+    }
+    return;
+  }
+  // A host not checked yet is failed until its first check passes (Envoy);
+  // a checker replaced by another (new settings) hands its hosts over as they are.
+  if (!had && hosts) {
+    for (const auto& host : hosts->hosts()) host->setHealthFlag(upstream::kFailedActiveHc, true);
+  }
+  auto stats = std::make_shared<upstream::health::HealthCheckStats>(stats_.store(), stats::sanitize(name));
+  const auto cluster_stats = cluster.config->stats;
+  upstream::health::ClusterHealthChecker::Callbacks callbacks{
+      [this, name] { onHealthChanged(name); },
+      [cluster_stats] { return cluster_stats->upstream_cx_total.value() > 0; }};
+  cluster.checker = std::make_shared<upstream::health::ClusterHealthChecker>(
+      *health_executor_, name, upstream::health::compileHealthCheck(cluster.proto.health_checks(0), name),
+      std::move(stats), std::move(callbacks));
+}
+
+void ClusterManager::onHealthChanged(const std::string& name) {
+  const auto it = clusters_.find(name);
+  if (it == clusters_.end()) return;
+  Entry& cluster = it->second;
+  if (!refreshHealth(cluster)) {
+    countMembership(cluster, false);
+    return;
+  }
+  countMembership(cluster, false);
+  if (cluster.warming || !publish_) return;
+  proxy::ClusterDelta delta;
+  delta.updated.push_back({cluster.config, cluster.hosts});
+  publish_(std::move(delta));
+}
+
+bool ClusterManager::refreshHealth(Entry& cluster) {
+  auto next = std::make_shared<const upstream::LoadBalancerFactory>(cluster.config->lb_policy, cluster.hosts->hosts(),
+                                                                    cluster.config->lb_config);
+  if (next->sameRouting(*cluster.hosts)) return false;
+  cluster.hosts = std::move(next);
+  return true;
+}
 
 upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
   std::unordered_map<std::string, upstream::HostPtr> known;
@@ -115,8 +194,11 @@ upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
       for (auto& address : addresses) {
         auto [it, fresh] = known.try_emplace(
             hostKey(upstream::formatAddress(address, port), where.region(), where.zone(), where.sub_zone()));
-        if (fresh)
+        if (fresh) {
           it->second = upstream::makeHost(std::move(address), port, where.region(), where.zone(), where.sub_zone());
+          if (cluster.checker) it->second->setHealthFlag(upstream::kFailedActiveHc, true);
+        }
+        setEdsHealth(*it->second, lb_endpoint.health_status());
         hosts.push_back(it->second);
         weights.push_back(weight);
       }
@@ -127,18 +209,32 @@ upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
 
 bool ClusterManager::refreshHosts(Entry& cluster, bool force) {
   auto hosts = resolveHosts(cluster);
-  if (!force && cluster.hosts && hosts->sameAs(*cluster.hosts->hosts())) return false;
+  // The same hosts: only their health (EDS health_status) may have changed.
+  if (!force && cluster.hosts && hosts->sameAs(*cluster.hosts->hosts())) return refreshHealth(cluster);
   cluster.hosts = std::make_shared<const upstream::LoadBalancerFactory>(cluster.config->lb_policy, hosts,
                                                                         cluster.config->lb_config);
+  if (cluster.checker) cluster.checker->setHosts(*hosts);
   return true;
 }
 
 void ClusterManager::countMembership(const Entry& cluster, bool changed) {
   const auto& stats = *cluster.config->stats;
-  const auto size = static_cast<int64_t>(cluster.hosts->hosts()->size());
-  // No active health checking yet: every host counts as healthy.
-  stats.membership_total.set(size);
-  stats.membership_healthy.set(size);
+  const auto& hosts = *cluster.hosts->hosts();
+  int64_t healthy = 0, degraded = 0, excluded = 0;
+  for (const auto& host : hosts.hosts()) {
+    const uint32_t flags = host->healthFlags();
+    if (upstream::excludedFromLoadBalancing(flags)) {
+      ++excluded;
+    } else if (const auto health = upstream::coarseHealth(flags); health == upstream::CoarseHealth::Healthy) {
+      ++healthy;
+    } else if (health == upstream::CoarseHealth::Degraded) {
+      ++degraded;
+    }
+  }
+  stats.membership_total.set(static_cast<int64_t>(hosts.size()));
+  stats.membership_healthy.set(healthy);
+  stats.membership_degraded.set(degraded);
+  stats.membership_excluded.set(excluded);
   if (changed) stats.membership_change.inc();
 }
 
@@ -156,8 +252,12 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
     const upstream::HostSetPtr before = added ? nullptr : cluster.hosts->hosts();
     cluster.hash = hash;
     cluster.proto = *proto;
-    cluster.config = std::move(config);
+    cluster.config = config;
+    updateChecker(proto->name(), cluster);
+    if (cluster.checker) config->health_monitor = cluster.checker->monitor();
+    // Same hosts with a new checker (or none): refreshHealth sees their new flags.
     refreshHosts(cluster, rebalance);
+    if (cluster.checker) cluster.checker->setHosts(*cluster.hosts->hosts());
     const auto& now = *cluster.hosts->hosts();
     // A new cluster's first hosts count as a membership change, as in Envoy.
     countMembership(cluster, before ? !now.sameAs(*before) : !now.empty());
@@ -257,14 +357,17 @@ proxy::ClusterDelta ClusterManager::setAssignment(std::shared_ptr<const ClusterL
   if (users == eds_users_.end()) return delta;
   for (const auto& name : users->second) {
     Entry& cluster = clusters_.at(name);
-    // Unchanged bytes give the hosts computed from them last time.
-    const bool changed = !(same && !cluster.warming) && refreshHosts(cluster, false);
+    const upstream::HostSetPtr before = cluster.hosts->hosts();
+    // Unchanged bytes give the hosts (and flags) computed from them last time.
+    const bool known = same && !cluster.warming;
+    const bool changed = !known && refreshHosts(cluster, false);
     if (cluster.eds) {
       cluster.eds->attempt.inc();
       cluster.eds->applied(version_info);
       if (!changed) cluster.eds->no_rebuild.inc();
     }
-    if (changed) countMembership(cluster, true);
+    // Counted even when routing stays: a flag may have changed (UNHEALTHY to DRAINING).
+    if (!known) countMembership(cluster, cluster.hosts->hosts() != before);
     if (!changed && !cluster.warming) continue;
     if (cluster.warming) setWarming(name, cluster, false);
     delta.updated.push_back({cluster.config, cluster.hosts});
@@ -276,8 +379,9 @@ proxy::ClusterDelta ClusterManager::setAssignment(std::shared_ptr<const ClusterL
 proxy::ClusterDelta ClusterManager::refreshDns() {
   proxy::ClusterDelta delta;
   for (auto& [name, cluster] : clusters_) {
+    const upstream::HostSetPtr before = cluster.hosts->hosts();
     if (!isDns(cluster.proto) || !refreshHosts(cluster, false)) continue;
-    countMembership(cluster, true);
+    countMembership(cluster, cluster.hosts->hosts() != before);
     delta.updated.push_back({cluster.config, cluster.hosts});
   }
   return delta;

@@ -6,7 +6,12 @@
 //   ClusterConfig: workers keep its load balancer and pool as they are.
 // - Hosts are stable objects keyed by cluster, address and locality: a host
 //   that stays across any update is the same Host, with its stats, active
-//   request and connection counts (and, later, health and outlier state).
+//   request and connection counts and health flags (EDS health_status and
+//   active health checking).
+// - Active health checks (clusters[].health_checks) run here, on the main
+//   thread, one ClusterHealthChecker per cluster; a host's health change
+//   rebuilds that cluster's LoadBalancerFactory and publishes it like any
+//   endpoint update (see enableHealthChecking).
 // - An endpoint update (EDS, DNS) rebuilds one cluster's host set and sends
 //   that cluster alone; its cost does not grow with the number of clusters.
 //
@@ -19,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -30,6 +36,7 @@
 #include "server/dns_cache.h"
 #include "server/subscription_stats.h"
 #include "stats/stats.h"
+#include "upstream/health/health_checker.h"
 
 namespace sluice::server {
 
@@ -42,8 +49,8 @@ std::string edsServiceName(const envoy::config::cluster::v3::Cluster& cluster);
 // A validated cluster's settings (everything but its hosts). A validated
 // cluster always compiles.
 // Its stats come from `stats`.
-std::shared_ptr<const proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster,
-                                                                   proxy::StatsRegistry& stats);
+std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const envoy::config::cluster::v3::Cluster& cluster,
+                                                             proxy::StatsRegistry& stats);
 
 // An EDS cluster's subscription stats (cluster.<name>.update_*), as Envoy
 // scopes them, with update_no_rebuild: an update that left its hosts as they were.
@@ -57,6 +64,13 @@ class ClusterManager {
  public:
   // Its stats (cluster_manager.*, cluster.<name>.*) come from `stats`.
   ClusterManager(proxy::StatsRegistry& stats, Resolver resolve);
+  ~ClusterManager();
+
+  // Runs the clusters' active health checks on `executor` (the main thread's)
+  // from now on; a health change goes to the workers through `publish`.
+  // Without it (validation, tests) no check runs and health_checks only
+  // compile. Call before the first setClusters.
+  void enableHealthChecking(asio::any_io_executor executor, std::function<void(proxy::ClusterDelta)> publish);
 
   // The full set of clusters (static and CDS), validated. New and changed
   // ones are compiled, unchanged ones kept, missing ones removed. Counts
@@ -110,6 +124,9 @@ class ClusterManager {
     std::shared_ptr<const upstream::LoadBalancerFactory> hosts;  // the current hosts, prepared
     bool warming = false;                  // waiting for its EDS assignment: not sent to the workers yet
     std::shared_ptr<EdsClusterStats> eds;  // an EDS cluster's; null for the other types
+    // Its active health checker (health_checks[0]), kept while that proto is unchanged.
+    std::shared_ptr<upstream::health::ClusterHealthChecker> checker;
+    uint64_t checker_hash = 0;
   };
   // By name, sorted (admin /clusters).
   const std::map<std::string, Entry>& clusters() const { return clusters_; }
@@ -127,8 +144,16 @@ class ClusterManager {
   // The cluster's endpoints now: its load_assignment, its EDS assignment or
   // its DNS answers, as stable hosts (reusing `current`'s).
   upstream::HostSetPtr resolveHosts(const Entry& cluster) const;
-  // Sets `cluster.hosts` if its host set changed (or `force`); true if it did.
+  // Sets `cluster.hosts` if its host set or its hosts' health changed (or
+  // `force`); true if it did. New hosts join its health checker.
   bool refreshHosts(Entry& cluster, bool force);
+  // Rebuilds `cluster.hosts` over the same hosts if their health changed what
+  // the load balancers route to; true if it did.
+  bool refreshHealth(Entry& cluster);
+  // Starts, keeps, replaces or stops `cluster`'s health checker for its proto.
+  void updateChecker(const std::string& name, Entry& cluster);
+  // A checker saw a host's health change.
+  void onHealthChanged(const std::string& name);
   void countMembership(const Entry& cluster, bool changed);
   void setWarming(const std::string& name, Entry& cluster, bool warming);
   void countStates();
@@ -137,6 +162,8 @@ class ClusterManager {
 
   proxy::StatsRegistry& stats_;
   Resolver resolve_;
+  std::optional<asio::any_io_executor> health_executor_;  // set: health checks run
+  std::function<void(proxy::ClusterDelta)> publish_;
   std::map<std::string, Entry> clusters_;
   std::set<std::string> warming_;  // the names of the clusters with `warming` set
   // EDS assignments by cluster_name, and the clusters each feeds.

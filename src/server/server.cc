@@ -84,6 +84,8 @@ bool Server::start(std::string& error) {
       *access_log_writer_, context_.proxyStats().downstreamConnections());
   cluster_manager_ = std::make_unique<ClusterManager>(
       context_.proxyStats(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
+  cluster_manager_->enableHealthChecking(main_.get_executor(),
+                                         [this](proxy::ClusterDelta delta) { publish(std::move(delta)); });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workers_.push_back(std::make_unique<proxy::Worker>(i, context_.proxyStats().downstreamConnections(),
                                                        std::chrono::seconds(options_.drain_time_s)));

@@ -17,6 +17,31 @@ std::string formatAddress(std::string_view address, uint16_t port) {
   return out;
 }
 
+CoarseHealth coarseHealth(uint32_t flags) {
+  if ((flags & (kFailedActiveHc | kFailedEdsHealth | kEdsStatusDraining)) != 0) return CoarseHealth::Unhealthy;
+  if ((flags & kDegradedEdsHealth) != 0) return CoarseHealth::Degraded;
+  return CoarseHealth::Healthy;
+}
+
+// Envoy excludes draining hosts too (envoy.reloadable_features.exclude_host_in_eds_status_draining, on by default).
+bool excludedFromLoadBalancing(uint32_t flags) {
+  return (flags & (kExcludedViaImmediateHcFail | kEdsStatusDraining)) != 0;
+}
+
+std::string healthFlagsString(uint32_t flags) {
+  if (flags == 0) return "healthy";
+  static constexpr std::pair<uint32_t, const char*> kNames[] = {
+      {kFailedActiveHc, "/failed_active_hc"},       {kFailedEdsHealth, "/failed_eds_health"},
+      {kDegradedEdsHealth, "/degraded_eds_health"}, {kExcludedViaImmediateHcFail, "/excluded_via_immediate_hc_fail"},
+      {kActiveHcTimeout, "/active_hc_timeout"},     {kEdsStatusDraining, "/eds_status_draining"},
+  };
+  std::string out;
+  for (const auto& [flag, name] : kNames) {
+    if ((flags & flag) != 0) out += name;
+  }
+  return out;
+}
+
 HostPtr makeHost(std::string address, uint16_t port, std::string region, std::string zone, std::string sub_zone) {
   auto host = std::make_shared<Host>();
   host->address_string = formatAddress(address, port);

@@ -3,7 +3,7 @@
 // A Host is one endpoint of one cluster, and a stable object: the cluster
 // manager (main thread) keeps the same Host for the same cluster, address and
 // locality across every config and endpoint update, so its stats and active
-// counts (and later its health and outlier state) carry over. A HostSet is one
+// counts and its health flags carry over. A HostSet is one
 // version of a cluster's hosts with their weights; the main thread builds it
 // and publishes it as std::shared_ptr<const HostSet>, and every worker reads
 // it without locks. A Host's identity fields never change after publication,
@@ -34,9 +34,31 @@ struct HostStats {
   std::atomic<uint64_t> rq_timeout{0};       // the route's timeout fired
 };
 
+// Envoy's Host::HealthFlag bits, in Envoy's order (the order /clusters prints
+// them in). A host with none is healthy.
+enum HealthFlag : uint32_t {
+  kFailedActiveHc = 1u << 0,              // /failed_active_hc: active health checking says unhealthy
+  kFailedEdsHealth = 1u << 2,             // /failed_eds_health: EDS said UNHEALTHY or TIMEOUT
+  kDegradedEdsHealth = 1u << 4,           // /degraded_eds_health: EDS said DEGRADED
+  kExcludedViaImmediateHcFail = 1u << 7,  // /excluded_via_immediate_hc_fail: x-envoy-immediate-health-check-fail
+  kActiveHcTimeout = 1u << 8,             // /active_hc_timeout: failed, and the last check timed out
+  kEdsStatusDraining = 1u << 9,           // /eds_status_draining: EDS said DRAINING (unhealthy and excluded)
+};
+
+// How a host counts for load balancing (Envoy's Host::coarseHealth plus its
+// excluded set): unhealthy hosts only take traffic in panic, degraded ones
+// when too few are healthy, excluded ones count neither way for the panic
+// threshold.
+enum class CoarseHealth : uint8_t { Healthy, Degraded, Unhealthy };
+CoarseHealth coarseHealth(uint32_t flags);
+bool excludedFromLoadBalancing(uint32_t flags);
+// "healthy", or the flags as Envoy's /clusters prints them ("/failed_active_hc/active_hc_timeout").
+std::string healthFlagsString(uint32_t flags);
+
 // One upstream endpoint. Immutable once published, except the two counters,
 // which any worker may update with relaxed atomics (least request reads them;
-// an exact snapshot across hosts is neither possible nor needed), and `stats`.
+// an exact snapshot across hosts is neither possible nor needed), `stats`, and
+// `health_flags`.
 struct Host {
   std::string address;         // IP literal or resolved IP, without brackets
   uint16_t port = 0;           //
@@ -45,6 +67,16 @@ struct Host {
 
   mutable std::atomic<uint32_t> active_requests{0};
   mutable std::atomic<uint32_t> active_connections{0};
+  // HealthFlag bits. Read and written on the main thread only (the cluster
+  // manager, the health checker, admin): workers never read them; they see
+  // health through the host sets the main thread publishes (LoadBalancerFactory).
+  // Atomic so that a stray read from elsewhere is not a data race.
+  mutable std::atomic<uint32_t> health_flags{0};
+  uint32_t healthFlags() const { return health_flags.load(std::memory_order_relaxed); }
+  void setHealthFlag(uint32_t flag, bool on) const {
+    const uint32_t was = healthFlags();
+    health_flags.store(on ? was | flag : was & ~flag, std::memory_order_relaxed);
+  }
   std::shared_ptr<HostStats> stats = std::make_shared<HostStats>();  // never null
 };
 

@@ -45,7 +45,7 @@ void LeastRequestLoadBalancer::updateHosts(const LoadBalancerFactory& next) {
     kept.emplace_back(&(*hosts_)[queue.top().index], queue.top().time);
     queue.pop();
   }
-  hosts_ = next.hosts();
+  hosts_ = next.routed();
   schedule(kept);
 }
 

@@ -32,7 +32,7 @@ class LoadBalancer {
   // HostSet the load balancer was built from. Owning worker thread only.
   virtual const Host* chooseHost(const LbContext* context) = 0;
 
-  // The cluster's hosts changed (an endpoint update): go on with `next`'s
+  // The cluster's hosts or their health changed: go on with `next`'s routed
   // hosts, keeping what the policy tracks for the hosts that stay (the
   // round-robin position and smooth-WRR scores, least-request deadlines) and
   // the random stream; the consistent-hash policies take `next`'s table,
@@ -52,6 +52,7 @@ struct LbConfig {
   uint64_t ring_hash_minimum_ring_size = 1024;             // ring_hash_lb_config.minimum_ring_size
   uint64_t ring_hash_maximum_ring_size = 8 * 1024 * 1024;  // ring_hash_lb_config.maximum_ring_size
   uint64_t maglev_table_size = 65537;                      // maglev_lb_config.table_size, must be prime
+  double healthy_panic_threshold = 50.0;                   // common_lb_config.healthy_panic_threshold, percent
 
   bool operator==(const LbConfig&) const = default;
 };

@@ -21,7 +21,7 @@ void RandomLoadBalancer::index() {
 }
 
 void RandomLoadBalancer::updateHosts(const LoadBalancerFactory& next) {
-  hosts_ = next.hosts();
+  hosts_ = next.routed();
   index();
 }
 

@@ -44,7 +44,7 @@ const Host* RoundRobinLoadBalancer::chooseWeighted() {
 namespace sluice::upstream {
 
 void RoundRobinLoadBalancer::updateHosts(const LoadBalancerFactory& next) {
-  const HostSetPtr& hosts = next.hosts();
+  const HostSetPtr& hosts = next.routed();
   const HostSet& now = *hosts;
   const Host* was_next = hosts_->empty() ? nullptr : &(*hosts_)[cursor_ % hosts_->size()];
   std::unordered_map<const Host*, int64_t> scores;

@@ -208,3 +208,86 @@ TEST_F(ClusterManagerTest, ARemovedClusterIsNamedAndItsHostsGo) {
 
 }  // namespace
 }  // namespace sluice::server
+
+namespace sluice::server {
+namespace {
+
+// Health: EDS health_status on stable hosts, and health checkers kept with
+// their hosts' state. The checks' io_context never runs: no check happens, so
+// the flags are exactly what the cluster manager sets.
+class ClusterManagerHealthTest : public ClusterManagerTest {
+ protected:
+  void SetUp() override {
+    manager_.enableHealthChecking(io_.get_executor(), [this](proxy::ClusterDelta d) { published_.push_back(d); });
+  }
+  static ClusterLoadAssignment withStatus(ClusterLoadAssignment a, size_t index,
+                                          envoy::config::core::v3::HealthStatus status) {
+    a.mutable_endpoints(static_cast<int>(index))->mutable_lb_endpoints(0)->set_health_status(status);
+    return a;
+  }
+  asio::io_context io_;
+  std::vector<proxy::ClusterDelta> published_;
+};
+
+constexpr const char* kCheck =
+    "    health_checks: [ { timeout: 1s, interval: 1s, unhealthy_threshold: 1, healthy_threshold: 1, "
+    "tcp_health_check: {} } ]\n";
+
+TEST_F(ClusterManagerHealthTest, EdsHealthStatusIsCarriedByTheStableHostAndChangesOnlyTheRouting) {
+  set({edsCluster("e")});
+  const auto base = assignment("e", {{1}, {2}, {3}});
+  manager_.setAssignment(base);
+  const auto* first = hosts("e").hosts()[0].get();
+  const auto before = entry("e").hosts;
+  const auto delta = manager_.setAssignment(withStatus(base, 0, envoy::config::core::v3::UNHEALTHY));
+  ASSERT_EQ(delta.updated.size(), 1u);  // a health change alone is an update
+  EXPECT_EQ(hosts("e").hosts()[0].get(), first);
+  EXPECT_EQ(entry("e").hosts->hosts(), before->hosts());  // the same host set, routed differently
+  EXPECT_EQ(first->healthFlags(), upstream::kFailedEdsHealth);
+  EXPECT_EQ(entry("e").hosts->routed()->size(), 2u);
+  EXPECT_EQ(store_.gauge("cluster.e.membership_healthy").value(), 2);
+  EXPECT_EQ(store_.counter("cluster.e.membership_change").value(), 1u);  // the first hosts only
+  manager_.setAssignment(withStatus(base, 0, envoy::config::core::v3::DRAINING));
+  EXPECT_EQ(first->healthFlags(), upstream::kEdsStatusDraining);
+  EXPECT_EQ(store_.gauge("cluster.e.membership_excluded").value(), 1);
+  manager_.setAssignment(withStatus(base, 0, envoy::config::core::v3::DEGRADED));
+  EXPECT_EQ(first->healthFlags(), upstream::kDegradedEdsHealth);
+  EXPECT_EQ(store_.gauge("cluster.e.membership_degraded").value(), 1);
+  manager_.setAssignment(base);
+  EXPECT_EQ(first->healthFlags(), 0u);
+  EXPECT_EQ(entry("e").hosts->routed(), entry("e").hosts->hosts());
+}
+
+TEST_F(ClusterManagerHealthTest, HostsStartFailedAndKeepTheirStateWhileTheCheckIsUnchanged) {
+  set({staticCluster("a", {1, 2}, kCheck)});
+  for (const auto& h : hosts("a").hosts()) EXPECT_EQ(h->healthFlags(), upstream::kFailedActiveHc);
+  EXPECT_TRUE(entry("a").hosts->panic());  // nothing checked yet: every host is routed
+  EXPECT_EQ(entry("a").config->health_monitor != nullptr, true);
+  const auto checker = entry("a").checker;
+  ASSERT_NE(checker, nullptr);
+  // A check passed for host 0 (as the checker would record it).
+  hosts("a").hosts()[0]->setHealthFlag(upstream::kFailedActiveHc, false);
+  // Another setting changes: the same checker, the same hosts, their flags as they were.
+  set({staticCluster("a", {1, 2, 3}, kCheck + std::string("    per_connection_buffer_limit_bytes: 4096\n"))});
+  EXPECT_EQ(entry("a").checker, checker);
+  EXPECT_EQ(hosts("a").hosts()[0]->healthFlags(), 0u);
+  EXPECT_EQ(hosts("a").hosts()[1]->healthFlags(), upstream::kFailedActiveHc);
+  EXPECT_EQ(hosts("a").hosts()[2]->healthFlags(), upstream::kFailedActiveHc);  // new: not checked yet
+  // No more checks: nothing holds a host back.
+  set({staticCluster("a", {1, 2, 3})});
+  EXPECT_EQ(entry("a").checker, nullptr);
+  EXPECT_EQ(entry("a").config->health_monitor, nullptr);
+  for (const auto& h : hosts("a").hosts()) EXPECT_EQ(h->healthFlags(), 0u);
+  EXPECT_FALSE(entry("a").hosts->panic());
+}
+
+TEST_F(ClusterManagerHealthTest, WithoutEnableHealthCheckingChecksOnlyCompile) {
+  ClusterManager plain(registry_, [](const std::string&, DnsAnswer) { return std::vector<std::string>{}; });
+  const Cluster c = staticCluster("p", {1}, kCheck);
+  plain.setClusters({&c});
+  EXPECT_EQ(plain.clusters().at("p").checker, nullptr);
+  EXPECT_EQ(plain.clusters().at("p").hosts->hosts()->hosts()[0]->healthFlags(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice::server
