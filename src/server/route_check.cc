@@ -4,6 +4,11 @@
 #include <set>
 #include <utility>
 
+#include "config/input_limits.h"
+#include "config/pgv_validator.h"
+#include "config/semantic_validator.h"
+#include "config/supported_fields.h"
+#include "config/yaml_to_proto.h"
 #include "server/config_compiler.h"
 #include "server/runtime_loader.h"
 #include "stats/stats.h"
@@ -345,34 +350,19 @@ double routeCoverage(const router::RouteTable& table, const std::vector<RouteChe
   return 100 * covered / static_cast<double>(units.size());
 }
 
-int runRouteCheck(const Options& options, const envoy::config::bootstrap::v3::Bootstrap& bootstrap, std::ostream& out,
-                  std::ostream& err) {
-  const auto& rc = options.route_check;
-  const std::string config_name = options.config_path.empty() ? "--config-yaml" : options.config_path;
-  // The static listeners, compiled as serve and --mode validate compile them
-  // (the bootstrap has passed validateBootstrap). File and xDS sources are
-  // not read: their routes are not what a tests file can pin down.
-  stats::Store store(1);
-  proxy::StatsRegistry registry(store);
+namespace {
+
+// Loads the tests and runs them against `target`; prints the results.
+int checkTarget(const RouteCheckOptions& rc, const RouteCheckTarget& target, const runtime::Snapshot& runtime,
+                const std::string& against, std::ostream& out, std::ostream& err) {
   config::ErrorList errors;
-  const auto compiled = compileStatic(bootstrap, registry, errors, nullptr);
-  if (!errors.empty()) {
-    printErrors(err, "configuration '" + config_name + "' is invalid", errors);
-    return 1;
-  }
-  std::string error;
-  const auto target = selectRouteTable(*compiled, rc.route_config, error);
-  if (!target) {
-    err << "configuration '" << config_name << "': " << error << "\n";
-    return 1;
-  }
   const auto tests = loadRouteTests(rc.tests_path, errors);
   if (!errors.empty()) {
     printErrors(err, "route tests '" + rc.tests_path + "' are invalid", errors);
     return 1;
   }
 
-  const auto results = runRouteTests(*target, tests, bootstrapRuntime(bootstrap));
+  const auto results = runRouteTests(target, tests, runtime);
   size_t failed = 0;
   for (const auto& r : results) {
     const bool passed = r.failures.empty();
@@ -388,14 +378,13 @@ int runRouteCheck(const Options& options, const envoy::config::bootstrap::v3::Bo
       out << "  expected: [" << f.expected << "], actual: [" << f.actual << "], test type: " << f.field << "\n";
     }
   }
-  out << "route-check: " << results.size() << (results.size() == 1 ? " test" : " tests") << " against listener "
-      << quoted(target->listener) << " (route_config " << quoted(target->table->name())
-      << "): " << results.size() - failed << " passed, " << failed << " failed\n";
+  out << "route-check: " << results.size() << (results.size() == 1 ? " test" : " tests") << " against " << against
+      << ": " << results.size() - failed << " passed, " << failed << " failed\n";
 
   int code = failed == 0 ? 0 : 1;
   if (rc.coverage || rc.comprehensive || rc.detailed_coverage || rc.fail_under) {
     std::vector<std::string> uncovered;
-    const double coverage = routeCoverage(*target->table, results, rc.comprehensive, &uncovered);
+    const double coverage = routeCoverage(*target.table, results, rc.comprehensive, &uncovered);
     out << "Current route coverage: " << coverage << "%\n";
     if (rc.detailed_coverage) {
       for (const auto& unit : uncovered) out << "Missing test for " << unit << "\n";
@@ -406,6 +395,67 @@ int runRouteCheck(const Options& options, const envoy::config::bootstrap::v3::Bo
     }
   }
   return code;
+}
+
+}  // namespace
+
+int runRouteCheck(const Options& options, const envoy::config::bootstrap::v3::Bootstrap& bootstrap, std::ostream& out,
+                  std::ostream& err) {
+  const std::string config_name = options.config_path.empty() ? "--config-yaml" : options.config_path;
+  // The static listeners, compiled as serve and --mode validate compile them
+  // (the bootstrap has passed validateBootstrap). File and xDS sources are
+  // not read: their routes are not what a tests file can pin down.
+  stats::Store store(1);
+  proxy::StatsRegistry registry(store);
+  config::ErrorList errors;
+  const auto compiled = compileStatic(bootstrap, registry, errors, nullptr);
+  if (!errors.empty()) {
+    printErrors(err, "configuration '" + config_name + "' is invalid", errors);
+    return 1;
+  }
+  std::string error;
+  const auto target = selectRouteTable(*compiled, options.route_check.route_config, error);
+  if (!target) {
+    err << "configuration '" << config_name << "': " << error << "\n";
+    return 1;
+  }
+  return checkTarget(options.route_check, *target, bootstrapRuntime(bootstrap),
+                     "listener " + quoted(target->listener) + " (route_config " + quoted(target->table->name()) + ")",
+                     out, err);
+}
+
+bool isRouteConfigurationFile(const std::string& path) {
+  if (!(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json"))) return false;
+  std::string text;
+  config::ErrorList errors;
+  YAML::Node root;
+  if (!config::readConfigFile(path, text, errors) || !config::loadBoundedYaml(text, path, root, errors)) return false;
+  return root.IsMap() && root["virtual_hosts"].IsDefined() && !root["static_resources"].IsDefined();
+}
+
+int runRouteCheckOnRouteConfiguration(const Options& options, std::ostream& out, std::ostream& err) {
+  const std::string& path = options.config_path;
+  // Checked as an RDS route configuration is: rules, gate, semantics (no
+  // cluster references: there are no clusters), then compiled.
+  config::ErrorList errors;
+  envoy::config::route::v3::RouteConfiguration config;
+  std::string text;
+  if (config::readConfigFile(path, text, errors)) config::parseYamlInto(text, config, errors, path);
+  if (errors.empty()) {
+    config::validateRules(config, "", errors);
+    config::checkSupported(config, "", errors);
+  }
+  if (errors.empty()) config::checkRouteConfiguration(config, "", errors);
+  RouteCheckTarget target;
+  target.listener = "";
+  if (errors.empty()) target.table = router::RouteTable::build(config, "", errors);
+  if (!errors.empty() || !target.table) {
+    printErrors(err, "route configuration '" + path + "' is invalid", errors);
+    return 1;
+  }
+  // No connection manager: Envoy's defaults (no port stripping, no normalisation).
+  return checkTarget(options.route_check, target, runtime::Snapshot(), "route_config " + quoted(config.name()), out,
+                     err);
 }
 
 }  // namespace sluice::server

@@ -87,4 +87,13 @@ double routeCoverage(const router::RouteTable& table, const std::vector<RouteChe
 int runRouteCheck(const Options& options, const envoy::config::bootstrap::v3::Bootstrap& bootstrap, std::ostream& out,
                   std::ostream& err);
 
+// Whether `path` (-c) is a bare RouteConfiguration, the input of Envoy's
+// router check tool: a YAML or JSON map with `virtual_hosts` at its top.
+bool isRouteConfigurationFile(const std::string& path);
+
+// runRouteCheck for such a file: validated as an RDS route configuration is
+// (rules, gate, semantics without cluster references), compiled, tested with
+// no connection manager settings and no runtime values.
+int runRouteCheckOnRouteConfiguration(const Options& options, std::ostream& out, std::ostream& err);
+
 }  // namespace sluice::server

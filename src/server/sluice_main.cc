@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
       break;
   }
   const auto& options = parsed.options;
+  // Envoy's router check tool reads a route configuration file: so does route-check.
+  if (options.mode == Mode::RouteCheck && options.config_yaml.empty() &&
+      sluice::server::isRouteConfigurationFile(options.config_path)) {
+    return sluice::server::runRouteCheckOnRouteConfiguration(options, std::cout, std::cerr);
+  }
   const std::string name = options.config_path.empty() ? "--config-yaml" : options.config_path;
 
   envoy::config::bootstrap::v3::Bootstrap bootstrap;

@@ -222,6 +222,21 @@ test('bad input is an error naming the file and the field, exit 1', () => {
   assert.match(badConfig.err, /is invalid.*\n.*routes\[0\]\.match\.safe_regex\.regex: invalid RE2 pattern/);
 });
 
+test('a bare RouteConfiguration file, the input of Envoy\'s tool, is read as well as a bootstrap', () => {
+  const r = run(['-c', write(table), '--tests', write(passing), '--coverage']);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /route-check: 4 tests against route_config 'edge_routes': 4 passed, 0 failed/);
+  assert.match(r.out, /^Current route coverage: 80%$/m);
+  const bad = write({ virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { safe_regex: { regex: '(' } }, route: { cluster: 'c' } }] }] });
+  const rb = run(['-c', bad, '--tests', write(passing)]);
+  assert.equal(rb.code, 1);
+  assert.match(rb.err, /route configuration '.*' is invalid \(1 error\):\nvirtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex: invalid RE2 pattern/);
+  const gated = write({ virtual_hosts: [{ name: 'v', domains: ['*'], virtual_clusters: [{ name: 'vc', headers: [{ name: ':path', exact_match: '/' }] }], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] });
+  const rg = run(['-c', gated, '--tests', write(passing)]);
+  assert.equal(rg.code, 1);
+  assert.match(rg.err, /virtual_hosts\[0\]\.virtual_clusters/);
+});
+
 test('several route tables need --route-config, by listener or route_config name', () => {
   const second = httpListener({ name: 'admin-side', routeConfig: { name: 'side', virtual_hosts: [{ name: 's', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'web' } }] }] } });
   const two = write({ static_resources: { listeners: [httpListener({ name: 'edge', routeConfig: table }), second], clusters } });
