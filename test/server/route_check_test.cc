@@ -416,5 +416,34 @@ TEST(SelectRouteTable, TheOnlyTableOrOneNamedByListenerOrRouteConfig) {
   EXPECT_NE(error.find("no listener or route_config of that name"), std::string::npos) << error;
 }
 
+TEST(SelectRouteTable, ListenersWithRdsAreNamedButNotChecked) {
+  envoy::config::bootstrap::v3::Bootstrap bootstrap;
+  config::ErrorList errors;
+  config::parseYamlInto(R"(
+static_resources:
+  listeners:
+  - name: dynamic
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: s
+          rds: {route_config_name: r, config_source: {path_config_source: {path: /nonexistent/rds.yaml}}}
+          http_filters: [{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]
+)",
+                        bootstrap, errors);
+  ASSERT_TRUE(errors.empty()) << errors.toString();
+  stats::Store store(1);
+  proxy::StatsRegistry registry(store);
+  const auto compiled = compileStatic(bootstrap, registry, errors);
+  ASSERT_TRUE(errors.empty()) << errors.toString();
+  std::string error;
+  EXPECT_FALSE(selectRouteTable(*compiled, "", error));
+  EXPECT_NE(error.find("no listener has an inline route_config"), std::string::npos) << error;
+  EXPECT_NE(error.find("listener 'dynamic': rds (not checked"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace sluice::server
