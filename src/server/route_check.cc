@@ -453,6 +453,12 @@ int runRouteCheckOnRouteConfiguration(const Options& options, std::ostream& out,
     printErrors(err, "route configuration '" + path + "' is invalid", errors);
     return 1;
   }
+  const std::string& wanted = options.route_check.route_config;
+  if (!wanted.empty() && wanted != config.name()) {
+    err << "route configuration '" << path << "': --route-config " << quoted(wanted)
+        << ": the file's route configuration is named " << quoted(config.name()) << "\n";
+    return 1;
+  }
   // No connection manager: Envoy's defaults (no port stripping, no normalisation).
   return checkTarget(options.route_check, target, runtime::Snapshot(), "route_config " + quoted(config.name()), out,
                      err);

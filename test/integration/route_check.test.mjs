@@ -227,6 +227,10 @@ test('a bare RouteConfiguration file, the input of Envoy\'s tool, is read as wel
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /route-check: 4 tests against route_config 'edge_routes': 4 passed, 0 failed/);
   assert.match(r.out, /^Current route coverage: 80%$/m);
+  assert.equal(run(['-c', write(table), '--tests', write(passing), '--route-config', 'edge_routes']).code, 0);
+  const other = run(['-c', write(table), '--tests', write(passing), '--route-config', 'other']);
+  assert.equal(other.code, 1);
+  assert.match(other.err, /--route-config 'other': the file's route configuration is named 'edge_routes'/);
   const bad = write({ virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { safe_regex: { regex: '(' } }, route: { cluster: 'c' } }] }] });
   const rb = run(['-c', bad, '--tests', write(passing)]);
   assert.equal(rb.code, 1);
