@@ -53,6 +53,7 @@ class Route {
   const std::string& name() const { return name_; }
   Kind kind() const { return static_cast<Kind>(action_.index()); }
   const VirtualHost& virtualHost() const { return *virtual_host_; }
+  const RouteMatcher& matcher() const { return match_; }
 
   // Non-null exactly when kind() says so.
   const RouteAction* forward() const { return std::get_if<RouteAction>(&action_); }

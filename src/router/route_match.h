@@ -54,6 +54,8 @@ class RuntimeFraction {
                                               std::string_view path, config::ErrorList& errors);
 
   bool enabled(const runtime::Snapshot& runtime, uint64_t random) const;
+  // Empty: no runtime_key (the configured numerator always applies).
+  const std::string& runtimeKey() const { return runtime_key_; }
 
  private:
   std::string runtime_key_;
@@ -69,6 +71,7 @@ class RouteMatcher {
   // `random` is the stream's random value (also used for weighted clusters).
   bool matches(const RequestView& request, const runtime::Snapshot& runtime, uint64_t random) const;
   const PathMatcher& pathMatcher() const { return path_; }
+  const std::optional<RuntimeFraction>& runtimeFraction() const { return runtime_fraction_; }
 
  private:
   explicit RouteMatcher(PathMatcher path) : path_(std::move(path)) {}

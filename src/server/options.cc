@@ -54,7 +54,9 @@ std::string usage() {
          "\n"
          "  -c, --config-path FILE          bootstrap file: .yaml, .yml, .json, .pb or .pb_text\n"
          "      --config-yaml STRING        bootstrap YAML/JSON, merged over the file\n"
-         "      --mode serve|validate       validate: check the config, print the result, exit (default: serve)\n"
+         "      --mode serve|validate|route-check\n"
+         "                                  validate: check the config, print the result, exit;\n"
+         "                                  route-check: run route tests against it (default: serve)\n"
          "      --concurrency N             worker threads (default: number of cores)\n"
          "  -l, --log-level LEVEL           trace, debug, info, warning, error, critical, off (default: info)\n"
          "      --component-log-level C:L[,C:L...]\n"
@@ -72,7 +74,17 @@ std::string usage() {
          "      --restart-epoch N           hot-restart epoch (default: 0)\n"
          "      --admin-address-path FILE   write the admin address (ip:port) to FILE once listening\n"
          "      --version                   print the version and exit\n"
-         "  -h, --help                      print this help and exit\n";
+         "  -h, --help                      print this help and exit\n"
+         "\n"
+         "--mode route-check (Envoy's router check tool; docs/ROUTE_CHECK.md):\n"
+         "  -t, --tests, --test-path FILE   the route tests (YAML or JSON, Envoy's router check schema)\n"
+         "      --route-config NAME         the route configuration to test, when the config has several\n"
+         "  -d, --details                   print each test's result and what it matched\n"
+         "      --only-show-failures        print failed tests only\n"
+         "      --coverage                  print the share of routes the tests cover\n"
+         "      --covall                    coverage counts every checkable field of each route\n"
+         "      --detailed-coverage         name the routes no passing check covers\n"
+         "  -f, --fail-under PERCENT        fail when the coverage is below PERCENT\n";
 }
 
 ParseResult parseOptions(const std::vector<std::string>& args) {
@@ -96,6 +108,12 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
       return "";
     };
   };
+  // The flags only --mode route-check reads; the first one given, to name it
+  // when the mode is another.
+  const std::vector<std::string> route_check_only = {"--tests",      "--test-path",         "--route-config",
+                                                     "--fail-under", "--details",           "--coverage",
+                                                     "--covall",     "--detailed-coverage", "--only-show-failures"};
+  std::string route_check_flag;
   // Each flag with a value: its handler returns "" or what is wrong.
   const std::map<std::string, std::function<std::string(const std::string&)>> with_value = {
       {"--config-path", stringFlag(o.config_path)},
@@ -106,8 +124,10 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
            o.mode = Mode::Serve;
          else if (v == "validate")
            o.mode = Mode::Validate;
+         else if (v == "route-check")
+           o.mode = Mode::RouteCheck;
          else
-           return "expects serve or validate, got '" + v + "'";
+           return "expects serve, validate or route-check, got '" + v + "'";
          return "";
        }},
       {"--concurrency",
@@ -153,8 +173,34 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
       {"--base-id", uintFlag(o.base_id)},
       {"--restart-epoch", uintFlag(o.restart_epoch)},
       {"--admin-address-path", stringFlag(o.admin_address_path)},
+      {"--tests", stringFlag(o.route_check.tests_path)},
+      {"--test-path", stringFlag(o.route_check.tests_path)},
+      {"--route-config", stringFlag(o.route_check.route_config)},
+      {"--fail-under",
+       [&](const std::string& v) -> std::string {
+         double percent = 0;
+         const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), percent);
+         if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || !(percent >= 0 && percent <= 100)) {
+           return "expects a percentage from 0 to 100, got '" + v + "'";
+         }
+         o.route_check.fail_under = percent;
+         return "";
+       }},
   };
-  const std::map<std::string, std::string> short_names = {{"-c", "--config-path"}, {"-l", "--log-level"}};
+  // Flags without a value.
+  const std::map<std::string, bool*> switches = {
+      {"--log-format-escaped", &o.log_format_escaped},
+      {"--details", &o.route_check.details},
+      {"--only-show-failures", &o.route_check.only_show_failures},
+      {"--coverage", &o.route_check.coverage},
+      {"--covall", &o.route_check.comprehensive},
+      {"--detailed-coverage", &o.route_check.detailed_coverage},
+  };
+  const std::map<std::string, std::string> short_names = {{"-c", "--config-path"},
+                                                          {"-l", "--log-level"},
+                                                          {"-t", "--test-path"},
+                                                          {"-d", "--details"},
+                                                          {"-f", "--fail-under"}};
 
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
@@ -169,9 +215,10 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
     } else if (flag == "-h") {
       flag = "--help";
     }
-    if (flag == "--log-format-escaped") {
+    if (const auto it = switches.find(flag); it != switches.end()) {
       if (value) return fail(flag + " takes no value");
-      o.log_format_escaped = true;
+      *it->second = true;
+      if (route_check_flag.empty() && contains(route_check_only, flag)) route_check_flag = flag;
       continue;
     }
     if (flag == "--help" || flag == "--version") {
@@ -182,6 +229,7 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
     }
     const auto handler = with_value.find(flag);
     if (handler == with_value.end()) return fail("unknown flag '" + args[i] + "'");
+    if (route_check_flag.empty() && contains(route_check_only, flag)) route_check_flag = flag;
     if (!value) {
       if (i + 1 >= args.size()) return fail(flag + " needs a value");
       value = args[++i];
@@ -190,6 +238,12 @@ ParseResult parseOptions(const std::vector<std::string>& args) {
   }
   if (o.config_path.empty() && o.config_yaml.empty())
     return fail("no configuration: give -c FILE or --config-yaml STRING");
+  if (o.mode == Mode::RouteCheck && o.route_check.tests_path.empty()) {
+    return fail("--mode route-check needs --tests FILE (the route tests, YAML or JSON)");
+  }
+  if (o.mode != Mode::RouteCheck && !route_check_flag.empty()) {
+    return fail(route_check_flag + " is a flag of --mode route-check");
+  }
   if (o.log_format.empty()) o.log_format = std::string(log::kDefaultFormat);
   if (o.concurrency == 0) o.concurrency = std::max(1u, std::thread::hardware_concurrency());
   result.outcome = ParseOutcome::Run;

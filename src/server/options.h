@@ -10,7 +10,20 @@
 
 namespace sluice::server {
 
-enum class Mode { Serve, Validate };
+enum class Mode { Serve, Validate, RouteCheck };
+
+// --mode route-check: route tests run against the config's route table
+// (server/route_check.h). Envoy's router_check_tool flag names where it has one.
+struct RouteCheckOptions {
+  std::string tests_path;    // --tests (Envoy's -t/--test-path)
+  std::string route_config;  // --route-config NAME: which table, when the config has several
+  bool details = false;      // -d/--details
+  bool only_show_failures = false;
+  bool coverage = false;             // --coverage: print the route coverage
+  bool comprehensive = false;        // --covall: coverage of every checkable field of each route
+  bool detailed_coverage = false;    // --detailed-coverage: name the routes no test covers
+  std::optional<double> fail_under;  // -f/--fail-under PERCENT
+};
 
 struct Options {
   std::string config_path;
@@ -31,6 +44,7 @@ struct Options {
   uint32_t restart_epoch = 0;
   std::string admin_address_path;  // where to write the admin address once bound
   std::vector<std::string> args;   // as given, for /server_info
+  RouteCheckOptions route_check;
 };
 
 enum class ParseOutcome { Run, PrintedHelp, PrintedVersion, Error };

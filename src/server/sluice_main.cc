@@ -1,5 +1,6 @@
 // sluice: the data plane. Parses the command line, loads and validates the
-// bootstrap, then validates (--mode validate) or serves.
+// bootstrap, then validates (--mode validate), runs route tests against it
+// (--mode route-check) or serves.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "log/logger.h"
 #include "server/config_compiler.h"
 #include "server/options.h"
+#include "server/route_check.h"
 #include "server/server.h"
 
 namespace {
@@ -42,6 +44,11 @@ int main(int argc, char** argv) {
       break;
   }
   const auto& options = parsed.options;
+  // Envoy's router check tool reads a route configuration file: so does route-check.
+  if (options.mode == Mode::RouteCheck && options.config_yaml.empty() &&
+      sluice::server::isRouteConfigurationFile(options.config_path)) {
+    return sluice::server::runRouteCheckOnRouteConfiguration(options, std::cout, std::cerr);
+  }
   const std::string name = options.config_path.empty() ? "--config-yaml" : options.config_path;
 
   envoy::config::bootstrap::v3::Bootstrap bootstrap;
@@ -54,6 +61,9 @@ int main(int argc, char** argv) {
     // Serve compiles in Server::start, after the stats matcher is installed
     // (compiling creates the listeners' stats).
     if (errors.empty() && options.mode == Mode::Validate) sluice::server::checkConfig(bootstrap, errors);
+  }
+  if (errors.empty() && options.mode == Mode::RouteCheck) {
+    return sluice::server::runRouteCheck(options, bootstrap, std::cout, std::cerr);
   }
   if (!errors.empty()) {
     std::cerr << "configuration '" << name << "' is invalid (" << errors.size()

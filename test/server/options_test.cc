@@ -102,6 +102,23 @@ struct BadFlags {
 
 class RejectsBadFlags : public testing::TestWithParam<BadFlags> {};
 
+TEST(Options, RouteCheckFlags) {
+  const auto r = parseOptions({"-c", "a.yaml", "--mode", "route-check", "-t", "t.yaml", "--route-config", "rc", "-d",
+                               "--only-show-failures", "--coverage", "--covall", "--detailed-coverage", "-f", "87.5"});
+  ASSERT_EQ(r.outcome, ParseOutcome::Run) << r.message;
+  const auto& rc = r.options.route_check;
+  EXPECT_EQ(r.options.mode, Mode::RouteCheck);
+  EXPECT_EQ(rc.tests_path, "t.yaml");
+  EXPECT_EQ(rc.route_config, "rc");
+  EXPECT_TRUE(rc.details && rc.only_show_failures && rc.coverage && rc.comprehensive && rc.detailed_coverage);
+  EXPECT_EQ(rc.fail_under, 87.5);
+  const auto defaults = parseOptions({"-c", "a.yaml", "--mode=route-check", "--tests=t.json"});
+  ASSERT_EQ(defaults.outcome, ParseOutcome::Run) << defaults.message;
+  EXPECT_EQ(defaults.options.route_check.tests_path, "t.json");
+  EXPECT_FALSE(defaults.options.route_check.details || defaults.options.route_check.coverage);
+  EXPECT_FALSE(defaults.options.route_check.fail_under.has_value());
+}
+
 TEST_P(RejectsBadFlags, WithAMessage) {
   const auto r = parseOptions(GetParam().args);
   EXPECT_EQ(r.outcome, ParseOutcome::Error);
@@ -112,7 +129,17 @@ INSTANTIATE_TEST_SUITE_P(
     Options, RejectsBadFlags,
     testing::Values(
         BadFlags{{"--bogus"}, "error: unknown flag '--bogus'"}, BadFlags{{"-c"}, "error: --config-path needs a value"},
-        BadFlags{{"-c", "a", "--mode", "check"}, "error: --mode expects serve or validate, got 'check'"},
+        BadFlags{{"-c", "a", "--mode", "check"}, "error: --mode expects serve, validate or route-check, got 'check'"},
+        BadFlags{{"-c", "a", "--mode", "route-check"},
+                 "error: --mode route-check needs --tests FILE (the route tests, YAML or JSON)"},
+        BadFlags{{"-c", "a", "--coverage"}, "error: --coverage is a flag of --mode route-check"},
+        BadFlags{{"-c", "a", "-t", "t.yaml"}, "error: --test-path is a flag of --mode route-check"},
+        BadFlags{{"-c", "a", "--mode", "route-check", "--tests", "t", "--fail-under", "101"},
+                 "error: --fail-under expects a percentage from 0 to 100, got '101'"},
+        BadFlags{{"-c", "a", "--mode", "route-check", "--tests", "t", "-f", "x"},
+                 "error: --fail-under expects a percentage from 0 to 100, got 'x'"},
+        BadFlags{{"-c", "a", "--mode", "route-check", "--tests", "t", "--details=1"},
+                 "error: --details takes no value"},
         BadFlags{{"-c", "a", "--concurrency", "0"}, "error: --concurrency expects a positive integer, got '0'"},
         BadFlags{{"-c", "a", "--concurrency", "-2"}, "error: --concurrency expects a positive integer, got '-2'"},
         BadFlags{{"-c", "a", "-l", "loud"}, "error: --log-level unknown level 'loud'"},
