@@ -56,12 +56,13 @@ envoy::config::endpoint::v3::ClusterLoadAssignment zoneAssignment(const Service&
   return assignment;
 }
 
-// A zone's share of a service: its zone weight where the service has an
-// instance that takes traffic there, else 0.
-uint32_t zoneShare(const Registry& registry, const Service& service, const std::string& zone) {
+// A zone's share of a service where the service has an instance that takes
+// traffic there (else 0): its zone weight (`drain`), or 100 (the route's
+// own weights, so that a drain changes the RTDS layer only).
+uint32_t zoneShare(const Registry& registry, const Service& service, const std::string& zone, bool drain) {
   for (const auto& instance : service.instances) {
     if (instance.zone == zone && instance.health != Health::Unhealthy && instance.health != Health::Draining) {
-      return registry.zoneWeight(zone);
+      return drain ? registry.zoneWeight(zone) : Registry::kDefaultZoneWeight;
     }
   }
   return 0;
@@ -69,11 +70,11 @@ uint32_t zoneShare(const Registry& registry, const Service& service, const std::
 
 // Every zone's share; when all are 0 (nothing anywhere, or every zone
 // drained) each zone gets 1, as a split needs a positive total.
-std::vector<uint32_t> zoneShares(const Registry& registry, const Service& service) {
+std::vector<uint32_t> zoneShares(const Registry& registry, const Service& service, bool drain) {
   std::vector<uint32_t> shares;
   uint32_t total = 0;
   for (const auto& zone : registry.zones) {
-    shares.push_back(zoneShare(registry, service, zone));
+    shares.push_back(zoneShare(registry, service, zone, drain));
     total += shares.back();
   }
   if (total == 0) std::fill(shares.begin(), shares.end(), 1);
@@ -121,7 +122,7 @@ envoy::config::route::v3::RouteConfiguration gatewayRoutes(const Registry& regis
       route->mutable_match()->set_prefix(r.prefix);
       auto* weighted = route->mutable_route()->mutable_weighted_clusters();
       weighted->set_runtime_key_prefix(runtimeKeyPrefix(service->name));
-      const auto shares = zoneShares(registry, *service);
+      const auto shares = zoneShares(registry, *service, false);
       for (size_t i = 0; i < registry.zones.size(); ++i) {
         auto* cluster = weighted->add_clusters();
         cluster->set_name(zoneClusterName(service->name, registry.zones[i]));
@@ -138,7 +139,7 @@ envoy::service::runtime::v3::Runtime zoneWeightsLayer(const Registry& registry) 
   auto& fields = *runtime.mutable_layer()->mutable_fields();
   for (const auto& service : registry.services) {
     if (!servable(service)) continue;
-    const auto shares = zoneShares(registry, service);
+    const auto shares = zoneShares(registry, service, true);
     for (size_t i = 0; i < registry.zones.size(); ++i) {
       const std::string cluster = zoneClusterName(service.name, registry.zones[i]);
       fields[runtimeKeyPrefix(service.name) + "." + cluster].set_number_value(shares[i]);

@@ -5,7 +5,9 @@
 // taking its routes by RDS over ADS, and a RouteConfiguration whose routes
 // split over the service's zone clusters (`weighted_clusters`,
 // `runtime_key_prefix`); an RTDS Runtime layer `zone_weights` with the
-// weights. Every resource passes sluice's own validator before it is kept.
+// weights. A route's own weights say only where the service has instances
+// (100 or 0), the runtime layer adds the zone weights, so a drain changes
+// RTDS alone. Every resource passes sluice's own validator before it is kept.
 // Pure functions; any thread.
 #pragma once
 
