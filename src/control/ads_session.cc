@@ -86,16 +86,21 @@ void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest
 
 void AdsSession::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
-  // Make before break: what this snapshot removes stays in the responses
-  // until the rest of it is ACKed.
-  for (const XdsType type : {XdsType::Listener, XdsType::Cluster}) {
+  // Make before break: what this snapshot removes — listeners, clusters, and
+  // the last endpoints of an assignment — stays in the responses until the
+  // rest of it is ACKed.
+  for (const XdsType type : kRemovalOrder) {
     TypeState& s = state(type);
     if (s.sent_resources.empty() || s.keep_removed) continue;
     const Response now = build(type, s);
-    std::set<std::string> kept;
-    for (const auto& r : now.resources) kept.insert(r->name);
+    std::map<std::string, const Resource*> kept;
+    for (const auto& r : now.resources) kept[r->name] = r.get();
     for (const auto& [name, resource] : s.sent_resources) {
-      if (!kept.contains(name)) {
+      const auto it = kept.find(name);
+      const bool removed = type == XdsType::Endpoint
+                               ? it != kept.end() && it->second->empty_assignment && !resource->empty_assignment
+                               : it == kept.end();
+      if (removed) {
         s.keep_removed = true;
         break;
       }
@@ -121,7 +126,16 @@ AdsSession::Response AdsSession::build(XdsType type, const TypeState& s) const {
     }
   }
   if (s.keep_removed) {
-    for (const auto& [name, resource] : s.sent_resources) chosen.emplace(name, resource);
+    for (const auto& [name, resource] : s.sent_resources) {
+      if (type != XdsType::Endpoint) {
+        chosen.emplace(name, resource);  // a listener or cluster kept
+        continue;
+      }
+      // An assignment that lost its last endpoint keeps the old ones while
+      // traffic moves away (RDS, RTDS); a name no longer asked for goes.
+      const auto it = chosen.find(name);
+      if (it != chosen.end() && it->second->empty_assignment) it->second = resource;
+    }
   }
   Response response;
   for (auto& [name, resource] : chosen) response.resources.push_back(std::move(resource));
@@ -161,12 +175,13 @@ void AdsSession::pushAll() {
 }
 
 void AdsSession::finishRemovals() {
-  if (!state(XdsType::Listener).keep_removed && !state(XdsType::Cluster).keep_removed) return;
+  bool any = false;
+  for (const XdsType type : kRemovalOrder) any = any || state(type).keep_removed;
+  if (!any) return;
   for (const auto& s : types_) {
     if (s.awaiting_ack) return;
   }
-  // Listeners go before the clusters their routes may still name.
-  for (const XdsType type : {XdsType::Listener, XdsType::Cluster}) {
+  for (const XdsType type : kRemovalOrder) {
     TypeState& s = state(type);
     if (!s.keep_removed) continue;
     s.keep_removed = false;

@@ -18,8 +18,9 @@
 //   answered, even when it claims the current version;
 // - EDS names the snapshot does not have get an empty assignment;
 // - make before break: types are pushed in kPushOrder, and a snapshot that
-//   removes listeners or clusters first sends them kept, then (once
-//   everything else is ACKed) without them: listeners, then clusters.
+//   removes listeners or clusters, or the last endpoints of an assignment,
+//   first sends them kept, then (once everything is ACKed) without them, in
+//   kRemovalOrder: listeners, then endpoints, then clusters.
 #pragma once
 
 #include <array>
@@ -50,6 +51,8 @@ struct SessionCounters {
   uint64_t stale_nonces = 0;
   uint64_t unknown_types = 0;
 };
+
+inline constexpr std::array<XdsType, 3> kRemovalOrder = {XdsType::Listener, XdsType::Endpoint, XdsType::Cluster};
 
 enum class SyncState { NotSent, Synced, Stale, Nacked };
 std::string_view syncStateName(SyncState state);

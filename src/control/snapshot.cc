@@ -5,6 +5,7 @@
 #include "common/hash.h"
 #include "config/proto_hash.h"
 #include "config/subscription.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
 
 namespace sluice::control {
 
@@ -44,6 +45,9 @@ std::shared_ptr<const Resource> makeResource(const google::protobuf::Message& me
   resource->name = config::resourceName(message);
   resource->version = fmt::format("{:016x}", config::protoHash(message));
   resource->any.PackFrom(message);
+  if (const auto* cla = dynamic_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment*>(&message)) {
+    resource->empty_assignment = cla->endpoints_size() == 0;
+  }
   return resource;
 }
 

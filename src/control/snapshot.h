@@ -16,12 +16,13 @@
 
 namespace sluice::control {
 
-// The types served, in make-before-break push order: runtime first (the
-// weights the routes read), then CDS → EDS → LDS → RDS.
+// The types served. kPushOrder is make before break: CDS → EDS → LDS → RDS,
+// then the runtime layer, so zone weights move onto endpoints only after
+// the endpoints are there.
 enum class XdsType { Runtime, Cluster, Endpoint, Listener, Route };
 inline constexpr size_t kXdsTypeCount = 5;
-inline constexpr std::array<XdsType, kXdsTypeCount> kPushOrder = {XdsType::Runtime, XdsType::Cluster, XdsType::Endpoint,
-                                                                  XdsType::Listener, XdsType::Route};
+inline constexpr std::array<XdsType, kXdsTypeCount> kPushOrder = {XdsType::Cluster, XdsType::Endpoint,
+                                                                  XdsType::Listener, XdsType::Route, XdsType::Runtime};
 
 std::string_view typeUrl(XdsType type);
 // The message's full name, e.g. envoy.config.cluster.v3.Cluster.
@@ -37,6 +38,7 @@ struct Resource {
   std::string name;
   std::string version;  // hex of the content hash: equal content, equal version, on every replica
   google::protobuf::Any any;
+  bool empty_assignment = false;  // a ClusterLoadAssignment with no endpoints
 };
 
 struct Snapshot {

@@ -217,8 +217,8 @@ TEST_F(AdsSessionTest, AStaleNonceIsNotAnAckButItsNamesAreHonoured) {
   EXPECT_EQ(names(*last(XdsType::Endpoint)), (std::vector<std::string>{"echo.z1", "echo.z2"}));
 }
 
-// XDS-LESSONS: make before break — types go in order (runtime, CDS, EDS,
-// LDS, RDS), and what a change removes goes last: listeners, then clusters.
+// XDS-LESSONS: make before break — types go in order (CDS, EDS, LDS, RDS,
+// then runtime), and what a change removes goes last.
 TEST_F(AdsSessionTest, ChangesArePushedInOrderAndRemovalsLast) {
   session_.onRequest(request(XdsType::Runtime, {"zone_weights"}));
   session_.onRequest(request(XdsType::Cluster, {}));
@@ -244,9 +244,9 @@ zone_weights: { z2: 20 }
   std::vector<std::string> order;
   for (size_t i = mark; i < stream_.sent.size(); ++i) order.push_back(stream_.sent[i].type_url());
   EXPECT_EQ(order,
-            (std::vector<std::string>{std::string(typeUrl(XdsType::Runtime)), std::string(typeUrl(XdsType::Cluster)),
-                                      std::string(typeUrl(XdsType::Endpoint)), std::string(typeUrl(XdsType::Listener)),
-                                      std::string(typeUrl(XdsType::Route))}));
+            (std::vector<std::string>{std::string(typeUrl(XdsType::Cluster)), std::string(typeUrl(XdsType::Endpoint)),
+                                      std::string(typeUrl(XdsType::Listener)), std::string(typeUrl(XdsType::Route)),
+                                      std::string(typeUrl(XdsType::Runtime))}));
   // The first CDS response adds third's clusters and keeps other's.
   EXPECT_EQ(names(*last(XdsType::Cluster)),
             (std::vector<std::string>{"echo.z1", "echo.z2", "other.z1", "other.z2", "third.z1", "third.z2"}));
@@ -260,10 +260,49 @@ zone_weights: { z2: 20 }
   mark = stream_.sent.size();
   EXPECT_EQ(mark, 11u) << "the removals wait until RDS is ACKed too";
   ack(XdsType::Route, {"edge"});
-  ASSERT_EQ(stream_.sent.size(), mark + 1) << "removals go once every type is ACKed";
-  // The listener only changed, never went: only CDS removes.
+  ASSERT_EQ(stream_.sent.size(), mark + 2) << "removals go once every type is ACKed";
+  // The listener only changed, never went. other's assignments empty, then its clusters go.
+  EXPECT_EQ(stream_.sent[mark].type_url(), typeUrl(XdsType::Endpoint));
+  envoy::config::endpoint::v3::ClusterLoadAssignment other;
+  ASSERT_TRUE(stream_.sent[mark].resources(2).UnpackTo(&other));
+  EXPECT_EQ(other.cluster_name(), "other.z1");
+  EXPECT_EQ(other.endpoints_size(), 0);
   EXPECT_EQ(stream_.sent.back().type_url(), typeUrl(XdsType::Cluster));
   EXPECT_EQ(names(stream_.sent.back()), (std::vector<std::string>{"echo.z1", "echo.z2", "third.z1", "third.z2"}));
+}
+
+// A zone that loses its last instance keeps its endpoints until the routes
+// and the zone weights have moved the traffic away: no 503 in between.
+TEST_F(AdsSessionTest, AnAssignmentKeepsItsLastEndpointsUntilTrafficHasMovedAway) {
+  session_.onRequest(request(XdsType::Endpoint, kEds));
+  session_.onRequest(request(XdsType::Route, {"edge"}));
+  session_.onRequest(request(XdsType::Runtime, {"zone_weights"}));
+  ack(XdsType::Endpoint, kEds);
+  ack(XdsType::Route, {"edge"});
+  ack(XdsType::Runtime, {"zone_weights"});
+  const size_t mark = stream_.sent.size();
+  setRegistry(R"(
+zones: [z1, z2]
+services:
+  - { name: echo, instances: [ { address: 10.0.0.1, port: 80, zone: z1 } ] }
+  - { name: other, instances: [ { address: 10.0.1.1, port: 80, zone: z1 } ] }
+gateways:
+  - name: edge
+    port: 10000
+    virtual_hosts: [ { domains: ["*"], routes: [ { prefix: /other, service: other }, { prefix: /, service: echo } ] } ]
+)");
+  ASSERT_EQ(stream_.sent.size(), mark + 2);  // no EDS yet: echo.z2 keeps 10.0.0.2
+  EXPECT_EQ(stream_.sent[mark].type_url(), typeUrl(XdsType::Route));
+  EXPECT_EQ(stream_.sent[mark + 1].type_url(), typeUrl(XdsType::Runtime));
+  ack(XdsType::Route, {"edge"});
+  EXPECT_EQ(stream_.sent.size(), mark + 2);
+  ack(XdsType::Runtime, {"zone_weights"});
+  ASSERT_EQ(stream_.sent.size(), mark + 3);
+  EXPECT_EQ(stream_.sent.back().type_url(), typeUrl(XdsType::Endpoint));
+  envoy::config::endpoint::v3::ClusterLoadAssignment z2;
+  ASSERT_TRUE(stream_.sent.back().resources(1).UnpackTo(&z2));
+  EXPECT_EQ(z2.cluster_name(), "echo.z2");
+  EXPECT_EQ(z2.endpoints_size(), 0);
 }
 
 TEST_F(AdsSessionTest, RemovedListenersGoBeforeRemovedClusters) {
