@@ -56,11 +56,11 @@ export class Control {
   }
 }
 
-export async function startControl(registry, { args = [] } = {}) {
+export async function startControl(registry, { args = [], xdsPort = 0 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-control-it-'));
   writeFileSync(join(dir, 'registry.yaml'), registry);
   const child = spawn(CONTROL, ['serve', '--registry', `file:${join(dir, 'registry.yaml')}`,
-    '--xds-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--xds-listen', `127.0.0.1:${xdsPort}`, '--http-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8');
