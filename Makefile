@@ -1,5 +1,5 @@
 # Convenience targets; the scripts do the work (and install what is missing).
-.PHONY: run test build asan tsan fuzz bench clean
+.PHONY: run test build asan tsan fuzz bench bench-xds clean
 run:
 	scripts/run.sh
 test:
@@ -14,5 +14,7 @@ fuzz:
 	scripts/fuzz.sh
 bench:
 	bench/run.sh
+bench-xds:
+	bench/run_xds.sh $(ARGS)
 clean:
 	rm -rf build

@@ -3,7 +3,7 @@
 #   scripts/fuzz.sh                  builds every target
 #   scripts/fuzz.sh TARGET [SECONDS] [libFuzzer flags...]
 #                                    fuzzes fuzz_TARGET for SECONDS (default 600)
-# TARGET is one of: http1_request http1_response chunked_decoder bootstrap route_table.
+# TARGET is one of: http1_request http1_response chunked_decoder bootstrap route_table xds_response.
 # New inputs go to build/fuzz/work/TARGET (the seed corpus fuzz/corpus/TARGET is
 # read, never written); crashes, leaks and timeouts to build/fuzz/artifacts/TARGET/;
 # the log to build/fuzz/logs/TARGET/fuzz-0.log (printed at the end).
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(http1_request http1_response chunked_decoder bootstrap route_table)
+targets=(http1_request http1_response chunked_decoder bootstrap route_table xds_response)
 # scripts/build.sh fuzz configures and builds build/fuzz (clang,
 # -DSLUICE_FUZZ=ON); it honours SLUICE_API_FROM like the other flavours.
 if [ $# -eq 0 ]; then
@@ -30,7 +30,7 @@ esac
 # Inputs bigger than a head or a config are not interesting: the limits they
 # would hit are exercised by the small-limit variants inside the targets.
 case "$target" in
-  bootstrap | route_table) max_len=16384 ;;
+  bootstrap | route_table | xds_response) max_len=16384 ;;
   *) max_len=8192 ;;
 esac
 scripts/build.sh fuzz "fuzz_$target"

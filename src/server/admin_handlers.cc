@@ -337,7 +337,7 @@ void Server::installObservabilityHandlers() {
           for (const auto& [name, assignment] : assignments) sorted.emplace(name, &assignment);
           for (const auto& [name, assignment] : sorted) {
             auto& entry = *endpoints->add_dynamic_endpoint_configs();
-            entry.mutable_endpoint_config()->PackFrom(assignment->endpoints);
+            entry.mutable_endpoint_config()->PackFrom(*assignment->endpoints);
             entry.set_version_info(assignment->version_info);
             *entry.mutable_last_updated() = timestamp(assignment->last_updated);
           }

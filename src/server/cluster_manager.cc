@@ -95,7 +95,7 @@ upstream::HostSetPtr ClusterManager::resolveHosts(const Entry& cluster) const {
   const ClusterLoadAssignment* assignment = &cluster.proto.load_assignment();
   if (cluster.proto.type() == envoy::config::cluster::v3::Cluster::EDS) {
     const auto it = assignments_.find(edsServiceName(cluster.proto));
-    assignment = it == assignments_.end() ? &kNone : &it->second.endpoints;
+    assignment = it == assignments_.end() ? &kNone : it->second.endpoints.get();
   }
   const bool dns = isDns(cluster.proto);
   const bool logical = cluster.proto.type() == envoy::config::cluster::v3::Cluster::LOGICAL_DNS;
@@ -185,6 +185,8 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
       eds_users_[edsServiceName(cluster.proto)].push_back(name);
     }
   }
+  // An assignment goes with its last cluster, as in Envoy (a file's stays: see setAssignment).
+  std::erase_if(assignments_, [this](const auto& a) { return !a.second.from_file && !eds_users_.count(a.first); });
   countStates();
   return delta;
 }
@@ -238,19 +240,25 @@ proxy::ClusterDelta ClusterManager::endWarming(const std::string& name) {
   return delta;
 }
 
-proxy::ClusterDelta ClusterManager::setAssignment(ClusterLoadAssignment assignment, const std::string& version_info) {
+proxy::ClusterDelta ClusterManager::setAssignment(std::shared_ptr<const ClusterLoadAssignment> assignment,
+                                                  const std::string& version_info, bool from_file) {
   proxy::ClusterDelta delta;
-  const std::string service = assignment.cluster_name();
-  const uint64_t hash = config::protoHash(assignment);
+  const std::string& service = assignment->cluster_name();
   auto& record = assignments_[service];
-  if (record.last_updated.time_since_epoch().count() == 0 || record.hash != hash) {
-    record = {std::move(assignment), hash, version_info, std::chrono::system_clock::now()};
+  // The same object as last time: unchanged, without hashing it again.
+  const bool same = record.endpoints == assignment;
+  if (!same) {
+    const uint64_t hash = config::protoHash(*assignment);
+    if (!record.endpoints || record.hash != hash) {
+      record = {assignment, hash, version_info, std::chrono::system_clock::now(), from_file};
+    }
   }
   const auto users = eds_users_.find(service);
   if (users == eds_users_.end()) return delta;
   for (const auto& name : users->second) {
     Entry& cluster = clusters_.at(name);
-    const bool changed = refreshHosts(cluster, false);
+    // Unchanged bytes give the hosts computed from them last time.
+    const bool changed = !(same && !cluster.warming) && refreshHosts(cluster, false);
     if (cluster.eds) {
       cluster.eds->attempt.inc();
       cluster.eds->applied(version_info);

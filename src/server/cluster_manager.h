@@ -71,8 +71,20 @@ class ClusterManager {
   // update of `version_info`: kept for clusters that come later, and applied
   // to the EDS clusters it feeds now. The delta holds those whose hosts
   // changed. An unchanged assignment keeps the version it came with.
+  // One over gRPC goes when no cluster uses it any more (at the next
+  // setClusters; asked for again if a cluster needs it); one from a file
+  // (`from_file`) stays, as the file is not read again for a new cluster.
+  // The very object set last (a SotW resource that came again byte for
+  // byte, config/xds/grpc_subscription.h) is known unchanged at once.
+  proxy::ClusterDelta setAssignment(
+      std::shared_ptr<const envoy::config::endpoint::v3::ClusterLoadAssignment> assignment,
+      const std::string& version_info = "", bool from_file = true);
   proxy::ClusterDelta setAssignment(envoy::config::endpoint::v3::ClusterLoadAssignment assignment,
-                                    const std::string& version_info = "");
+                                    const std::string& version_info = "", bool from_file = true) {
+    return setAssignment(
+        std::make_shared<const envoy::config::endpoint::v3::ClusterLoadAssignment>(std::move(assignment)), version_info,
+        from_file);
+  }
 
   // An EDS update from the source `source_key` (config::xds::sourceKey of an
   // eds_config) was rejected, or the source could not be reached: counted by
@@ -102,10 +114,11 @@ class ClusterManager {
   // By name, sorted (admin /clusters).
   const std::map<std::string, Entry>& clusters() const { return clusters_; }
   struct Assignment {
-    envoy::config::endpoint::v3::ClusterLoadAssignment endpoints;
+    std::shared_ptr<const envoy::config::endpoint::v3::ClusterLoadAssignment> endpoints;
     uint64_t hash = 0;
     std::string version_info;  // of the update that last changed it
     std::chrono::system_clock::time_point last_updated;
+    bool from_file = true;  // kept while no cluster uses it
   };
   // The EDS assignments received, by cluster_name (admin /config_dump).
   const std::unordered_map<std::string, Assignment>& assignments() const { return assignments_; }

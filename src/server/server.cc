@@ -254,8 +254,8 @@ config::Subscription* Server::addEdsSubscription(const envoy::config::core::v3::
   // other resources, no recompile, only the clusters it feeds are sent.
   // Counted per cluster (cluster.<name>.update_*), as Envoy does.
   auto callbacks = std::make_unique<config::FunctionCallbacks>(
-      [this, label](const config::DiscoveryUpdate& update, std::string&) {
-        loadEds(update);
+      [this, label, from_file = !config::xds::overGrpc(source)](const config::DiscoveryUpdate& update, std::string&) {
+        loadEds(update, from_file);
         if (!starting_) {
           SLUICE_LOG(config, info, "sluice: EDS {} update applied (version_info '{}')", label, update.version_info);
         }
@@ -524,14 +524,15 @@ bool Server::loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::
   return loadNewEdsFiles(into, error);
 }
 
-bool Server::loadEds(const config::DiscoveryUpdate& update) {
+bool Server::loadEds(const config::DiscoveryUpdate& update, bool from_file) {
   // Copied only while some cluster warms (at start, or after a CDS update): an
   // update of one cluster in steady state costs nothing for the others.
   const auto warming = cluster_manager_->warming();
   proxy::ClusterDelta delta;
   for (const auto& r : update.resources) {
     auto changed = cluster_manager_->setAssignment(
-        static_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment&>(*r.message), update.version_info);
+        std::static_pointer_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment>(r.message),
+        update.version_info, from_file);
     for (auto& u : changed.updated) delta.updated.push_back(std::move(u));
   }
   publish(std::move(delta));

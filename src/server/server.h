@@ -74,7 +74,7 @@ class Server {
   bool loadCds(Dynamic& into, const config::DiscoveryUpdate& update, std::string& error);
   // Hands an EDS update's assignments to the cluster manager; the clusters
   // whose hosts changed go to the workers.
-  bool loadEds(const config::DiscoveryUpdate& update);
+  bool loadEds(const config::DiscoveryUpdate& update, bool from_file);
   // Subscribes to the EDS files of every EDS cluster (of the bootstrap and
   // `clusters`) not subscribed to yet; each delivers its first update now.
   bool loadNewEdsFiles(const Dynamic& clusters, std::string& error);

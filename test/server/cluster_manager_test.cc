@@ -141,6 +141,39 @@ TEST_F(ClusterManagerTest, AnAssignmentThatCameFirstFeedsTheClusterAddedLater) {
   EXPECT_EQ(hosts("late").size(), 2u);
 }
 
+TEST_F(ClusterManagerTest, AnAssignmentOverGrpcGoesWithItsLastClusterOneFromAFileStays) {
+  set({edsCluster("web"), edsCluster("api"), edsCluster("files")});
+  manager_.setAssignment(assignment("web", {{1}}), "v1", false);
+  manager_.setAssignment(assignment("api", {{2}}), "v1", false);
+  manager_.setAssignment(assignment("files", {{3}}), "v1", true);
+  set({edsCluster("api")});
+  EXPECT_EQ(manager_.assignments().count("web"), 0u) << "no cluster uses it: dropped";
+  EXPECT_EQ(manager_.assignments().count("api"), 1u);
+  EXPECT_EQ(manager_.assignments().count("files"), 1u) << "a file is not read again for a cluster added later";
+  set({edsCluster("api"), edsCluster("web")});
+  EXPECT_EQ(manager_.warming().count("web"), 1u) << "back: it waits for its endpoints again";
+  EXPECT_EQ(manager_.warming().count("api"), 0u);
+}
+
+TEST_F(ClusterManagerTest, TheSameAssignmentObjectAgainChangesNothingAndCountsNoRebuild) {
+  set({edsCluster("web")});
+  const auto same = std::make_shared<const ClusterLoadAssignment>(assignment("web", {{1}, {2}}));
+  ASSERT_EQ(manager_.setAssignment(same, "v1", false).updated.size(), 1u);
+  const auto hosts_before = entry("web").hosts;
+  EXPECT_TRUE(manager_.setAssignment(same, "v2", false).updated.empty());
+  EXPECT_EQ(entry("web").hosts, hosts_before);
+  EXPECT_EQ(manager_.assignments().at("web").version_info, "v1") << "unchanged: it keeps the version it came with";
+  EXPECT_EQ(store_.counter("cluster.web.update_no_rebuild").value(), 1u);
+  EXPECT_EQ(store_.counter("cluster.web.update_success").value(), 2u);
+  // Removed and added again: the same object still brings the cluster out of warming.
+  set({});
+  set({edsCluster("web")});
+  EXPECT_EQ(manager_.warming().count("web"), 1u);
+  EXPECT_EQ(manager_.setAssignment(same, "v3", false).updated.size(), 1u);
+  EXPECT_EQ(manager_.warming().count("web"), 0u);
+  EXPECT_EQ(hosts("web").size(), 2u);
+}
+
 TEST_F(ClusterManagerTest, ChangedSettingsKeepTheHosts) {
   set({staticCluster("a", {1, 2})});
   const upstream::HostPtr host = hosts("a").hosts()[0];

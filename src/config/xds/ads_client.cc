@@ -60,7 +60,7 @@ void AdsClient::subscribe(const std::string& type_url, std::vector<std::string> 
     order_.insert(later, type_url);
   }
   auto& state = types_[type_url];
-  state.names = std::move(names);
+  state.names = std::make_shared<const std::vector<std::string>>(std::move(names));
   state.watcher = &watcher;
   if (stream_ != 0) sendRequest(type_url, state);
 }
@@ -70,7 +70,7 @@ void AdsClient::updateNames(const std::string& type_url, std::vector<std::string
   if (it == types_.end()) return;
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
-  it->second.names = std::move(names);
+  it->second.names = std::make_shared<const std::vector<std::string>>(std::move(names));
   if (stream_ != 0) sendRequest(type_url, it->second);
 }
 
@@ -136,7 +136,6 @@ void AdsClient::sendRequest(const std::string& type_url, const TypeState& state,
   request.set_type_url(type_url);
   request.set_version_info(state.version_info);
   request.set_response_nonce(state.nonce);
-  for (const auto& n : state.names) request.add_resource_names(n);
   if (!node_on_first_message_only_ || !node_sent_) *request.mutable_node() = node_;
   node_sent_ = true;
   if (error != nullptr) {
@@ -144,8 +143,8 @@ void AdsClient::sendRequest(const std::string& type_url, const TypeState& state,
     request.mutable_error_detail()->set_message(*error);
   }
   SLUICE_LOG(config, debug, "ads: sending {} version_info '{}' nonce '{}' names [{}]{}{}", type_url, state.version_info,
-             state.nonce, joined(state.names), error ? " NACK: " : "", error ? *error : "");
-  transport_.send(stream_, std::move(request));
+             state.nonce, joined(*state.names), error ? " NACK: " : "", error ? *error : "");
+  transport_.send(stream_, std::move(request), state.names);
 }
 
 }  // namespace sluice::config::xds

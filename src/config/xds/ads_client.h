@@ -94,9 +94,9 @@ class AdsClient final : public AdsMux, public AdsStreamEvents {
 
  private:
   struct TypeState {
-    std::vector<std::string> names;  // sorted; empty: wildcard
-    std::string version_info;        // last accepted
-    std::string nonce;               // of the last response on this stream
+    SharedNames names = std::make_shared<const std::vector<std::string>>();  // sorted; empty: wildcard
+    std::string version_info;                                                // last accepted
+    std::string nonce;                                                       // of the last response on this stream
     AdsWatcher* watcher = nullptr;
   };
   // Sends `type_url`'s request: ACK (no `error`) or NACK.

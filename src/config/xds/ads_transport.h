@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "envoy/service/discovery/v3/discovery.pb.h"
 
@@ -26,6 +28,12 @@ class AdsStreamEventsOf {
   virtual void onStreamClosed(uint64_t stream, const std::string& reason) = 0;
 };
 
+// Resource names to put in a request, shared and immutable: a state-of-the-
+// world client asks for every name in every request (10,000 EDS clusters:
+// 10,000 names per ACK), so the main thread hands over a pointer and the
+// transport's writer thread copies them into the message.
+using SharedNames = std::shared_ptr<const std::vector<std::string>>;
+
 // `Request`/`Response`: DiscoveryRequest/DiscoveryResponse for the state of
 // the world (StreamAggregatedResources), their Delta* forms for the
 // incremental protocol (DeltaAggregatedResources).
@@ -35,9 +43,11 @@ class AdsTransportOf {
   virtual ~AdsTransportOf() = default;
   // Starts connecting; events go to `events` (which outlives the transport's run).
   virtual void start(AdsStreamEventsOf<Response>& events) = 0;
-  // Queues `request` on `stream`; dropped if that stream is no longer open
-  // (the client sends its whole state again on the next one). Never blocks.
-  virtual void send(uint64_t stream, Request request) = 0;
+  // Queues `request` on `stream`, with `names` (may be null) appended to its
+  // resource_names (DiscoveryRequest only); dropped if that stream is no
+  // longer open (the client sends its whole state again on the next one).
+  // Never blocks.
+  virtual void send(uint64_t stream, Request request, SharedNames names) = 0;
   // Closes the stream and stops reconnecting; no event is delivered after it.
   virtual void stop() = 0;
 };

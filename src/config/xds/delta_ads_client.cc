@@ -171,7 +171,7 @@ void DeltaAdsClient::send(envoy::service::discovery::v3::DeltaDiscoveryRequest r
   SLUICE_LOG(config, debug, "ads: sending delta {} nonce '{}' subscribe [{}] unsubscribe [{}] initial [{}]{}{}",
              request.type_url(), request.response_nonce(), joined(request.resource_names_subscribe()),
              joined(request.resource_names_unsubscribe()), versions, error ? " NACK: " : "", error ? *error : "");
-  transport_.send(stream_, std::move(request));
+  transport_.send(stream_, std::move(request), nullptr);
 }
 
 }  // namespace sluice::config::xds

@@ -25,18 +25,48 @@ void GrpcSubscription::updateResourceInterest(std::vector<std::string> names) {
 
 bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response,
                                   std::string& error) {
-  DiscoveryFile decoded;
-  ErrorList errors;
   const auto rejected = [&] {
     callbacks_.onResourcesRejected({response.resources().begin(), response.resources().end()}, error);
     callbacks_.onConfigUpdateFailed(error);
     return false;
   };
-  if (!readDiscoveryResponse(response, type_, decoded, errors)) {
+  // The checks of readDiscoveryResponse, resource by resource, skipped for
+  // the resources accepted before byte for byte.
+  DiscoveryUpdate update;
+  update.version_info = response.version_info();
+  update.resources.reserve(static_cast<size_t>(response.resources_size()));
+  std::unordered_map<std::string, DiscoveredResource> reused, fresh;
+  ErrorList errors;
+  for (int i = 0; i < response.resources_size(); ++i) {
+    const auto& any = response.resources(i);
+    if (any.type_url() == type_url_) {
+      if (auto node = accepted_.extract(any.value())) {
+        update.resources.push_back(node.mapped());
+        reused.insert(std::move(node));
+        continue;
+      }
+    }
+    auto decoded = readDiscoveryResource(any, type_, indexPath("resources", static_cast<size_t>(i)), errors);
+    if (!decoded) continue;
+    std::string name = resourceName(*decoded);
+    DiscoveredResource resource{std::move(name), std::shared_ptr<const google::protobuf::Message>(std::move(decoded)),
+                                ""};
+    fresh.emplace(any.value(), resource);
+    update.resources.push_back(std::move(resource));
+  }
+  // Rejected: what was taken out of the cache goes back (the previous
+  // response is still the accepted one), and nothing of this one goes in.
+  if (!errors.empty()) {
+    accepted_.merge(reused);
     error = "version_info '" + response.version_info() + "' rejected:\n" + errors.toString();
     return rejected();
   }
-  if (!callbacks_.onConfigUpdate(toDiscoveryUpdate(std::move(decoded)), error)) return rejected();
+  if (!callbacks_.onConfigUpdate(update, error)) {
+    accepted_.merge(reused);
+    return rejected();
+  }
+  accepted_ = std::move(reused);
+  accepted_.merge(fresh);
   return true;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/subscription.h"
@@ -38,6 +39,11 @@ class GrpcSubscription final : public Subscription, public AdsWatcher {
   const std::string type_url_;
   std::vector<std::string> names_;
   SubscriptionCallbacks& callbacks_;
+  // State of the world: the resources of the last accepted response, by
+  // their bytes. A resource that comes again byte for byte (a SotW server
+  // sends every resource in every response) is neither decoded nor checked
+  // again: its checks depend on nothing but its bytes.
+  std::unordered_map<std::string, DiscoveredResource> accepted_;
   bool started_ = false;
 };
 

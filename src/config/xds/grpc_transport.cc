@@ -64,11 +64,11 @@ void GrpcAdsTransportOf<Request, Response>::post(Event event) {
 }
 
 template <typename Request, typename Response>
-void GrpcAdsTransportOf<Request, Response>::send(uint64_t stream, Request request) {
+void GrpcAdsTransportOf<Request, Response>::send(uint64_t stream, Request request, SharedNames names) {
   {
     std::lock_guard lock(mutex_);
     if (stream != stream_ || stream_done_ || stopping_) return;
-    queue_.push_back(std::move(request));
+    queue_.emplace_back(std::move(request), std::move(names));
     pending_requests_.set(static_cast<int64_t>(queue_.size()));
   }
   wake_.notify_all();
@@ -173,13 +173,21 @@ void GrpcAdsTransportOf<Request, Response>::writeLoop(uint64_t number, void* raw
   auto* stream = static_cast<grpc::ClientReaderWriter<Request, Response>*>(raw_stream);
   while (true) {
     Request request;
+    SharedNames names;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || stream_done_ || !queue_.empty(); });
       if (stopping_ || stream_done_ || stream_ != number) return;
       if (!takeToken(lock)) return;
-      request = std::move(queue_.front());
+      request = std::move(queue_.front().first);
+      names = std::move(queue_.front().second);
       queue_.pop_front();
+    }
+    if constexpr (std::is_same_v<Request, DiscoveryRequest>) {
+      if (names) {
+        request.mutable_resource_names()->Reserve(static_cast<int>(names->size()));
+        for (const auto& n : *names) request.add_resource_names(n);
+      }
     }
     const bool written = stream->Write(request);
     {

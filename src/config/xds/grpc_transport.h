@@ -57,7 +57,7 @@ class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
   ~GrpcAdsTransportOf() override;
 
   void start(AdsStreamEventsOf<Response>& events) override;
-  void send(uint64_t stream, Request request) override;
+  void send(uint64_t stream, Request request, SharedNames names) override;
   void stop() override;
 
  private:
@@ -86,7 +86,7 @@ class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
   bool stopping_ = false;
   uint64_t stream_ = 0;       // the open stream's number, 0: none
   bool stream_done_ = false;  // the open stream's reader finished: its writer stops
-  std::deque<Request> queue_;
+  std::deque<std::pair<Request, SharedNames>> queue_;
   grpc::ClientContext* context_ = nullptr;  // the open stream's, for TryCancel
   std::optional<TokenBucket> bucket_;       // options_.rate_limit's; the writer thread's
   std::thread thread_;

@@ -21,7 +21,10 @@ using envoy::service::discovery::v3::DiscoveryResponse;
 class FakeTransport final : public AdsTransport {
  public:
   void start(AdsStreamEvents& events) override { events_ = &events; }
-  void send(uint64_t stream, DiscoveryRequest request) override {
+  void send(uint64_t stream, DiscoveryRequest request, SharedNames names) override {
+    if (names) {
+      for (const auto& n : *names) request.add_resource_names(n);
+    }
     if (stream == open_) sent.push_back(std::move(request));
   }
   void stop() override { events_ = nullptr; }
@@ -295,6 +298,36 @@ TEST_F(GrpcSubscriptionTest, AValidResponseIsDeliveredWithNamesAndVersion) {
   ASSERT_EQ(recorder_.updates[0].resources.size(), 2u);
   EXPECT_EQ(recorder_.updates[0].resources[1].name, "b");
   EXPECT_FALSE(transport_.sent.back().has_error_detail());
+}
+
+TEST_F(GrpcSubscriptionTest, AResourceThatComesAgainByteForByteIsNotDecodedOrCheckedAgain) {
+  auto r1 = response(kClusterType, "v1", "n1");
+  *r1.add_resources() = cluster("a");
+  transport_.respond(r1);
+  auto r2 = response(kClusterType, "v2", "n2");
+  *r2.add_resources() = cluster("a");
+  *r2.add_resources() = cluster("b");
+  transport_.respond(r2);
+  ASSERT_EQ(recorder_.updates.size(), 2u);
+  const auto* a = recorder_.updates[0].resources[0].message.get();
+  EXPECT_EQ(recorder_.updates[1].resources[0].message.get(), a) << "the object accepted before, not a new decode";
+  // A rejected response neither evicts the accepted resources nor adds its own.
+  auto r3 = response(kClusterType, "v3", "n3");
+  *r3.add_resources() = cluster("a");
+  *r3.add_resources() = cluster("c");
+  *r3.add_resources() = cluster("bad", -1);
+  transport_.respond(r3);
+  ASSERT_EQ(recorder_.failures.size(), 1u);
+  auto r4 = response(kClusterType, "v4", "n4");
+  *r4.add_resources() = cluster("a");
+  *r4.add_resources() = cluster("c", 2);  // changed: decoded and checked
+  transport_.respond(r4);
+  ASSERT_EQ(recorder_.updates.size(), 3u);
+  EXPECT_EQ(recorder_.updates[2].resources[0].message.get(), a);
+  EXPECT_EQ(recorder_.updates[2].resources[1].name, "c");
+  // A bad resource is rejected every time it comes, never remembered as good.
+  transport_.respond(r3);
+  EXPECT_EQ(recorder_.failures.size(), 2u);
 }
 
 TEST_F(GrpcSubscriptionTest, OneInvalidResourceRejectsTheWholeResponseWithItsPath) {

@@ -20,7 +20,8 @@ using envoy::service::discovery::v3::DeltaDiscoveryResponse;
 class FakeDeltaTransport final : public DeltaAdsTransport {
  public:
   void start(DeltaAdsStreamEvents& events) override { events_ = &events; }
-  void send(uint64_t stream, DeltaDiscoveryRequest request) override {
+  void send(uint64_t stream, DeltaDiscoveryRequest request, SharedNames names) override {
+    EXPECT_EQ(names, nullptr) << "delta requests carry their own names";
     if (stream == open_) sent.push_back(std::move(request));
   }
   void stop() override { events_ = nullptr; }

@@ -22,7 +22,8 @@ namespace {
 using envoy::service::discovery::v3::DiscoveryRequest;
 using envoy::service::discovery::v3::DiscoveryResponse;
 
-// Answers every request with a response of its type, nonce = request count.
+// Answers every request with a response of its type, nonce = request count,
+// version_info = the request's resource names, joined by commas.
 class EchoAds final : public envoy::service::discovery::v3::AggregatedDiscoveryService::Service {
  public:
   grpc::Status StreamAggregatedResources(
@@ -32,6 +33,9 @@ class EchoAds final : public envoy::service::discovery::v3::AggregatedDiscoveryS
       DiscoveryResponse response;
       response.set_type_url(request.type_url());
       response.set_nonce(std::to_string(++requests));
+      std::string names;
+      for (const auto& n : request.resource_names()) names += (names.empty() ? "" : ",") + n;
+      response.set_version_info(names);
       stream->Write(response);
     }
     return grpc::Status::OK;
@@ -96,10 +100,11 @@ TEST_F(GrpcTransportTest, OpensAStreamAndDeliversResponsesOnTheMainThread) {
   ASSERT_TRUE(runUntil([&] { return events_.opened != 0; }));
   DiscoveryRequest request;
   request.set_type_url("type.googleapis.com/envoy.config.cluster.v3.Cluster");
-  transport.send(events_.opened, request);
-  transport.send(events_.opened + 1, request);  // not the open stream: dropped
+  transport.send(events_.opened, request, std::make_shared<const std::vector<std::string>>(1, "web"));
+  transport.send(events_.opened + 1, request, nullptr);  // not the open stream: dropped
   ASSERT_TRUE(runUntil([&] { return !events_.responses.empty(); }));
   EXPECT_EQ(events_.responses[0].type_url(), request.type_url());
+  EXPECT_EQ(events_.responses[0].version_info(), "web") << "the shared names are written with the request";
   server_->Shutdown(std::chrono::system_clock::now());
   ASSERT_TRUE(runUntil([&] { return !events_.closed.empty(); }));
   EXPECT_EQ(events_.closed[0], events_.opened);
