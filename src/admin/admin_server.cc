@@ -61,6 +61,10 @@ void AdminServer::add(std::string path, std::string help, bool mutating, Handler
   handlers_[std::move(path)] = Entry{std::move(help), mutating, std::move(handler), std::move(params)};
 }
 
+void AdminServer::addPrefix(std::string prefix, std::string help, Handler handler) {
+  prefix_handlers_[std::move(prefix)] = Entry{std::move(help), false, std::move(handler), {}};
+}
+
 std::string AdminServer::helpText() const {
   std::map<std::string, const Entry*> all;
   const Entry home{"Admin home page", false, nullptr, {}};
@@ -68,6 +72,7 @@ std::string AdminServer::helpText() const {
   all["/"] = &home;
   all["/help"] = &help;
   for (const auto& [path, entry] : handlers_) all[path] = &entry;
+  for (const auto& [prefix, entry] : prefix_handlers_) all[prefix + "*"] = &entry;
   std::string out = "admin commands are:\n";
   for (const auto& [path, entry] : all) {
     out += "  " + path + (entry->mutating ? " (POST)" : "") + ": " + entry->help + "\n";
@@ -151,16 +156,24 @@ asio::awaitable<void> AdminServer::serveAndReserve(network::Tcp::socket socket) 
 
 AdminResponse AdminServer::dispatch(const AdminRequest& request) const {
   if (request.path == "/" || request.path == "/help") return {200, "text/plain; charset=UTF-8", helpText()};
-  const auto it = handlers_.find(request.path);
-  if (it == handlers_.end()) return {404, "text/plain; charset=UTF-8", "invalid path. " + helpText()};
-  if (it->second.mutating && request.method != "POST") {
+  const Entry* entry = nullptr;
+  if (const auto it = handlers_.find(request.path); it != handlers_.end()) {
+    entry = &it->second;
+  } else {
+    // The longest prefix that holds the path (map order: a prefix sorts before its extensions).
+    for (const auto& [prefix, candidate] : prefix_handlers_) {
+      if (request.path.size() > prefix.size() && request.path.starts_with(prefix)) entry = &candidate;
+    }
+  }
+  if (entry == nullptr) return {404, "text/plain; charset=UTF-8", "invalid path. " + helpText()};
+  if (entry->mutating && request.method != "POST") {
     return {405, "text/plain; charset=UTF-8", "Method " + request.method + " not allowed, POST required.\n"};
   }
   AdminResponse response;
   // A handler that fails answers 500 with the reason; an exception escaping
   // into the detached coroutine would close the connection with no answer.
   try {
-    response = it->second.handler(request);
+    response = entry->handler(request);
   } catch (const std::exception& e) {
     SLUICE_LOG(admin, error, "admin handler {} failed: {}", request.path, e.what());
     return {500, "text/plain; charset=UTF-8",

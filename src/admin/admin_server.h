@@ -51,6 +51,10 @@ class AdminServer {
   };
   // `mutating` handlers refuse any method but POST with 405, as Envoy's do.
   void add(std::string path, std::string help, bool mutating, Handler handler, std::vector<Param> params = {});
+  // A handler for every path under `prefix` (which ends with '/'), e.g.
+  // "/v1/nodes/" for /v1/nodes/{id}; an exact path registered by add() wins.
+  // Never mutating.
+  void addPrefix(std::string prefix, std::string help, Handler handler);
   // Envoy's /help text: every endpoint, "(POST)" after the mutating ones, its parameters below it.
   std::string helpText() const;
   // Binds without SO_REUSEPORT: EADDRINUSE when another process (a second
@@ -79,6 +83,7 @@ class AdminServer {
   stats::Store& store_;
   network::Tcp::acceptor acceptor_;
   std::map<std::string, Entry> handlers_;
+  std::map<std::string, Entry> prefix_handlers_;
   // Fd exhaustion (docs/HARDENING.md): admin stays reachable at the
   // process's descriptor limit by holding one spare descriptor for itself.
   network::ReservedDescriptor spare_;

@@ -71,6 +71,27 @@ TEST(AdminServer, NeverSendsAJsonAnswerThatIsNotUtf8) {
   EXPECT_EQ(body(answer), "{\"k\": \"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}\n");
 }
 
+// addPrefix: every path under the prefix, the longest prefix first; an exact
+// path wins; the bare prefix is not under it.
+TEST(AdminServer, PrefixHandlersTakeThePathsUnderThem) {
+  const auto handlers = [](AdminServer& server) {
+    server.addPrefix("/v1/nodes/", "node", [](const AdminRequest& r) {
+      return AdminResponse{200, "text/plain", "node " + r.path};
+    });
+    server.addPrefix("/v1/nodes/x/", "deeper", [](const AdminRequest&) {
+      return AdminResponse{200, "text/plain", "deeper"};
+    });
+    server.add("/v1/nodes/exact", "exact", false, [](const AdminRequest&) {
+      return AdminResponse{200, "text/plain", "exact"};
+    });
+  };
+  EXPECT_EQ(body(get("/v1/nodes/edge-1", handlers)), "node /v1/nodes/edge-1");
+  EXPECT_EQ(body(get("/v1/nodes/x/y", handlers)), "deeper");
+  EXPECT_EQ(body(get("/v1/nodes/exact", handlers)), "exact");
+  EXPECT_EQ(get("/v1/nodes/", handlers).rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_NE(body(get("/help", handlers)).find("  /v1/nodes/*: node\n"), std::string::npos);
+}
+
 TEST(AdminJson, PrintsStringsThatAreNotUtf8InsteadOfThrowing) {
   const std::string out = dumpJson(nlohmann::json{{"\xff", "\xc3"}});
   EXPECT_TRUE(isValidUtf8(out)) << out;

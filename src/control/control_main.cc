@@ -1,0 +1,135 @@
+// sluice-control: the control plane's process. The main thread runs one
+// io_context: the registry source, the debounce, every ADS session and the
+// status API; gRPC's threads only carry requests in and responses out
+// (ads_server.h).
+#include <cstdio>
+#include <iostream>
+
+#include <asio/ip/address.hpp>
+#include <asio/signal_set.hpp>
+
+#include "admin/admin_server.h"
+#include "common/process_signals.h"
+#include "control/ads_server.h"
+#include "control/control_plane.h"
+#include "control/options.h"
+#include "control/registry_source.h"
+#include "control/status_api.h"
+#include "log/logger.h"
+#include "stats/stats.h"
+
+namespace {
+
+using namespace sluice;
+using namespace sluice::control;
+
+int runValidate(const CliOptions& options) {
+  if (!options.registry.starts_with("file:") || options.registry.size() <= 5) {
+    std::cerr << "sluice-control: --registry '" << options.registry << "': expected file:PATH\n";
+    return 1;
+  }
+  const std::string path = options.registry.substr(5);
+  Registry registry;
+  config::ErrorList errors;
+  if (!loadRegistryFile(path, registry, errors)) {
+    std::cerr << path << ": " << errors.size() << (errors.size() == 1 ? " error" : " errors") << "\n"
+              << errors.toString();
+    return 1;
+  }
+  std::cout << path << ": valid (" << registry.zones.size() << " zones, " << registry.services.size() << " services, "
+            << registry.gateways.size() << " gateways)\n";
+  return 0;
+}
+
+int serve(const CliOptions& options) {
+  asio::io_context io;
+  std::string error;
+  auto source = makeRegistrySource(io, options.registry, error);
+  if (!source) {
+    std::cerr << "sluice-control: " << error << "\n";
+    return 1;
+  }
+  ControlPlane control_plane(io, options.control);
+  std::shared_ptr<const Registry> first;
+  const bool started = source->start([&](std::shared_ptr<const Registry> r) { control_plane.onRegistryUpdate(r); },
+                                     [&](const std::string& e) { control_plane.onRegistryRejected(e); }, first, error);
+  if (!started) {
+    std::cerr << "sluice-control: " << source->describe() << ":\n" << error << "\n";
+    return 1;
+  }
+  control_plane.start(first, source->describe());
+
+  stats::Store store(0);
+  admin::AdminServer http(io, store);
+  addStatusHandlers(http, control_plane);
+  std::string host;
+  uint16_t port = 0;
+  splitHostPort(options.http_listen, host, port);
+  if (const auto ec = http.listen({asio::ip::make_address(host), port})) {
+    std::cerr << "sluice-control: --http-listen " << options.http_listen << ": " << ec.message() << "\n";
+    return 1;
+  }
+  AdsServer ads(io, control_plane);
+  int xds_port = 0;
+  if (!ads.start(options.xds_listen, xds_port, error)) {
+    std::cerr << "sluice-control: " << error << "\n";
+    return 1;
+  }
+  splitHostPort(options.xds_listen, host, port);
+  // Tests and scripts read the bound ports from these two lines.
+  std::cout << "sluice-control: xds listening on " << host << ":" << xds_port << "\n"
+            << "sluice-control: http listening on " << http.localEndpoint().address().to_string() << ":"
+            << http.localEndpoint().port() << "\n"
+            << std::flush;
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const std::error_code& ec, int signal) {
+    if (ec) return;
+    SLUICE_LOG(main, info, "caught signal {}, shutting down", signal);
+    http.close();
+    io.stop();
+  });
+  io.run();
+  ads.shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sluice::common::ignoreHangupAndBrokenPipe();
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const CliParse parse = parseControlOptions(args);
+  if (!parse.ok) {
+    std::cerr << "sluice-control: " << parse.error << "\n\n" << controlUsage();
+    return 1;
+  }
+  const CliOptions& options = parse.options;
+  switch (options.command) {
+    case Command::Help:
+      std::cout << controlUsage();
+      return 0;
+    case Command::Version:
+      std::cout << "sluice-control " << SLUICE_VERSION << "\n";
+      return 0;
+    case Command::Validate:
+      return runValidate(options);
+    case Command::Serve:
+      break;
+  }
+  const auto level = log::parseLevel(options.log_level, true);
+  if (!level) {
+    std::cerr << "sluice-control: -l '" << options.log_level << "': not a log level\n\n" << controlUsage();
+    return 1;
+  }
+  log::setAllLevels(*level);
+  log::Config log_config;
+  std::string error;
+  if (!log::init(log_config, error)) {
+    std::cerr << "sluice-control: " << error << "\n";
+    return 1;
+  }
+  const int rc = serve(options);
+  log::shutdown();
+  return rc;
+}

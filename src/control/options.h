@@ -1,0 +1,39 @@
+// sluice-control's command line. Pure parsing, no I/O: parseControlOptions()
+// says what to run or what is wrong with the arguments.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "control/control_plane.h"
+
+namespace sluice::control {
+
+enum class Command { Serve, Validate, Help, Version };
+
+struct CliOptions {
+  Command command = Command::Help;
+  std::string registry;     // file:PATH
+  std::string xds_listen;   // ADDR:PORT
+  std::string http_listen;  // ADDR:PORT
+  ControlOptions control;
+  std::string log_level = "info";
+};
+
+struct CliParse {
+  bool ok = false;
+  CliOptions options;
+  std::string error;  // what is wrong, when !ok
+};
+
+CliParse parseControlOptions(const std::vector<std::string>& args);
+std::string controlUsage();
+
+// "100ms", "2s", "1m", "0": a duration. False when malformed.
+bool parseDuration(const std::string& text, std::chrono::milliseconds& out);
+
+// "127.0.0.1:9000" or "[::1]:9000": the address and the port. False when malformed.
+bool splitHostPort(const std::string& text, std::string& host, uint16_t& port);
+
+}  // namespace sluice::control

@@ -1,0 +1,14 @@
+// The control plane's REST status API (JSON) and /metrics (Prometheus), on
+// sluice's admin HTTP server: GET /v1/registry, /v1/nodes, /v1/nodes/{id},
+// /v1/snapshot/{node_id}, /metrics. Handlers read ControlPlane on the main
+// thread (the admin server's).
+#pragma once
+
+#include "admin/admin_server.h"
+#include "control/control_plane.h"
+
+namespace sluice::control {
+
+void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane);
+
+}  // namespace sluice::control

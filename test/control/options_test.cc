@@ -1,0 +1,89 @@
+#include "control/options.h"
+
+#include <gtest/gtest.h>
+
+#include "support/process.h"
+
+namespace sluice::control {
+namespace {
+
+TEST(ControlOptions, ParsesServe) {
+  const auto p = parseControlOptions({"serve", "--registry", "file:/r.yaml", "--xds-listen", "127.0.0.1:0",
+                                      "--http-listen", "[::1]:9000", "--debounce", "250ms", "--debounce-max", "2s"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.options.command, Command::Serve);
+  EXPECT_EQ(p.options.control.debounce, std::chrono::milliseconds(250));
+  EXPECT_EQ(p.options.control.debounce_max, std::chrono::seconds(2));
+}
+
+TEST(ControlOptions, DefaultsDebounceTo100ms) {
+  const auto p = parseControlOptions({"validate", "--registry", "file:/r.yaml"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.options.control.debounce, std::chrono::milliseconds(100));
+  EXPECT_EQ(p.options.control.debounce_max, std::chrono::seconds(10));
+}
+
+TEST(ControlOptions, BadInputIsAClearError) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, "a command is required (serve or validate)"},
+      {{"run"}, "unknown command 'run' (expected serve or validate)"},
+      {{"serve", "--registry"}, "--registry needs a value"},
+      {{"serve", "--registry", "file:x", "--http-listen", "127.0.0.1:1"}, "--xds-listen is required"},
+      {{"serve", "--registry", "file:x", "--xds-listen", "host:1"}, "--xds-listen 'host:1': expected IP:PORT"},
+      {{"serve", "--registry", "file:x", "--xds-listen", "127.0.0.1:70000"},
+       "--xds-listen '127.0.0.1:70000': expected IP:PORT"},
+      {{"serve", "--registry", "file:x", "--debounce", "fast"},
+       "--debounce 'fast': expected a duration such as 100ms or 2s"},
+      {{"serve", "--registry", "file:x", "--xds-listen", "127.0.0.1:1", "--http-listen", "127.0.0.1:2", "--debounce",
+        "2s", "--debounce-max", "1s"},
+       "--debounce-max must not be less than --debounce"},
+      {{"validate", "--registry", "file:x", "--xds-listen", "127.0.0.1:1"},
+       "--xds-listen is a flag of serve, not of validate"},
+      {{"validate", "--colour", "red"}, "unknown flag '--colour'"},
+      {{"validate"}, "--registry is required"},
+  };
+  for (const auto& [args, error] : cases) {
+    const auto p = parseControlOptions(args);
+    EXPECT_FALSE(p.ok);
+    EXPECT_EQ(p.error, error);
+  }
+}
+
+// The binary: validate's exit codes and output, --version, bad input.
+TEST(ControlBinary, ValidateExitsZeroForTheExample) {
+  const auto r = test::runProcess(
+      {SLUICE_CONTROL_BINARY, "validate", "--registry", "file:" SLUICE_SOURCE_DIR "/examples/control/registry.yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("valid (2 zones, 1 services, 1 gateways)"), std::string::npos) << r.out;
+}
+
+TEST(ControlBinary, ValidateExitsOneWithEveryError) {
+  const std::string path = ::testing::TempDir() + "/bad-registry.yaml";
+  FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("zones: [a]\nservices: [ { name: s, instances: [ { address: x, port: 0, zone: b } ] } ]\n", f);
+  std::fclose(f);
+  const auto r = test::runProcess({SLUICE_CONTROL_BINARY, "validate", "--registry", "file:" + path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("3 errors"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("services[0].instances[0].address: 'x' is not an IP address"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("services[0].instances[0].port: must be 1..65535 (got 0)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("services[0].instances[0].zone: 'b' is not one of zones"), std::string::npos) << r.err;
+}
+
+TEST(ControlBinary, HelpVersionAndBadInput) {
+  EXPECT_EQ(test::runProcess({SLUICE_CONTROL_BINARY, "--version"}).out, "sluice-control 0.1.0\n");
+  const auto help = test::runProcess({SLUICE_CONTROL_BINARY, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("usage: sluice-control serve"), std::string::npos);
+  const auto bad = test::runProcess({SLUICE_CONTROL_BINARY, "serve", "--registry", "etcd://127.0.0.1:2379/x",
+                                     "--xds-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("the etcd registry is not built yet"), std::string::npos) << bad.err;
+  const auto missing = test::runProcess({SLUICE_CONTROL_BINARY, "serve", "--registry", "file:/nonexistent.yaml",
+                                         "--xds-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("/nonexistent.yaml"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace sluice::control

@@ -1,0 +1,88 @@
+// Starts the real sluice-control on a registry file and tells the test its
+// ADS and HTTP ports (it prints them once bound; every port is 0).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from './http.mjs';
+
+export const CONTROL = process.env.SLUICE_CONTROL_BINARY
+  ?? (process.env.SLUICE_BINARY ? join(process.env.SLUICE_BINARY, '..', 'sluice-control') : undefined);
+if (!CONTROL) throw new Error('SLUICE_CONTROL_BINARY is not set (run through ctest)');
+
+// A port free now (for a registry's gateway, which cannot say 0).
+export async function freePort() {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export class Control {
+  constructor(child, dir, xds, http) {
+    this.child = child;
+    this.dir = dir;
+    this.xdsPort = xds;
+    this.httpPort = http;
+    this.stderr = '';
+  }
+
+  get registryPath() { return join(this.dir, 'registry.yaml'); }
+
+  // Replaces the registry file by a rename, as the file source expects.
+  writeRegistry(text) {
+    const tmp = join(this.dir, `registry.${Date.now()}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, this.registryPath);
+  }
+
+  async get(path) {
+    const res = await request({ port: this.httpPort, path });
+    return { status: res.status, body: res.headers['content-type']?.startsWith('application/json') ? JSON.parse(res.body) : res.body };
+  }
+
+  async stop() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    const [code] = await exited;
+    rmSync(this.dir, { recursive: true, force: true });
+    return code;
+  }
+}
+
+export async function startControl(registry, { args = [], xdsPort = 0 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-control-it-'));
+  writeFileSync(join(dir, 'registry.yaml'), registry);
+  const child = spawn(CONTROL, ['serve', '--registry', `file:${join(dir, 'registry.yaml')}`,
+    '--xds-listen', `127.0.0.1:${xdsPort}`, '--http-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c) => { stderr += c; });
+  child.stdout.setEncoding('utf8');
+  const ports = await new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      stdout += chunk;
+      const xds = stdout.match(/xds listening on [^\s]+:(\d+)/);
+      const http = stdout.match(/http listening on [^\s]+:(\d+)/);
+      if (!xds || !http) return;
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      resolve([Number(xds[1]), Number(http[1])]);
+    };
+    const onExit = (code) => reject(new Error(`sluice-control exited with ${code}:\n${stderr}`));
+    child.stdout.on('data', onData);
+    child.on('exit', onExit);
+  });
+  child.stdout.resume();
+  const control = new Control(child, dir, ports[0], ports[1]);
+  child.stderr.on('data', (c) => { control.stderr += c; });
+  control.stderr = stderr;
+  return control;
+}
