@@ -10,6 +10,7 @@ import { startSluice, httpListener, routes, staticCluster } from './lib/sluice.m
 import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
 import { AdsServer, TYPE, any } from './lib/ads_server.mjs';
+import { startLoad } from './lib/load.mjs';
 
 let ads;
 let sluice;
@@ -186,51 +187,24 @@ test('EDS is counted per cluster: cluster.<name>.update_*, update_no_rebuild, up
 });
 
 test('an endpoint change under load: no failed request', { timeout: 20_000 }, async (t) => {
-  const seen = { a: 0, b: 0, failed: 0 };
-  let pushed = 0;
   let firstB = 0;
-  let running = true;
-  const load = async () => {
-    while (running) {
-      try {
-        const res = await get();
-        if (res.status !== 200) seen.failed++;
-        else seen[res.headers['x-backend']]++;
-        if (res.headers['x-backend'] === 'b' && !firstB) firstB = performance.now();
-      } catch {
-        seen.failed++;
-      }
-    }
-  };
-  const loops = Array.from({ length: 4 }, load);
-  await until(() => seen.a > 50);
-  pushed = performance.now();
+  const load = startLoad(() => get(), {
+    onResponse: (res) => { if (res.headers['x-backend'] === 'b' && !firstB) firstB = performance.now(); },
+  });
+  await until(() => load.count('a') > 50);
+  const pushed = performance.now();
   ads.push(TYPE.endpoint, 'e2', [assignment('web', [b.port]), assignment('other', [a.port])]);
-  await until(() => seen.b > 50);
+  await until(() => load.count('b') > 50);
   t.diagnostic(`push to first response from the new endpoint: ${(firstB - pushed).toFixed(1)} ms`);
-  running = false;
-  await Promise.all(loops);
-  assert.equal(seen.failed, 0);
+  assert.equal((await load.stop()).failed, 0);
 });
 
 test('a cluster added, a listener moved to it and back, the cluster removed, under load: no failed request', { timeout: 20_000 }, async () => {
   // New connections and kept-alive ones: a listener change must not fail a request on either.
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 2 });
-  const seen = { a: 0, b: 0, failed: 0 };
-  let running = true;
-  const load = (agent) => async () => {
-    while (running) {
-      try {
-        const res = await request({ port: sluice.port('ingress'), path: '/', agent });
-        if (res.status !== 200) seen.failed++;
-        else seen[res.headers['x-backend']]++;
-      } catch {
-        seen.failed++;
-      }
-    }
-  };
-  const loops = [load(false), load(false), load(keepAlive), load(keepAlive)].map((f) => f());
-  await until(() => seen.b > 50);  // web is on b since the endpoint change
+  const load = startLoad((i) => request({ port: sluice.port('ingress'), path: '/', agent: i < 2 ? false : keepAlive }));
+  const seen = load.seen;
+  await until(() => load.count('b') > 50);  // web is on b since the endpoint change
   // Envoy's safe order, as a control plane sends it: the cluster first, the listener that routes to it
   // next, the removal only once no listener routes to it.
   ads.push(TYPE.endpoint, 'e3', [assignment('web', [b.port]), assignment('other', [a.port]), assignment('web2', [a.port])]);
@@ -240,20 +214,19 @@ test('a cluster added, a listener moved to it and back, the cluster removed, und
   from = ads.requests.length;
   ads.push(TYPE.listener, 'l-x1', [listener('ingress', 'web2')]);
   await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.version_info === 'l-x1', from);
-  const onA = seen.a;
-  await until(() => seen.a > onA + 50);
+  const onA = load.count('a');
+  await until(() => load.count('a') > onA + 50);
   from = ads.requests.length;
   ads.push(TYPE.listener, 'l-x2', [listener('ingress', 'web')]);
   await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.version_info === 'l-x2', from);
-  const onB = seen.b;
-  await until(() => seen.b > onB + 50);
+  const onB = load.count('b');
+  await until(() => load.count('b') > onB + 50);
   from = ads.requests.length;
   ads.push(TYPE.cluster, 'c-x2', [edsCluster('web'), edsCluster('other')]);
   await ads.waitForRequest((r) => r.type_url === TYPE.cluster && r.version_info === 'c-x2', from);
-  const after = seen.b;
-  await until(() => seen.b > after + 50);
-  running = false;
-  await Promise.all(loops);
+  const after = load.count('b');
+  await until(() => load.count('b') > after + 50);
+  await load.stop();
   keepAlive.destroy();
   assert.equal(seen.failed, 0);
 });
@@ -282,26 +255,13 @@ test('initial_fetch_timeout ends the warming of an EDS cluster the server never 
 });
 
 test('the control plane dies: traffic continues, connected_state 0; it returns: the client resyncs, no request fails', { timeout: 20_000 }, async () => {
-  const seen = { b: 0, other: 0, failed: 0 };
-  let running = true;
-  const load = async () => {
-    while (running) {
-      try {
-        const res = await get();
-        if (res.status !== 200) seen.failed++;
-        else if (res.headers['x-backend'] === 'b') seen.b++;
-        else seen.other++;
-      } catch {
-        seen.failed++;
-      }
-    }
-  };
-  const loops = Array.from({ length: 4 }, load);
+  const load = startLoad(() => get(), { key: (res) => (res.headers['x-backend'] === 'b' ? 'b' : 'other') });
+  const seen = load.seen;
   const port = ads.port;
   ads.stop();
   await until(async () => (await stat('control_plane.connected_state')) === 0);
-  const down = seen.b;
-  await until(() => seen.b > down + 50);  // served on the last config while the control plane is away
+  const down = load.count('b');
+  await until(() => load.count('b') > down + 50);  // served on the last config while the control plane is away
   const from = ads.requests.length;
   await ads.start(port);
   const cds = await ads.waitForRequest((r) => r.type_url === TYPE.cluster, from);
@@ -313,12 +273,11 @@ test('the control plane dies: traffic continues, connected_state 0; it returns: 
   // Resynced: the whole state again, ACKed, while the traffic flows.
   await ads.waitForRequest((r) => r.type_url === TYPE.listener && r.response_nonce, from);
   await until(async () => (await stat('control_plane.connected_state')) === 1);
-  const up = seen.b;
-  await until(() => seen.b > up + 50);
-  running = false;
-  await Promise.all(loops);
+  const up = load.count('b');
+  await until(() => load.count('b') > up + 50);
+  await load.stop();
   assert.ok((await stat('cluster_manager.cds.update_failure')) >= 1);
-  assert.deepEqual({ failed: seen.failed, other: seen.other }, { failed: 0, other: 0 });
+  assert.deepEqual({ failed: seen.failed, other: load.count('other') }, { failed: 0, other: 0 });
 });
 
 test('the endpoints of the ADS cluster are tried in turn: a dead first one, the server second', { timeout: 20_000 }, async () => {
@@ -389,26 +348,11 @@ test('RDS over ADS: the listener warms until its route config arrives, requested
 
 test('RDS over ADS: a route change swaps routes under load, no failed request, no listener churn', { timeout: 20_000 }, async () => {
   const modified = (await stat('listener_manager.listener_modified')) ?? 0;
-  const seen = { v1: 0, v2: 0, failed: 0 };
-  let running = true;
-  const load = async () => {
-    while (running) {
-      try {
-        const res = await getEdge();
-        if (res.status !== 200) seen.failed++;
-        else seen[res.headers['x-routes']]++;
-      } catch {
-        seen.failed++;
-      }
-    }
-  };
-  const loops = Array.from({ length: 4 }, load);
-  await until(() => seen.v1 > 50);
+  const load = startLoad(() => getEdge(), { key: (res) => res.headers['x-routes'] });
+  await until(() => load.count('v1') > 50);
   ads.push(TYPE.route, 'r-v2', [routeConfig('r1', 'v2')]);
-  await until(() => seen.v2 > 50);
-  running = false;
-  await Promise.all(loops);
-  assert.equal(seen.failed, 0);
+  await until(() => load.count('v2') > 50);
+  assert.equal((await load.stop()).failed, 0);
   assert.equal((await stat('listener_manager.listener_modified')) ?? 0, modified);
   assert.equal(await stat('http.edge.rds.r1.update_success'), 2);
 });

@@ -10,6 +10,7 @@ import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
 import { TYPE, any } from './lib/ads_server.mjs';
 import { DeltaAdsServer } from './lib/delta_ads_server.mjs';
+import { startLoad } from './lib/load.mjs';
 
 let ads;
 let sluice;
@@ -161,27 +162,12 @@ test('delta: a rejected listener has an error_state in /config_dump; its next ac
 });
 
 test('delta: an endpoint change under load: no failed request, only the changed assignment sent', { timeout: 20_000 }, async () => {
-  const seen = { a: 0, b: 0, failed: 0 };
-  let running = true;
-  const load = async () => {
-    while (running) {
-      try {
-        const res = await get();
-        if (res.status !== 200) seen.failed++;
-        else seen[res.headers['x-backend']]++;
-      } catch {
-        seen.failed++;
-      }
-    }
-  };
-  const loops = Array.from({ length: 4 }, load);
-  await until(() => seen.a > 50);
+  const load = startLoad(() => get());
+  await until(() => load.count('a') > 50);
   const sent = ads.responses.length;
   ads.push(TYPE.endpoint, [assignment('web', '2', [b.port])]);
-  await until(() => seen.b > 50);
-  running = false;
-  await Promise.all(loops);
-  assert.equal(seen.failed, 0);
+  await until(() => load.count('b') > 50);
+  assert.equal((await load.stop()).failed, 0);
   assert.deepEqual(ads.responses.slice(sent).map((r) => r.names), [['web']]);
 });
 
