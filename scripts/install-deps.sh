@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl python3
   haproxy  # test/differential: the same raw requests to sluice and HAProxy
+  etcd-server  # sluice-control's etcd registry: unit and integration tests start real members
 )
 
 missing=()

@@ -65,6 +65,32 @@ void AdminServer::addPrefix(std::string prefix, std::string help, Handler handle
   prefix_handlers_[std::move(prefix)] = Entry{std::move(help), false, std::move(handler), {}};
 }
 
+void AdminServer::addAsync(std::string path, std::string help, AsyncHandler handler) {
+  async_handlers_[std::move(path)] = {std::move(help), std::move(handler)};
+}
+
+asio::awaitable<AdminResponse> AdminServer::dispatchAsync(const AdminRequest& request) const {
+  const AsyncHandler* handler = nullptr;
+  for (const auto& [path, entry] : async_handlers_) {
+    if (request.path == path ||
+        (path.ends_with('/') && request.path.size() > path.size() && request.path.starts_with(path))) {
+      handler = &entry.second;
+    }
+  }
+  if (handler == nullptr) co_return dispatch(request);
+  std::string failure;
+  try {
+    co_return co_await (*handler)(request);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "an unknown exception";
+  }
+  SLUICE_LOG(admin, error, "admin handler {} failed: {}", request.path, failure);
+  co_return AdminResponse{500, "text/plain; charset=UTF-8",
+                          "admin handler " + request.path + " failed: " + toValidUtf8(failure) + "\n"};
+}
+
 std::string AdminServer::helpText() const {
   std::map<std::string, const Entry*> all;
   const Entry home{"Admin home page", false, nullptr, {}};
@@ -73,6 +99,12 @@ std::string AdminServer::helpText() const {
   all["/help"] = &help;
   for (const auto& [path, entry] : handlers_) all[path] = &entry;
   for (const auto& [prefix, entry] : prefix_handlers_) all[prefix + "*"] = &entry;
+  std::vector<Entry> async_entries;
+  async_entries.reserve(async_handlers_.size());
+  for (const auto& [path, entry] : async_handlers_) {
+    async_entries.push_back(Entry{entry.first, false, nullptr, {}});
+    all[path.ends_with('/') ? path + "*" : path] = &async_entries.back();
+  }
   std::string out = "admin commands are:\n";
   for (const auto& [path, entry] : all) {
     out += "  " + path + (entry->mutating ? " (POST)" : "") + ": " + entry->help + "\n";
@@ -224,7 +256,7 @@ asio::awaitable<void> AdminServer::serve(network::Tcp::socket socket) {
           in.append(chunk, more);
         }
         request.body = in.substr(result.consumed, body_size);
-        response = dispatch(request);
+        response = co_await dispatchAsync(request);
       }
     }
     http::http1::ResponseHead out_head;

@@ -55,6 +55,12 @@ class AdminServer {
   // "/v1/nodes/" for /v1/nodes/{id}; an exact path registered by add() wins.
   // Never mutating.
   void addPrefix(std::string prefix, std::string help, Handler handler);
+  // A handler that waits on I/O (the control plane's writes to its store,
+  // its calls to a peer). Every method reaches it (it answers 405 itself
+  // where it must). `path` ending with '/' takes every path under it;
+  // checked before the synchronous handlers.
+  using AsyncHandler = std::function<asio::awaitable<AdminResponse>(const AdminRequest&)>;
+  void addAsync(std::string path, std::string help, AsyncHandler handler);
   // Envoy's /help text: every endpoint, "(POST)" after the mutating ones, its parameters below it.
   std::string helpText() const;
   // Binds without SO_REUSEPORT: EADDRINUSE when another process (a second
@@ -78,12 +84,14 @@ class AdminServer {
   asio::awaitable<void> serveAndReserve(network::Tcp::socket socket);
   asio::awaitable<void> serve(network::Tcp::socket socket);
   AdminResponse dispatch(const AdminRequest& request) const;
+  asio::awaitable<AdminResponse> dispatchAsync(const AdminRequest& request) const;
 
   asio::io_context& io_;
   stats::Store& store_;
   network::Tcp::acceptor acceptor_;
   std::map<std::string, Entry> handlers_;
   std::map<std::string, Entry> prefix_handlers_;
+  std::map<std::string, std::pair<std::string, AsyncHandler>> async_handlers_;  // path -> help, handler
   // Fd exhaustion (docs/HARDENING.md): admin stays reachable at the
   // process's descriptor limit by holding one spare descriptor for itself.
   network::ReservedDescriptor spare_;

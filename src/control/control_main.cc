@@ -13,6 +13,7 @@
 #include "control/ads_server.h"
 #include "control/control_plane.h"
 #include "control/options.h"
+#include "control/registry_api.h"
 #include "control/registry_source.h"
 #include "control/status_api.h"
 #include "log/logger.h"
@@ -24,19 +25,35 @@ using namespace sluice;
 using namespace sluice::control;
 
 int runValidate(const CliOptions& options) {
-  if (!options.registry.starts_with("file:") || options.registry.size() <= 5) {
-    std::cerr << "sluice-control: --registry '" << options.registry << "': expected file:PATH\n";
-    return 1;
-  }
-  const std::string path = options.registry.substr(5);
   Registry registry;
-  config::ErrorList errors;
-  if (!loadRegistryFile(path, registry, errors)) {
-    std::cerr << path << ": " << errors.size() << (errors.size() == 1 ? " error" : " errors") << "\n"
-              << errors.toString();
-    return 1;
+  std::string name;
+  if (options.registry.starts_with("etcd://")) {
+    // The same read as serve's first one, then nothing more.
+    asio::io_context io;
+    std::string error;
+    auto source = makeRegistrySource(io, options.registry, error);
+    std::shared_ptr<const Registry> first;
+    if (!source || !source->start([](std::shared_ptr<const Registry>) {}, [](const std::string&) {}, first, error)) {
+      std::cerr << options.registry << ":\n" << error << "\n";
+      return 1;
+    }
+    registry = *first;
+    name = options.registry;
+  } else {
+    if (!options.registry.starts_with("file:") || options.registry.size() <= 5) {
+      std::cerr << "sluice-control: --registry '" << options.registry
+                << "': expected file:PATH or etcd://HOST:PORT[,HOST:PORT...]/PREFIX\n";
+      return 1;
+    }
+    name = options.registry.substr(5);
+    config::ErrorList errors;
+    if (!loadRegistryFile(name, registry, errors)) {
+      std::cerr << name << ": " << errors.size() << (errors.size() == 1 ? " error" : " errors") << "\n"
+                << errors.toString();
+      return 1;
+    }
   }
-  std::cout << path << ": valid (" << registry.zones.size() << " zones, " << registry.services.size() << " services, "
+  std::cout << name << ": valid (" << registry.zones.size() << " zones, " << registry.services.size() << " services, "
             << registry.gateways.size() << " gateways)\n";
   return 0;
 }
@@ -61,7 +78,8 @@ int serve(const CliOptions& options) {
 
   stats::Store store(0);
   admin::AdminServer http(io, store);
-  addStatusHandlers(http, control_plane);
+  addStatusHandlers(http, control_plane, source.get());
+  addRegistryApi(http, control_plane, *source);
   std::string host;
   uint16_t port = 0;
   splitHostPort(options.http_listen, host, port);

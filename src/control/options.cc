@@ -7,15 +7,18 @@
 namespace sluice::control {
 
 std::string controlUsage() {
-  return "usage: sluice-control serve --registry file:PATH --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
+  return "usage: sluice-control serve --registry REGISTRY --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
          "                            [--debounce 100ms] [--debounce-max 10s] [-l LEVEL]\n"
-         "       sluice-control validate --registry file:PATH\n"
+         "       sluice-control validate --registry REGISTRY\n"
          "       sluice-control --help | --version\n"
          "\n"
          "  serve       translate the registry into xDS and serve it over ADS (state of the world)\n"
          "  validate    check a registry: exit 0 when valid, 1 with every error otherwise\n"
          "\n"
          "  --registry file:PATH     the registry (YAML), followed with inotify (replace it by a rename)\n"
+         "  --registry etcd://HOST:PORT[,HOST:PORT...]/PREFIX\n"
+         "                           the registry in etcd (a key per service, gateway and zone weight under\n"
+         "                           PREFIX), followed with etcd's watch; writable (PUT/DELETE instances)\n"
          "  --xds-listen ADDR:PORT   the ADS gRPC server (port 0: any)\n"
          "  --http-listen ADDR:PORT  the status API and /metrics (port 0: any)\n"
          "  --debounce DURATION      wait this long after a registry change for more (default 100ms)\n"

@@ -14,7 +14,7 @@ enum class Command { Serve, Validate, Help, Version };
 
 struct CliOptions {
   Command command = Command::Help;
-  std::string registry;     // file:PATH
+  std::string registry;     // file:PATH or etcd://HOST:PORT[,HOST:PORT...]/PREFIX
   std::string xds_listen;   // ADDR:PORT
   std::string http_listen;  // ADDR:PORT
   ControlOptions control;

@@ -1,5 +1,7 @@
 #include "control/registry_source.h"
 
+#include "control/etcd_registry_source.h"
+
 namespace sluice::control {
 
 bool FileRegistrySource::start(Accepted accepted, Rejected rejected, std::shared_ptr<const Registry>& first,
@@ -32,11 +34,19 @@ void FileRegistrySource::reload() {
 std::unique_ptr<RegistrySource> makeRegistrySource(asio::io_context& io, const std::string& spec, std::string& error) {
   if (spec.starts_with("file:") && spec.size() > 5) return std::make_unique<FileRegistrySource>(io, spec.substr(5));
   if (spec.starts_with("etcd://")) {
-    error = "--registry " + spec + ": the etcd registry is not built yet (use file:PATH)";
-  } else {
-    error = "--registry '" + spec + "': expected file:PATH";
+    EtcdSpec etcd;
+    if (!parseEtcdSpec(spec, etcd, error)) return nullptr;
+    return std::make_unique<EtcdRegistrySource>(io, std::move(etcd), spec);
   }
+  error = "--registry '" + spec + "': expected file:PATH or etcd://HOST:PORT[,HOST:PORT...]/PREFIX";
   return nullptr;
+}
+
+asio::awaitable<WriteResult> RegistrySource::writeInstance(std::string, std::string, uint32_t,
+                                                           std::optional<nlohmann::json>) {
+  co_return WriteResult{501,
+                        {{"error", describe() + " is read-only: edit the file and replace it by a rename; "
+                                                "writes need --registry etcd://HOST:PORT/PREFIX"}}};
 }
 
 }  // namespace sluice::control

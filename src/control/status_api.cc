@@ -85,7 +85,20 @@ std::vector<std::pair<uint64_t, const AdsSession*>> sessionsOf(const ControlPlan
   return out;
 }
 
-std::string metrics(const ControlPlane& cp) {
+json storeJson(const SourceStatus& s) {
+  return {{"state", s.state},
+          {"member", s.member},
+          {"revision", s.revision},
+          {"last_error", s.last_error},
+          {"last_error_at", timeText(s.last_error_at)},
+          {"errors", s.errors},
+          {"reconnects", s.reconnects},
+          {"full_reads", s.full_reads},
+          {"compactions", s.compactions},
+          {"watch_events", s.watch_events}};
+}
+
+std::string metrics(const ControlPlane& cp, const RegistrySource* source) {
   const auto& c = cp.counters();
   const auto& r = cp.registryStatus();
   size_t connected = 0;
@@ -109,14 +122,25 @@ std::string metrics(const ControlPlane& cp) {
   counter("registry_updates_rejected_total", "registry updates rejected (the previous one kept)", r.rejected);
   gauge("connected_proxies", "ADS streams that named their node", connected);
   gauge("snapshots", "distinct translated snapshots held", cp.cachedSnapshots());
+  if (source != nullptr) {
+    const SourceStatus s = source->status();
+    gauge("registry_store_up", "1 while the registry store is followed (watching), 0 while it is not reached",
+          s.state == "watching" ? 1 : 0);
+    gauge("registry_store_revision", "the store revision the registry served is at", static_cast<uint64_t>(s.revision));
+    counter("registry_store_errors_total", "registry store failures (connect, read, lost watch)", s.errors);
+    counter("registry_store_reconnects_total", "store watches opened again after a loss", s.reconnects);
+    counter("registry_store_full_reads_total", "reads of every registry key (the first, and after compaction)",
+            s.full_reads);
+    counter("registry_store_compactions_total", "watches canceled because their revision was compacted", s.compactions);
+  }
   return out;
 }
 
 }  // namespace
 
-void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp) {
+void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const RegistrySource* source) {
   server.add("/v1/registry", "the registry served, its version and the last rejected update", false,
-             [&cp](const admin::AdminRequest&) {
+             [&cp, source](const admin::AdminRequest&) {
                const auto& r = cp.registryStatus();
                json out{{"source", r.source},
                         {"version", r.version},
@@ -126,6 +150,7 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp) {
                         {"last_error", r.last_error},
                         {"rejected_at", timeText(r.rejected_at)},
                         {"registry", json::parse(registryJson(*cp.registry()))}};
+               if (source != nullptr) out["store"] = storeJson(source->status());
                return jsonResponse(out);
              });
   server.add("/v1/nodes", "every connected node's sync state per type", false, [&cp](const admin::AdminRequest&) {
@@ -149,18 +174,22 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp) {
                    [&cp](const admin::AdminRequest& request) {
                      const std::string id = admin::percentDecode(request.path.substr(std::strlen("/v1/snapshot/")));
                      const auto sessions = sessionsOf(cp, id);
-                     if (sessions.empty()) {
+                     // A node connected to another replica: ?cluster= names its node.cluster (/v1/diff).
+                     std::string cluster = admin::percentDecode(request.param("cluster"));
+                     if (!sessions.empty()) {
+                       cluster = sessions.front().second->node().cluster();
+                     } else if (!request.hasParam("cluster")) {
                        return jsonResponse({{"error", "node '" + id + "' is not connected"}}, 404);
                      }
-                     const std::string cluster = sessions.front().second->node().cluster();
                      json out = snapshotJson(*cp.snapshotFor(cluster));
                      out["node"] = id;
                      out["cluster"] = cluster;
                      return jsonResponse(out);
                    });
-  server.add("/metrics", "the control plane's metrics (Prometheus text)", false, [&cp](const admin::AdminRequest&) {
-    return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8", metrics(cp)};
-  });
+  server.add("/metrics", "the control plane's metrics (Prometheus text)", false,
+             [&cp, source](const admin::AdminRequest&) {
+               return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8", metrics(cp, source)};
+             });
 }
 
 }  // namespace sluice::control

@@ -6,9 +6,11 @@
 
 #include "admin/admin_server.h"
 #include "control/control_plane.h"
+#include "control/registry_source.h"
 
 namespace sluice::control {
 
-void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane);
+// `source` (when given) adds the store's state to /v1/registry and /metrics.
+void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane, const RegistrySource* source = nullptr);
 
 }  // namespace sluice::control
