@@ -75,10 +75,14 @@ TEST(ControlBinary, HelpVersionAndBadInput) {
   const auto help = test::runProcess({SLUICE_CONTROL_BINARY, "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("usage: sluice-control serve"), std::string::npos);
-  const auto bad = test::runProcess({SLUICE_CONTROL_BINARY, "serve", "--registry", "etcd://127.0.0.1:2379/x",
+  // Port 1 on loopback: nothing listens, the first read fails on every member.
+  const auto bad = test::runProcess({SLUICE_CONTROL_BINARY, "serve", "--registry", "etcd://127.0.0.1:1/x",
                                      "--xds-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"});
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("the etcd registry is not built yet"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("connect 127.0.0.1:1"), std::string::npos) << bad.err;
+  const auto no_prefix = test::runProcess({SLUICE_CONTROL_BINARY, "validate", "--registry", "etcd://127.0.0.1:1"});
+  EXPECT_EQ(no_prefix.exit_code, 1);
+  EXPECT_NE(no_prefix.err.find("no /PREFIX"), std::string::npos) << no_prefix.err;
   const auto missing = test::runProcess({SLUICE_CONTROL_BINARY, "serve", "--registry", "file:/nonexistent.yaml",
                                          "--xds-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"});
   EXPECT_EQ(missing.exit_code, 1);
