@@ -183,7 +183,8 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const Regis
                      }
                      json out = snapshotJson(*cp.snapshotFor(cluster));
                      out["node"] = id;
-                     out["cluster"] = cluster;
+                     // Not "cluster": that key holds the CDS resources.
+                     out["node_cluster"] = cluster;
                      return jsonResponse(out);
                    });
   server.add("/metrics", "the control plane's metrics (Prometheus text)", false,

@@ -102,7 +102,8 @@ test('/v1/nodes shows the sluice node SYNCED for every type', { timeout: 20_000 
   assert.deepEqual(n.types.endpoint.names, ['echo.z1', 'echo.z2']);
   // What the node gets, by name, with each resource's own version.
   const snapshot = (await control.get('/v1/snapshot/edge-1')).body;
-  assert.equal(snapshot.cluster, 'edge');
+  assert.equal(snapshot.node_cluster, 'edge');
+  assert.deepEqual(snapshot.cluster.resources.map((r) => r.name), ['echo.z1', 'echo.z2']);
   assert.deepEqual(snapshot.endpoint.resources.map((r) => r.name), ['echo.z1', 'echo.z2']);
   assert.equal(snapshot.endpoint.version, n.types.endpoint.acked_version);
   assert.equal((await control.get('/v1/nodes/nobody')).status, 404);

@@ -41,9 +41,22 @@ export class Control {
     renameSync(tmp, this.registryPath);
   }
 
-  async get(path) {
-    const res = await request({ port: this.httpPort, path });
+  async get(path) { return this.call('GET', path); }
+
+  async call(method, path, body) {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers = text === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+    const res = await request({ port: this.httpPort, path, method, headers, body: text });
     return { status: res.status, body: res.headers['content-type']?.startsWith('application/json') ? JSON.parse(res.body) : res.body };
+  }
+
+  // SIGKILL: a replica that dies.
+  async kill() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   async stop() {
@@ -56,10 +69,15 @@ export class Control {
   }
 }
 
+// `registry` is the file's text, or `{ spec: 'etcd://...' }` for another store.
 export async function startControl(registry, { args = [], xdsPort = 0 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-control-it-'));
-  writeFileSync(join(dir, 'registry.yaml'), registry);
-  const child = spawn(CONTROL, ['serve', '--registry', `file:${join(dir, 'registry.yaml')}`,
+  let spec = registry?.spec;
+  if (!spec) {
+    writeFileSync(join(dir, 'registry.yaml'), registry);
+    spec = `file:${join(dir, 'registry.yaml')}`;
+  }
+  const child = spawn(CONTROL, ['serve', '--registry', spec,
     '--xds-listen', `127.0.0.1:${xdsPort}`, '--http-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
