@@ -171,6 +171,16 @@ test('a bad registry edit is rejected whole and the old config keeps serving', {
   assert.match(metrics, /^sluice_control_xds_nacks_total 0$/m);
 });
 
+test('the file registry is read-only: PUT and DELETE answer 501 with the reason', { timeout: 20_000 }, async () => {
+  const put = await control.call('PUT', `/v1/services/echo/instances/127.0.0.1:${b.port}`, { zone: 'z2' });
+  assert.equal(put.status, 501);
+  assert.match(put.body.error, /read-only: edit the file/);
+  assert.equal((await control.call('DELETE', `/v1/services/echo/instances/127.0.0.1:${a.port}`)).status, 501);
+  assert.equal((await control.call('PUT', '/v1/services/echo/nothing')).status, 404);
+  const metrics = (await control.get('/metrics')).body;
+  assert.doesNotMatch(metrics, /registry_store_up 0/);
+});
+
 test('a restarted control plane resyncs the proxy, which kept serving meanwhile', { timeout: 30_000 }, async () => {
   const versions = (await node()).types;
   const text = registry({ instances: [{ port: a.port, zone: 'z1' }, { port: b.port, zone: 'z2' }], weights: '{ z2: 0 }' });
