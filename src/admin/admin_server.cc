@@ -72,8 +72,8 @@ void AdminServer::addAsync(std::string path, std::string help, AsyncHandler hand
 asio::awaitable<AdminResponse> AdminServer::dispatchAsync(const AdminRequest& request) const {
   const AsyncHandler* handler = nullptr;
   for (const auto& [path, entry] : async_handlers_) {
-    if (request.path == path ||
-        (path.ends_with('/') && request.path.size() > path.size() && request.path.starts_with(path))) {
+    const bool under = request.path.size() > path.size() && request.path.starts_with(path);
+    if (path.ends_with('/') ? under : request.path == path) {
       handler = &entry.second;
     }
   }

@@ -92,6 +92,28 @@ TEST(AdminServer, PrefixHandlersTakeThePathsUnderThem) {
   EXPECT_NE(body(get("/help", handlers)).find("  /v1/nodes/*: node\n"), std::string::npos);
 }
 
+TEST(AdminServer, AsyncHandlersWaitOnATimerAndComeFirst) {
+  const auto handlers = [](AdminServer& server) {
+    server.add("/v1/diff", "sync", false, [](const AdminRequest&) { return AdminResponse{200, "text/plain", "sync"}; });
+    server.addAsync("/v1/diff", "async", [](const AdminRequest& r) -> asio::awaitable<AdminResponse> {
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+      co_await timer.async_wait(asio::use_awaitable);
+      co_return AdminResponse{200, "text/plain", "waited " + r.method + " " + r.path};
+    });
+    server.addAsync("/v1/services/", "writes", [](const AdminRequest&) -> asio::awaitable<AdminResponse> {
+      throw std::runtime_error("store gone");
+      co_return AdminResponse{};
+    });
+  };
+  EXPECT_EQ(body(get("/v1/diff", handlers)), "waited GET /v1/diff");
+  const std::string failed = get("/v1/services/echo", handlers);
+  EXPECT_EQ(failed.rfind("HTTP/1.1 500 ", 0), 0u) << failed;
+  EXPECT_NE(body(failed).find("store gone"), std::string::npos);
+  EXPECT_EQ(get("/v1/services/", handlers).rfind("HTTP/1.1 404 ", 0), 0u);
+  const std::string help = body(get("/help", handlers));
+  EXPECT_NE(help.find("  /v1/services/*: writes\n"), std::string::npos) << help;
+}
+
 TEST(AdminJson, PrintsStringsThatAreNotUtf8InsteadOfThrowing) {
   const std::string out = dumpJson(nlohmann::json{{"\xff", "\xc3"}});
   EXPECT_TRUE(isValidUtf8(out)) << out;
