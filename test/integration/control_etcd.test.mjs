@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { startSluice, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
-import { startControl, freePort } from './lib/control.mjs';
+import { spawnSync } from 'node:child_process';
+import { startControl, freePort, CONTROL } from './lib/control.mjs';
 import { startEtcdCluster } from './lib/etcd.mjs';
 import { startLoad } from './lib/load.mjs';
 
@@ -45,6 +46,7 @@ async function connected() {
 }
 async function synced() { return (await connected()) !== undefined; }
 async function store(r) { return (await r.get('/v1/registry')).body; }
+const validate = () => spawnSync(CONTROL, ['validate', '--registry', `etcd://${etcd.endpoints()}${P}`], { encoding: 'utf8' });
 
 before(async () => {
   [a, b, c] = await Promise.all([startBackend({ name: 'a' }), startBackend({ name: 'b' }), startBackend({ name: 'c' })]);
@@ -88,6 +90,9 @@ test('traffic flows to the backends the etcd registry names; both replicas watch
     assert.equal(s.store.full_reads, 1);
     assert.deepEqual(s.registry.services[0].instances.map((i) => i.port), [a.port]);
   }
+  const v = validate();
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /: valid \(2 zones, 1 services, 1 gateways\)/);
   // Different members: the replicas' order of the list is followed.
   assert.notEqual((await store(replicas[0])).store.member, (await store(replicas[1])).store.member);
 });
@@ -162,6 +167,9 @@ test('a bad key is rejected, naming key and path; the old config keeps serving',
   assert.match(s.last_error, new RegExp(`${P}/services/echo: instances\\[1\\]\\.port: must be 1\\.\\.65535`));
   assert.match(s.last_error, new RegExp(`${P}/services/echo: instances\\[1\\]\\.zone: 'z3' is not one of zones`));
   assert.equal(s.version, before.version);
+  const v = validate();
+  assert.equal(v.status, 1);
+  assert.match(v.stderr, new RegExp(`${P}/services/echo: instances\\[1\\]\\.port: must be 1\\.\\.65535`));
   for (let i = 0; i < 10; i++) assert.equal((await get()).status, 200);
   const metrics = (await r.get('/metrics')).body;
   assert.match(metrics, /^sluice_control_registry_updates_rejected_total [1-9]/m);
