@@ -171,6 +171,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     const auto failure = withStreamFacts(co_await upstream.attempt(stream_, send));
     send.may_replay = false;  // once
     if (!failure) break;
+    upstream.reportFailure(failure);
     if (!failure.retryable) co_return co_await replyToFailure(failure, route);
     cluster->config->stats->upstream_rq_retry.inc();
   }

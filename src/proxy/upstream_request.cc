@@ -46,6 +46,9 @@ asio::awaitable<UpstreamFailure> UpstreamRequest::attempt(Stream& stream, const 
                               kUpstreamConnectionFailure};
   }
   connection_ = std::move(acquired.connection);
+  if (const auto& outlier = cluster_->config->outlier) {
+    outlier->putLocalOrigin(host_, upstream::LocalOriginResult::ConnectSuccess);
+  }
   stream.info.upstream_local = connection_->local;
   ++connection_->requests;
   cluster_->config->stats->upstream_rq_total.inc();
@@ -105,6 +108,32 @@ UpstreamFailure UpstreamRequest::headFailed(Head head, bool may_retry) {
   }
   // Retried only when nothing of a response arrived.
   return UpstreamFailure{Kind::ConnectionTermination, may_retry && in_.empty(), kUpstreamConnectionTermination};
+}
+
+void UpstreamRequest::setStatus(int status) {
+  status_ = status;
+  if (const auto& outlier = cluster_->config->outlier) outlier->putHttpStatus(host_, status);
+}
+
+void UpstreamRequest::reportFailure(const UpstreamFailure& failure) {
+  const auto& outlier = cluster_->config->outlier;
+  if (!outlier || failure.retryable) return;
+  switch (failure.kind) {
+    case Kind::ConnectFailure:
+    case Kind::ConnectTimeout:
+    case Kind::ConnectionTermination:
+    case Kind::ProtocolError:
+      outlier->putLocalOrigin(host_, upstream::LocalOriginResult::ConnectFailed);
+      break;
+    case Kind::ResponseTimeout:
+      outlier->putLocalOrigin(host_, upstream::LocalOriginResult::Timeout);
+      break;
+    case Kind::None:
+    case Kind::StreamTimeout:
+    case Kind::DownstreamGone:
+    case Kind::DownstreamMalformed:
+      break;
+  }
 }
 
 void UpstreamRequest::finish(bool reusable, network::BufferPool& buffers) {

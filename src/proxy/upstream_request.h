@@ -72,8 +72,13 @@ class UpstreamRequest {
   const upstream::Host& host() const { return *host_; }
   UpstreamConnection* connection() { return connection_.get(); }
   network::IoBuffer& buffer() { return in_; }  // bytes read from the upstream, not yet used
-  // The response's status, for the host's rq_success / rq_error.
-  void setStatus(int status) { status_ = status; }
+  // The response's status, for the host's rq_success / rq_error and its
+  // outlier detection.
+  void setStatus(int status);
+  // An attempt failed (after the stream's own facts were added): a failure
+  // of the host's counts for its outlier detection; one of the client's or
+  // a retried stale connection's does not.
+  void reportFailure(const UpstreamFailure& failure);
 
  private:
   UpstreamFailure sendFailed(upstream::Http1ClientExchange::BodyResult sent, const Send& send, bool may_retry);

@@ -9,6 +9,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/utf8.h"
 #include "config/proto_hash.h"
@@ -28,6 +29,14 @@
 
 namespace sluice::server {
 namespace {
+
+// A success rate as /clusters prints it: -1 when not computed.
+std::string rateText(double rate) {
+  if (rate < 0) return "-1";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.15g", rate);
+  return text;
+}
 
 using admin::AdminRequest;
 using admin::AdminResponse;
@@ -244,6 +253,15 @@ void Server::installObservabilityHandlers() {
                   : (flags & upstream::kDegradedEdsHealth) != 0 ? envoy::config::core::v3::DEGRADED
                                                                 : envoy::config::core::v3::HEALTHY);
               health.set_failed_active_health_check((flags & upstream::kFailedActiveHc) != 0);
+              health.set_failed_outlier_check((flags & upstream::kFailedOutlierCheck) != 0);
+              if (cluster.detector) {
+                if (const double rate = cluster.detector->successRate(*host); rate >= 0) {
+                  h.mutable_success_rate()->set_value(rate);
+                }
+                if (const double rate = cluster.detector->localOriginSuccessRate(*host); rate >= 0) {
+                  h.mutable_local_origin_success_rate()->set_value(rate);
+                }
+              }
               health.set_excluded_via_immediate_hc_fail((flags & upstream::kExcludedViaImmediateHcFail) != 0);
               health.set_active_hc_timeout((flags & upstream::kActiveHcTimeout) != 0);
               h.set_weight(hosts.weight(i));
@@ -267,6 +285,10 @@ void Server::installObservabilityHandlers() {
             line(name, p + "::max_pending_requests", std::to_string(thresholds.max_pending_requests));
             line(name, p + "::max_requests", std::to_string(thresholds.max_requests));
             line(name, p + "::max_retries", std::to_string(thresholds.max_retries));
+          }
+          if (const auto& detector = cluster.detector) {
+            line(name, "outlier::success_rate_average", rateText(detector->successRateAverage()));
+            line(name, "outlier::success_rate_ejection_threshold", rateText(detector->successRateEjectionThreshold()));
           }
           line(name, "added_via_api", via_api.count(name) ? "true" : "false");
           if (const auto eds = edsName(name); !eds.empty()) line(name, "eds_service_name", eds);
@@ -293,8 +315,10 @@ void Server::installObservabilityHandlers() {
             line(prefix, "sub_zone", host->sub_zone);
             line(prefix, "canary", "false");
             line(prefix, "priority", "0");
-            line(prefix, "success_rate", "-1");
-            line(prefix, "local_origin_success_rate", "-1");
+            const auto& detector = cluster.detector;
+            line(prefix, "success_rate", rateText(detector ? detector->successRate(*host) : -1));
+            line(prefix, "local_origin_success_rate",
+                 rateText(detector ? detector->localOriginSuccessRate(*host) : -1));
           }
         }
         return r;
