@@ -399,6 +399,24 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.cluster.v3.OutlierDetection", "enforcing_failure_percentage_local_origin", "",
      "default 0; with split_external_local_origin_errors; runtime "
      "outlier_detection.enforcing_failure_percentage_local_origin"},
+    {"envoy.config.cluster.v3.Cluster", "circuit_breakers", "",
+     "per cluster across every worker (one atomic count per resource); a request over a limit gets 503 UO with "
+     "x-envoy-overloaded: true; gauges circuit_breakers.default.cx_open, rq_pending_open, rq_open. Not accepted: "
+     "per_host_thresholds, and in thresholds max_retries (sluice has no retry policy yet; /clusters shows Envoy's 3), "
+     "retry_budget, max_connection_pools"},
+    {"envoy.config.cluster.v3.CircuitBreakers", "thresholds", "",
+     "DEFAULT priority only (sluice routes have no priority)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "priority", "DEFAULT", ""},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_connections", "",
+     "default 1024; connections of the cluster (open or connecting). Unlike Envoy, which queues a request while "
+     "max_pending_requests allows, a request that needs a new connection over the limit gets 503 UO at once "
+     "(upstream_cx_overflow)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_pending_requests", "",
+     "default 1024; requests waiting for a new connection to connect (upstream_rq_pending_overflow)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_requests", "",
+     "default 1024; requests in flight to the cluster (counted, as in Envoy, by upstream_rq_pending_overflow)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "track_remaining", "",
+     "gauges circuit_breakers.default.remaining_cx, remaining_pending, remaining_rq"},
     {"envoy.config.cluster.v3.Cluster", "common_lb_config", "", ""},
     {"envoy.config.cluster.v3.Cluster.CommonLbConfig", "healthy_panic_threshold", "",
      "default 50%; below it (healthy + degraded hosts, of those not excluded) every host is balanced over and "

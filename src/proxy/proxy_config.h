@@ -58,6 +58,7 @@ struct ClusterConfig {
   // Set when the cluster has outlier_detection: each attempt's result is
   // counted on its host and a failure streak reaches the detector.
   std::shared_ptr<const upstream::OutlierMonitor> outlier;
+  BreakerLimits breakers;  // circuit_breakers.thresholds (DEFAULT)
 };
 
 // Same policy and tuning: a load balancer built for one serves the other.

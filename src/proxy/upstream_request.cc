@@ -39,7 +39,16 @@ asio::awaitable<UpstreamFailure> UpstreamRequest::attempt(Stream& stream, const 
   connection_.reset();
   timed_out_ = false;
   stream.timer.clear(Stream::kUpstreamResponse);
+  const ClusterConfig& config = *cluster_->config;
+  if (!request_breaker_) {
+    request_breaker_ = tryHold(config.stats->requests, config.breakers, config.breakers.max_requests);
+    if (!request_breaker_) {
+      config.stats->upstream_rq_pending_overflow.inc();  // Envoy counts max_requests here too
+      co_return UpstreamFailure{Kind::Overflow, false, kUpstreamOverflow};
+    }
+  }
   auto acquired = co_await cluster_->pool.acquire(host_);
+  if (acquired.overflow) co_return UpstreamFailure{Kind::Overflow, false, kUpstreamOverflow};
   if (!acquired.connection) {
     if (!acquired.timed_out) stream.info.upstream_connect_errno = acquired.error.value();
     co_return UpstreamFailure{acquired.timed_out ? Kind::ConnectTimeout : Kind::ConnectFailure, false,
@@ -132,6 +141,7 @@ void UpstreamRequest::reportFailure(const UpstreamFailure& failure) {
     case Kind::StreamTimeout:
     case Kind::DownstreamGone:
     case Kind::DownstreamMalformed:
+    case Kind::Overflow:  // the cluster's limit, not the host's fault
       break;
   }
 }

@@ -86,7 +86,8 @@ class UpstreamRequest {
 
   std::shared_ptr<ClusterState> cluster_;
   upstream::HostPtr host_;
-  GaugeScope rq_active_;  // the cluster's upstream_rq_active
+  GaugeScope rq_active_;         // the cluster's upstream_rq_active
+  BreakerHold request_breaker_;  // one of the cluster's max_requests, from the first attempt on
   std::unique_ptr<UpstreamConnection> connection_;
   network::IoBuffer in_;
   int status_ = 0;

@@ -68,13 +68,8 @@ google::protobuf::Timestamp timestamp(std::chrono::system_clock::time_point time
 
 google::protobuf::Duration seconds(int64_t s) { return TimeUtil::SecondsToDuration(s); }
 
-// Circuit breakers are not configurable yet: Envoy's defaults, for both priorities.
-struct Thresholds {
-  uint32_t max_connections = 1024;
-  uint32_t max_pending_requests = 1024;
-  uint32_t max_requests = 1024;
-  uint32_t max_retries = 3;
-};
+// The HIGH priority's circuit breakers are not configurable: Envoy's defaults.
+using Thresholds = proxy::BreakerLimits;
 
 // The inline route configs of every HTTP connection manager in `listener`.
 template <typename Fn>
@@ -205,7 +200,7 @@ void Server::installObservabilityHandlers() {
           if (it == protos.end() || it->second->type() != envoy::config::cluster::v3::Cluster::EDS) return "";
           return it->second->eds_cluster_config().service_name();
         };
-        const Thresholds thresholds;
+        const Thresholds high;
         if (format == "json") {
           envoy::admin::v3::Clusters out;
           for (const auto& [name, cluster] : clusters) {
@@ -215,6 +210,8 @@ void Server::installObservabilityHandlers() {
             status.set_added_via_api(via_api.count(name) > 0);
             status.set_eds_service_name(edsName(name));
             for (const auto priority : {envoy::config::core::v3::DEFAULT, envoy::config::core::v3::HIGH}) {
+              const Thresholds& thresholds =
+                  priority == envoy::config::core::v3::DEFAULT ? cluster.config->breakers : high;
               auto& t = *status.mutable_circuit_breakers()->add_thresholds();
               t.set_priority(priority);
               t.mutable_max_connections()->set_value(thresholds.max_connections);
@@ -281,6 +278,7 @@ void Server::installObservabilityHandlers() {
           line(name, "observability_name", name);
           for (const char* priority : {"default_priority", "high_priority"}) {
             const std::string p = priority;
+            const Thresholds& thresholds = p == "default_priority" ? cluster.config->breakers : high;
             line(name, p + "::max_connections", std::to_string(thresholds.max_connections));
             line(name, p + "::max_pending_requests", std::to_string(thresholds.max_pending_requests));
             line(name, p + "::max_requests", std::to_string(thresholds.max_requests));

@@ -83,6 +83,28 @@ std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const Cluster& clus
     out->max_requests_per_connection = cluster.max_requests_per_connection().value();
   }
 #pragma GCC diagnostic pop
+  // circuit_breakers: the DEFAULT priority's thresholds (the gate accepts no other).
+  for (const auto& t : cluster.circuit_breakers().thresholds()) {
+    auto& b = out->breakers;
+    if (t.has_max_connections()) b.max_connections = t.max_connections().value();
+    if (t.has_max_pending_requests()) b.max_pending_requests = t.max_pending_requests().value();
+    if (t.has_max_requests()) b.max_requests = t.max_requests().value();
+    b.track_remaining = t.track_remaining();
+  }
+  if (out->breakers.track_remaining) {
+    auto& s = *out->stats;
+    const std::string prefix = s.prefix + "circuit_breakers.default.";
+    s.connections.setRemainingGauge(s.store.gauge(prefix + "remaining_cx"));
+    s.pending.setRemainingGauge(s.store.gauge(prefix + "remaining_pending"));
+    s.requests.setRemainingGauge(s.store.gauge(prefix + "remaining_rq"));
+    // Their values until the first change: the limits less what is open now.
+    const auto remaining = [](uint32_t max, uint64_t count) {
+      return count >= max ? 0 : static_cast<int64_t>(max - count);
+    };
+    s.store.gauge(prefix + "remaining_cx").set(remaining(out->breakers.max_connections, s.connections.count()));
+    s.store.gauge(prefix + "remaining_pending").set(remaining(out->breakers.max_pending_requests, s.pending.count()));
+    s.store.gauge(prefix + "remaining_rq").set(remaining(out->breakers.max_requests, s.requests.count()));
+  }
   return out;
 }
 
