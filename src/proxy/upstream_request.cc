@@ -19,8 +19,11 @@ UpstreamRequest::UpstreamRequest(std::shared_ptr<ClusterState> cluster, upstream
 UpstreamRequest::~UpstreamRequest() {
   host_->active_requests.fetch_sub(1, std::memory_order_relaxed);
   host_->stats->rq_active.fetch_sub(1, std::memory_order_relaxed);
-  (status_ > 0 && status_ < 500 ? host_->stats->rq_success : host_->stats->rq_error)
-      .fetch_add(1, std::memory_order_relaxed);
+  // A request a circuit breaker refused (no hold) was never the host's.
+  if (request_breaker_) {
+    (status_ > 0 && status_ < 500 ? host_->stats->rq_success : host_->stats->rq_error)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
   connection_.reset();  // its stats live in the cluster, released after it
 }
 

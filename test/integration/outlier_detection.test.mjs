@@ -93,7 +93,7 @@ async function failuresFrom(s, b, n, agent) {
 test('consecutive_5xx ejects at the N-th 5xx in a row, and the host returns after base_ejection_time, then twice as long', async () => {
   const [a, b] = await Promise.all([backend('a', 500), backend('b')]);
   const outlier_detection = {
-    consecutive_5xx: 3, interval: '0.1s', base_ejection_time: '0.6s', max_ejection_percent: 100,
+    consecutive_5xx: 3, interval: '0.25s', base_ejection_time: '0.6s', max_ejection_percent: 100,
   };
   await withSluice([a.port, b.port], { outlier_detection }, async (s) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
