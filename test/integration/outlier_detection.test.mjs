@@ -107,6 +107,11 @@ test('consecutive_5xx ejects at the N-th 5xx in a row, and the host returns afte
     assert.equal(await stat(s, 'ejections_enforced_total'), 1);
     assert.equal(await stat(s, 'ejections_active'), 1);
     assert.equal(await s.stat('cluster.pool.membership_healthy'), 1);
+    const json = JSON.parse((await request({ port: adminPort(s), path: '/clusters?format=json' })).body);
+    const hostsOf = json.cluster_statuses.find((c) => c.name === 'pool').host_statuses;
+    const status = (port) => hostsOf.find((h) => h.address.socket_address.port_value === port).health_status;
+    assert.equal(status(a.port).failed_outlier_check, true);
+    assert.equal(status(b.port).failed_outlier_check, undefined);
     // Ejected: every request goes to b.
     for (let i = 0; i < 6; ++i) assert.equal((await get(s, agent)).headers['x-backend'], 'b');
     await until(async () => !(await ejected(s, a.port)), 'a back', 5000);
