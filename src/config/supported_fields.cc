@@ -353,8 +353,7 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.cluster.v3.Cluster", "outlier_detection", "",
      "passive health checking on the main thread; workers count each host's results with atomics on the host and "
      "ejected hosts reach them as new host sets (/failed_outlier_check). Not accepted: max_ejection_time_jitter, "
-     "successful_active_health_check_uneject_host (sluice does not return an ejected host on a passing active check, "
-     "Envoy does by default), always_eject_one_host, monitors"},
+     "always_eject_one_host, monitors"},
     {"envoy.config.cluster.v3.OutlierDetection", "consecutive_5xx", "",
      "default 5; the N-th 5xx in a row (any worker) ejects at once, posted to the main thread"},
     {"envoy.config.cluster.v3.OutlierDetection", "consecutive_gateway_failure", "",
@@ -376,6 +375,8 @@ constexpr SupportedField kFields[] = {
      "default 30s; an ejection lasts base_ejection_time times the host's ejection multiplier (up by one per ejection, "
      "down by one per interval not ejected), returning at the first interval after it"},
     {"envoy.config.cluster.v3.OutlierDetection", "max_ejection_time", "", "default 300s; caps the ejection time"},
+    {"envoy.config.cluster.v3.OutlierDetection", "successful_active_health_check_uneject_host", "",
+     "default true: with health_checks, a passing active check returns an ejected host at once"},
     {"envoy.config.cluster.v3.OutlierDetection", "max_ejection_percent", "",
      "default 10; no ejection while that share of the cluster's hosts or more is ejected (ejections_overflow counts); "
      "runtime outlier_detection.max_ejection_percent"},

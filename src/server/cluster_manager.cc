@@ -156,8 +156,11 @@ void ClusterManager::updateChecker(const std::string& name, Entry& cluster) {
   auto stats = std::make_shared<upstream::health::HealthCheckStats>(stats_.store(), stats::sanitize(name));
   const auto cluster_stats = cluster.config->stats;
   upstream::health::ClusterHealthChecker::Callbacks callbacks{
-      [this, name] { onHealthChanged(name); },
-      [cluster_stats] { return cluster_stats->upstream_cx_total.value() > 0; }};
+      [this, name] { onHealthChanged(name); }, [cluster_stats] { return cluster_stats->upstream_cx_total.value() > 0; },
+      [this, name](const upstream::HostPtr& host) {
+        const auto it = clusters_.find(name);
+        if (it != clusters_.end() && it->second.detector) it->second.detector->onActiveCheckPassed(host);
+      }};
   cluster.checker = std::make_shared<upstream::health::ClusterHealthChecker>(
       *health_executor_, name, upstream::health::compileHealthCheck(cluster.proto.health_checks(0), name),
       std::move(stats), std::move(callbacks));

@@ -238,3 +238,24 @@ test('split_external_local_origin_errors: refused connections eject by consecuti
     agent.destroy();
   });
 });
+
+test('with active health checking, a passing check returns an ejected host at once (successful_active_health_check_uneject_host)', async () => {
+  // Traffic gets 500, /healthz gets 200: ejected by traffic, returned by the next check.
+  const a = await backend('a', 500);
+  const b = await backend('b');
+  const health_checks = [{
+    timeout: '1s', interval: '0.05s', no_traffic_interval: '0.05s', unhealthy_threshold: 1, healthy_threshold: 1,
+    http_health_check: { path: '/healthz', expected_statuses: [{ start: 200, end: 600 }] },
+  }];
+  const outlier_detection = { consecutive_5xx: 2, base_ejection_time: '300s', max_ejection_percent: 100 };
+  await withSluice([a.port, b.port], { health_checks, outlier_detection }, async (s) => {
+    await until(async () => (await flags(s, a.port)) === 'healthy' && (await flags(s, b.port)) === 'healthy', 'checked');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    await failuresFrom(s, a, 2, agent);
+    await until(async () => (await stat(s, 'ejections_enforced_consecutive_5xx')) === 1, 'an ejection');
+    // Back long before base_ejection_time (300 s), by a passing check.
+    await until(async () => (await flags(s, a.port)) === 'healthy' && (await stat(s, 'ejections_active')) === 0,
+      'a returned by its health check');
+    agent.destroy();
+  });
+});

@@ -275,6 +275,23 @@ TEST_F(OutlierDetection, HostThatLeavesIsNoLongerCountedAsEjected) {
   EXPECT_EQ(active(), 0);
 }
 
+TEST_F(OutlierDetection, PassingActiveCheckReturnsAnEjectedHostUnlessTurnedOff) {
+  OutlierSettings s;
+  s.max_ejection_percent = 100;
+  auto d = detector(s, 1);
+  d->onConsecutiveFailure(hosts[0], ConsecutiveFailure::FiveXx, t0);
+  d->onActiveCheckPassed(hosts[0]);
+  EXPECT_FALSE(ejected(0));
+  EXPECT_EQ(active(), 0);
+  EXPECT_EQ(changes, 2);
+  s.successful_active_health_check_uneject_host = false;
+  auto kept = detector(s, 0);  // the same hosts, a detector with the setting off
+  kept->setHosts(*set);
+  kept->onConsecutiveFailure(hosts[0], ConsecutiveFailure::FiveXx, t0);
+  kept->onActiveCheckPassed(hosts[0]);
+  EXPECT_TRUE(ejected(0));
+}
+
 TEST_F(OutlierDetection, StopReturnsEveryEjectedHost) {
   OutlierSettings s;
   s.max_ejection_percent = 100;

@@ -84,6 +84,8 @@ OutlierSettings compileOutlierDetection(const envoy::config::cluster::v3::Outlie
       valueOr(p.has_failure_percentage_minimum_hosts(), p.failure_percentage_minimum_hosts(), 5);
   s.failure_percentage_request_volume =
       valueOr(p.has_failure_percentage_request_volume(), p.failure_percentage_request_volume(), 50);
+  s.successful_active_health_check_uneject_host =
+      !p.has_successful_active_health_check_uneject_host() || p.successful_active_health_check_uneject_host().value();
   return s;
 }
 
@@ -198,6 +200,18 @@ void OutlierDetector::returnIfDue(HostState& state, Clock::time_point now) {
   const Millis time = std::min(settings_.base_ejection_time * state.backoff,
                                std::max(settings_.max_ejection_time, settings_.base_ejection_time));
   if (now - *state.ejected_at < time) return;
+  returnHost(state);
+}
+
+void OutlierDetector::onActiveCheckPassed(const HostPtr& host) {
+  if (!settings_.successful_active_health_check_uneject_host) return;
+  const auto it = hosts_.find(host.get());
+  if (it == hosts_.end() || !it->second.ejected_at) return;
+  returnHost(it->second);
+  if (callbacks_.changed) callbacks_.changed();
+}
+
+void OutlierDetector::returnHost(HostState& state) {
   state.ejected_at.reset();
   --ejected_;
   stats_->ejections_active.dec();

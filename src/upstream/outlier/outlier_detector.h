@@ -68,6 +68,7 @@ struct OutlierSettings {
   uint32_t failure_percentage_threshold = 85;
   uint32_t failure_percentage_minimum_hosts = 5;
   uint32_t failure_percentage_request_volume = 50;
+  bool successful_active_health_check_uneject_host = true;
 };
 OutlierSettings compileOutlierDetection(const envoy::config::cluster::v3::OutlierDetection& proto);
 
@@ -97,6 +98,9 @@ class OutlierDetector : public std::enable_shared_from_this<OutlierDetector> {
   void setHosts(const HostSet& hosts);
   // A worker saw `host` reach a consecutive-failure threshold.
   void onConsecutiveFailure(const HostPtr& host, ConsecutiveFailure kind, Clock::time_point now);
+  // An active health check passed `host`: an ejected one returns at once
+  // (successful_active_health_check_uneject_host, Envoy's default).
+  void onActiveCheckPassed(const HostPtr& host);
   // Every interval: ejected hosts whose time passed return; success rate and
   // failure percentage over the interval's counts.
   void runInterval(Clock::time_point now);
@@ -128,6 +132,7 @@ class OutlierDetector : public std::enable_shared_from_this<OutlierDetector> {
   };
   void eject(HostState& state, EjectionType type, Clock::time_point now);
   void returnIfDue(HostState& state, Clock::time_point now);
+  void returnHost(HostState& state);
   void rateEjections(bool local_origin, Clock::time_point now);
   bool enforced(EjectionType type) const;
   uint64_t runtimeInteger(const char* key, uint64_t fallback) const;
