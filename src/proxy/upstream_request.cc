@@ -19,8 +19,8 @@ UpstreamRequest::UpstreamRequest(std::shared_ptr<ClusterState> cluster, upstream
 UpstreamRequest::~UpstreamRequest() {
   host_->active_requests.fetch_sub(1, std::memory_order_relaxed);
   host_->stats->rq_active.fetch_sub(1, std::memory_order_relaxed);
-  // A request a circuit breaker refused (no hold) was never the host's.
-  if (request_breaker_) {
+  // A request a circuit breaker refused was never the host's.
+  if (!refused_) {
     (status_ > 0 && status_ < 500 ? host_->stats->rq_success : host_->stats->rq_error)
         .fetch_add(1, std::memory_order_relaxed);
   }
@@ -46,6 +46,7 @@ asio::awaitable<UpstreamFailure> UpstreamRequest::attempt(Stream& stream, const 
   if (!request_breaker_) {
     request_breaker_ = tryHold(config.stats->requests, config.breakers, config.breakers.max_requests);
     if (!request_breaker_) {
+      refused_ = true;
       config.stats->upstream_rq_pending_overflow.inc();  // Envoy counts max_requests here too
       co_return UpstreamFailure{Kind::Overflow, false, kUpstreamOverflow};
     }

@@ -92,6 +92,7 @@ class UpstreamRequest {
   network::IoBuffer in_;
   int status_ = 0;
   bool timed_out_ = false;
+  bool refused_ = false;  // max_requests refused it: not counted in the host's rq_success / rq_error
 };
 
 }  // namespace sluice::proxy

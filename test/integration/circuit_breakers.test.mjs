@@ -78,6 +78,8 @@ test('max_requests: 2 with three concurrent slow requests: one 503 UO with x-env
     overloaded(await request({ port: s.port() }));
     assert.equal(await stat(s, 'upstream_rq_pending_overflow'), 1);
     assert.equal(b.received, 2, 'the third never reached the backend');
+    const clusters = (await request({ port: Number(s.admin.split(':')[1]), path: '/clusters' })).body;
+    assert.match(clusters, new RegExp(`^pool::127\\.0\\.0\\.1:${b.port}::rq_error::0$`, 'm'), 'not the host\'s error');
     b.release();
     for (const res of await Promise.all(first)) assert.equal(res.status, 200);
     await until(async () => (await stat(s, 'circuit_breakers.default.rq_open')) === 0, 'the breaker closed');
