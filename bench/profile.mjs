@@ -11,6 +11,8 @@
 // divided by N2 - N1, so start-up and shut-down cancel out. The callgrind
 // profile of the larger run is kept (its path is printed) for
 // callgrind_annotate. PROFILE_REQUESTS=N1,N2 overrides the counts.
+// PROFILE_CLUSTER_EXTRA='outlier_detection: {}' adds that line to sluice's
+// clusters (the cost of a cluster feature on the request path).
 // PROFILE_TARGET=haproxy measures HAProxy instead (one thread, the config of
 // bench.mjs), for reference.
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,7 +56,7 @@ async function startBackend() {
 async function measure(backendPort, requests) {
   const port = await freePort();
   const config = join(work, target === 'haproxy' ? 'haproxy.cfg' : 'sluice.yaml');
-  const settings = { port, backendPort, wsPort: backendPort };
+  const settings = { port, backendPort, wsPort: backendPort, clusterExtra: process.env.PROFILE_CLUSTER_EXTRA ?? '' };
   writeFileSync(config, target === 'haproxy' ? haproxyCfg(settings) : sluiceYaml(settings));
   const command = target === 'haproxy' ? ['haproxy', '-db', '-f', config]
                                        : [SLUICE, '-c', config, '--concurrency', '1', '--log-level', 'warning'];

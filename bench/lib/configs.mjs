@@ -45,11 +45,13 @@ export function backendNginx({ prefix, port }) {
 `;
 }
 
-export function sluiceYaml({ port, backendPort, wsPort }) {
+// `clusterExtra`: one line of YAML added to every cluster (a flow mapping,
+// e.g. "outlier_detection: {}"), to measure what a cluster feature costs.
+export function sluiceYaml({ port, backendPort, wsPort, clusterExtra = '' }) {
   const cluster = (name, p) => `
   - name: ${name}
     type: STATIC
-    connect_timeout: 1s
+    connect_timeout: 1s${clusterExtra ? `\n    ${clusterExtra}` : ''}
     load_assignment:
       cluster_name: ${name}
       endpoints:

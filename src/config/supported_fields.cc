@@ -350,6 +350,74 @@ constexpr SupportedField kFields[] = {
      "Envoy, a cluster does not wait for its first round of checks before it is served, and a host EDS removes "
      "goes at once (Envoy keeps one that still passes as /pending_dynamic_removal unless "
      "ignore_health_on_host_removal, which sluice does not accept)"},
+    {"envoy.config.cluster.v3.Cluster", "outlier_detection", "",
+     "passive health checking on the main thread; workers count each host's results with atomics on the host and "
+     "ejected hosts reach them as new host sets (/failed_outlier_check). Not accepted: max_ejection_time_jitter, "
+     "always_eject_one_host, monitors"},
+    {"envoy.config.cluster.v3.OutlierDetection", "consecutive_5xx", "",
+     "default 5; the N-th 5xx in a row (any worker) ejects at once, posted to the main thread"},
+    {"envoy.config.cluster.v3.OutlierDetection", "consecutive_gateway_failure", "",
+     "default 5; 502, 503, 504 (and, without the split, connect failures, resets and timeouts)"},
+    {"envoy.config.cluster.v3.OutlierDetection", "enforcing_consecutive_5xx", "",
+     "default 100; runtime outlier_detection.enforcing_consecutive_5xx"},
+    {"envoy.config.cluster.v3.OutlierDetection", "enforcing_consecutive_gateway_failure", "",
+     "default 0; runtime outlier_detection.enforcing_consecutive_gateway_failure"},
+    {"envoy.config.cluster.v3.OutlierDetection", "split_external_local_origin_errors", "",
+     "default false: a connect failure, reset or protocol error counts as 503 and a timeout as 504; true: they count "
+     "apart, as local-origin failures"},
+    {"envoy.config.cluster.v3.OutlierDetection", "consecutive_local_origin_failure", "",
+     "default 5; with split_external_local_origin_errors"},
+    {"envoy.config.cluster.v3.OutlierDetection", "enforcing_consecutive_local_origin_failure", "",
+     "default 100; runtime outlier_detection.enforcing_consecutive_local_origin_failure"},
+    {"envoy.config.cluster.v3.OutlierDetection", "interval", "",
+     "default 10s; success rate and failure percentage are judged, and ejected hosts return, at each interval"},
+    {"envoy.config.cluster.v3.OutlierDetection", "base_ejection_time", "",
+     "default 30s; an ejection lasts base_ejection_time times the host's ejection multiplier (up by one per ejection, "
+     "down by one per interval not ejected), returning at the first interval after it"},
+    {"envoy.config.cluster.v3.OutlierDetection", "max_ejection_time", "", "default 300s; caps the ejection time"},
+    {"envoy.config.cluster.v3.OutlierDetection", "successful_active_health_check_uneject_host", "",
+     "default true: with health_checks, a passing active check returns an ejected host at once"},
+    {"envoy.config.cluster.v3.OutlierDetection", "max_ejection_percent", "",
+     "default 10; no ejection while that share of the cluster's hosts or more is ejected (ejections_overflow counts); "
+     "runtime outlier_detection.max_ejection_percent"},
+    {"envoy.config.cluster.v3.OutlierDetection", "success_rate_minimum_hosts", "",
+     "default 5; hosts with success_rate_request_volume in the interval needed to judge success rates"},
+    {"envoy.config.cluster.v3.OutlierDetection", "success_rate_request_volume", "", "default 100"},
+    {"envoy.config.cluster.v3.OutlierDetection", "success_rate_stdev_factor", "",
+     "default 1900 (1.9 standard deviations below the mean ejects)"},
+    {"envoy.config.cluster.v3.OutlierDetection", "enforcing_success_rate", "",
+     "default 100; runtime outlier_detection.enforcing_success_rate"},
+    {"envoy.config.cluster.v3.OutlierDetection", "enforcing_local_origin_success_rate", "",
+     "default 100; with split_external_local_origin_errors; runtime "
+     "outlier_detection.enforcing_local_origin_success_rate"},
+    {"envoy.config.cluster.v3.OutlierDetection", "failure_percentage_threshold", "",
+     "default 85; a host failing this percentage of its requests in an interval is ejected"},
+    {"envoy.config.cluster.v3.OutlierDetection", "failure_percentage_minimum_hosts", "",
+     "default 5; hosts with failure_percentage_request_volume in the interval needed"},
+    {"envoy.config.cluster.v3.OutlierDetection", "failure_percentage_request_volume", "", "default 50"},
+    {"envoy.config.cluster.v3.OutlierDetection", "enforcing_failure_percentage", "",
+     "default 0; runtime outlier_detection.enforcing_failure_percentage"},
+    {"envoy.config.cluster.v3.OutlierDetection", "enforcing_failure_percentage_local_origin", "",
+     "default 0; with split_external_local_origin_errors; runtime "
+     "outlier_detection.enforcing_failure_percentage_local_origin"},
+    {"envoy.config.cluster.v3.Cluster", "circuit_breakers", "",
+     "per cluster across every worker (one atomic count per resource); a request over a limit gets 503 UO with "
+     "x-envoy-overloaded: true; gauges circuit_breakers.default.cx_open, rq_pending_open, rq_open. Not accepted: "
+     "per_host_thresholds, and in thresholds max_retries (sluice has no retry policy yet; /clusters shows Envoy's 3), "
+     "retry_budget, max_connection_pools"},
+    {"envoy.config.cluster.v3.CircuitBreakers", "thresholds", "",
+     "DEFAULT priority only (sluice routes have no priority)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "priority", "DEFAULT", ""},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_connections", "",
+     "default 1024; connections of the cluster (open or connecting). Unlike Envoy, which queues a request while "
+     "max_pending_requests allows, a request that needs a new connection over the limit gets 503 UO at once "
+     "(upstream_cx_overflow)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_pending_requests", "",
+     "default 1024; requests waiting for a new connection to connect (upstream_rq_pending_overflow)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_requests", "",
+     "default 1024; requests in flight to the cluster (counted, as in Envoy, by upstream_rq_pending_overflow)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "track_remaining", "",
+     "gauges circuit_breakers.default.remaining_cx, remaining_pending, remaining_rq"},
     {"envoy.config.cluster.v3.Cluster", "common_lb_config", "", ""},
     {"envoy.config.cluster.v3.Cluster.CommonLbConfig", "healthy_panic_threshold", "",
      "default 50%; below it (healthy + degraded hosts, of those not excluded) every host is balanced over and "
@@ -605,7 +673,7 @@ std::string supportedSubsetMarkdown() {
       "     a test fails when this file and the table differ. -->\n\n"
       "sluice reads Envoy's v3 bootstrap (YAML or JSON). This page lists every field and typed\n"
       "extension it implements. Any other field that is set is rejected by name, e.g.\n"
-      "`static_resources.clusters[0].outlier_detection: is not supported by sluice`, so nothing in a\n"
+      "`static_resources.clusters[0].preconnect_policy: is not supported by sluice`, so nothing in a\n"
       "config is ever silently ignored. Fields are also checked against the protoc-gen-validate\n"
       "rules carried in Envoy's protos and against the semantic rules in docs/ARCHITECTURE.md.\n\n"
       "## Typed extensions\n\n"

@@ -297,6 +297,8 @@ asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::stri
   stream_.response.headers.add("content-length", std::string_view(length, static_cast<size_t>(end - length)));
   if (!location.empty()) stream_.response.headers.add("location", location);
   stream_.response.headers.add("server", listener_->hcm.server_name);
+  // Envoy's router: a request a circuit breaker dropped says so.
+  if ((flags & kUpstreamOverflow) != 0) stream_.response.headers.add("x-envoy-overloaded", "true");
   if (route != nullptr) route->applyResponseHeaderMutations(stream_.response.headers);
   const bool close_after = wantsClose() || !stream_.request_body_complete;
   if (close_after) stream_.response.headers.add("connection", "close");

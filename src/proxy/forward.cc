@@ -26,6 +26,8 @@ constexpr std::string_view kConnectTimeout =
     "upstream connect error or disconnect/reset before headers. reset reason: connection timeout";
 constexpr std::string_view kConnectionTermination =
     "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+constexpr std::string_view kOverflow =
+    "upstream connect error or disconnect/reset before headers. reset reason: overflow";
 constexpr std::string_view kProtocolError =
     "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
 
@@ -171,6 +173,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     const auto failure = withStreamFacts(co_await upstream.attempt(stream_, send));
     send.may_replay = false;  // once
     if (!failure) break;
+    upstream.reportFailure(failure);
     if (!failure.retryable) co_return co_await replyToFailure(failure, route);
     cluster->config->stats->upstream_rq_retry.inc();
   }
@@ -241,6 +244,9 @@ asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure
                                         failure.response_flag, {}, &route);
     case Kind::StreamTimeout:
       co_return co_await sendStreamTimeoutReply(&route);
+    case Kind::Overflow:  // x-envoy-overloaded: true goes with the UO flag (sendLocalReply)
+      co_return co_await sendLocalReply(503, kOverflow, "upstream_reset_before_response_started{overflow}",
+                                        failure.response_flag, {}, &route);
     case Kind::DownstreamMalformed:
       escalate(Lifecycle::Draining);
       co_return co_await sendLocalReply(400, "", failure.detail, failure.response_flag, {}, &route);

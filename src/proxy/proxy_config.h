@@ -23,6 +23,7 @@
 #include "runtime/runtime.h"
 #include "upstream/load_balancer.h"
 #include "upstream/load_balancer_factory.h"
+#include "upstream/outlier_monitor.h"
 
 namespace sluice::proxy {
 
@@ -54,6 +55,10 @@ struct ClusterConfig {
   // x-envoy-immediate-health-check-fail reaches its checker (Envoy acts on
   // the header only then).
   std::shared_ptr<const HostHealthMonitor> health_monitor;
+  // Set when the cluster has outlier_detection: each attempt's result is
+  // counted on its host and a failure streak reaches the detector.
+  std::shared_ptr<const upstream::OutlierMonitor> outlier;
+  BreakerLimits breakers;  // circuit_breakers.thresholds (DEFAULT)
 };
 
 // Same policy and tuning: a load balancer built for one serves the other.

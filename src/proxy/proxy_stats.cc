@@ -67,7 +67,12 @@ ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
       membership_degraded(s.gauge(prefix + "membership_degraded")),
       membership_excluded(s.gauge(prefix + "membership_excluded")),
       membership_change(s.counter(prefix + "membership_change")),
-      lb_healthy_panic(s.counter(prefix + "lb_healthy_panic")) {
+      lb_healthy_panic(s.counter(prefix + "lb_healthy_panic")),
+      upstream_cx_overflow(s.counter(prefix + "upstream_cx_overflow")),
+      upstream_rq_pending_overflow(s.counter(prefix + "upstream_rq_pending_overflow")),
+      connections(s.gauge(prefix + "circuit_breakers.default.cx_open")),
+      pending(s.gauge(prefix + "circuit_breakers.default.rq_pending_open")),
+      requests(s.gauge(prefix + "circuit_breakers.default.rq_open")) {
   for (int i = 0; i < 5; ++i) {
     upstream_rq_xx[i] = &s.counter(prefix + "upstream_rq_" + std::to_string(i + 1) + "xx");
   }

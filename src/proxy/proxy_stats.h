@@ -13,6 +13,7 @@
 #include <string>
 
 #include "network/accept_backoff.h"
+#include "proxy/circuit_breakers.h"
 #include "proxy/connection_count.h"
 #include "stats/stats.h"
 
@@ -81,7 +82,13 @@ struct ClusterStats {
   stats::Gauge& membership_degraded;
   stats::Gauge& membership_excluded;
   stats::Counter& membership_change;
-  stats::Counter& lb_healthy_panic;  // requests balanced over every host (panic), any worker
+  stats::Counter& lb_healthy_panic;              // requests balanced over every host (panic), any worker
+  stats::Counter& upstream_cx_overflow;          // a new connection over max_connections
+  stats::Counter& upstream_rq_pending_overflow;  // a request over max_pending_requests or max_requests (Envoy)
+  // The circuit breakers' counts (circuit_breakers.default.{cx,rq_pending,rq}_open).
+  BreakerResource connections;
+  BreakerResource pending;
+  BreakerResource requests;
 
   // An upstream response head with `status` arrived `ms` after the request started.
   void responseReceived(int status, uint64_t ms);

@@ -19,6 +19,7 @@ struct UpstreamFailure {
     StreamTimeout,          // 408: a downstream stream timeout (its reason is the stream's)
     DownstreamGone,         // DC: the client closed or reset; nothing is answered
     DownstreamMalformed,    // 400 DPE: the client's body is malformed
+    Overflow,               // 503 UO: a circuit breaker is open (max_requests, max_pending_requests, max_connections)
   };
   Kind kind = Kind::None;
   // The request may be sent once more on a new connection: a reused

@@ -30,11 +30,27 @@ asio::awaitable<UpstreamPool::Acquired> UpstreamPool::acquire(upstream::HostPtr 
     SLUICE_LOG(pool, trace, "reusing connection to {} (cluster '{}')", host->address_string, cluster_->name);
     co_return result;
   }
+  auto& stats = *cluster_->stats;
+  // The circuit breakers: this request waits for a new connection (pending),
+  // which counts against max_connections for its life.
+  const BreakerLimits& limits = cluster_->breakers;
+  const BreakerHold pending_hold = tryHold(stats.pending, limits, limits.max_pending_requests);
+  if (!pending_hold) {
+    stats.upstream_rq_pending_overflow.inc();
+    result.overflow = true;
+    co_return result;
+  }
+  BreakerHold connection_hold = tryHold(stats.connections, limits, limits.max_connections);
+  if (!connection_hold) {
+    stats.upstream_cx_overflow.inc();
+    result.overflow = true;
+    co_return result;
+  }
   auto tcp = std::make_unique<network::TcpTransport>(executor_);
   auto* transport = tcp.get();
   auto connection = std::make_unique<UpstreamConnection>(std::move(tcp));
   connection->host = host;
-  auto& stats = *cluster_->stats;
+  connection->breaker = std::move(connection_hold);
   // Envoy's upstream_rq_pending_active: the request waits for this connection.
   const GaugeScope pending(stats.upstream_rq_pending_active);
   stats.upstream_cx_total.inc();

@@ -44,6 +44,7 @@ struct UpstreamConnection {
   std::chrono::steady_clock::time_point idle_since;
   stats::Gauge* active = nullptr;     // the cluster's upstream_cx_active, once connected
   stats::Counter* destroy = nullptr;  // and its upstream_cx_destroy
+  BreakerHold breaker;                // one of the cluster's max_connections, for the connection's life
 };
 
 class UpstreamPool {
@@ -59,6 +60,7 @@ class UpstreamPool {
   struct Acquired {
     std::error_code error;   // set when no connection could be made
     bool timed_out = false;  // the connect timeout fired
+    bool overflow = false;   // a circuit breaker is open: max_pending_requests or max_connections
     std::unique_ptr<UpstreamConnection> connection;
   };
   // An idle connection to `host`, or a new one connected within the cluster's connect_timeout.

@@ -19,8 +19,11 @@ UpstreamRequest::UpstreamRequest(std::shared_ptr<ClusterState> cluster, upstream
 UpstreamRequest::~UpstreamRequest() {
   host_->active_requests.fetch_sub(1, std::memory_order_relaxed);
   host_->stats->rq_active.fetch_sub(1, std::memory_order_relaxed);
-  (status_ > 0 && status_ < 500 ? host_->stats->rq_success : host_->stats->rq_error)
-      .fetch_add(1, std::memory_order_relaxed);
+  // A request a circuit breaker refused was never the host's.
+  if (!refused_) {
+    (status_ > 0 && status_ < 500 ? host_->stats->rq_success : host_->stats->rq_error)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
   connection_.reset();  // its stats live in the cluster, released after it
 }
 
@@ -39,13 +42,26 @@ asio::awaitable<UpstreamFailure> UpstreamRequest::attempt(Stream& stream, const 
   connection_.reset();
   timed_out_ = false;
   stream.timer.clear(Stream::kUpstreamResponse);
+  const ClusterConfig& config = *cluster_->config;
+  if (!request_breaker_) {
+    request_breaker_ = tryHold(config.stats->requests, config.breakers, config.breakers.max_requests);
+    if (!request_breaker_) {
+      refused_ = true;
+      config.stats->upstream_rq_pending_overflow.inc();  // Envoy counts max_requests here too
+      co_return UpstreamFailure{Kind::Overflow, false, kUpstreamOverflow};
+    }
+  }
   auto acquired = co_await cluster_->pool.acquire(host_);
+  if (acquired.overflow) co_return UpstreamFailure{Kind::Overflow, false, kUpstreamOverflow};
   if (!acquired.connection) {
     if (!acquired.timed_out) stream.info.upstream_connect_errno = acquired.error.value();
     co_return UpstreamFailure{acquired.timed_out ? Kind::ConnectTimeout : Kind::ConnectFailure, false,
                               kUpstreamConnectionFailure};
   }
   connection_ = std::move(acquired.connection);
+  if (const auto& outlier = cluster_->config->outlier) {
+    outlier->putLocalOrigin(host_, upstream::LocalOriginResult::ConnectSuccess);
+  }
   stream.info.upstream_local = connection_->local;
   ++connection_->requests;
   cluster_->config->stats->upstream_rq_total.inc();
@@ -105,6 +121,33 @@ UpstreamFailure UpstreamRequest::headFailed(Head head, bool may_retry) {
   }
   // Retried only when nothing of a response arrived.
   return UpstreamFailure{Kind::ConnectionTermination, may_retry && in_.empty(), kUpstreamConnectionTermination};
+}
+
+void UpstreamRequest::setStatus(int status) {
+  status_ = status;
+  if (const auto& outlier = cluster_->config->outlier) outlier->putHttpStatus(host_, status);
+}
+
+void UpstreamRequest::reportFailure(const UpstreamFailure& failure) {
+  const auto& outlier = cluster_->config->outlier;
+  if (!outlier || failure.retryable) return;
+  switch (failure.kind) {
+    case Kind::ConnectFailure:
+    case Kind::ConnectTimeout:
+    case Kind::ConnectionTermination:
+    case Kind::ProtocolError:
+      outlier->putLocalOrigin(host_, upstream::LocalOriginResult::ConnectFailed);
+      break;
+    case Kind::ResponseTimeout:
+      outlier->putLocalOrigin(host_, upstream::LocalOriginResult::Timeout);
+      break;
+    case Kind::None:
+    case Kind::StreamTimeout:
+    case Kind::DownstreamGone:
+    case Kind::DownstreamMalformed:
+    case Kind::Overflow:  // the cluster's limit, not the host's fault
+      break;
+  }
 }
 
 void UpstreamRequest::finish(bool reusable, network::BufferPool& buffers) {

@@ -72,8 +72,13 @@ class UpstreamRequest {
   const upstream::Host& host() const { return *host_; }
   UpstreamConnection* connection() { return connection_.get(); }
   network::IoBuffer& buffer() { return in_; }  // bytes read from the upstream, not yet used
-  // The response's status, for the host's rq_success / rq_error.
-  void setStatus(int status) { status_ = status; }
+  // The response's status, for the host's rq_success / rq_error and its
+  // outlier detection.
+  void setStatus(int status);
+  // An attempt failed (after the stream's own facts were added): a failure
+  // of the host's counts for its outlier detection; one of the client's or
+  // a retried stale connection's does not.
+  void reportFailure(const UpstreamFailure& failure);
 
  private:
   UpstreamFailure sendFailed(upstream::Http1ClientExchange::BodyResult sent, const Send& send, bool may_retry);
@@ -81,11 +86,13 @@ class UpstreamRequest {
 
   std::shared_ptr<ClusterState> cluster_;
   upstream::HostPtr host_;
-  GaugeScope rq_active_;  // the cluster's upstream_rq_active
+  GaugeScope rq_active_;         // the cluster's upstream_rq_active
+  BreakerHold request_breaker_;  // one of the cluster's max_requests, from the first attempt on
   std::unique_ptr<UpstreamConnection> connection_;
   network::IoBuffer in_;
   int status_ = 0;
   bool timed_out_ = false;
+  bool refused_ = false;  // max_requests refused it: not counted in the host's rq_success / rq_error
 };
 
 }  // namespace sluice::proxy

@@ -9,6 +9,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/utf8.h"
 #include "config/proto_hash.h"
@@ -28,6 +29,14 @@
 
 namespace sluice::server {
 namespace {
+
+// A success rate as /clusters prints it: -1 when not computed.
+std::string rateText(double rate) {
+  if (rate < 0) return "-1";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.15g", rate);
+  return text;
+}
 
 using admin::AdminRequest;
 using admin::AdminResponse;
@@ -59,13 +68,8 @@ google::protobuf::Timestamp timestamp(std::chrono::system_clock::time_point time
 
 google::protobuf::Duration seconds(int64_t s) { return TimeUtil::SecondsToDuration(s); }
 
-// Circuit breakers are not configurable yet: Envoy's defaults, for both priorities.
-struct Thresholds {
-  uint32_t max_connections = 1024;
-  uint32_t max_pending_requests = 1024;
-  uint32_t max_requests = 1024;
-  uint32_t max_retries = 3;
-};
+// The HIGH priority's circuit breakers are not configurable: Envoy's defaults.
+using Thresholds = proxy::BreakerLimits;
 
 // The inline route configs of every HTTP connection manager in `listener`.
 template <typename Fn>
@@ -196,7 +200,7 @@ void Server::installObservabilityHandlers() {
           if (it == protos.end() || it->second->type() != envoy::config::cluster::v3::Cluster::EDS) return "";
           return it->second->eds_cluster_config().service_name();
         };
-        const Thresholds thresholds;
+        const Thresholds high;
         if (format == "json") {
           envoy::admin::v3::Clusters out;
           for (const auto& [name, cluster] : clusters) {
@@ -206,6 +210,8 @@ void Server::installObservabilityHandlers() {
             status.set_added_via_api(via_api.count(name) > 0);
             status.set_eds_service_name(edsName(name));
             for (const auto priority : {envoy::config::core::v3::DEFAULT, envoy::config::core::v3::HIGH}) {
+              const Thresholds& thresholds =
+                  priority == envoy::config::core::v3::DEFAULT ? cluster.config->breakers : high;
               auto& t = *status.mutable_circuit_breakers()->add_thresholds();
               t.set_priority(priority);
               t.mutable_max_connections()->set_value(thresholds.max_connections);
@@ -244,6 +250,15 @@ void Server::installObservabilityHandlers() {
                   : (flags & upstream::kDegradedEdsHealth) != 0 ? envoy::config::core::v3::DEGRADED
                                                                 : envoy::config::core::v3::HEALTHY);
               health.set_failed_active_health_check((flags & upstream::kFailedActiveHc) != 0);
+              health.set_failed_outlier_check((flags & upstream::kFailedOutlierCheck) != 0);
+              if (cluster.detector) {
+                if (const double rate = cluster.detector->successRate(*host); rate >= 0) {
+                  h.mutable_success_rate()->set_value(rate);
+                }
+                if (const double rate = cluster.detector->localOriginSuccessRate(*host); rate >= 0) {
+                  h.mutable_local_origin_success_rate()->set_value(rate);
+                }
+              }
               health.set_excluded_via_immediate_hc_fail((flags & upstream::kExcludedViaImmediateHcFail) != 0);
               health.set_active_hc_timeout((flags & upstream::kActiveHcTimeout) != 0);
               h.set_weight(hosts.weight(i));
@@ -263,10 +278,15 @@ void Server::installObservabilityHandlers() {
           line(name, "observability_name", name);
           for (const char* priority : {"default_priority", "high_priority"}) {
             const std::string p = priority;
+            const Thresholds& thresholds = p == "default_priority" ? cluster.config->breakers : high;
             line(name, p + "::max_connections", std::to_string(thresholds.max_connections));
             line(name, p + "::max_pending_requests", std::to_string(thresholds.max_pending_requests));
             line(name, p + "::max_requests", std::to_string(thresholds.max_requests));
             line(name, p + "::max_retries", std::to_string(thresholds.max_retries));
+          }
+          if (const auto& detector = cluster.detector) {
+            line(name, "outlier::success_rate_average", rateText(detector->successRateAverage()));
+            line(name, "outlier::success_rate_ejection_threshold", rateText(detector->successRateEjectionThreshold()));
           }
           line(name, "added_via_api", via_api.count(name) ? "true" : "false");
           if (const auto eds = edsName(name); !eds.empty()) line(name, "eds_service_name", eds);
@@ -293,8 +313,10 @@ void Server::installObservabilityHandlers() {
             line(prefix, "sub_zone", host->sub_zone);
             line(prefix, "canary", "false");
             line(prefix, "priority", "0");
-            line(prefix, "success_rate", "-1");
-            line(prefix, "local_origin_success_rate", "-1");
+            const auto& detector = cluster.detector;
+            line(prefix, "success_rate", rateText(detector ? detector->successRate(*host) : -1));
+            line(prefix, "local_origin_success_rate",
+                 rateText(detector ? detector->localOriginSuccessRate(*host) : -1));
           }
         }
         return r;

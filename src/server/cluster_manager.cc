@@ -83,6 +83,28 @@ std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const Cluster& clus
     out->max_requests_per_connection = cluster.max_requests_per_connection().value();
   }
 #pragma GCC diagnostic pop
+  // circuit_breakers: the DEFAULT priority's thresholds (the gate accepts no other).
+  for (const auto& t : cluster.circuit_breakers().thresholds()) {
+    auto& b = out->breakers;
+    if (t.has_max_connections()) b.max_connections = t.max_connections().value();
+    if (t.has_max_pending_requests()) b.max_pending_requests = t.max_pending_requests().value();
+    if (t.has_max_requests()) b.max_requests = t.max_requests().value();
+    b.track_remaining = t.track_remaining();
+  }
+  if (out->breakers.track_remaining) {
+    auto& s = *out->stats;
+    const std::string prefix = s.prefix + "circuit_breakers.default.";
+    s.connections.setRemainingGauge(s.store.gauge(prefix + "remaining_cx"));
+    s.pending.setRemainingGauge(s.store.gauge(prefix + "remaining_pending"));
+    s.requests.setRemainingGauge(s.store.gauge(prefix + "remaining_rq"));
+    // Their values until the first change: the limits less what is open now.
+    const auto remaining = [](uint32_t max, uint64_t count) {
+      return count >= max ? 0 : static_cast<int64_t>(max - count);
+    };
+    s.store.gauge(prefix + "remaining_cx").set(remaining(out->breakers.max_connections, s.connections.count()));
+    s.store.gauge(prefix + "remaining_pending").set(remaining(out->breakers.max_pending_requests, s.pending.count()));
+    s.store.gauge(prefix + "remaining_rq").set(remaining(out->breakers.max_requests, s.requests.count()));
+  }
   return out;
 }
 
@@ -98,6 +120,7 @@ ClusterManager::ClusterManager(proxy::StatsRegistry& stats, Resolver resolve)
 ClusterManager::~ClusterManager() {
   for (auto& [name, cluster] : clusters_) {
     if (cluster.checker) cluster.checker->stop();
+    if (cluster.detector) cluster.detector->stop();
   }
 }
 
@@ -133,11 +156,40 @@ void ClusterManager::updateChecker(const std::string& name, Entry& cluster) {
   auto stats = std::make_shared<upstream::health::HealthCheckStats>(stats_.store(), stats::sanitize(name));
   const auto cluster_stats = cluster.config->stats;
   upstream::health::ClusterHealthChecker::Callbacks callbacks{
-      [this, name] { onHealthChanged(name); },
-      [cluster_stats] { return cluster_stats->upstream_cx_total.value() > 0; }};
+      [this, name] { onHealthChanged(name); }, [cluster_stats] { return cluster_stats->upstream_cx_total.value() > 0; },
+      [this, name](const upstream::HostPtr& host) {
+        const auto it = clusters_.find(name);
+        if (it != clusters_.end() && it->second.detector) it->second.detector->onActiveCheckPassed(host);
+      }};
   cluster.checker = std::make_shared<upstream::health::ClusterHealthChecker>(
       *health_executor_, name, upstream::health::compileHealthCheck(cluster.proto.health_checks(0), name),
       std::move(stats), std::move(callbacks));
+}
+
+void ClusterManager::updateDetector(const std::string& name, Entry& cluster) {
+  const bool wanted = health_executor_ && cluster.proto.has_outlier_detection();
+  const uint64_t hash = wanted ? config::protoHash(cluster.proto.outlier_detection()) : 0;
+  if (cluster.detector && wanted && cluster.detector_hash == hash) return;
+  // A replaced detector returns its ejected hosts: the new one starts afresh.
+  if (cluster.detector) cluster.detector->stop();
+  cluster.detector.reset();
+  cluster.detector_hash = hash;
+  if (!wanted) return;
+  auto stats = std::make_shared<upstream::outlier::OutlierDetectionStats>(stats_.store(), stats::sanitize(name));
+  upstream::outlier::OutlierDetector::Callbacks callbacks{[this, name] { onHealthChanged(name); },
+                                                          [this] { return runtime_ ? runtime_() : nullptr; },
+                                                          [state = random_state_] {
+                                                            // splitmix64: the enforcing_* percentages need no more than
+                                                            // this.
+                                                            uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+                                                            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+                                                            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+                                                            return z ^ (z >> 31);
+                                                          }};
+  cluster.detector = std::make_shared<upstream::outlier::OutlierDetector>(
+      upstream::outlier::compileOutlierDetection(cluster.proto.outlier_detection()), std::move(stats),
+      std::move(callbacks));
+  cluster.detector->start(*health_executor_);
 }
 
 void ClusterManager::onHealthChanged(const std::string& name) {
@@ -214,6 +266,7 @@ bool ClusterManager::refreshHosts(Entry& cluster, bool force) {
   cluster.hosts = std::make_shared<const upstream::LoadBalancerFactory>(cluster.config->lb_policy, hosts,
                                                                         cluster.config->lb_config);
   if (cluster.checker) cluster.checker->setHosts(*hosts);
+  if (cluster.detector) cluster.detector->setHosts(*hosts);
   return true;
 }
 
@@ -255,9 +308,15 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
     cluster.config = config;
     updateChecker(proto->name(), cluster);
     if (cluster.checker) config->health_monitor = cluster.checker->monitor();
+    updateDetector(proto->name(), cluster);
+    if (cluster.detector) {
+      config->outlier = std::make_shared<const upstream::OutlierMonitor>(cluster.detector->settings().thresholds,
+                                                                         cluster.detector->reporter());
+    }
     // Same hosts with a new checker (or none): refreshHealth sees their new flags.
     refreshHosts(cluster, rebalance);
     if (cluster.checker) cluster.checker->setHosts(*cluster.hosts->hosts());
+    if (cluster.detector) cluster.detector->setHosts(*cluster.hosts->hosts());
     const auto& now = *cluster.hosts->hosts();
     // A new cluster's first hosts count as a membership change, as in Envoy.
     countMembership(cluster, before ? !now.sameAs(*before) : !now.empty());
@@ -275,6 +334,7 @@ proxy::ClusterDelta ClusterManager::setClusters(const std::vector<const Cluster*
       continue;
     }
     delta.removed.push_back(it->first);
+    if (it->second.detector) it->second.detector->stop();
     warming_.erase(it->first);
     cluster_removed_.inc();
     it = clusters_.erase(it);

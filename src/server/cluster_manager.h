@@ -37,6 +37,7 @@
 #include "server/subscription_stats.h"
 #include "stats/stats.h"
 #include "upstream/health/health_checker.h"
+#include "upstream/outlier/outlier_detector.h"
 
 namespace sluice::server {
 
@@ -71,6 +72,8 @@ class ClusterManager {
   // Without it (validation, tests) no check runs and health_checks only
   // compile. Call before the first setClusters.
   void enableHealthChecking(asio::any_io_executor executor, std::function<void(proxy::ClusterDelta)> publish);
+  // Outlier detection reads the outlier_detection.* runtime keys from here.
+  void setRuntime(std::function<runtime::SnapshotPtr()> runtime) { runtime_ = std::move(runtime); }
 
   // The full set of clusters (static and CDS), validated. New and changed
   // ones are compiled, unchanged ones kept, missing ones removed. Counts
@@ -127,6 +130,9 @@ class ClusterManager {
     // Its active health checker (health_checks[0]), kept while that proto is unchanged.
     std::shared_ptr<upstream::health::ClusterHealthChecker> checker;
     uint64_t checker_hash = 0;
+    // Its outlier detector (outlier_detection), kept while that proto is unchanged.
+    std::shared_ptr<upstream::outlier::OutlierDetector> detector;
+    uint64_t detector_hash = 0;
   };
   // By name, sorted (admin /clusters).
   const std::map<std::string, Entry>& clusters() const { return clusters_; }
@@ -152,6 +158,8 @@ class ClusterManager {
   bool refreshHealth(Entry& cluster);
   // Starts, keeps, replaces or stops `cluster`'s health checker for its proto.
   void updateChecker(const std::string& name, Entry& cluster);
+  // Likewise its outlier detector; a new one starts with no host ejected.
+  void updateDetector(const std::string& name, Entry& cluster);
   // A checker saw a host's health change.
   void onHealthChanged(const std::string& name);
   void countMembership(const Entry& cluster, bool changed);
@@ -164,6 +172,8 @@ class ClusterManager {
   Resolver resolve_;
   std::optional<asio::any_io_executor> health_executor_;  // set: health checks run
   std::function<void(proxy::ClusterDelta)> publish_;
+  std::function<runtime::SnapshotPtr()> runtime_;
+  std::shared_ptr<uint64_t> random_state_ = std::make_shared<uint64_t>(0x9e3779b97f4a7c15ull);
   std::map<std::string, Entry> clusters_;
   std::set<std::string> warming_;  // the names of the clusters with `warming` set
   // EDS assignments by cluster_name, and the clusters each feeds.

@@ -85,6 +85,7 @@ bool Server::start(std::string& error) {
       context_.proxyStats(), [this](const std::string& name, DnsAnswer answer) { return dns_.lookup(name, answer); });
   cluster_manager_->enableHealthChecking(main_.get_executor(),
                                          [this](proxy::ClusterDelta delta) { publish(std::move(delta)); });
+  cluster_manager_->setRuntime([this] { return runtime_ ? runtime_->snapshot() : nullptr; });
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workers_.push_back(std::make_unique<proxy::Worker>(i, context_.proxyStats().downstreamConnections(),
                                                        std::chrono::seconds(options_.drain_time_s)));

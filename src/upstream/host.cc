@@ -18,7 +18,9 @@ std::string formatAddress(std::string_view address, uint16_t port) {
 }
 
 CoarseHealth coarseHealth(uint32_t flags) {
-  if ((flags & (kFailedActiveHc | kFailedEdsHealth | kEdsStatusDraining)) != 0) return CoarseHealth::Unhealthy;
+  if ((flags & (kFailedActiveHc | kFailedOutlierCheck | kFailedEdsHealth | kEdsStatusDraining)) != 0) {
+    return CoarseHealth::Unhealthy;
+  }
   if ((flags & kDegradedEdsHealth) != 0) return CoarseHealth::Degraded;
   return CoarseHealth::Healthy;
 }
@@ -31,9 +33,13 @@ bool excludedFromLoadBalancing(uint32_t flags) {
 std::string healthFlagsString(uint32_t flags) {
   if (flags == 0) return "healthy";
   static constexpr std::pair<uint32_t, const char*> kNames[] = {
-      {kFailedActiveHc, "/failed_active_hc"},       {kFailedEdsHealth, "/failed_eds_health"},
-      {kDegradedEdsHealth, "/degraded_eds_health"}, {kExcludedViaImmediateHcFail, "/excluded_via_immediate_hc_fail"},
-      {kActiveHcTimeout, "/active_hc_timeout"},     {kEdsStatusDraining, "/eds_status_draining"},
+      {kFailedActiveHc, "/failed_active_hc"},
+      {kFailedOutlierCheck, "/failed_outlier_check"},
+      {kFailedEdsHealth, "/failed_eds_health"},
+      {kDegradedEdsHealth, "/degraded_eds_health"},
+      {kExcludedViaImmediateHcFail, "/excluded_via_immediate_hc_fail"},
+      {kActiveHcTimeout, "/active_hc_timeout"},
+      {kEdsStatusDraining, "/eds_status_draining"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

@@ -38,6 +38,7 @@ struct HostStats {
 // them in). A host with none is healthy.
 enum HealthFlag : uint32_t {
   kFailedActiveHc = 1u << 0,              // /failed_active_hc: active health checking says unhealthy
+  kFailedOutlierCheck = 1u << 1,          // /failed_outlier_check: ejected by outlier detection
   kFailedEdsHealth = 1u << 2,             // /failed_eds_health: EDS said UNHEALTHY or TIMEOUT
   kDegradedEdsHealth = 1u << 4,           // /degraded_eds_health: EDS said DEGRADED
   kExcludedViaImmediateHcFail = 1u << 7,  // /excluded_via_immediate_hc_fail: x-envoy-immediate-health-check-fail
@@ -54,6 +55,21 @@ CoarseHealth coarseHealth(uint32_t flags);
 bool excludedFromLoadBalancing(uint32_t flags);
 // "healthy", or the flags as Envoy's /clusters prints them ("/failed_active_hc/active_hc_timeout").
 std::string healthFlagsString(uint32_t flags);
+
+// What outlier detection learns of a host from proxied traffic (Envoy's
+// DetectorHostMonitorImpl counters). Any worker updates them with relaxed
+// atomics (upstream/outlier_monitor.h); the main thread's detector reads and
+// resets them. Each bucket packs the requests of the current interval in its
+// high 32 bits and their successes in the low 32 bits, so one exchange(0)
+// takes both consistently. Unused (all 0) in a cluster without outlier_detection.
+struct OutlierCounters {
+  static constexpr uint64_t kRequest = uint64_t{1} << 32;
+  std::atomic<uint32_t> consecutive_5xx{0};
+  std::atomic<uint32_t> consecutive_gateway_failure{0};
+  std::atomic<uint32_t> consecutive_local_origin_failure{0};
+  std::atomic<uint64_t> external{0};  // HTTP results (and local ones without split_external_local_origin_errors)
+  std::atomic<uint64_t> local{0};     // local-origin results with split_external_local_origin_errors
+};
 
 // One upstream endpoint. Immutable once published, except the two counters,
 // which any worker may update with relaxed atomics (least request reads them;
@@ -78,6 +94,7 @@ struct Host {
     health_flags.store(on ? was | flag : was & ~flag, std::memory_order_relaxed);
   }
   std::shared_ptr<HostStats> stats = std::make_shared<HostStats>();  // never null
+  mutable OutlierCounters outlier;
 };
 
 using HostPtr = std::shared_ptr<const Host>;

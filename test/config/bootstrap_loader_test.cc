@@ -99,14 +99,14 @@ TEST(BootstrapLoader, MergesConfigYamlOverTheFile) {
 }
 
 TEST(BootstrapLoader, ReportsErrorsOfAllThreeLayersTogether) {
-  // A PGV rule (port), the gate (outlier_detection) and semantics (duplicate name).
+  // A PGV rule (port), the gate (preconnect_policy) and semantics (duplicate name).
   const std::string yaml = R"(
 static_resources:
   clusters:
   - name: web
     load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 70000 } } } } ] } ] }
   - name: web
-    outlier_detection: { consecutive_5xx: 5 }
+    preconnect_policy: { per_upstream_preconnect_ratio: 1.5 }
     load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 80 } } } } ] } ] }
 )";
   Bootstrap b;
@@ -117,22 +117,22 @@ static_resources:
                      "socket_address.port_value: must be <= 65535"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("static_resources.clusters[1].outlier_detection: is not supported by sluice"), std::string::npos)
+  EXPECT_NE(all.find("static_resources.clusters[1].preconnect_policy: is not supported by sluice"), std::string::npos)
       << all;
   EXPECT_NE(all.find("static_resources.clusters[1].name: duplicate cluster name 'web'"), std::string::npos) << all;
 }
 
 TEST(BootstrapLoader, OmitsRuleErrorsInsideUnsupportedFields) {
-  // enforcing_consecutive_5xx breaks its rule (<= 100), but the whole field is rejected.
+  // per_upstream_preconnect_ratio breaks its rule (<= 3), but the whole field is rejected.
   const std::string yaml =
-      "static_resources: { clusters: [ { name: web, type: STRICT_DNS, outlier_detection: { "
-      "enforcing_consecutive_5xx: 200 } } ] }";
+      "static_resources: { clusters: [ { name: web, type: STRICT_DNS, preconnect_policy: { "
+      "per_upstream_preconnect_ratio: 200 } } ] }";
   Bootstrap b;
   ErrorList errors;
   EXPECT_FALSE(loadBootstrap({"", yaml}, b, errors));
   const std::string all = errors.toString();
-  EXPECT_NE(all.find("static_resources.clusters[0].outlier_detection: is not supported by sluice"), std::string::npos);
-  EXPECT_EQ(all.find("enforcing_consecutive_5xx"), std::string::npos) << all;
+  EXPECT_NE(all.find("static_resources.clusters[0].preconnect_policy: is not supported by sluice"), std::string::npos);
+  EXPECT_EQ(all.find("per_upstream_preconnect_ratio"), std::string::npos) << all;
 }
 
 // The examples: each validates, and together they set every supported field.

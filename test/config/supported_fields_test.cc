@@ -75,10 +75,10 @@ TEST(SupportedFields, AcceptsSupportedFields) {
 }
 
 TEST(SupportedFields, RejectsAnUnsupportedFieldByPath) {
-  const auto errors = gate("static_resources: { clusters: [ { name: a }, { name: b, outlier_detection: {} } ] }\n");
+  const auto errors = gate("static_resources: { clusters: [ { name: a }, { name: b, preconnect_policy: {} } ] }\n");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors.errors()[0].toString(),
-            "static_resources.clusters[1].outlier_detection: is not supported by sluice");
+            "static_resources.clusters[1].preconnect_policy: is not supported by sluice");
 }
 
 TEST(SupportedFields, RejectsAnUnsupportedTopLevelField) {

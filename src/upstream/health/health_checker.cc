@@ -447,6 +447,7 @@ Transition ClusterHealthChecker::record(Session& session, const Result& result) 
   if (result.success) {
     outcome = session.state.onSuccess(host, spec_.timing);
     stats_->success.inc();
+    if (callbacks_.passed) callbacks_.passed(session.host());
     if (outcome.added_healthy) {
       logEvent(host,
                std::string(R"("add_healthy_event":{)") + (outcome.first_check ? R"("first_check":true)" : "") + "}");

@@ -77,8 +77,9 @@ bool payloadsMatch(const std::vector<std::string>& payloads, std::string_view re
 class ClusterHealthChecker : public std::enable_shared_from_this<ClusterHealthChecker> {
  public:
   struct Callbacks {
-    std::function<void()> health_changed;  // some host's health flags changed
-    std::function<bool()> had_traffic;     // the cluster ever made an upstream connection
+    std::function<void()> health_changed;        // some host's health flags changed
+    std::function<bool()> had_traffic;           // the cluster ever made an upstream connection
+    std::function<void(const HostPtr&)> passed;  // a host passed a check (may be empty)
   };
   ClusterHealthChecker(asio::any_io_executor executor, std::string cluster, HealthCheckSpec spec,
                        std::shared_ptr<HealthCheckStats> stats, Callbacks callbacks);
