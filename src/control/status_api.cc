@@ -91,9 +91,17 @@ std::string metrics(const ControlPlane& cp) {
   const auto& r = cp.registryStatus();
   size_t connected = 0;
   size_t connected_delta = 0;
+  size_t synced = 0;
   for (const auto& [stream, session] : cp.sessions()) {
-    connected += session->hasNode() ? 1 : 0;
-    connected_delta += session->hasNode() && session->isDelta() ? 1 : 0;
+    if (!session->hasNode()) continue;
+    ++connected;
+    connected_delta += session->isDelta() ? 1 : 0;
+    bool all = true;
+    for (const XdsType type : kPushOrder) {
+      const auto s = session->status(type);
+      if (s.subscribed && s.state != SyncState::Synced) all = false;
+    }
+    synced += all ? 1 : 0;
   }
   std::string out;
   const auto counter = [&out](std::string_view name, std::string_view help, uint64_t value) {
@@ -117,6 +125,7 @@ std::string metrics(const ControlPlane& cp) {
   counter("registry_updates_rejected_total", "registry updates rejected (the previous one kept)", r.rejected);
   gauge("connected_proxies", "ADS streams that named their node", connected);
   gauge("connected_delta_proxies", "delta ADS streams that named their node", connected_delta);
+  gauge("synced_proxies", "connected nodes SYNCED on every type they subscribed to", synced);
   gauge("snapshots", "distinct translated snapshots held", cp.cachedSnapshots());
   return out;
 }
