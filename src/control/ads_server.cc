@@ -14,28 +14,44 @@ namespace sluice::control {
 
 namespace {
 
+using envoy::service::discovery::v3::DeltaDiscoveryRequest;
+using envoy::service::discovery::v3::DeltaDiscoveryResponse;
 using envoy::service::discovery::v3::DiscoveryRequest;
 using envoy::service::discovery::v3::DiscoveryResponse;
+
+// The session's sink interface for a response type.
+template <typename Response>
+struct SinkOf;
+template <>
+struct SinkOf<DiscoveryResponse> {
+  using type = ResponseSink;
+};
+template <>
+struct SinkOf<DeltaDiscoveryResponse> {
+  using type = DeltaResponseSink;
+};
 
 // What the main thread and gRPC's threads share for one stream: the write
 // queue and whether the stream can still take writes. The reactor (gRPC
 // threads) and the closures it posts to the main thread hold it; `id` and
 // `sink` are the main thread's.
+template <typename Request, typename Response>
 struct StreamLink {
-  std::recursive_mutex mutex;  // gRPC may run a reaction inline in StartWrite
-  grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* reactor = nullptr;  // null once done
-  std::deque<DiscoveryResponse> queue;                                              // front: being written
-  bool reads_done = false;                                                          // finish once the queue drains
+  std::recursive_mutex mutex;                                     // gRPC may run a reaction inline in StartWrite
+  grpc::ServerBidiReactor<Request, Response>* reactor = nullptr;  // null once done
+  std::deque<Response> queue;                                     // front: being written
+  bool reads_done = false;                                        // finish once the queue drains
   bool finished = false;
   uint64_t id = 0;
-  std::unique_ptr<ResponseSink> sink;
+  std::unique_ptr<typename SinkOf<Response>::type> sink;
 };
 
 // Main thread: queues a response; written at once when none is in flight.
-class Sink final : public ResponseSink {
+template <typename Request, typename Response>
+class Sink final : public SinkOf<Response>::type {
  public:
-  explicit Sink(StreamLink& link) : link_(link) {}
-  void send(const DiscoveryResponse& response) override {
+  explicit Sink(StreamLink<Request, Response>& link) : link_(link) {}
+  void send(const Response& response) override {
     std::lock_guard lock(link_.mutex);
     if (link_.reactor == nullptr || link_.finished || link_.reads_done) return;
     link_.queue.push_back(response);
@@ -43,22 +59,26 @@ class Sink final : public ResponseSink {
   }
 
  private:
-  StreamLink& link_;
+  StreamLink<Request, Response>& link_;
 };
 
 // One ADS stream on gRPC's side. Work posted to the main io_context runs in
 // the order posted (one thread runs it), so the session is open before the
 // first request reaches it and closed after the last.
-class Stream final : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse> {
+// SotW and delta alike (the types pick ControlPlane's overloads).
+template <typename Request, typename Response>
+class Stream final : public grpc::ServerBidiReactor<Request, Response> {
+  using Link = StreamLink<Request, Response>;
+
  public:
   Stream(asio::io_context& io, ControlPlane& control_plane)
-      : io_(io), control_plane_(control_plane), link_(std::make_shared<StreamLink>()) {
+      : io_(io), control_plane_(control_plane), link_(std::make_shared<Link>()) {
     link_->reactor = this;
     asio::post(io_, [&control_plane, link = link_] {
-      link->sink = std::make_unique<Sink>(*link);
+      link->sink = std::make_unique<Sink<Request, Response>>(*link);
       link->id = control_plane.openSession(*link->sink);
     });
-    StartRead(&request_);
+    this->StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
@@ -72,7 +92,7 @@ class Stream final : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryR
       control_plane.onRequest(link->id, request);
     });
     request_.Clear();
-    StartRead(&request_);
+    this->StartRead(&request_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -83,7 +103,7 @@ class Stream final : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryR
       link_->reads_done = true;
     }
     if (!link_->queue.empty() && !link_->finished) {
-      StartWrite(&link_->queue.front());
+      this->StartWrite(&link_->queue.front());
       return;
     }
     finishIfDrained();
@@ -106,13 +126,13 @@ class Stream final : public grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryR
   void finishIfDrained() {
     if (link_->finished || !link_->reads_done || !link_->queue.empty()) return;
     link_->finished = true;
-    Finish(grpc::Status::OK);
+    this->Finish(grpc::Status::OK);
   }
 
   asio::io_context& io_;
   ControlPlane& control_plane_;
-  std::shared_ptr<StreamLink> link_;
-  DiscoveryRequest request_;
+  std::shared_ptr<Link> link_;
+  Request request_;
 };
 
 }  // namespace
@@ -122,7 +142,11 @@ class AdsServer::Service final : public envoy::service::discovery::v3::Aggregate
   Service(asio::io_context& io, ControlPlane& control_plane) : io_(io), control_plane_(control_plane) {}
   grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* StreamAggregatedResources(
       grpc::CallbackServerContext* /*context*/) override {
-    return new Stream(io_, control_plane_);
+    return new Stream<DiscoveryRequest, DiscoveryResponse>(io_, control_plane_);
+  }
+  grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* DeltaAggregatedResources(
+      grpc::CallbackServerContext* /*context*/) override {
+    return new Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(io_, control_plane_);
   }
 
  private:

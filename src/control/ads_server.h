@@ -2,8 +2,8 @@
 // state of the world). gRPC's callback API: no thread per stream; its
 // reactions run on gRPC's own threads and do only two things: post each
 // request to the main io_context (where ControlPlane and the sessions live),
-// and write out the responses the main thread queued. Delta ADS answers
-// UNIMPLEMENTED (it is the next step).
+// and write out the responses the main thread queued. Both
+// StreamAggregatedResources (SotW) and DeltaAggregatedResources are served.
 #pragma once
 
 #include <grpcpp/server.h>

@@ -167,6 +167,7 @@ void AdsSession::push(XdsType type) {
   s.awaiting_ack = true;
   s.asked_again = false;
   ++counters_.pushes;
+  counters_.resources_sent += out.resources_size();
   sink_.send(out);
 }
 

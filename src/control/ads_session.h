@@ -50,6 +50,8 @@ struct SessionCounters {
   uint64_t nack_parked = 0;  // a change not sent because it is the NACKed content
   uint64_t stale_nonces = 0;
   uint64_t unknown_types = 0;
+  uint64_t resources_sent = 0;  // resources in the responses sent (SotW: all of them; delta: the changed ones)
+  uint64_t removals_sent = 0;   // delta: names in removed_resources
 };
 
 inline constexpr std::array<XdsType, 3> kRemovalOrder = {XdsType::Listener, XdsType::Endpoint, XdsType::Cluster};
@@ -57,40 +59,60 @@ inline constexpr std::array<XdsType, 3> kRemovalOrder = {XdsType::Listener, XdsT
 enum class SyncState { NotSent, Synced, Stale, Nacked };
 std::string_view syncStateName(SyncState state);
 
-class AdsSession {
+// One type's sync state as the status API shows it (SotW and delta alike).
+struct TypeStatus {
+  bool subscribed = false;
+  bool wildcard = false;
+  std::set<std::string> names;
+  std::string sent_version;  // "" before anything was sent
+  std::string sent_nonce;
+  bool awaiting_ack = false;
+  std::string acked_version;
+  std::string nack_error;  // the last response's NACK, "" after an ACK
+  std::string nacked_version;
+  std::string current_version;  // what the current snapshot gives these names
+  SyncState state = SyncState::NotSent;
+};
+
+// What ControlPlane and the status API see of a stream, SotW or delta.
+class XdsSession {
  public:
   using Clock = std::chrono::system_clock;
 
-  AdsSession(ResponseSink& sink, SessionCounters& counters) : sink_(sink), counters_(counters) {}
+  virtual ~XdsSession() = default;
 
   // The node, from the stream's first request (later ones may omit it).
   void setNode(const envoy::config::core::v3::Node& node) {
     node_ = node;
     has_node_ = true;
   }
-  void onRequest(const envoy::service::discovery::v3::DiscoveryRequest& request);
   // The snapshot for this node now; pushes what changed.
-  void setSnapshot(std::shared_ptr<const Snapshot> snapshot);
+  virtual void setSnapshot(std::shared_ptr<const Snapshot> snapshot) = 0;
+  virtual TypeStatus status(XdsType type) const = 0;
+  virtual bool isDelta() const = 0;
 
   bool hasNode() const { return has_node_; }
   const envoy::config::core::v3::Node& node() const { return node_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   Clock::time_point connectedSince() const { return connected_since_; }
 
-  struct TypeStatus {
-    bool subscribed = false;
-    bool wildcard = false;
-    std::set<std::string> names;
-    std::string sent_version;  // "" before anything was sent
-    std::string sent_nonce;
-    bool awaiting_ack = false;
-    std::string acked_version;
-    std::string nack_error;  // the last response's NACK, "" after an ACK
-    std::string nacked_version;
-    std::string current_version;  // what the current snapshot gives these names
-    SyncState state = SyncState::NotSent;
-  };
-  TypeStatus status(XdsType type) const;
+ protected:
+  bool has_node_ = false;
+  envoy::config::core::v3::Node node_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  Clock::time_point connected_since_ = Clock::now();
+};
+
+class AdsSession final : public XdsSession {
+ public:
+  using TypeStatus = control::TypeStatus;
+
+  AdsSession(ResponseSink& sink, SessionCounters& counters) : sink_(sink), counters_(counters) {}
+
+  void onRequest(const envoy::service::discovery::v3::DiscoveryRequest& request);
+  void setSnapshot(std::shared_ptr<const Snapshot> snapshot) override;
+  TypeStatus status(XdsType type) const override;
+  bool isDelta() const override { return false; }
 
  private:
   struct TypeState {
@@ -124,12 +146,8 @@ class AdsSession {
 
   ResponseSink& sink_;
   SessionCounters& counters_;
-  bool has_node_ = false;
-  envoy::config::core::v3::Node node_;
-  std::shared_ptr<const Snapshot> snapshot_;
   std::array<TypeState, kXdsTypeCount> types_;
   uint64_t nonce_ = 0;
-  Clock::time_point connected_since_ = Clock::now();
 };
 
 }  // namespace sluice::control

@@ -102,17 +102,33 @@ uint64_t ControlPlane::openSession(ResponseSink& sink) {
   return id;
 }
 
-void ControlPlane::onRequest(uint64_t id, const envoy::service::discovery::v3::DiscoveryRequest& request) {
+uint64_t ControlPlane::openSession(DeltaResponseSink& sink) {
+  const uint64_t id = next_session_++;
+  sessions_.emplace(id, std::make_unique<DeltaAdsSession>(sink, counters_));
+  return id;
+}
+
+XdsSession* ControlPlane::sessionFor(uint64_t id, const envoy::config::core::v3::Node& node) {
   const auto it = sessions_.find(id);
-  if (it == sessions_.end()) return;
-  AdsSession& session = *it->second;
+  if (it == sessions_.end()) return nullptr;
+  XdsSession& session = *it->second;
   if (!session.hasNode()) {
-    session.setNode(request.node());
-    SLUICE_LOG(config, info, "ADS stream {}: node '{}' cluster '{}' zone '{}' connected", id, request.node().id(),
-               request.node().cluster(), request.node().locality().zone());
-    session.setSnapshot(snapshotFor(request.node().cluster()));
+    session.setNode(node);
+    SLUICE_LOG(config, info, "ADS stream {} ({}): node '{}' cluster '{}' zone '{}' connected", id,
+               session.isDelta() ? "delta" : "SotW", node.id(), node.cluster(), node.locality().zone());
+    session.setSnapshot(snapshotFor(node.cluster()));
   }
-  session.onRequest(request);
+  return &session;
+}
+
+void ControlPlane::onRequest(uint64_t id, const envoy::service::discovery::v3::DiscoveryRequest& request) {
+  XdsSession* session = sessionFor(id, request.node());
+  if (session != nullptr && !session->isDelta()) static_cast<AdsSession*>(session)->onRequest(request);
+}
+
+void ControlPlane::onRequest(uint64_t id, const envoy::service::discovery::v3::DeltaDiscoveryRequest& request) {
+  XdsSession* session = sessionFor(id, request.node());
+  if (session != nullptr && session->isDelta()) static_cast<DeltaAdsSession*>(session)->onRequest(request);
 }
 
 void ControlPlane::closeSession(uint64_t id) {

@@ -16,6 +16,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "control/ads_session.h"
+#include "control/delta_session.h"
 #include "control/registry.h"
 #include "control/snapshot.h"
 
@@ -50,9 +51,12 @@ class ControlPlane {
   // A rejected update: the registry served stays.
   void onRegistryRejected(const std::string& error);
 
-  // ADS streams. `sink` outlives the session (closeSession() is called first).
+  // ADS streams, SotW and delta. `sink` outlives the session (closeSession()
+  // is called first).
   uint64_t openSession(ResponseSink& sink);
+  uint64_t openSession(DeltaResponseSink& sink);
   void onRequest(uint64_t session, const envoy::service::discovery::v3::DiscoveryRequest& request);
+  void onRequest(uint64_t session, const envoy::service::discovery::v3::DeltaDiscoveryRequest& request);
   void closeSession(uint64_t session);
 
   // The snapshot nodes of `node_cluster` get now (translated once per registry version).
@@ -60,7 +64,7 @@ class ControlPlane {
 
   const std::shared_ptr<const Registry>& registry() const { return registry_; }
   const RegistryStatus& registryStatus() const { return status_; }
-  const std::map<uint64_t, std::unique_ptr<AdsSession>>& sessions() const { return sessions_; }
+  const std::map<uint64_t, std::unique_ptr<XdsSession>>& sessions() const { return sessions_; }
   const SessionCounters& counters() const { return counters_; }
   uint64_t registryChangesApplied() const { return applied_; }
   size_t cachedSnapshots() const { return snapshots_.size(); }
@@ -68,6 +72,8 @@ class ControlPlane {
  private:
   void apply(std::shared_ptr<const Registry> registry);
   void armDebounce();
+  // The session's node from its first request; false when `id` is gone.
+  XdsSession* sessionFor(uint64_t id, const envoy::config::core::v3::Node& node);
 
   ControlOptions options_;
   asio::steady_timer debounce_timer_;
@@ -77,7 +83,7 @@ class ControlPlane {
   RegistryStatus status_;
   uint64_t applied_ = 0;
   std::map<std::string, std::shared_ptr<const Snapshot>> snapshots_;
-  std::map<uint64_t, std::unique_ptr<AdsSession>> sessions_;
+  std::map<uint64_t, std::unique_ptr<XdsSession>> sessions_;
   uint64_t next_session_ = 1;
   SessionCounters counters_;
 };

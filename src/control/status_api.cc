@@ -25,13 +25,14 @@ admin::AdminResponse jsonResponse(const json& body, int status = 200) {
   return {status, "application/json", admin::dumpJson(body)};
 }
 
-json nodeJson(uint64_t stream, const AdsSession& session) {
+json nodeJson(uint64_t stream, const XdsSession& session) {
   const auto& node = session.node();
   json out{{"id", node.id()},
            {"cluster", node.cluster()},
            {"zone", node.locality().zone()},
            {"user_agent_name", node.user_agent_name()},
            {"stream", stream},
+           {"protocol", session.isDelta() ? "delta" : "sotw"},
            {"connected_since", timeText(session.connectedSince())}};
   json types = json::object();
   for (const XdsType type : kPushOrder) {
@@ -77,8 +78,8 @@ json snapshotJson(const Snapshot& snapshot) {
 }
 
 // The sessions of node `id` (a node may hold more than one stream).
-std::vector<std::pair<uint64_t, const AdsSession*>> sessionsOf(const ControlPlane& cp, const std::string& id) {
-  std::vector<std::pair<uint64_t, const AdsSession*>> out;
+std::vector<std::pair<uint64_t, const XdsSession*>> sessionsOf(const ControlPlane& cp, const std::string& id) {
+  std::vector<std::pair<uint64_t, const XdsSession*>> out;
   for (const auto& [stream, session] : cp.sessions()) {
     if (session->hasNode() && session->node().id() == id) out.emplace_back(stream, session.get());
   }
@@ -102,7 +103,19 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source) {
   const auto& c = cp.counters();
   const auto& r = cp.registryStatus();
   size_t connected = 0;
-  for (const auto& [stream, session] : cp.sessions()) connected += session->hasNode() ? 1 : 0;
+  size_t connected_delta = 0;
+  size_t synced = 0;
+  for (const auto& [stream, session] : cp.sessions()) {
+    if (!session->hasNode()) continue;
+    ++connected;
+    connected_delta += session->isDelta() ? 1 : 0;
+    bool all = true;
+    for (const XdsType type : kPushOrder) {
+      const auto s = session->status(type);
+      if (s.subscribed && s.state != SyncState::Synced) all = false;
+    }
+    synced += all ? 1 : 0;
+  }
   std::string out;
   const auto counter = [&out](std::string_view name, std::string_view help, uint64_t value) {
     out += fmt::format("# HELP sluice_control_{0} {1}\n# TYPE sluice_control_{0} counter\nsluice_control_{0} {2}\n",
@@ -118,9 +131,14 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source) {
   counter("xds_nack_parked_total", "pushes held back because they were the NACKed content", c.nack_parked);
   counter("xds_stale_nonces_total", "requests with a stale nonce (names kept, not an ACK or NACK)", c.stale_nonces);
   counter("xds_unknown_types_total", "requests for a type this server does not serve", c.unknown_types);
+  counter("xds_resources_sent_total", "resources in the responses sent (delta: only the changed ones)",
+          c.resources_sent);
+  counter("xds_removals_sent_total", "delta: names sent in removed_resources", c.removals_sent);
   counter("registry_updates_accepted_total", "registry versions accepted (the first read included)", r.accepted);
   counter("registry_updates_rejected_total", "registry updates rejected (the previous one kept)", r.rejected);
   gauge("connected_proxies", "ADS streams that named their node", connected);
+  gauge("connected_delta_proxies", "delta ADS streams that named their node", connected_delta);
+  gauge("synced_proxies", "connected nodes SYNCED on every type they subscribed to", synced);
   gauge("snapshots", "distinct translated snapshots held", cp.cachedSnapshots());
   if (source != nullptr) {
     const SourceStatus s = source->status();
