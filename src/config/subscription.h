@@ -35,6 +35,9 @@ struct DiscoveryUpdate {
   bool delta = false;
   std::vector<std::string> removed;
   std::string rejected;
+  // gRPC: when the response was read off the stream (its propagation to the
+  // workers is measured from here); unset for a file.
+  std::chrono::steady_clock::time_point received{};
 };
 
 class SubscriptionCallbacks {

@@ -6,6 +6,7 @@
 // it closes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "proxy/proxy_stats.h"
 #include "router/route_table.h"
 #include "runtime/runtime.h"
+#include "stats/stats.h"
 #include "upstream/load_balancer.h"
 #include "upstream/load_balancer_factory.h"
 #include "upstream/outlier_monitor.h"
@@ -131,12 +133,34 @@ struct ClusterUpdate {
   std::shared_ptr<const upstream::LoadBalancerFactory> hosts;
 };
 
+// Times one endpoint update from the moment its DiscoveryResponse was read
+// off the gRPC stream to the moment the last worker installed it: each worker
+// calls applied() once, the last one records the microseconds. One atomic
+// per worker per update, off the request path.
+class PropagationTimer {
+ public:
+  PropagationTimer(std::chrono::steady_clock::time_point received, uint32_t workers, stats::Histogram& histogram)
+      : received_(received), remaining_(workers), histogram_(histogram) {}
+  void applied() {
+    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    const auto elapsed = std::chrono::steady_clock::now() - received_;
+    histogram_.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point received_;
+  std::atomic<uint32_t> remaining_;
+  stats::Histogram& histogram_;
+};
+
 // What changed in the clusters: new ones, ones whose settings or hosts
 // changed (an update whose `config` is the one the worker has is a host
-// update alone), and the names of removed ones.
+// update alone), and the names of removed ones. `timer`, when set, is told
+// by each worker that it has applied the delta.
 struct ClusterDelta {
   std::vector<ClusterUpdate> updated;
   std::vector<std::string> removed;
+  std::shared_ptr<PropagationTimer> timer;
   bool empty() const { return updated.empty() && removed.empty(); }
 };
 

@@ -59,7 +59,10 @@ void Worker::applyConfig(ProxyConfigPtr config, std::vector<ListenerSocket> sock
 }
 
 void Worker::applyClusters(std::shared_ptr<const ClusterDelta> delta) {
-  asio::post(io_, [this, delta = std::move(delta)] { clusters_.apply(*delta, [this] { return rng_(); }); });
+  asio::post(io_, [this, delta = std::move(delta)] {
+    clusters_.apply(*delta, [this] { return rng_(); });
+    if (delta->timer) delta->timer->applied();
+  });
 }
 
 void Worker::applyRoutes(std::shared_ptr<RdsRouteSlot> slot, std::shared_ptr<const router::RouteTable> table) {

@@ -78,6 +78,7 @@ void Server::waitForHangupSignal() {
 bool Server::start(std::string& error) {
   // Before any stat exists: stats_config.stats_matcher.
   if (!installStatsMatcher(bootstrap_, context_.store(), error)) return false;
+  eds_propagation_ = &context_.store().histogram("cluster_manager.eds_propagation_us");
   installServerStats(
       context_.store(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
       *access_log_writer_, context_.proxyStats().downstreamConnections());
@@ -221,6 +222,10 @@ bool Server::loadEds(const config::DiscoveryUpdate& update, bool from_file) {
         std::static_pointer_cast<const envoy::config::endpoint::v3::ClusterLoadAssignment>(r.message),
         update.version_info, from_file);
     for (auto& u : changed.updated) delta.updated.push_back(std::move(u));
+  }
+  if (update.received != std::chrono::steady_clock::time_point{} && !delta.empty() && !workers_.empty()) {
+    delta.timer = std::make_shared<proxy::PropagationTimer>(update.received, static_cast<uint32_t>(workers_.size()),
+                                                            *eds_propagation_);
   }
   publish(std::move(delta));
   // Said once the workers have it queued: a client that reads this log line can use the cluster.

@@ -154,6 +154,8 @@ class Server {
   proxy::ProxyConfigPtr config_;
   std::unique_ptr<ClusterManager> cluster_manager_;
   ListenerManager listener_manager_{context_.proxyStats()};
+  // From a gRPC EDS response read to every worker serving it (sluice's own stat).
+  stats::Histogram* eds_propagation_ = nullptr;
   std::unique_ptr<RdsRoutes> rds_;
   proxy::ProxyConfigPtr all_listeners_;  // the listeners configured, warming ones too (config_: those served)
   std::set<std::string> warming_;        // listener names waiting for their routes

@@ -153,6 +153,15 @@ void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool d
       options.filter = filter.get();
     }
     const std::string format = request.param("format");
+    if (request.hasParam("histogram_buckets")) {
+      // Envoy also has cumulative, disjoint and summary; sluice renders the
+      // buckets only as JSON details (what a benchmark diffs between reads).
+      if (request.param("histogram_buckets") != "detailed" || prometheus || format != "json") {
+        return admin::AdminResponse{400, "text/plain; charset=UTF-8",
+                                    "sluice supports histogram_buckets=detailed with format=json only\n"};
+      }
+      options.detailed_histograms = true;
+    }
     if (prometheus || format == "prometheus") {
       r.content_type = "text/plain; version=0.0.4; charset=UTF-8";
       r.body = stats::renderPrometheus(store, options);
@@ -171,7 +180,10 @@ void installStatsHandlers(admin::AdminServer& admin, stats::Store& store, bool d
   const admin::AdminServer::Param filter{"filter", "Regular expression (Google re2) for filtering stats"};
   admin.add("/stats", "print server stats", false,
             [render](const admin::AdminRequest& request) { return render(request, false); },
-            {usedonly, filter, {"format", "Format to use; one of (text, json, prometheus)"}});
+            {usedonly,
+             filter,
+             {"format", "Format to use; one of (text, json, prometheus)"},
+             {"histogram_buckets", "Histogram bucket display mode; sluice supports detailed (with format=json)"}});
   admin.add("/stats/prometheus", "print server stats in prometheus format", false,
             [render](const admin::AdminRequest& request) { return render(request, true); }, {usedonly, filter});
   admin.add("/reset_counters", "reset all counters to zero", true, [&store](const admin::AdminRequest&) {

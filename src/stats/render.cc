@@ -171,21 +171,40 @@ std::string renderJson(const Store& store, const RenderOptions& options) {
   const auto histograms = wantedHistograms(store, options);
   if (!histograms.empty()) {
     if (!first) out += ',';
-    out += "{\"histograms\":{\"supported_quantiles\":[";
+    out += options.detailed_histograms ? "{\"histograms\":{\"supported_percentiles\":["
+                                       : "{\"histograms\":{\"supported_quantiles\":[";
     for (size_t i = 0; i < kSupportedQuantiles.size(); ++i) {
       if (i > 0) out += ',';
       out += formatDouble(kSupportedQuantiles[i]);
     }
-    out += "],\"computed_quantiles\":[";
+    out += options.detailed_histograms ? "],\"details\":[" : "],\"computed_quantiles\":[";
     for (size_t i = 0; i < histograms.size(); ++i) {
       if (i > 0) out += ',';
-      out += "{\"name\":\"" + escapeJson(histograms[i].name) + "\",\"values\":[";
+      const auto& snapshot = histograms[i].snapshot;
+      out += "{\"name\":\"" + escapeJson(histograms[i].name) +
+             (options.detailed_histograms ? "\",\"percentiles\":[" : "\",\"values\":[");
       for (size_t q = 0; q < kSupportedQuantiles.size(); ++q) {
         if (q > 0) out += ',';
-        const double value = histograms[i].snapshot.quantile(kSupportedQuantiles[q] / 100);
+        const double value = snapshot.quantile(kSupportedQuantiles[q] / 100);
         out += "{\"interval\":null,\"cumulative\":" + (std::isnan(value) ? "null" : formatDouble(value)) + "}";
       }
-      out += "]}";
+      out += ']';
+      if (options.detailed_histograms) {
+        // sluice keeps no interval histograms: "intervals" is always empty.
+        out += ",\"totals\":[";
+        bool first_bucket = true;
+        for (size_t b = 0; b < snapshot.buckets.size(); ++b) {
+          if (snapshot.buckets[b] == 0) continue;
+          if (!first_bucket) out += ',';
+          first_bucket = false;
+          const uint64_t lower = HistogramBuckets::lower(b);
+          out += "{\"lower_bound\":" + std::to_string(lower) +
+                 ",\"width\":" + std::to_string(HistogramBuckets::upper(b) - lower + 1) +
+                 ",\"count\":" + std::to_string(snapshot.buckets[b]) + "}";
+        }
+        out += "],\"intervals\":[]";
+      }
+      out += '}';
     }
     out += "]}}";
   }

@@ -35,6 +35,9 @@ struct RenderOptions {
   const re2::RE2* filter = nullptr;  // partial match on the full stat name
   bool used_only = false;
   bool default_tags = true;  // stats_config.use_all_default_tags (Prometheus)
+  // JSON: ?histogram_buckets=detailed, Envoy's "details" form with every
+  // non-empty bucket (lower_bound, width, count) besides the percentiles.
+  bool detailed_histograms = false;
 };
 
 std::string renderText(const Store& store, const RenderOptions& options);

@@ -186,6 +186,41 @@ test('EDS is counted per cluster: cluster.<name>.update_*, update_no_rebuild, up
   await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e1', from);
 });
 
+// sluice's own histogram: from the response read off the stream to the last
+// worker applying the new hosts. Recorded once per EDS update that changes
+// hosts; an update that changes nothing has nothing to time.
+test('an EDS update is timed to the last worker: cluster_manager.eds_propagation_us', { timeout: 20_000 }, async () => {
+  const admin = Number(sluice.admin.split(':')[1]);
+  const propagation = async () => {
+    const res = await request({ port: admin, path: '/stats?format=json&filter=eds_propagation&histogram_buckets=detailed' });
+    assert.equal(res.status, 200);
+    const entry = JSON.parse(res.body).stats.find((s) => s.histograms);
+    const h = entry?.histograms.details.find((d) => d.name === 'cluster_manager.eds_propagation_us');
+    return h ? h.totals : [];
+  };
+  const count = (totals) => totals.reduce((n, t) => n + t.count, 0);
+  const before = count(await propagation());
+  assert.ok(before >= 1, 'the first assignments were timed');
+  let from = ads.requests.length;
+  ads.push(TYPE.endpoint, 'e-timed', [assignment('web', [a.port]), assignment('other', [b.port])]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e-timed', from);
+  await until(async () => count(await propagation()) === before + 1);
+  const totals = await propagation();
+  assert.ok(totals.every((t) => t.lower_bound < 10_000_000 && t.width >= 1), JSON.stringify(totals));
+  // The same hosts again: no host set changes, nothing published, nothing timed.
+  from = ads.requests.length;
+  ads.push(TYPE.endpoint, 'e-timed-same', [assignment('web', [a.port]), assignment('other', [b.port])]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e-timed-same', from);
+  from = ads.requests.length;
+  ads.push(TYPE.endpoint, 'e1', [assignment('web', [a.port]), assignment('other', [a.port])]);
+  await ads.waitForRequest((r) => r.type_url === TYPE.endpoint && r.version_info === 'e1', from);
+  await until(async () => count(await propagation()) === before + 2);
+  // Only the detailed JSON form is rendered; the other modes are refused by name.
+  const refused = await request({ port: admin, path: '/stats?format=json&histogram_buckets=cumulative' });
+  assert.equal(refused.status, 400);
+  assert.match(refused.body, /histogram_buckets=detailed/);
+});
+
 test('an endpoint change under load: no failed request', { timeout: 20_000 }, async (t) => {
   let firstB = 0;
   const load = startLoad(() => get(), {

@@ -171,6 +171,30 @@ TEST(RenderTest, TextAndJson) {
             "\"cumulative\":5}]}]}}]}\n");
 }
 
+// ?histogram_buckets=detailed: Envoy's "details" form; every non-empty bucket
+// with its lower bound, width and count (what bench/xds_eds.mjs diffs).
+TEST(RenderTest, JsonDetailedHistogramBuckets) {
+  Store store(1);
+  auto& h = store.histogram("cluster_manager.eds_propagation_us");
+  h.record(5);
+  h.record(5);
+  h.record(200);
+  RenderOptions detailed;
+  detailed.detailed_histograms = true;
+  const std::string json = renderJson(store, detailed);
+  EXPECT_NE(json.find("\"supported_percentiles\":[0,25,50,75,90,95,99,99.5,99.9,100],\"details\":[{\"name\":"
+                      "\"cluster_manager.eds_propagation_us\",\"percentiles\":[{\"interval\":null,\"cumulative\":5}"),
+            std::string::npos)
+      << json;
+  const size_t b200 = HistogramBuckets::index(200);
+  const std::string totals = "\"totals\":[{\"lower_bound\":5,\"width\":1,\"count\":2},{\"lower_bound\":" +
+                             std::to_string(HistogramBuckets::lower(b200)) + ",\"width\":" +
+                             std::to_string(HistogramBuckets::upper(b200) - HistogramBuckets::lower(b200) + 1) +
+                             ",\"count\":1}],\"intervals\":[]}]}}]}\n";
+  EXPECT_NE(json.find(totals), std::string::npos) << json;
+  EXPECT_GT(HistogramBuckets::upper(b200), HistogramBuckets::lower(b200));  // a bucket wider than one value
+}
+
 TEST(RenderTest, Prometheus) {
   Store store(1);
   store.counter("cluster.web.upstream_rq_200").inc(2);

@@ -102,7 +102,8 @@ void AdsClient::onStreamClosed(uint64_t stream, const std::string& reason) {
   for (const auto& type_url : order_) types_.at(type_url).watcher->onStreamFailure();
 }
 
-void AdsClient::onResponse(uint64_t stream, envoy::service::discovery::v3::DiscoveryResponse response) {
+void AdsClient::onResponse(uint64_t stream, envoy::service::discovery::v3::DiscoveryResponse response,
+                           ReceivedAt received) {
   if (!started_ || stream != stream_) return;
   const std::string& type_url = response.type_url();
   SLUICE_LOG(config, debug, "ads: received {} version_info '{}' nonce '{}' with {} resource(s)", type_url,
@@ -121,7 +122,7 @@ void AdsClient::onResponse(uint64_t stream, envoy::service::discovery::v3::Disco
   auto& state = it->second;
   state.nonce = response.nonce();
   std::string error;
-  if (state.watcher->onResponse(response, error)) {
+  if (state.watcher->onResponse(response, received, error)) {
     state.version_info = response.version_info();
     sendRequest(type_url, state);
     return;

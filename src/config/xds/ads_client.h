@@ -29,14 +29,16 @@ class AdsWatcher {
   virtual ~AdsWatcher() = default;
   // A response of the watched type. True: accepted (ACK). False with
   // `error`: rejected (NACK); nothing of it may have been applied.
-  virtual bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, std::string& error) = 0;
+  virtual bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, ReceivedAt received,
+                          std::string& error) = 0;
   // A delta response: resources added or changed, names removed. Each
   // resource is accepted or rejected on its own; `accepted` gets the names
   // of those applied (their versions are the ones a reconnect reports).
   // False with `error` when any was rejected (a NACK).
   virtual bool onDeltaResponse(const envoy::service::discovery::v3::DeltaDiscoveryResponse& response,
-                               std::vector<std::string>& accepted, std::string& error) {
+                               ReceivedAt received, std::vector<std::string>& accepted, std::string& error) {
     (void)response;
+    (void)received;
     (void)accepted;
     error = "this subscription takes no delta responses";
     return false;
@@ -89,7 +91,8 @@ class AdsClient final : public AdsMux, public AdsStreamEvents {
 
   // AdsStreamEvents
   void onStreamOpen(uint64_t stream, const std::string& peer) override;
-  void onResponse(uint64_t stream, envoy::service::discovery::v3::DiscoveryResponse response) override;
+  void onResponse(uint64_t stream, envoy::service::discovery::v3::DiscoveryResponse response,
+                  ReceivedAt received) override;
   void onStreamClosed(uint64_t stream, const std::string& reason) override;
 
  private:

@@ -8,6 +8,7 @@
 // thread. Tests drive the clients with a fake transport.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +18,10 @@
 
 namespace sluice::config::xds {
 
+// When a response was read off the stream (the transport's reader thread):
+// the start of its propagation to the workers.
+using ReceivedAt = std::chrono::steady_clock::time_point;
+
 // Called on the main thread. `stream` numbers the streams of a transport
 // (1, 2, ...): an event of a stream that has since closed is stale.
 template <typename Response>
@@ -24,7 +29,7 @@ class AdsStreamEventsOf {
  public:
   virtual ~AdsStreamEventsOf() = default;
   virtual void onStreamOpen(uint64_t stream, const std::string& peer) = 0;
-  virtual void onResponse(uint64_t stream, Response response) = 0;
+  virtual void onResponse(uint64_t stream, Response response, ReceivedAt received) = 0;
   virtual void onStreamClosed(uint64_t stream, const std::string& reason) = 0;
 };
 

@@ -121,7 +121,8 @@ void DeltaAdsClient::sendNameChanges(const std::string& type_url, TypeState& sta
   send(std::move(request));
 }
 
-void DeltaAdsClient::onResponse(uint64_t stream, envoy::service::discovery::v3::DeltaDiscoveryResponse response) {
+void DeltaAdsClient::onResponse(uint64_t stream, envoy::service::discovery::v3::DeltaDiscoveryResponse response,
+                                ReceivedAt received) {
   if (!started_ || stream != stream_) return;
   const std::string& type_url = response.type_url();
   SLUICE_LOG(config, debug,
@@ -142,7 +143,7 @@ void DeltaAdsClient::onResponse(uint64_t stream, envoy::service::discovery::v3::
   auto& state = it->second;
   std::vector<std::string> accepted;
   std::string error;
-  const bool ok = state.watcher->onDeltaResponse(response, accepted, error);
+  const bool ok = state.watcher->onDeltaResponse(response, received, accepted, error);
   std::sort(accepted.begin(), accepted.end());
   for (const auto& r : response.resources()) {
     if (std::binary_search(accepted.begin(), accepted.end(), r.name())) state.versions[r.name()] = r.version();

@@ -43,7 +43,8 @@ class DeltaAdsClient final : public AdsMux, public DeltaAdsStreamEvents {
 
   // DeltaAdsStreamEvents
   void onStreamOpen(uint64_t stream, const std::string& peer) override;
-  void onResponse(uint64_t stream, envoy::service::discovery::v3::DeltaDiscoveryResponse response) override;
+  void onResponse(uint64_t stream, envoy::service::discovery::v3::DeltaDiscoveryResponse response,
+                  ReceivedAt received) override;
   void onStreamClosed(uint64_t stream, const std::string& reason) override;
 
  private:

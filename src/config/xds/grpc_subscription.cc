@@ -23,7 +23,7 @@ void GrpcSubscription::updateResourceInterest(std::vector<std::string> names) {
   if (started_) client_.updateNames(type_url_, names_);
 }
 
-bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response,
+bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, ReceivedAt received,
                                   std::string& error) {
   const auto rejected = [&] {
     callbacks_.onResourcesRejected({response.resources().begin(), response.resources().end()}, error);
@@ -33,6 +33,7 @@ bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::Discovery
   // The checks of readDiscoveryResponse, resource by resource, skipped for
   // the resources accepted before byte for byte.
   DiscoveryUpdate update;
+  update.received = received;
   update.version_info = response.version_info();
   update.resources.reserve(static_cast<size_t>(response.resources_size()));
   std::unordered_map<std::string, DiscoveredResource> reused, fresh;
@@ -71,8 +72,9 @@ bool GrpcSubscription::onResponse(const envoy::service::discovery::v3::Discovery
 }
 
 bool GrpcSubscription::onDeltaResponse(const envoy::service::discovery::v3::DeltaDiscoveryResponse& response,
-                                       std::vector<std::string>& accepted, std::string& error) {
+                                       ReceivedAt received, std::vector<std::string>& accepted, std::string& error) {
   DiscoveryUpdate update;
+  update.received = received;
   update.delta = true;
   update.version_info = response.system_version_info();
   ErrorList errors;

@@ -28,8 +28,9 @@ class GrpcSubscription final : public Subscription, public AdsWatcher {
   bool start(std::string& error) override;
   void updateResourceInterest(std::vector<std::string> names) override;
 
-  bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, std::string& error) override;
-  bool onDeltaResponse(const envoy::service::discovery::v3::DeltaDiscoveryResponse& response,
+  bool onResponse(const envoy::service::discovery::v3::DiscoveryResponse& response, ReceivedAt received,
+                  std::string& error) override;
+  bool onDeltaResponse(const envoy::service::discovery::v3::DeltaDiscoveryResponse& response, ReceivedAt received,
                        std::vector<std::string>& accepted, std::string& error) override;
   void onStreamFailure() override { callbacks_.onConnectionFailure(); }
 

@@ -146,7 +146,10 @@ bool GrpcAdsTransportOf<Request, Response>::runStream(const std::string& target)
   Response response;
   while (stream->Read(&response)) {
     got_response = true;
-    post([this, number, r = std::move(response)]() mutable { events_->onResponse(number, std::move(r)); });
+    const ReceivedAt received = std::chrono::steady_clock::now();
+    post([this, number, received, r = std::move(response)]() mutable {
+      events_->onResponse(number, std::move(r), received);
+    });
     response = Response();
   }
   {

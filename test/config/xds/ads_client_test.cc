@@ -36,7 +36,9 @@ class FakeTransport final : public AdsTransport {
     events_->onStreamClosed(open_, "gone");
     open_ = 0;
   }
-  void respond(DiscoveryResponse r, uint64_t stream = 0) { events_->onResponse(stream ? stream : open_, std::move(r)); }
+  void respond(DiscoveryResponse r, uint64_t stream = 0) {
+    events_->onResponse(stream ? stream : open_, std::move(r), std::chrono::steady_clock::now());
+  }
   uint64_t current() const { return open_; }
   std::vector<DiscoveryRequest> sent;
 
@@ -48,7 +50,7 @@ class FakeTransport final : public AdsTransport {
 
 class Watcher final : public AdsWatcher {
  public:
-  bool onResponse(const DiscoveryResponse& response, std::string& error) override {
+  bool onResponse(const DiscoveryResponse& response, ReceivedAt, std::string& error) override {
     responses.push_back(response);
     if (reject) error = "cluster 'web'.connect_timeout: rejected by the test";
     return !reject;

@@ -33,7 +33,7 @@ class FakeDeltaTransport final : public DeltaAdsTransport {
     events_->onStreamClosed(open_, "gone");
     open_ = 0;
   }
-  void respond(DeltaDiscoveryResponse r) { events_->onResponse(open_, std::move(r)); }
+  void respond(DeltaDiscoveryResponse r) { events_->onResponse(open_, std::move(r), std::chrono::steady_clock::now()); }
   std::vector<DeltaDiscoveryRequest> sent;
 
  private:

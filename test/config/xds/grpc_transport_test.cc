@@ -49,7 +49,7 @@ class Events final : public AdsStreamEvents {
     EXPECT_EQ(std::this_thread::get_id(), main);
     opened = stream;
   }
-  void onResponse(uint64_t, DiscoveryResponse response) override {
+  void onResponse(uint64_t, DiscoveryResponse response, ReceivedAt) override {
     EXPECT_EQ(std::this_thread::get_id(), main);
     responses.push_back(std::move(response));
   }
