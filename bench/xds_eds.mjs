@@ -435,7 +435,10 @@ function markdown(results) {
     lines.push(`Produced by \`make bench-xds\` (bench/xds_eds.mjs): one sluice (--concurrency ${options.concurrency}) configured wholly by ADS ` +
       '(state of the world), N EDS clusters of one endpoint each, a route choosing the cluster by header. ' +
       `${options.updates} single-cluster updates with one assignment per response, ${options.updatesAll} with all N, ` +
-      `${options.full} full-state pushes. Times in ms from the response written to ` +
+      `${options.full} full-state pushes. **applied** is sluice's own histogram \`cluster_manager.eds_propagation_us\`: ` +
+      'from the response returned by the gRPC stream\'s Read to the last worker installing the new hosts (its buckets diffed per ' +
+      'phase; no polling; the kernel and gRPC\'s own read and parse of the message before Read returns are not in it). ' +
+      'The other times are in ms from the response written to ' +
       'the socket (grpc-js write callback): **ack** until sluice\'s ACK of it arrives (decoded, validated, applied on the main thread, ' +
       'posted to the workers); **served** until every worker serves the new endpoint ' +
       `(${options.connections} keep-alive connections polling through the listener until each gets the new backend: back to back ` +
@@ -443,7 +446,8 @@ function markdown(results) {
       '(below) gives the ACK alone. The machine is shared: other builds ran meanwhile.', '');
   } else {
     lines.push(`\`node bench/xds_eds.mjs --no-poll\`: the same kinds of update (${options.updates} single with one assignment per ` +
-      `response, ${options.updatesAll} with all N, ${options.full} full pushes) with nothing polling: the time to the ACK alone.`, '');
+      `response, ${options.updatesAll} with all N, ${options.full} full pushes) with nothing polling: **applied** (sluice's ` +
+      'histogram, as above) and the time to the ACK.', '');
   }
   const served = options.poll ? ' served p50 | served p99 |' : '';
   lines.push(`| N | update | applied p50 | applied p99 | ack p50 | ack p99 |${served} main-thread CPU ms per update |`);
