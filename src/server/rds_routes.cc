@@ -33,17 +33,46 @@ std::vector<std::string> RdsRoutes::namesOf(const std::string& source) const {
 std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
     const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds, const std::string& stat_prefix) {
   const auto& config_source = rds.config_source();
-  const bool over_grpc = config::xds::overGrpc(config_source);
   const std::string source = config::xds::sourceKey(config_source);
   const std::string key = source + '\n' + rds.route_config_name();
   auto [it, added] = entries_.try_emplace(key);
   Entry& entry = it->second;
   if (!added) return entry.slot;
   entry.source = source;
+  entry.config_source = config_source;
   entry.slot = std::make_shared<proxy::RdsRouteSlot>(rds.route_config_name(), workers_);
   const std::string prefix = "http." + stat_prefix + ".rds." + rds.route_config_name();
   entry.stats = std::make_unique<SubscriptionStats>(store_, prefix);
   entry.config_reload = &store_.counter(prefix + ".config_reload");
+  if (held_ && config::xds::overGrpc(config_source)) {
+    held_keys_.push_back(key);  // requested at release(), after CDS
+    return entry.slot;
+  }
+  subscribe(entry);
+  armInitialFetch(key);
+  return entry.slot;
+}
+
+void RdsRoutes::release() {
+  if (!held_) return;
+  held_ = false;
+  const auto keys = std::move(held_keys_);
+  held_keys_.clear();
+  // One subscription per source, made with every name it has: one request each.
+  std::set<std::string> subscribed;
+  for (const auto& key : keys) {
+    const auto it = entries_.find(key);  // retain() may have dropped it since
+    if (it != entries_.end() && subscribed.insert(it->second.source).second) subscribe(it->second);
+  }
+  for (const auto& key : keys) {
+    if (entries_.count(key)) armInitialFetch(key);
+  }
+}
+
+void RdsRoutes::subscribe(Entry& entry) {
+  const auto& config_source = entry.config_source;
+  const bool over_grpc = config::xds::overGrpc(config_source);
+  const std::string& source = entry.source;
   auto [found, fresh] = sources_.try_emplace(source);
   Source& from = found->second;
   if (fresh) {
@@ -78,25 +107,27 @@ std::shared_ptr<proxy::RdsRouteSlot> RdsRoutes::slot(
     std::string error;
     if (!update(entry, from.last, error)) from.callbacks->onConfigUpdateFailed(error);
   }
-  const auto timeout = config::initialFetchTimeout(config_source);
-  if (!entry.table && timeout.count() > 0) {
-    entry.initial_fetch = std::make_unique<asio::steady_timer>(main_, timeout);
-    entry.initial_fetch->async_wait([this, key](const std::error_code& ec) {
-      if (ec) return;
-      auto waiting = entries_.find(key);
-      if (waiting == entries_.end() || waiting->second.table) return;
-      waiting->second.stats->init_fetch_timeout.inc();
-      SLUICE_LOG(config, warn,
-                 "sluice: RDS '{}' did not arrive within initial_fetch_timeout; serving no routes until it does",
-                 waiting->second.slot->route_config_name);
-      // Served from now on with an empty table; the real one still replaces it when it comes.
-      waiting->second.timed_out = true;
-      config::ErrorList ignored;
-      publish_(waiting->second.slot, router::RouteTable::build(RouteConfiguration(), "", ignored));
-      warmed_();
-    });
-  }
-  return entry.slot;
+}
+
+void RdsRoutes::armInitialFetch(const std::string& key) {
+  Entry& entry = entries_.at(key);
+  const auto timeout = config::initialFetchTimeout(entry.config_source);
+  if (entry.table || timeout.count() <= 0) return;
+  entry.initial_fetch = std::make_unique<asio::steady_timer>(main_, timeout);
+  entry.initial_fetch->async_wait([this, key](const std::error_code& ec) {
+    if (ec) return;
+    auto waiting = entries_.find(key);
+    if (waiting == entries_.end() || waiting->second.table) return;
+    waiting->second.stats->init_fetch_timeout.inc();
+    SLUICE_LOG(config, warn,
+               "sluice: RDS '{}' did not arrive within initial_fetch_timeout; serving no routes until it does",
+               waiting->second.slot->route_config_name);
+    // Served from now on with an empty table; the real one still replaces it when it comes.
+    waiting->second.timed_out = true;
+    config::ErrorList ignored;
+    publish_(waiting->second.slot, router::RouteTable::build(RouteConfiguration(), "", ignored));
+    warmed_();
+  });
 }
 
 bool RdsRoutes::ready(const proxy::RdsRouteSlot& slot) const {

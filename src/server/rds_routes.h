@@ -11,6 +11,12 @@
 // stream: one subscription for the names of every slot, a response applied
 // all or nothing (NACKed with the path otherwise); a route configuration a
 // response leaves out keeps serving (Envoy's SotW rule for RDS).
+//
+// Envoy's init order: when CDS comes over gRPC, the route configurations of
+// the listeners compiled before CDS answers (the static ones, and those of an
+// LDS file) are requested only once it has (or its initial_fetch_timeout has
+// passed): hold() at start, release() then. A held slot warms like any other;
+// its initial_fetch_timeout starts at release.
 #pragma once
 
 #include <chrono>
@@ -19,6 +25,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "config/file_watcher.h"
 #include "config/subscription.h"
@@ -54,6 +61,12 @@ class RdsRoutes {
   // Over ADS, a new name joins the subscription's names (requested at once).
   std::shared_ptr<proxy::RdsRouteSlot> slot(
       const envoy::extensions::filters::network::http_connection_manager::v3::Rds& rds, const std::string& stat_prefix);
+  // Over-gRPC slots made from now on wait for release() to be requested.
+  void hold() { held_ = true; }
+  bool held() const { return held_; }
+  // Requests the held slots' names (one request per source) and starts their
+  // initial_fetch_timeout. Idempotent.
+  void release();
   // True once the slot has a table (or its initial fetch timed out).
   bool ready(const proxy::RdsRouteSlot& slot) const;
   // Drops every entry whose slot is not in `used` (the slots of the listeners
@@ -64,6 +77,7 @@ class RdsRoutes {
   struct Entry {
     std::string source;  // sourceKey of its config_source: "" ADS, "file:<path>", "api:..."; entries of one source
                          // share a subscription
+    envoy::config::core::v3::ConfigSource config_source;
     std::shared_ptr<proxy::RdsRouteSlot> slot;
     std::shared_ptr<const router::RouteTable> table;  // null: not arrived yet
     envoy::config::route::v3::RouteConfiguration config;
@@ -93,6 +107,11 @@ class RdsRoutes {
   // Applies `update`'s configuration for `entry`, if it has one and it changed.
   bool update(Entry& entry, const config::DiscoveryUpdate& update, std::string& error);
   void accept(Entry& entry, std::shared_ptr<const router::RouteTable> table);
+  // Subscribes `entry`'s name: its source's subscription made (with every
+  // name of the source) or told of the new name; a file source's last content applied.
+  void subscribe(Entry& entry);
+  // `key`'s initial_fetch_timeout, if it has no table yet.
+  void armInitialFetch(const std::string& key);
   // The route config names of `source`'s slots, sorted.
   std::vector<std::string> namesOf(const std::string& source) const;
 
@@ -105,6 +124,8 @@ class RdsRoutes {
   Publish publish_;
   std::function<void()> warmed_;
   std::map<std::string, Entry> entries_;
+  bool held_ = false;
+  std::vector<std::string> held_keys_;  // entries made while held, in order
   struct Source {
     std::unique_ptr<config::SubscriptionCallbacks> callbacks;
     std::unique_ptr<config::Subscription> subscription;

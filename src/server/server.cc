@@ -131,6 +131,9 @@ bool Server::start(std::string& error) {
   rds_->setSources(sources());
   starting_ = true;
   if (!subscribeRtds(error)) return false;
+  // Envoy's init order: with CDS over gRPC, the route configurations of the
+  // listeners compiled before it answers are requested after it has.
+  if (dr.has_cds_config() && config::xds::overGrpc(dr.cds_config())) rds_->hold();
   if (dr.has_cds_config() && !cds_deferred_ &&
       !subscribe(dr.cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds, error)) {
     return false;
@@ -146,7 +149,7 @@ bool Server::start(std::string& error) {
   if (!apply(dynamic_, error)) return false;
   scheduleDnsRefresh();
   requestEdsOverGrpc(dynamic_);
-  if (!cds_deferred_ && lds_deferred_) armCdsInitialFetch();
+  if (!cds_deferred_ && waitingForCds()) armCdsInitialFetch();
   if (ads_ != nullptr) ads_->start();
 
   for (const auto& [name, bound] : sockets_.bound()) {

@@ -112,16 +112,19 @@ class Server {
   // The EDS names of every EDS cluster fed over gRPC (static and `dynamic`),
   // per source, requested now: after each CDS update, even unchanged (SotW).
   void requestEdsOverGrpc(const Dynamic& dynamic);
-  // LDS over ADS waits for the first CDS response (or cds_config's
-  // initial_fetch_timeout), Envoy's init order: clusters before listeners.
+  // LDS over ADS, and the RDS of the listeners compiled before CDS answered
+  // (static ones, an LDS file's), wait for the first CDS response (or
+  // cds_config's initial_fetch_timeout), Envoy's init order: clusters before
+  // listeners and routes. Runs the held RDS requests, then subscribes LDS.
   void startDeferredLds();
+  bool waitingForCds() const { return lds_deferred_ || rds_->held(); }
   // RTDS layers (layered_runtime.layers[].rtds_layer): one subscription per
   // source (the ADS stream, or a file) for the names of its layers.
   bool subscribeRtds(std::string& error);
   // CDS over ADS waits for RTDS over ADS (Envoy's init order): subscribed
   // once every RTDS name was answered or rtds initial_fetch_timeout passed.
   void startDeferredCds();
-  // Arms cds_config.initial_fetch_timeout, after which LDS goes ahead anyway.
+  // Arms cds_config.initial_fetch_timeout, after which RDS and LDS go ahead anyway.
   void armCdsInitialFetch();
   void installAdminHandlers();
   // admin_handlers.cc: /server_info, /clusters, /config_dump, /healthcheck/*,

@@ -135,9 +135,10 @@ void Server::armCdsInitialFetch() {
   if (timeout.count() == 0) return;
   cds_initial_fetch_ = std::make_unique<asio::steady_timer>(main_, timeout);
   cds_initial_fetch_->async_wait([this](const std::error_code& ec) {
-    if (ec || !lds_deferred_) return;
+    if (ec || !waitingForCds()) return;
     context_.store().counter("cluster_manager.cds.init_fetch_timeout").inc();
-    SLUICE_LOG(config, warn, "sluice: no CDS response within initial_fetch_timeout; subscribing to LDS");
+    SLUICE_LOG(config, warn, "sluice: no CDS response within initial_fetch_timeout; subscribing to {}",
+               lds_deferred_ ? "RDS and LDS" : "RDS");
     startDeferredLds();
   });
 }
@@ -149,7 +150,7 @@ void Server::startDeferredCds() {
   std::string error;
   subscribe(bootstrap_.dynamic_resources().cds_config(), "CDS", "envoy.config.cluster.v3.Cluster", &Server::loadCds,
             error);  // over ADS: cannot fail
-  if (lds_deferred_) armCdsInitialFetch();
+  if (waitingForCds()) armCdsInitialFetch();
 }
 
 bool Server::subscribeRtds(std::string& error) {
@@ -226,9 +227,11 @@ bool Server::subscribeRtds(std::string& error) {
 }
 
 void Server::startDeferredLds() {
+  if (!waitingForCds()) return;
+  if (cds_initial_fetch_) cds_initial_fetch_->cancel();
+  rds_->release();  // the route configurations of the listeners there already, then LDS
   if (!lds_deferred_) return;
   lds_deferred_ = false;
-  if (cds_initial_fetch_) cds_initial_fetch_->cancel();
   std::string error;
   subscribe(bootstrap_.dynamic_resources().lds_config(), "LDS", "envoy.config.listener.v3.Listener", &Server::loadLds,
             error);  // over ADS: cannot fail

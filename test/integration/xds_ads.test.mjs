@@ -341,10 +341,13 @@ test('the endpoints of the ADS cluster are tried in turn: a dead first one, the 
 });
 
 // RDS over ADS: a listener 'edge' whose connection manager names route config 'r1'.
-function rdsListener(name, routeConfigName) {
+function rdsListenerObject(name, routeConfigName) {
   const l = httpListener({ name, hcm: { rds: { route_config_name: routeConfigName, config_source: { ads: {}, resource_api_version: 'V3' } } } });
   delete l.filter_chains[0].filters[0].typed_config.route_config;
-  return { name, any: any(TYPE.listener, l) };
+  return l;
+}
+function rdsListener(name, routeConfigName) {
+  return { name, any: any(TYPE.listener, rdsListenerObject(name, routeConfigName)) };
 }
 function routeConfig(name, tag, match = { prefix: '/' }) {
   return {
@@ -429,4 +432,74 @@ test('RDS over ADS: a route config goes with its last listener; its name leaves 
   const res = await getEdge();
   assert.equal(res.status, 200);
   assert.equal(res.headers['x-routes'], 'v4');
+});
+
+// Envoy's init order for a static listener whose routes come over ADS: CDS
+// (and its EDS) first; the route configuration is requested only once CDS has
+// answered, or after cds_config's initial_fetch_timeout.
+function staticRdsBootstrap(adsPort, cdsExtra = {}) {
+  return {
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
+      cds_config: { ads: {}, resource_api_version: 'V3', ...cdsExtra },
+    },
+    static_resources: {
+      clusters: [staticCluster('xds', [adsPort], { http2_protocol_options: {} })],
+      listeners: [rdsListenerObject('edge', 'r1')],
+    },
+  };
+}
+
+test('a static listener\'s RDS over ADS is requested after the CDS response, then serves the pushed cluster', { timeout: 20_000 }, async () => {
+  const control = new AdsServer();
+  await control.start();
+  control.push(TYPE.route, 'r-v1', [routeConfig('r1', 'v1')]);  // CDS withheld until the test pushes it
+  const s = await startSluice(staticRdsBootstrap(control.port));
+  try {
+    await control.waitForRequest((r) => r.type_url === TYPE.cluster);
+    // A barrier on the stream: a response of a type sluice did not subscribe
+    // to is NACKed after every request sluice had sent before it.
+    const unknown = 'type.googleapis.com/envoy.config.cluster.v3.Filter';
+    const nonce = control.push(unknown, 'u1', []);
+    await control.waitForRequest((r) => r.type_url === unknown && r.response_nonce === nonce);
+    assert.ok(!control.requests.some((r) => r.type_url === TYPE.route), 'no RDS request before CDS answered');
+    control.push(TYPE.endpoint, 'e1', [assignment('web', [a.port])]);
+    control.push(TYPE.cluster, 'c1', [edsCluster('web')]);
+    const rds = await control.waitForRequest((r) => r.type_url === TYPE.route);
+    assert.deepEqual([...rds.resource_names], ['r1']);
+    const cds = control.responses.find((r) => r.type_url === TYPE.cluster);
+    assert.ok(control.requests.indexOf(rds) >= cds.after, 'RDS requested once the CDS response arrived');
+    await until(async () => (await s.refreshListeners()).some((l) => l.name === 'edge'));
+    const res = await request({ port: s.port('edge'), path: '/' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-routes'], 'v1');
+    assert.equal(res.headers['x-backend'], 'a');
+    assert.equal(await s.stat('cluster_manager.cds.init_fetch_timeout') ?? 0, 0);
+  } finally {
+    await s.stop();
+    control.stop();
+  }
+});
+
+test('no CDS response: the static listener\'s RDS goes ahead after cds_config.initial_fetch_timeout', { timeout: 20_000 }, async () => {
+  const control = new AdsServer();
+  await control.start();
+  control.push(TYPE.route, 'r-v1', [routeConfig('r1', 'v1')]);  // CDS has no state: never answered
+  const s = await startSluice(staticRdsBootstrap(control.port, { initial_fetch_timeout: '0.3s' }));
+  try {
+    const rds = await control.waitForRequest((r) => r.type_url === TYPE.route);
+    await until(() => /no CDS response within initial_fetch_timeout; subscribing to RDS/.test(s.stderr));
+    assert.deepEqual([...rds.resource_names], ['r1']);
+    assert.equal(await s.stat('cluster_manager.cds.init_fetch_timeout'), 1);
+    await until(async () => (await s.refreshListeners()).some((l) => l.name === 'edge'));
+    // The pushed table serves (no table would be 404 NR): its route names a
+    // cluster CDS never sent, so 503 NC.
+    await until(async () => (await s.stat('http.edge.rds.r1.update_success')) === 1);
+    const res = await request({ port: s.port('edge'), path: '/' });
+    assert.equal(res.status, 503);
+    assert.equal(await s.stat('http.edge.no_cluster'), 1);
+  } finally {
+    await s.stop();
+    control.stop();
+  }
 });
