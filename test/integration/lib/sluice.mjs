@@ -162,26 +162,27 @@ export async function startSluice(bootstrap, { args = [], concurrency = 2, etc, 
     [command, ...rest] = ['unshare', '--mount', '--', 'sh', '-c', `${mounts.join(' && ')} && exec "$@"`, 'sh', ...argv];
   }
   const child = spawn(command, rest, { stdio: ['ignore', stdout, 'pipe'] });
-  let stderr = '';
+  // One collector from the first byte on: a stream in flowing mode drops
+  // what it emits while no 'data' listener is attached.
+  const log = { stderr: '' };
   child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c) => { log.stderr += c; });
   child.stdout?.resume();
   // Ready once sluice says so (its sockets listen before that line), or dead.
   await new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      stderr += chunk;
-      if (!/sluice: started/.test(stderr)) return;
+    const onData = () => {
+      if (!/sluice: started/.test(log.stderr)) return;
       child.stderr.off('data', onData);
       child.off('exit', onExit);
       resolve();
     };
-    const onExit = (code) => reject(new Error(`sluice exited with ${code}:\n${stderr}`));
+    const onExit = (code) => reject(new Error(`sluice exited with ${code}:\n${log.stderr}`));
     child.stderr.on('data', onData);
     child.on('exit', onExit);
   });
   const admin = readFileSync(addressFile, 'utf8').trim();
   const res = await request({ port: Number(admin.split(':')[1]), path: '/listeners?format=json' });
   const s = new Sluice(child, dir, admin, JSON.parse(res.body).listener_statuses);
-  s.stderr = stderr;
-  child.stderr.on('data', (c) => { s.stderr += c; });
+  Object.defineProperty(s, 'stderr', { get: () => log.stderr, set: (v) => { log.stderr = v; } });
   return s;
 }
