@@ -232,7 +232,8 @@ function summary(values) {
 async function clusterManagerStats(sluice) {
   const port = Number(sluice.admin.split(':')[1]);
   const res = await request({ port, path: `/stats?format=json&filter=${encodeURIComponent('^cluster_manager\\.')}` });
-  return Object.fromEntries(JSON.parse(res.body).stats.map((e) => [e.name, e.value]));
+  // Counters and gauges only: the histograms come as one entry without a name.
+  return Object.fromEntries(JSON.parse(res.body).stats.filter((e) => e.name !== undefined).map((e) => [e.name, e.value]));
 }
 
 // sluice's own measure (cluster_manager.eds_propagation_us): from the response

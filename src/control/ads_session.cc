@@ -192,16 +192,8 @@ void AdsSession::finishRemovals() {
 
 AdsSession::TypeStatus AdsSession::status(XdsType type) const {
   const TypeState& s = state(type);
-  TypeStatus out;
-  out.subscribed = s.subscribed;
-  out.wildcard = s.wildcard;
-  out.names = s.names;
-  out.sent_version = s.sent_version;
-  out.sent_nonce = s.sent_nonce;
-  out.awaiting_ack = s.awaiting_ack;
+  TypeStatus out = commonStatus(s);
   out.acked_version = s.acked_version;
-  out.nack_error = s.nack_error;
-  out.nacked_version = s.nacked_version;
   if (snapshot_ && s.subscribed) out.current_version = build(type, s).version;
   if (s.sent_version.empty()) {
     out.state = SyncState::NotSent;

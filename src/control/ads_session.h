@@ -97,6 +97,22 @@ class XdsSession {
   Clock::time_point connectedSince() const { return connected_since_; }
 
  protected:
+  // The fields of a type's status both protocols keep under the same names;
+  // the versions and the state are each protocol's own.
+  template <class State>
+  static TypeStatus commonStatus(const State& s) {
+    TypeStatus out;
+    out.subscribed = s.subscribed;
+    out.wildcard = s.wildcard;
+    out.names = s.names;
+    out.sent_version = s.sent_version;
+    out.sent_nonce = s.sent_nonce;
+    out.awaiting_ack = s.awaiting_ack;
+    out.nack_error = s.nack_error;
+    out.nacked_version = s.nacked_version;
+    return out;
+  }
+
   bool has_node_ = false;
   envoy::config::core::v3::Node node_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -210,16 +210,8 @@ void DeltaAdsSession::pushAll() {
 
 TypeStatus DeltaAdsSession::status(XdsType type) const {
   const TypeState& s = state(type);
-  TypeStatus out;
-  out.subscribed = s.subscribed;
-  out.wildcard = s.wildcard;
-  out.names = s.names;
-  out.sent_version = s.sent_version;
-  out.sent_nonce = s.sent_nonce;
-  out.awaiting_ack = s.awaiting_ack;
+  TypeStatus out = commonStatus(s);
   out.acked_version = versionOfMap(s.known, [](const Held& h) { return h.version; });
-  out.nack_error = s.nack_error;
-  out.nacked_version = s.nacked_version;
   if (s.subscribed) out.current_version = versionOfMap(desired(type, s), [](const auto& r) { return r->version; });
   if (!s.nack_error.empty()) {
     out.state = SyncState::Nacked;

@@ -3,10 +3,9 @@
 // share one pair of processes and run in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSluice, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
-import { startControl, freePort } from './lib/control.mjs';
+import { startControl, startEdge, freePort, until, nodeStream, nodeSynced } from './lib/control.mjs';
 
 let control;
 let sluice;
@@ -32,20 +31,8 @@ zone_weights: { z2: 0 }
 `;
 }
 
-async function until(check) {
-  for (;;) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-async function node() {
-  const { body } = await control.get('/v1/nodes/edge-d');
-  return body.streams?.[0];
-}
-async function allSynced() {
-  const n = await node();
-  return n && Object.values(n.types).every((t) => t.state === 'SYNCED');
-}
+const node = () => nodeStream(control, 'edge-d');
+const allSynced = () => nodeSynced(control, 'edge-d');
 async function metric(name) {
   const text = (await control.get('/metrics')).body;
   const m = text.match(new RegExp(`^sluice_control_${name} (\\d+)$`, 'm'));
@@ -61,15 +48,7 @@ before(async () => {
   gatewayPort = await freePort();
   control = await startControl(registry([{ port: a.port, zone: 'z1' }, { port: b.port, zone: 'z2' }]),
     { args: ['--debounce', '20ms'] });
-  sluice = await startSluice({
-    layered_runtime: { layers: [{ name: 'rtds', rtds_layer: { name: 'zone_weights', rtds_config: { ads: {}, resource_api_version: 'V3' } } }] },
-    dynamic_resources: {
-      ads_config: { api_type: 'DELTA_GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-    static_resources: { clusters: [staticCluster('xds', [control.xdsPort], { http2_protocol_options: {} })] },
-  }, { args: ['--service-cluster', 'edge', '--service-node', 'edge-d', '--service-zone', 'z1'] });
+  sluice = await startEdge([control.xdsPort], { id: 'edge-d', api: 'DELTA_GRPC' });
   await until(allSynced);
 });
 

@@ -7,10 +7,9 @@
 import { test, before, after } from 'node:test';
 import http from 'node:http';
 import assert from 'node:assert/strict';
-import { startSluice, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
-import { startControl, freePort } from './lib/control.mjs';
+import { startControl, startEdge, freePort, until, nodeStream, nodeSynced } from './lib/control.mjs';
 
 let control;
 let sluice;
@@ -35,20 +34,8 @@ zone_weights: ${weights}
 `;
 }
 
-async function until(check) {
-  for (;;) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-async function node() {
-  const { body } = await control.get('/v1/nodes/edge-1');
-  return body.streams?.[0];
-}
-async function allSynced() {
-  const n = await node();
-  return n && Object.values(n.types).every((t) => t.state === 'SYNCED');
-}
+const node = () => nodeStream(control, 'edge-1');
+const allSynced = () => nodeSynced(control, 'edge-1');
 function get(agent = false) {
   return request({ port: gatewayPort, path: '/', agent });
 }
@@ -58,15 +45,7 @@ before(async () => {
   b = await startBackend({ name: 'b' });
   gatewayPort = await freePort();
   control = await startControl(registry({ instances: [{ port: a.port, zone: 'z1' }] }), { args: ['--debounce', '20ms'] });
-  sluice = await startSluice({
-    layered_runtime: { layers: [{ name: 'rtds', rtds_layer: { name: 'zone_weights', rtds_config: { ads: {}, resource_api_version: 'V3' } } }] },
-    dynamic_resources: {
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-    static_resources: { clusters: [staticCluster('xds', [control.xdsPort], { http2_protocol_options: {} })] },
-  }, { args: ['--service-cluster', 'edge', '--service-node', 'edge-1', '--service-zone', 'z1'] });
+  sluice = await startEdge([control.xdsPort]);
   await until(allSynced);
 });
 

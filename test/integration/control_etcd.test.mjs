@@ -5,11 +5,10 @@
 // order, each building on the last state.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSluice, staticCluster } from './lib/sluice.mjs';
 import { startBackend } from './lib/backend.mjs';
 import { request } from './lib/http.mjs';
 import { spawnSync } from 'node:child_process';
-import { startControl, freePort, CONTROL } from './lib/control.mjs';
+import { startControl, startEdge, freePort, until, nodeSynced, CONTROL } from './lib/control.mjs';
 import { startEtcdCluster } from './lib/etcd.mjs';
 import { startLoad } from './lib/load.mjs';
 
@@ -22,14 +21,6 @@ let b;
 let c;
 let gatewayPort;
 
-async function until(check, what = 'condition', ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 const echo = (instances) => ({ protocol: 'http1', instances });
 const inst = (port, zone) => ({ address: '127.0.0.1', port, zone });
 const get = () => request({ port: gatewayPort, path: '/' });
@@ -39,8 +30,7 @@ const load = () => startLoad(() => get());
 async function connected() {
   for (const r of replicas) {
     if (r.child.exitCode !== null || r.child.signalCode !== null) continue;
-    const { status, body } = await r.get('/v1/nodes/edge-1');
-    if (status === 200 && Object.values(body.streams[0].types).every((t) => t.state === 'SYNCED')) return r;
+    if (await nodeSynced(r, 'edge-1')) return r;
   }
   return undefined;
 }
@@ -61,15 +51,7 @@ before(async () => {
   // Each replica lists the members in another order: they watch different ones.
   replicas = await Promise.all([[0, 1, 2], [1, 2, 0]].map((order) =>
     startControl({ spec: `etcd://${etcd.endpoints(order)}${P}` }, { args: ['--debounce', '20ms'] })));
-  sluice = await startSluice({
-    layered_runtime: { layers: [{ name: 'rtds', rtds_layer: { name: 'zone_weights', rtds_config: { ads: {}, resource_api_version: 'V3' } } }] },
-    dynamic_resources: {
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-    static_resources: { clusters: [staticCluster('xds', replicas.map((r) => r.xdsPort), { http2_protocol_options: {} })] },
-  }, { args: ['--service-cluster', 'edge', '--service-node', 'edge-1', '--service-zone', 'z1'] });
+  sluice = await startEdge(replicas.map((r) => r.xdsPort));
   await until(synced, 'the edge node SYNCED');
 });
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from './http.mjs';
+import { startSluice, staticCluster } from './sluice.mjs';
 
 export const CONTROL = process.env.SLUICE_CONTROL_BINARY
   ?? (process.env.SLUICE_BINARY ? join(process.env.SLUICE_BINARY, '..', 'sluice-control') : undefined);
@@ -103,4 +104,42 @@ export async function startControl(registry, { args = [], xdsPort = 0 } = {}) {
   child.stderr.on('data', (c) => { control.stderr += c; });
   control.stderr = stderr;
   return control;
+}
+
+// Polls `check` (sync or async) until it is true; `what` names it when
+// `ms` passes first.
+export async function until(check, what = 'condition', ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+// The first stream of node `id` on `control`, as /v1/nodes reports it.
+export async function nodeStream(control, id) {
+  const { status, body } = await control.get(`/v1/nodes/${id}`);
+  return status === 200 ? body.streams?.[0] : undefined;
+}
+
+// True once every type of node `id`'s stream on `control` is SYNCED.
+export async function nodeSynced(control, id) {
+  const stream = await nodeStream(control, id);
+  return stream !== undefined && Object.values(stream.types).every((t) => t.state === 'SYNCED');
+}
+
+// A sluice edge node fed by the control planes on `xdsPorts` (one static
+// cluster 'xds' over them): CDS, LDS and the zone_weights RTDS layer over
+// ADS, `api` GRPC or DELTA_GRPC, node `id` in cluster `cluster` and `zone`.
+export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zone = 'z1', api = 'GRPC' } = {}) {
+  return startSluice({
+    layered_runtime: { layers: [{ name: 'rtds', rtds_layer: { name: 'zone_weights', rtds_config: { ads: {}, resource_api_version: 'V3' } } }] },
+    dynamic_resources: {
+      ads_config: { api_type: api, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: { clusters: [staticCluster('xds', xdsPorts, { http2_protocol_options: {} })] },
+  }, { args: ['--service-cluster', cluster, '--service-node', id, '--service-zone', zone] });
 }
