@@ -24,6 +24,8 @@ set(SLUICE_API_ROOTS
   envoy/extensions/transport_sockets/tls/v3/tls.proto
   envoy/extensions/access_loggers/file/v3/file.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
+  envoy/extensions/access_loggers/grpc/v3/als.proto
+  envoy/service/accesslog/v3/als.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
   envoy/service/discovery/v3/ads.proto
   envoy/service/discovery/v3/discovery.proto
@@ -40,6 +42,7 @@ set(SLUICE_API_SERVICES
   envoy/service/discovery/v3/ads.proto
   envoy/service/runtime/v3/rtds.proto
   envoy/service/secret/v3/sds.proto
+  envoy/service/accesslog/v3/als.proto
 )
 
 if(SLUICE_API_FROM)

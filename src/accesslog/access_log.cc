@@ -1,15 +1,18 @@
 #include "accesslog/access_log.h"
 
 #include <cassert>
+#include <cctype>
 
 #include "config/any_util.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb.h"
+#include "envoy/extensions/access_loggers/grpc/v3/als.pb.h"
 #include "envoy/extensions/access_loggers/stream/v3/stream.pb.h"
 
 namespace sluice::accesslog {
 namespace {
 
 using envoy::extensions::access_loggers::file::v3::FileAccessLog;
+using envoy::extensions::access_loggers::grpc::v3::HttpGrpcAccessLogConfig;
 using envoy::extensions::access_loggers::stream::v3::StderrAccessLog;
 using envoy::extensions::access_loggers::stream::v3::StdoutAccessLog;
 
@@ -31,7 +34,7 @@ std::shared_ptr<const AccessLog> buildAccessLog(const envoy::config::accesslog::
   if (config.has_filter()) log->filter = Filter::build(config.filter(), config::childPath(path, "filter"), errors);
   const std::string typed_path = config::childPath(path, "typed_config");
   if (!config.has_typed_config()) {
-    errors.add(typed_path, "is required (envoy.access_loggers.file, stdout or stderr)");
+    errors.add(typed_path, "is required (envoy.access_loggers.file, stdout, stderr or http_grpc)");
     return nullptr;
   }
   const auto type = config::typeNameOfUrl(config.typed_config().type_url());
@@ -63,8 +66,28 @@ std::shared_ptr<const AccessLog> buildAccessLog(const envoy::config::accesslog::
     }
     log->formatter = formatterOf(err, typed_path, errors);
     if (writer != nullptr) log->sink = writer->stderrSink();
+  } else if (type == HttpGrpcAccessLogConfig::descriptor()->full_name()) {
+    HttpGrpcAccessLogConfig grpc;
+    if (!config.typed_config().UnpackTo(&grpc)) {
+      errors.add(typed_path, "does not parse as HttpGrpcAccessLogConfig");
+      return nullptr;
+    }
+    auto fields = std::make_unique<HttpEntryFields>();
+    const auto lower = [](std::string s) {
+      for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return s;
+    };
+    for (const auto& h : grpc.additional_request_headers_to_log()) fields->request_headers.push_back(lower(h));
+    for (const auto& h : grpc.additional_response_headers_to_log()) fields->response_headers.push_back(lower(h));
+    log->grpc = std::move(fields);
+    if (writer != nullptr && writer->grpcFactory()) {
+      const auto& common = grpc.common_config();
+      // One client (one stream) per cluster and log name, as Envoy shares them.
+      const std::string key = common.grpc_service().envoy_grpc().cluster_name() + '\n' + common.log_name();
+      log->sink = writer->grpcSink(key, [&] { return writer->grpcFactory()(common); });
+    }
   } else {
-    // The supported-subset gate allows only the three loggers above in an access log.
+    // The supported-subset gate allows only the four loggers above in an access log.
     assert(false && "rejected by the gate");
     return nullptr;
   }
@@ -78,7 +101,16 @@ void emitAccessLogs(const AccessLogs& logs, const LogContext& line, const Filter
     if (log->filter && !log->filter->evaluate(filter)) continue;
     std::string* buffer = log->writer->begin(producer);
     if (buffer == nullptr) continue;  // the queue is full: dropped and counted
-    log->formatter->format(line, *buffer);
+    if (log->grpc) {
+      // One message per worker thread, its storage reused entry after entry.
+      thread_local envoy::data::accesslog::v3::HTTPAccessLogEntry entry;
+      thread_local std::string bytes;
+      buildHttpEntry(line, *log->grpc, entry);
+      entry.SerializeToString(&bytes);
+      GrpcLogClient::appendFrame(bytes, *buffer);
+    } else {
+      log->formatter->format(line, *buffer);
+    }
     log->writer->commit(producer, log->sink);
   }
 }

@@ -10,6 +10,7 @@
 
 #include "accesslog/filter.h"
 #include "accesslog/formatter.h"
+#include "accesslog/grpc_access_log.h"
 #include "accesslog/log_writer.h"
 #include "config/config_error.h"
 #include "envoy/config/accesslog/v3/accesslog.pb.h"
@@ -21,6 +22,8 @@ struct AccessLog {
   std::unique_ptr<const Formatter> formatter;
   LogWriter* writer = nullptr;  // nullptr: built to validate only
   Sink* sink = nullptr;
+  // envoy.access_loggers.http_grpc: entries instead of formatted lines.
+  std::unique_ptr<const HttpEntryFields> grpc;
 };
 
 using AccessLogs = std::vector<std::shared_ptr<const AccessLog>>;

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "accesslog/grpc_access_log.h"
+
 namespace sluice::accesslog {
 namespace {
 
@@ -93,6 +95,18 @@ Sink* LogWriter::stderrSink() {
   return addSink(std::make_unique<Sink>(Sink{Sink::Kind::kStderr, "", STDERR_FILENO, {}}));
 }
 
+Sink* LogWriter::grpcSink(const std::string& key, const std::function<std::unique_ptr<GrpcLogClient>()>& make) {
+  {
+    std::lock_guard lock(sinks_mutex_);
+    for (auto& s : sinks_) {
+      if (s->kind == Sink::Kind::kGrpc && s->path == key) return s.get();
+    }
+  }
+  auto sink = std::make_unique<Sink>(Sink{Sink::Kind::kGrpc, key, -1, {}});
+  sink->grpc = make();
+  return addSink(std::move(sink));
+}
+
 std::string* LogWriter::begin(size_t producer) {
   Queue& q = *queues_[producer];
   const uint64_t tail = q.tail.load(std::memory_order_relaxed);
@@ -172,6 +186,12 @@ bool LogWriter::drainOnce() {
 }
 
 void LogWriter::writeAll(Sink& sink) {
+  if (sink.kind == Sink::Kind::kGrpc) {
+    sink.grpc->enqueue(sink.pending);  // its own thread sends them
+    sink.pending.clear();
+    if (sink.pending.capacity() > (1u << 20)) sink.pending.shrink_to_fit();
+    return;
+  }
   size_t offset = 0;
   while (offset < sink.pending.size()) {
     const ssize_t n = ::write(sink.fd, sink.pending.data() + offset, sink.pending.size() - offset);

@@ -24,20 +24,26 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "envoy/extensions/access_loggers/grpc/v3/als.pb.h"
+
 namespace sluice::accesslog {
+
+class GrpcLogClient;
 
 // Where lines go. Owned by the LogWriter; its fields are the writer thread's.
 struct Sink {
-  enum class Kind { kFile, kStdout, kStderr } kind;
-  std::string path;     // kFile
-  int fd = -1;          // open descriptor (1 or 2 for the streams)
-  std::string pending;  // lines drained but not yet written
+  enum class Kind { kFile, kStdout, kStderr, kGrpc } kind;
+  std::string path;                     // kFile; kGrpc: the client's key
+  int fd = -1;                          // open descriptor (1 or 2 for the streams)
+  std::string pending;                  // lines drained but not yet written (kGrpc: length-framed entries)
+  std::unique_ptr<GrpcLogClient> grpc;  // kGrpc: the access-log service client the entries go to
 };
 
 class LogWriter {
@@ -70,6 +76,15 @@ class LogWriter {
   Sink* fileSink(const std::string& path, std::string& error);
   Sink* stdoutSink();
   Sink* stderrSink();
+  // The sink of the gRPC access-log service client keyed `key` (same key,
+  // same client and stream): `make` creates it on first use.
+  Sink* grpcSink(const std::string& key, const std::function<std::unique_ptr<GrpcLogClient>()>& make);
+  // How the server makes a client for a CommonGrpcAccessLogConfig (its
+  // cluster's endpoints, the node, the stats); unset: no gRPC sink can be made.
+  using GrpcFactory = std::function<std::unique_ptr<GrpcLogClient>(
+      const envoy::extensions::access_loggers::grpc::v3::CommonGrpcAccessLogConfig&)>;
+  void setGrpcFactory(GrpcFactory factory) { grpc_factory_ = std::move(factory); }
+  const GrpcFactory& grpcFactory() const { return grpc_factory_; }
 
   // --- producer `producer` only ---
   // The buffer of the next free slot, cleared; nullptr when the queue is full
@@ -114,6 +129,7 @@ class LogWriter {
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::vector<Sink*> dirty_;  // writer thread: sinks with pending lines
   Counters counters_;
+  GrpcFactory grpc_factory_;
   std::atomic<uint32_t> wake_seq_{0};
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> reopen_{false};

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "config/any_util.h"
+#include "envoy/extensions/access_loggers/grpc/v3/als.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 
@@ -129,7 +130,8 @@ class Checker {
     for (const auto& [name, path] : http2_options_) {
       if (grpc_clusters_.count(name)) continue;
       errors_.add(path,
-                  "is accepted only on a cluster a grpc_service names (ads_config or an api_config_source: "
+                  "is accepted only on a cluster a grpc_service names (ads_config, an api_config_source or an "
+                  "http_grpc access log: "
                   "sluice's data plane speaks HTTP/1.1 only)");
     }
   }
@@ -170,20 +172,41 @@ class Checker {
       errors_.add(service_path + ".envoy_grpc", "is required");
       return;
     }
-    const std::string& name = ads.grpc_services(0).envoy_grpc().cluster_name();
+    grpcCluster(ads.grpc_services(0).envoy_grpc().cluster_name(), service_path + ".envoy_grpc.cluster_name");
+    if (ads.rate_limit_settings().has_max_tokens() && ads.rate_limit_settings().max_tokens().value() == 0) {
+      errors_.add(path + ".rate_limit_settings.max_tokens", "must be at least 1: with 0 no request is ever sent");
+    }
+  }
+
+  // The cluster a gRPC service (xDS, the access-log service) names: a STATIC
+  // cluster of the bootstrap, which may then speak HTTP/2.
+  void grpcCluster(const std::string& name, const std::string& path) {
     const auto& clusters = bootstrap_.static_resources().clusters();
     const auto it =
         std::find_if(clusters.begin(), clusters.end(), [&name](const Cluster& c) { return c.name() == name; });
     if (it == clusters.end()) {
-      errors_.add(service_path + ".envoy_grpc.cluster_name",
-                  "'" + name + "' is not a cluster of static_resources (a gRPC xDS cluster must be static)");
+      errors_.add(path,
+                  "'" + name + "' is not a cluster of static_resources (a gRPC service's cluster must be static)");
     } else if (it->type() != Cluster::STATIC) {
-      errors_.add(service_path + ".envoy_grpc.cluster_name", "'" + name + "' must be a STATIC cluster");
+      errors_.add(path, "'" + name + "' must be a STATIC cluster");
     }
     grpc_clusters_.insert(name);
-    if (ads.rate_limit_settings().has_max_tokens() && ads.rate_limit_settings().max_tokens().value() == 0) {
-      errors_.add(path + ".rate_limit_settings.max_tokens", "must be at least 1: with 0 no request is ever sent");
+  }
+
+  // envoy.access_loggers.http_grpc: V3, envoy_grpc to a static cluster.
+  void grpcAccessLog(const envoy::config::accesslog::v3::AccessLog& log, const std::string& path) {
+    envoy::extensions::access_loggers::grpc::v3::HttpGrpcAccessLogConfig als;
+    if (!log.typed_config().UnpackTo(&als)) return;  // reported by the earlier layers
+    const std::string common = path + ".typed_config.common_config";
+    if (als.common_config().transport_api_version() != envoy::config::core::v3::V3) {
+      errors_.add(common + ".transport_api_version", "must be V3 (Envoy rejects the others)");
     }
+    if (!als.common_config().grpc_service().has_envoy_grpc()) {
+      errors_.add(common + ".grpc_service.envoy_grpc", "is required");
+      return;
+    }
+    grpcCluster(als.common_config().grpc_service().envoy_grpc().cluster_name(),
+                common + ".grpc_service.envoy_grpc.cluster_name");
   }
 
   void cluster(const Cluster& c, const std::string& path) {
@@ -322,6 +345,14 @@ class Checker {
       const bool router = typeNameOfUrl(f.typed_config().type_url()) == kRouterType;
       if (router && i + 1 != n) errors_.add(fpath, "the router must be the last HTTP filter");
       if (!router && i + 1 == n) errors_.add(fpath, "the last HTTP filter must be envoy.filters.http.router");
+    }
+    for (int i = 0; i < hcm.access_log_size(); ++i) {
+      const auto& log = hcm.access_log(i);
+      if (log.has_typed_config() &&
+          typeNameOfUrl(log.typed_config().type_url()) ==
+              envoy::extensions::access_loggers::grpc::v3::HttpGrpcAccessLogConfig::descriptor()->full_name()) {
+        grpcAccessLog(log, indexPath(path + ".access_log", i));
+      }
     }
     // Upgrade types other than websocket: the gate (config/supported_fields.cc).
     if (hcm.has_route_config()) routeConfig(hcm.route_config(), path + ".route_config");

@@ -179,7 +179,8 @@ constexpr SupportedField kFields[] = {
     {AL "AccessLog", "name", "", ""},
     {AL "AccessLog", "filter", "", ""},
     {AL "AccessLog", "typed_config",
-     "envoy.access_loggers.file|envoy.access_loggers.stdout|envoy.access_loggers.stderr", ""},
+     "envoy.access_loggers.file|envoy.access_loggers.stdout|envoy.access_loggers.stderr|envoy.access_loggers.http_grpc",
+     ""},
     {AL "AccessLogFilter", "status_code_filter", "", "a stream without a response compares as 0"},
     {AL "AccessLogFilter", "duration_filter", "", "milliseconds from the request head to the end of the stream"},
     {AL "AccessLogFilter", "not_health_check_filter", "",
@@ -205,6 +206,18 @@ constexpr SupportedField kFields[] = {
     {"envoy.extensions.access_loggers.file.v3.FileAccessLog", "log_format", "", "default: Envoy's default format"},
     {"envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", "log_format", "", "default: Envoy's default format"},
     {"envoy.extensions.access_loggers.stream.v3.StderrAccessLog", "log_format", "", "default: Envoy's default format"},
+#define ALS "envoy.extensions.access_loggers.grpc.v3."
+    {ALS "HttpGrpcAccessLogConfig", "common_config", "", ""},
+    {ALS "HttpGrpcAccessLogConfig", "additional_request_headers_to_log", "", "in request.request_headers"},
+    {ALS "HttpGrpcAccessLogConfig", "additional_response_headers_to_log", "", "in response.response_headers"},
+    {ALS "CommonGrpcAccessLogConfig", "log_name", "", "in the identifier of each stream's first message"},
+    {ALS "CommonGrpcAccessLogConfig", "grpc_service", "",
+     "envoy_grpc naming a STATIC cluster of static_resources (its endpoints tried in turn)"},
+    {ALS "CommonGrpcAccessLogConfig", "transport_api_version", "", "V3 only"},
+    {ALS "CommonGrpcAccessLogConfig", "buffer_flush_interval", "", "default 1 s"},
+    {ALS "CommonGrpcAccessLogConfig", "buffer_size_bytes", "",
+     "default 16384; entries waiting beyond 4 MiB (stream down) are dropped: access_logs.grpc_access_log.logs_dropped"},
+#undef ALS
 #define SFS "envoy.config.core.v3.SubstitutionFormatString"
     {SFS, "text_format_source", "", "inline_string or inline_bytes"},
     {SFS, "text_format", "", "deprecated; use text_format_source"},
@@ -492,6 +505,8 @@ constexpr SupportedExtension kExtensions[] = {
      "access_log of the connection manager"},
     {"envoy.extensions.access_loggers.stream.v3.StderrAccessLog", "envoy.access_loggers.stderr",
      "access_log of the connection manager"},
+    {"envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig", "envoy.access_loggers.http_grpc",
+     "access_log of the connection manager (gRPC access-log service)"},
     {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
      "typed_extension_protocol_options of the cluster of ads_config's grpc_service (its key is this name)"},
 };

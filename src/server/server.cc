@@ -79,6 +79,7 @@ bool Server::start(std::string& error) {
   // Before any stat exists: stats_config.stats_matcher.
   if (!installStatsMatcher(bootstrap_, context_.store(), error)) return false;
   eds_propagation_ = &context_.store().histogram("cluster_manager.eds_propagation_us");
+  installGrpcAccessLogs();
   installServerStats(
       context_.store(), options_.concurrency, [this] { return !shutting_down_ && !graceful_drain_; },
       *access_log_writer_, context_.proxyStats().downstreamConnections());

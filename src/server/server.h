@@ -106,6 +106,12 @@ class Server {
   // endpoints of the static cluster it names. Not started yet.
   // A gRPC xDS stream to `api`'s cluster (not started): ADS (`type_url`
   // empty) or the per-type service of `type_url`, by its api_type.
+  // The gRPC targets of static cluster `cluster_name`'s endpoints, in order.
+  std::vector<std::string> grpcTargets(const std::string& cluster_name) const;
+  // The node sent to gRPC services (xDS, the access-log service).
+  envoy::config::core::v3::Node grpcNode() const;
+  // Lets the access logs make envoy.access_loggers.http_grpc clients.
+  void installGrpcAccessLogs();
   config::xds::AdsMux* makeMux(const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url);
   // Where subscriptions come from: files, the ADS stream, api_config_source streams.
   config::xds::SubscriptionSources sources();

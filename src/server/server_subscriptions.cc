@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 
+#include "accesslog/grpc_access_log.h"
 #include "config/proto_hash.h"
 #include "config/xds/subscription_factory.h"
 #include "envoy/service/runtime/v3/rtds.pb.h"
@@ -16,6 +17,46 @@
 #include "server/subscription_stats.h"
 
 namespace sluice::server {
+
+std::vector<std::string> Server::grpcTargets(const std::string& cluster_name) const {
+  std::vector<std::string> targets;
+  for (const auto& c : bootstrap_.static_resources().clusters()) {
+    if (c.name() != cluster_name) continue;  // the semantic checks made it a STATIC cluster
+    for (const auto& locality : c.load_assignment().endpoints()) {
+      for (const auto& e : locality.lb_endpoints()) {
+        const auto& sa = e.endpoint().address().socket_address();
+        const bool v6 = sa.address().find(':') != std::string::npos;
+        targets.push_back(v6 ? "ipv6:[" + sa.address() + "]:" + std::to_string(sa.port_value())
+                             : "ipv4:" + sa.address() + ":" + std::to_string(sa.port_value()));
+      }
+    }
+  }
+  return targets;
+}
+
+envoy::config::core::v3::Node Server::grpcNode() const {
+  auto node = bootstrap_.node();
+  node.set_user_agent_name("sluice");
+  node.set_user_agent_version(SLUICE_VERSION);
+  return node;
+}
+
+void Server::installGrpcAccessLogs() {
+  access_log_writer_->setGrpcFactory(
+      [this](const envoy::extensions::access_loggers::grpc::v3::CommonGrpcAccessLogConfig& common) {
+        accesslog::GrpcLogOptions options;
+        options.targets = grpcTargets(common.grpc_service().envoy_grpc().cluster_name());
+        if (options.targets.empty()) options.targets.push_back("unix:/nonexistent");  // dropped and counted
+        options.log_name = common.log_name();
+        options.node = grpcNode();
+        if (common.has_buffer_flush_interval()) {
+          options.flush_interval = std::chrono::milliseconds(
+              google::protobuf::util::TimeUtil::DurationToMilliseconds(common.buffer_flush_interval()));
+        }
+        if (common.has_buffer_size_bytes()) options.buffer_size_bytes = common.buffer_size_bytes().value();
+        return std::make_unique<accesslog::GrpcLogClient>(std::move(options), context_.store());
+      });
+}
 
 config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url) {
   const std::string& cluster_name = api.grpc_services(0).envoy_grpc().cluster_name();
@@ -40,18 +81,9 @@ config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSou
       options.connect_timeout =
           std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(c.connect_timeout()));
     }
-    for (const auto& locality : c.load_assignment().endpoints()) {
-      for (const auto& e : locality.lb_endpoints()) {
-        const auto& sa = e.endpoint().address().socket_address();
-        const bool v6 = sa.address().find(':') != std::string::npos;
-        options.targets.push_back(v6 ? "ipv6:[" + sa.address() + "]:" + std::to_string(sa.port_value())
-                                     : "ipv4:" + sa.address() + ":" + std::to_string(sa.port_value()));
-      }
-    }
   }
-  auto node = bootstrap_.node();
-  node.set_user_agent_name("sluice");
-  node.set_user_agent_version(SLUICE_VERSION);
+  options.targets = grpcTargets(cluster_name);
+  auto node = grpcNode();
   auto stream = std::make_unique<XdsStream>();
   if (delta) {
     stream->delta = std::make_unique<config::xds::GrpcDeltaAdsTransport>(main_, std::move(options), context_.store());
