@@ -131,7 +131,8 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     int client_minor = 1;  // the client's HTTP/1.x
     bool upgrade = false;  // a WebSocket upgrade
     bool expect_continue = false;
-    bool replayable = false;  // safe to send again after a failure on a reused connection
+    bool replayable = false;     // safe to send again after a failure on a reused connection
+    RetryHeaders retry_headers;  // x-envoy-retry-on and co., taken off the request
   };
   // Rewrites stream_.request as the upstream sees it: path and host rewrites, header
   // mutations, hop-by-hop fields, x-forwarded-*, x-request-id, framing.

@@ -162,7 +162,7 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
 
   // The retry policy (after the forwarding headers: they decide whether the
   // request is internal, which its x-envoy-retry-* headers need).
-  RetryState retry(action.retryPolicy(), stream_.request.headers, stream_.info.downstream_client.internal);
+  RetryState retry(action.retryPolicy(), request.retry_headers, stream_.info.downstream_client.internal);
   if (upgrade) retry.disable();  // a tunnel is never sent twice
   const upstream::Http1ClientExchange::RequestBody body{*transport_,
                                                         in_,
@@ -333,7 +333,7 @@ DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamReque
   request.expect_continue = stream_.request.version_minor == 1 && framing.kind != Framing::Kind::None &&
                             hasToken(stream_.request.headers, "expect", "100-continue");
   stream_.request.headers.remove("expect");
-  stripHopByHopHeaders(stream_.request.headers, upgrade);
+  stripHopByHopHeaders(stream_.request.headers, upgrade, &request.retry_headers);
   if (upgrade) stream_.request.headers.set("connection", "upgrade");
   const ForwardingContext forwarding{
       remote_ip_,       "http",           hcm.use_remote_address,         hcm.xff_num_trusted_hops,

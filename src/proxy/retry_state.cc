@@ -1,8 +1,6 @@
 #include "proxy/retry_state.h"
 
 #include <algorithm>
-#include <charconv>
-#include <optional>
 
 namespace sluice::proxy {
 
@@ -10,18 +8,6 @@ using Kind = UpstreamFailure::Kind;
 namespace on = router::retry_on;
 
 namespace {
-
-constexpr std::string_view kRetryOn = "x-envoy-retry-on";
-constexpr std::string_view kMaxRetries = "x-envoy-max-retries";
-constexpr std::string_view kPerTryTimeout = "x-envoy-upstream-rq-per-try-timeout-ms";
-
-std::optional<uint32_t> parseUnsigned(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  uint32_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 // Whether a try that failed before a head is retried under `conditions`.
 bool retriableFailure(uint32_t conditions, Kind kind) {
@@ -46,7 +32,8 @@ bool retriableFailure(uint32_t conditions, Kind kind) {
 
 }  // namespace
 
-RetryState::RetryState(const router::RetryPolicy* policy, http::HeaderMap& headers, bool internal) : policy_(policy) {
+RetryState::RetryState(const router::RetryPolicy* policy, const RetryHeaders& headers, bool internal)
+    : policy_(policy) {
   if (policy != nullptr) {
     conditions_ = policy->retryOn();
     max_retries_ = policy->numRetries();
@@ -54,22 +41,10 @@ RetryState::RetryState(const router::RetryPolicy* policy, http::HeaderMap& heade
   } else {
     max_retries_ = kDefaultNumRetries;
   }
-  // One pass over the request's fields: each of the three is read (an
-  // internal request's, parsed at once: removing may move the field storage)
-  // and removed.
-  headers.removeIf([&](const http::HeaderMap::Entry& field) {
-    if (field.name.size() < kRetryOn.size() || !field.name.starts_with("x-envoy-")) return false;
-    if (field.name == kRetryOn) {
-      if (internal) conditions_ |= router::parseRetryOn(field.value);
-    } else if (field.name == kMaxRetries) {
-      if (const auto n = parseUnsigned(field.value); internal && n) max_retries_ = *n;
-    } else if (field.name == kPerTryTimeout) {
-      if (const auto ms = parseUnsigned(field.value); internal && ms) per_try_timeout_ = std::chrono::milliseconds(*ms);
-    } else {
-      return false;
-    }
-    return true;
-  });
+  if (!internal) return;
+  conditions_ |= headers.retry_on;
+  if (headers.max_retries) max_retries_ = *headers.max_retries;
+  if (headers.per_try_timeout) per_try_timeout_ = *headers.per_try_timeout;
 }
 
 const router::RetryPolicy& RetryState::policy() const {

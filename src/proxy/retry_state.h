@@ -12,6 +12,7 @@
 
 #include "http/header_map.h"
 #include "proxy/circuit_breakers.h"
+#include "proxy/proxy_headers.h"
 #include "proxy/proxy_stats.h"
 #include "proxy/upstream_failure.h"
 #include "router/retry_policy.h"
@@ -21,12 +22,10 @@ namespace sluice::proxy {
 
 class RetryState {
  public:
-  // From the route's policy (null: none) and the request's headers: an
-  // internal request's x-envoy-retry-on, x-envoy-max-retries and
-  // x-envoy-upstream-rq-per-try-timeout-ms are read; every request has them
-  // removed before it goes upstream (Envoy sanitises them on external
-  // requests and consumes them on internal ones).
-  RetryState(const router::RetryPolicy* policy, http::HeaderMap& headers, bool internal);
+  // From the route's policy (null: none) and the request's retry headers
+  // (taken off it by stripHopByHopHeaders), which count only when the
+  // request is internal (Envoy sanitises them on external requests).
+  RetryState(const router::RetryPolicy* policy, const RetryHeaders& headers, bool internal);
 
   // Whether any retry may happen (a condition is set and a retry is allowed).
   bool enabled() const { return conditions_ != 0 && max_retries_ > 0; }

@@ -34,7 +34,7 @@ class RetryStateTest : public ::testing::Test {
   stats::Store store_{1};
   ClusterStats stats_{store_, "c"};
   BreakerLimits limits_;
-  http::HeaderMap headers_;
+  RetryHeaders headers_;  // none
 };
 
 TEST_F(RetryStateTest, NothingIsRetriedWithoutAPolicy) {
@@ -119,20 +119,22 @@ TEST_F(RetryStateTest, TheRetryBudgetReplacesMaxRetries) {
   EXPECT_EQ(respond(second, 503), Decision::Overflow);
 }
 
-TEST_F(RetryStateTest, HeadersAreHonouredOnInternalRequestsOnly) {
+TEST_F(RetryStateTest, HeadersAreTakenOffEveryRequestAndHonouredOnInternalOnesOnly) {
   for (const bool internal : {false, true}) {
     http::HeaderMap headers;
     headers.add("x-envoy-retry-on", "connect-failure");
     headers.add("x-envoy-max-retries", "3");
     headers.add("x-envoy-upstream-rq-per-try-timeout-ms", "250");
+    headers.add("x-envoy-other", "kept");
     headers.add("x-other", "kept");
-    RetryState state(nullptr, headers, internal);
+    RetryHeaders parsed;
+    stripHopByHopHeaders(headers, false, &parsed);
+    EXPECT_EQ(headers.size(), 2u);
+    EXPECT_TRUE(headers.has("x-envoy-other"));
+    EXPECT_TRUE(headers.has("x-other"));
+    RetryState state(nullptr, parsed, internal);
     EXPECT_EQ(state.enabled(), internal);
     EXPECT_EQ(state.perTryTimeout().count(), internal ? 250 : 0);
-    EXPECT_FALSE(headers.has("x-envoy-retry-on"));
-    EXPECT_FALSE(headers.has("x-envoy-max-retries"));
-    EXPECT_FALSE(headers.has("x-envoy-upstream-rq-per-try-timeout-ms"));
-    EXPECT_TRUE(headers.has("x-other"));
     if (!internal) continue;
     EXPECT_EQ(fail(state, Kind::ConnectFailure), Decision::Retry);
     EXPECT_EQ(fail(state, Kind::ConnectFailure), Decision::Retry);
@@ -143,9 +145,13 @@ TEST_F(RetryStateTest, HeadersAreHonouredOnInternalRequestsOnly) {
 
 TEST_F(RetryStateTest, TheHeaderAddsToThePolicysConditions) {
   const auto p = policy("retry_on: connect-failure\nnum_retries: 1");
-  headers_.add("x-envoy-retry-on", "retriable-4xx");
-  headers_.add("x-envoy-max-retries", "not a number");
-  RetryState state(p.get(), headers_, true);
+  http::HeaderMap headers;
+  headers.add("x-envoy-retry-on", "retriable-4xx, bogus");
+  headers.add("x-envoy-max-retries", "not a number");
+  RetryHeaders parsed;
+  stripHopByHopHeaders(headers, false, &parsed);
+  EXPECT_FALSE(parsed.max_retries.has_value());
+  RetryState state(p.get(), parsed, true);
   EXPECT_EQ(respond(state, 409), Decision::Retry);
   EXPECT_EQ(fail(state, Kind::ConnectFailure), Decision::LimitExceeded);  // num_retries kept
 }
