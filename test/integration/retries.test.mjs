@@ -95,6 +95,7 @@ before(async () => {
                 route('/reset/', { retry_on: 'reset' }),
                 route('/refused-stream/', { retry_on: 'refused-stream,retriable-4xx' }),
                 route('/pertry/', { retry_on: '5xx', per_try_timeout: '0.2s' }),
+                route('/idle/', { retry_on: 'reset', per_try_idle_timeout: '0.2s' }),
                 route('/bounded/', { retry_on: '5xx', num_retries: 20, per_try_timeout: '0.2s' }, { route: { timeout: '0.5s' } }),
                 route('/small/', { retry_on: '5xx' }, { outer: { per_request_buffer_limit_bytes: 2000 } }),
                 { match: { prefix: '/plain/' }, route: { cluster: 'flaky' } },
@@ -105,6 +106,7 @@ before(async () => {
                   host_selection_retry_max_attempts: 100 } } },
                 { match: { prefix: '/nopred/' }, route: { cluster: 'mixed', retry_policy: { retry_on: 'connect-failure', num_retries: 1, retry_back_off: fast } } },
                 { match: { prefix: '/breaker/' }, route: { cluster: 'breaker', retry_policy: { retry_on: '5xx', retry_back_off: fast } } },
+                { match: { prefix: '/budget/' }, route: { cluster: 'budget', retry_policy: { retry_on: '5xx', retry_back_off: fast } } },
               ],
             },
           ],
@@ -121,10 +123,12 @@ before(async () => {
         },
       })],
       clusters: [
-        staticCluster('flaky', [backend.port]),
+        staticCluster('flaky', [backend.port], { circuit_breakers: { thresholds: [{ max_retries: 7, track_remaining: true }] } }),
         staticCluster('refused', [refused]),
         staticCluster('mixed', [refused, backend.port], { lb_policy: 'RANDOM' }),
         staticCluster('breaker', [backend.port], { circuit_breakers: { thresholds: [{ max_retries: 0 }] } }),
+        staticCluster('budget', [backend.port], { circuit_breakers: { thresholds: [{
+          max_retries: 100, retry_budget: { budget_percent: { value: 0 }, min_retry_concurrency: 0 } }] } }),
       ],
     },
   }, { concurrency: 1 });
@@ -393,6 +397,30 @@ test('max_retries: a retry over the circuit breaker is not made and counts upstr
   assert.equal(backend.seen(k).count, 1);
   assert.equal(d.upstream_rq_retry_overflow, 1);
   assert.equal(d.upstream_rq_retry, 0);
+});
+
+test('per_try_idle_timeout ends a try that hears nothing, and it is retried', async () => {
+  const k = key();
+  const d = await deltas('flaky', RETRY_STATS, async () => {
+    assert.equal((await send(`/idle/${k}?plan=hang,200`)).status, 200);
+  });
+  assert.equal(backend.seen(k).count, 2);
+  assert.equal(d.upstream_rq_per_try_timeout, 1);
+});
+
+test('retry_budget replaces max_retries: a budget of 0% and no minimum refuses every retry', async () => {
+  const k = key();
+  const d = await deltas('budget', ['upstream_rq_retry', 'upstream_rq_retry_overflow'], async () => {
+    assert.equal((await send(`/budget/${k}?plan=503,200`)).status, 503);
+  });
+  assert.equal(backend.seen(k).count, 1);
+  assert.equal(d.upstream_rq_retry_overflow, 1);
+  assert.equal(d.upstream_rq_retry, 0);
+});
+
+test('track_remaining shows the retries left under max_retries (remaining_retries)', async () => {
+  assert.equal(await sluice.stat('cluster.flaky.circuit_breakers.default.remaining_retries'), 7);
+  assert.equal(await sluice.stat('cluster.flaky.circuit_breakers.default.rq_retry_open'), 0);
 });
 
 test('no retry policy: nothing is retried', async () => {
