@@ -45,8 +45,22 @@ set(SLUICE_API_SERVICES
   envoy/service/accesslog/v3/als.proto
 )
 
+# Fetch the pinned package when the lock file is newer than what is installed
+# (the LRS library below compiles its .proto files in either mode).
+set(_stamp ${SLUICE_API_DIR}/node_modules/.package-lock.json)
+if(NOT EXISTS ${_stamp} OR ${SLUICE_API_DIR}/package-lock.json IS_NEWER_THAN ${_stamp})
+  find_program(NPM npm REQUIRED)
+  message(STATUS "api: npm ci (pinned @grpc/grpc-js-xds)")
+  execute_process(COMMAND ${NPM} ci --ignore-scripts --no-audit --no-fund
+                  WORKING_DIRECTORY ${SLUICE_API_DIR} RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "api: npm ci failed (${_rc}); run scripts/install-deps.sh and retry")
+  endif()
+endif()
+
 if(SLUICE_API_FROM)
   set(_gen ${SLUICE_API_FROM}/api/gen)
+  set(_patched ${SLUICE_API_FROM}/api/patched)
   if(NOT EXISTS ${SLUICE_API_FROM}/api/libsluice_envoy_api.a)
     message(FATAL_ERROR "SLUICE_API_FROM=${SLUICE_API_FROM} has no api/libsluice_envoy_api.a: build that directory first")
   endif()
@@ -54,18 +68,6 @@ if(SLUICE_API_FROM)
   set_target_properties(sluice_envoy_api_objects PROPERTIES
     IMPORTED_LOCATION ${SLUICE_API_FROM}/api/libsluice_envoy_api.a)
 else()
-  # Fetch the pinned package when the lock file is newer than what is installed.
-  set(_stamp ${SLUICE_API_DIR}/node_modules/.package-lock.json)
-  if(NOT EXISTS ${_stamp} OR ${SLUICE_API_DIR}/package-lock.json IS_NEWER_THAN ${_stamp})
-    find_program(NPM npm REQUIRED)
-    message(STATUS "api: npm ci (pinned @grpc/grpc-js-xds)")
-    execute_process(COMMAND ${NPM} ci --ignore-scripts --no-audit --no-fund
-                    WORKING_DIRECTORY ${SLUICE_API_DIR} RESULT_VARIABLE _rc)
-    if(NOT _rc EQUAL 0)
-      message(FATAL_ERROR "api: npm ci failed (${_rc}); run scripts/install-deps.sh and retry")
-    endif()
-  endif()
-
   set(_gen ${CMAKE_BINARY_DIR}/api/gen)
   set(_patched ${CMAKE_BINARY_DIR}/api/patched)
 
@@ -167,3 +169,32 @@ add_library(sluice_envoy_api INTERFACE)
 target_link_libraries(sluice_envoy_api INTERFACE
   "$<LINK_LIBRARY:WHOLE_ARCHIVE,sluice_envoy_api_objects>" protobuf::libprotobuf gRPC::grpc++)
 target_include_directories(sluice_envoy_api SYSTEM INTERFACE ${_gen})
+
+# The load reporting service (LRS) that sluice-control serves: its two files
+# compiled on their own, over the library above (every file they import is in
+# it), so that a build reusing another tree's library (SLUICE_API_FROM) gets
+# them too. Neither file may join SLUICE_API_ROOTS' closure: they would be
+# defined twice.
+set(_lrs_gen ${CMAKE_BINARY_DIR}/api/lrs_gen)
+set(_lrs_flags -I${_patched})
+foreach(_dir envoy-api xds protoc-gen-validate googleapis)
+  list(APPEND _lrs_flags -I${SLUICE_API_DEPS}/${_dir})
+endforeach()
+find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+set(_lrs_sources)
+foreach(_rel envoy/config/endpoint/v3/load_report.proto envoy/service/load_stats/v3/lrs.proto)
+  string(REGEX REPLACE "\\.proto$" "" _stem ${_rel})
+  set(_outs ${_lrs_gen}/${_stem}.pb.cc ${_lrs_gen}/${_stem}.pb.h ${_lrs_gen}/${_stem}.grpc.pb.cc ${_lrs_gen}/${_stem}.grpc.pb.h)
+  add_custom_command(
+    OUTPUT ${_outs}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${_lrs_gen}
+    COMMAND protobuf::protoc ${_lrs_flags} --cpp_out=${_lrs_gen} --grpc_out=${_lrs_gen}
+            --plugin=protoc-gen-grpc=${GRPC_CPP_PLUGIN} ${_rel}
+    DEPENDS ${SLUICE_API_DEPS}/envoy-api/${_rel} protobuf::protoc
+    COMMENT "protoc ${_rel}" VERBATIM)
+  list(APPEND _lrs_sources ${_outs})
+endforeach()
+add_library(sluice_lrs_api STATIC ${_lrs_sources})
+target_compile_options(sluice_lrs_api PRIVATE -O2 -g0 -w)
+target_include_directories(sluice_lrs_api SYSTEM PUBLIC ${_lrs_gen})
+target_link_libraries(sluice_lrs_api PUBLIC sluice_envoy_api)

@@ -17,6 +17,7 @@ void appendResponseFlags(uint32_t flags, std::string& out) {
       {kFaultInjected, "FI"},
       {kRateLimited, "RL"},
       {kDownstreamConnectionTermination, "DC"},
+      {kUpstreamRetryLimitExceeded, "URX"},
       {kUpstreamProtocolError, "UPE"},
       {kNoClusterFound, "NC"},
       {kStreamIdleTimeout, "SI"},

@@ -32,6 +32,7 @@ enum ResponseFlag : uint32_t {
   kStreamIdleTimeout = 1u << 15,                // SI
   kDownstreamProtocolError = 1u << 16,          // DPE
   kDurationTimeout = 1u << 17,                  // DT: max_stream_duration reached
+  kUpstreamRetryLimitExceeded = 1u << 18,       // URX: retriable, but the retries were used up
 };
 
 // "UF,URX"-style text of the flags set, or "-" when none.

@@ -246,6 +246,12 @@ constexpr SupportedField kFields[] = {
     {VH, "request_headers_to_remove", "", ""},
     {VH, "response_headers_to_add", "", ""},
     {VH, "response_headers_to_remove", "", ""},
+    {VH, "retry_policy", "", "for every route of the virtual host without a retry_policy of its own"},
+    {VH, "include_request_attempt_count", "", "x-envoy-attempt-count on each upstream request (1 for the first try)"},
+    {VH, "include_attempt_count_in_response", "", "x-envoy-attempt-count on the response: the tries it took"},
+    {VH, "per_request_buffer_limit_bytes", "",
+     "the largest request body buffered so it can be retried (default: the listener's "
+     "per_connection_buffer_limit_bytes); a larger body is not retried"},
 #undef VH
 #define R "envoy.config.route.v3.Route"
     {R, "name", "", ""},
@@ -257,6 +263,7 @@ constexpr SupportedField kFields[] = {
     {R, "request_headers_to_remove", "", ""},
     {R, "response_headers_to_add", "", ""},
     {R, "response_headers_to_remove", "", ""},
+    {R, "per_request_buffer_limit_bytes", "", "overrides the virtual host's"},
 #undef R
 #define RM "envoy.config.route.v3.RouteMatch"
     {RM, "prefix", "", ""},
@@ -303,6 +310,7 @@ constexpr SupportedField kFields[] = {
     {RA, "idle_timeout", "", "overrides stream_idle_timeout for the route; 0 disables"},
     {RA, "hash_policy", "", ""},
     {RA, "upgrade_configs", "", ""},
+    {RA, "retry_policy", "", "overrides the virtual host's (Envoy's rule: the route's wins whole)"},
     {RA ".HashPolicy", "header", "", ""},
     {RA ".HashPolicy", "cookie", "", "hashes an existing cookie; never generates one"},
     {RA ".HashPolicy", "connection_properties", "", ""},
@@ -315,6 +323,34 @@ constexpr SupportedField kFields[] = {
     {RA ".UpgradeConfig", "upgrade_type", "websocket", ""},
     {RA ".UpgradeConfig", "enabled", "", ""},
 #undef RA
+#define RP "envoy.config.route.v3.RetryPolicy"
+    {RP, "retry_on", "",
+     "5xx, gateway-error, reset, connect-failure, retriable-4xx (409), retriable-status-codes, retriable-headers; "
+     "refused-stream is accepted and never matches (an HTTP/2 REFUSED_STREAM; sluice's upstreams are HTTP/1.1). "
+     "Any other name (the gRPC conditions, envoy-ratelimited, reset-before-request, "
+     "http3-post-connect-failure) is rejected. A try is retried only before any response byte went to the client"},
+    {RP, "num_retries", "", "default 1; x-envoy-max-retries overrides it on internal requests"},
+    {RP, "per_try_timeout", "",
+     "from when the request is sent until the response head; 504 UT if the last try times out; the route's "
+     "timeout still bounds every try and back-off; x-envoy-upstream-rq-per-try-timeout-ms overrides it on internal "
+     "requests"},
+    {RP, "per_try_idle_timeout", "",
+     "from when the request is sent until the response head, ends the try as per_try_timeout does (the earlier "
+     "of the two applies; a 1xx does not restart it; after the head the stream idle timeout applies)"},
+    {RP, "retry_back_off", "",
+     "full jitter: the n-th retry (from 0) waits a random [0, min(base_interval * 2^n, max_interval)), on a timer"},
+    {RP, "retry_host_predicate", "", "envoy.retry_host_predicates.previous_hosts only"},
+    {RP, "host_selection_retry_max_attempts", "",
+     "default 1, at most 1000; with previous_hosts, how many picks a retry makes to find a host not tried yet "
+     "(the last pick is used even if tried)"},
+    {RP, "retriable_status_codes", "", "with retry_on retriable-status-codes"},
+    {RP, "retriable_headers", "", "with retry_on retriable-headers: a response head matching any of them"},
+
+    {RP ".RetryBackOff", "base_interval", "", "default 25ms; at least 1ms"},
+    {RP ".RetryBackOff", "max_interval", "", "default 10 x base_interval; at least base_interval"},
+    {RP ".RetryHostPredicate", "name", "envoy.retry_host_predicates.previous_hosts",
+     "by name (its typed_config, PreviousHostsPredicate, is not in sluice's API library and is rejected)"},
+#undef RP
     {"envoy.type.matcher.v3.RegexMatchAndSubstitute", "pattern", "", ""},
     {"envoy.type.matcher.v3.RegexMatchAndSubstitute", "substitution", "", ""},
     {"envoy.config.route.v3.WeightedCluster", "clusters", "", ""},
@@ -416,8 +452,7 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.cluster.v3.Cluster", "circuit_breakers", "",
      "per cluster across every worker (one atomic count per resource); a request over a limit gets 503 UO with "
      "x-envoy-overloaded: true; gauges circuit_breakers.default.cx_open, rq_pending_open, rq_open. Not accepted: "
-     "per_host_thresholds, and in thresholds max_retries (sluice has no retry policy yet; /clusters shows Envoy's 3), "
-     "retry_budget, max_connection_pools"},
+     "per_host_thresholds, and in thresholds max_connection_pools"},
     {"envoy.config.cluster.v3.CircuitBreakers", "thresholds", "",
      "DEFAULT priority only (sluice routes have no priority)"},
     {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "priority", "DEFAULT", ""},
@@ -429,8 +464,16 @@ constexpr SupportedField kFields[] = {
      "default 1024; requests waiting for a new connection to connect (upstream_rq_pending_overflow)"},
     {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_requests", "",
      "default 1024; requests in flight to the cluster (counted, as in Envoy, by upstream_rq_pending_overflow)"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "max_retries", "",
+     "default 3; retries in flight to the cluster (a retry holds it from its decision until the next try's end); "
+     "a retry over it is not made (upstream_rq_retry_overflow) and the last answer goes to the client"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "retry_budget", "",
+     "replaces max_retries: retries in flight at most budget_percent of the requests in flight (active and "
+     "pending), and at least min_retry_concurrency"},
     {"envoy.config.cluster.v3.CircuitBreakers.Thresholds", "track_remaining", "",
-     "gauges circuit_breakers.default.remaining_cx, remaining_pending, remaining_rq"},
+     "gauges circuit_breakers.default.remaining_cx, remaining_pending, remaining_rq, remaining_retries"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget", "budget_percent", "", "default 20%"},
+    {"envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget", "min_retry_concurrency", "", "default 3"},
     {"envoy.config.cluster.v3.Cluster", "common_lb_config", "", ""},
     {"envoy.config.cluster.v3.Cluster.CommonLbConfig", "healthy_panic_threshold", "",
      "default 50%; below it (healthy + degraded hosts, of those not excluded) every host is balanced over and "

@@ -8,6 +8,7 @@
 
 #include <asio/post.hpp>
 
+#include "control/lrs_service.h"
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
 
 namespace sluice::control {
@@ -154,7 +155,8 @@ class AdsServer::Service final : public envoy::service::discovery::v3::Aggregate
   ControlPlane& control_plane_;
 };
 
-AdsServer::AdsServer(asio::io_context& io, ControlPlane& control_plane) : io_(io), control_plane_(control_plane) {}
+AdsServer::AdsServer(asio::io_context& io, ControlPlane& control_plane, LoadReports* loads)
+    : io_(io), control_plane_(control_plane), loads_(loads) {}
 
 AdsServer::~AdsServer() { shutdown(); }
 
@@ -163,6 +165,10 @@ bool AdsServer::start(const std::string& address, int& port, std::string& error)
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service_.get());
+  if (loads_ != nullptr) {
+    lrs_ = std::make_unique<LrsService>(io_, *loads_);
+    builder.RegisterService(lrs_.get());
+  }
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {
     error = "--xds-listen " + address + ": cannot listen there";

@@ -3,7 +3,8 @@
 // reactions run on gRPC's own threads and do only two things: post each
 // request to the main io_context (where ControlPlane and the sessions live),
 // and write out the responses the main thread queued. Both
-// StreamAggregatedResources (SotW) and DeltaAggregatedResources are served.
+// StreamAggregatedResources (SotW) and DeltaAggregatedResources are served,
+// and on the same port the LRS service when given LoadReports (lrs_service.h).
 #pragma once
 
 #include <grpcpp/server.h>
@@ -14,12 +15,13 @@
 #include <asio/io_context.hpp>
 
 #include "control/control_plane.h"
+#include "control/load_reports.h"
 
 namespace sluice::control {
 
 class AdsServer {
  public:
-  AdsServer(asio::io_context& io, ControlPlane& control_plane);
+  AdsServer(asio::io_context& io, ControlPlane& control_plane, LoadReports* loads = nullptr);
   ~AdsServer();
 
   // Listens on `address` ("127.0.0.1:0"); `port` gets the bound port.
@@ -33,7 +35,9 @@ class AdsServer {
  private:
   asio::io_context& io_;
   ControlPlane& control_plane_;
+  LoadReports* loads_;
   std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Service> lrs_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -46,7 +46,10 @@ void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest
       names.insert(name);
     }
   }
-  if (isWildcardCapable(type) && request.resource_names().empty()) wildcard = true;
+  // An empty list is the legacy wildcard only while the stream has named
+  // nothing for the type: after names, it unsubscribes from everything (a
+  // gRPC client whose route no longer references any cluster sends one).
+  if (isWildcardCapable(type) && request.resource_names().empty() && (!s.subscribed || s.wildcard)) wildcard = true;
   const bool names_changed = !s.subscribed || names != s.names || wildcard != s.wildcard;
   s.subscribed = true;
   s.names = std::move(names);

@@ -17,6 +17,8 @@
 //   stream, new names, the client asking again after a CDS change) is always
 //   answered, even when it claims the current version;
 // - EDS names the snapshot does not have get an empty assignment;
+// - an empty CDS/LDS request is a wildcard only while the stream has named
+//   nothing for the type; after names it means nothing;
 // - make before break: types are pushed in kPushOrder, and a snapshot that
 //   removes listeners or clusters, or the last endpoints of an assignment,
 //   first sends them kept, then (once everything is ACKed) without them, in

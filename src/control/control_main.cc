@@ -12,6 +12,7 @@
 #include "common/process_signals.h"
 #include "control/ads_server.h"
 #include "control/control_plane.h"
+#include "control/load_reports.h"
 #include "control/options.h"
 #include "control/registry_api.h"
 #include "control/registry_source.h"
@@ -76,9 +77,16 @@ int serve(const CliOptions& options) {
   }
   control_plane.start(first, source->describe());
 
+  // LRS clients without send_all_clusters are asked for their snapshot's clusters.
+  LoadReports loads(options.load_reporting_interval, [&control_plane](const envoy::config::core::v3::Node& node) {
+    std::vector<std::string> names;
+    for (const auto& [name, resource] : control_plane.snapshotFor(node)->of(XdsType::Cluster)) names.push_back(name);
+    return names;
+  });
+
   stats::Store store(0);
   admin::AdminServer http(io, store);
-  addStatusHandlers(http, control_plane, source.get());
+  addStatusHandlers(http, control_plane, source.get(), &loads);
   addRegistryApi(http, control_plane, *source);
   std::string host;
   uint16_t port = 0;
@@ -87,7 +95,7 @@ int serve(const CliOptions& options) {
     std::cerr << "sluice-control: --http-listen " << options.http_listen << ": " << ec.message() << "\n";
     return 1;
   }
-  AdsServer ads(io, control_plane);
+  AdsServer ads(io, control_plane, &loads);
   int xds_port = 0;
   if (!ads.start(options.xds_listen, xds_port, error)) {
     std::cerr << "sluice-control: " << error << "\n";

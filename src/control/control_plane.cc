@@ -91,8 +91,9 @@ void ControlPlane::apply(std::shared_ptr<const Registry> registry) {
   status_.accepted_at = std::chrono::system_clock::now();
   status_.version = fmt::format("{:016x}", hash64(registryJson(*registry_)));
   snapshots_.clear();
+  grpc_snapshot_.reset();
   for (auto& [id, session] : sessions_) {
-    if (session->hasNode()) session->setSnapshot(snapshotFor(session->node().cluster()));
+    if (session->hasNode()) session->setSnapshot(snapshotFor(session->node()));
   }
 }
 
@@ -114,9 +115,10 @@ XdsSession* ControlPlane::sessionFor(uint64_t id, const envoy::config::core::v3:
   XdsSession& session = *it->second;
   if (!session.hasNode()) {
     session.setNode(node);
-    SLUICE_LOG(config, info, "ADS stream {} ({}): node '{}' cluster '{}' zone '{}' connected", id,
-               session.isDelta() ? "delta" : "SotW", node.id(), node.cluster(), node.locality().zone());
-    session.setSnapshot(snapshotFor(node.cluster()));
+    SLUICE_LOG(config, info, "ADS stream {} ({}): node '{}' ({}, '{}') cluster '{}' zone '{}' connected", id,
+               session.isDelta() ? "delta" : "SotW", node.id(), nodeKindName(nodeKindOf(node)), node.user_agent_name(),
+               node.cluster(), node.locality().zone());
+    session.setSnapshot(snapshotFor(node));
   }
   return &session;
 }
@@ -142,6 +144,15 @@ std::shared_ptr<const Snapshot> ControlPlane::snapshotFor(const std::string& nod
   auto& slot = snapshots_[node_cluster];
   if (!slot) slot = translate(*registry_, node_cluster);
   return slot;
+}
+
+std::shared_ptr<const Snapshot> ControlPlane::grpcClientSnapshot() {
+  if (!grpc_snapshot_) grpc_snapshot_ = translateForGrpcClients(*registry_);
+  return grpc_snapshot_;
+}
+
+std::shared_ptr<const Snapshot> ControlPlane::snapshotFor(const envoy::config::core::v3::Node& node) {
+  return nodeKindOf(node) == NodeKind::GrpcClient ? grpcClientSnapshot() : snapshotFor(node.cluster());
 }
 
 }  // namespace sluice::control

@@ -59,15 +59,18 @@ class ControlPlane {
   void onRequest(uint64_t session, const envoy::service::discovery::v3::DeltaDiscoveryRequest& request);
   void closeSession(uint64_t session);
 
-  // The snapshot nodes of `node_cluster` get now (translated once per registry version).
+  // The snapshot edge nodes of `node_cluster` get now (translated once per
+  // registry version); the one gRPC clients get; the one `node` gets.
   std::shared_ptr<const Snapshot> snapshotFor(const std::string& node_cluster);
+  std::shared_ptr<const Snapshot> grpcClientSnapshot();
+  std::shared_ptr<const Snapshot> snapshotFor(const envoy::config::core::v3::Node& node);
 
   const std::shared_ptr<const Registry>& registry() const { return registry_; }
   const RegistryStatus& registryStatus() const { return status_; }
   const std::map<uint64_t, std::unique_ptr<XdsSession>>& sessions() const { return sessions_; }
   const SessionCounters& counters() const { return counters_; }
   uint64_t registryChangesApplied() const { return applied_; }
-  size_t cachedSnapshots() const { return snapshots_.size(); }
+  size_t cachedSnapshots() const { return snapshots_.size() + (grpc_snapshot_ ? 1 : 0); }
 
  private:
   void apply(std::shared_ptr<const Registry> registry);
@@ -83,6 +86,7 @@ class ControlPlane {
   RegistryStatus status_;
   uint64_t applied_ = 0;
   std::map<std::string, std::shared_ptr<const Snapshot>> snapshots_;
+  std::shared_ptr<const Snapshot> grpc_snapshot_;
   std::map<uint64_t, std::unique_ptr<XdsSession>> sessions_;
   uint64_t next_session_ = 1;
   SessionCounters counters_;

@@ -8,7 +8,8 @@ namespace sluice::control {
 
 std::string controlUsage() {
   return "usage: sluice-control serve --registry REGISTRY --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
-         "                            [--debounce 100ms] [--debounce-max 10s] [-l LEVEL]\n"
+         "                            [--debounce 100ms] [--debounce-max 10s] [--load-reporting-interval 10s]\n"
+         "                            [-l LEVEL]\n"
          "       sluice-control validate --registry REGISTRY\n"
          "       sluice-control --help | --version\n"
          "\n"
@@ -19,10 +20,12 @@ std::string controlUsage() {
          "  --registry etcd://HOST:PORT[,HOST:PORT...]/PREFIX\n"
          "                           the registry in etcd (a key per service, gateway and zone weight under\n"
          "                           PREFIX), followed with etcd's watch; writable (PUT/DELETE instances)\n"
-         "  --xds-listen ADDR:PORT   the ADS gRPC server (port 0: any)\n"
+         "  --xds-listen ADDR:PORT   the ADS gRPC server, and the LRS one (port 0: any)\n"
          "  --http-listen ADDR:PORT  the status API and /metrics (port 0: any)\n"
          "  --debounce DURATION      wait this long after a registry change for more (default 100ms)\n"
          "  --debounce-max DURATION  but at most this long after the first (default 10s)\n"
+         "  --load-reporting-interval DURATION\n"
+         "                           how often LRS clients are asked to report (default 10s; at least 1ms)\n"
          "  -l, --log-level LEVEL    trace, debug, info, warning, error, critical, off (default info)\n";
 }
 
@@ -97,8 +100,8 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     if (i + 1 >= args.size())
       return fail(flag.starts_with("-") ? flag + " needs a value" : "unexpected '" + flag + "'");
     const std::string& value = args[++i];
-    const bool serve_only =
-        flag == "--xds-listen" || flag == "--http-listen" || flag == "--debounce" || flag == "--debounce-max";
+    const bool serve_only = flag == "--xds-listen" || flag == "--http-listen" || flag == "--debounce" ||
+                            flag == "--debounce-max" || flag == "--load-reporting-interval";
     if (serve_only && o.command != Command::Serve) return fail(flag + " is a flag of serve, not of validate");
     if (flag == "--registry") {
       o.registry = value;
@@ -111,6 +114,12 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
       std::chrono::milliseconds d{};
       if (!parseDuration(value, d)) return fail(flag + " '" + value + "': expected a duration such as 100ms or 2s");
       (flag == "--debounce" ? o.control.debounce : o.control.debounce_max) = d;
+    } else if (flag == "--load-reporting-interval") {
+      std::chrono::milliseconds d{};
+      if (!parseDuration(value, d) || d.count() == 0) {
+        return fail(flag + " '" + value + "': expected a positive duration such as 10s or 500ms");
+      }
+      o.load_reporting_interval = d;
     } else if (flag == "-l" || flag == "--log-level") {
       o.log_level = value;
     } else {

@@ -18,6 +18,8 @@ struct CliOptions {
   std::string xds_listen;   // ADDR:PORT
   std::string http_listen;  // ADDR:PORT
   ControlOptions control;
+  // The load_reporting_interval LRS clients are given.
+  std::chrono::milliseconds load_reporting_interval{10000};
   std::string log_level = "info";
 };
 

@@ -8,6 +8,7 @@
 #include "admin/admin_json.h"
 #include "config/semantic_validator.h"
 #include "control/http_client.h"
+#include "control/translator.h"
 
 namespace sluice::control {
 
@@ -83,15 +84,19 @@ asio::awaitable<admin::AdminResponse> diff(ControlPlane& cp, const admin::AdminR
   }
   while (!base.empty() && base.back() == '/') base.pop_back();
   // The nodes known here: each connected node id once, with its cluster.
-  std::map<std::string, std::string> nodes;
+  std::map<std::string, std::pair<std::string, NodeKind>> nodes;
   for (const auto& [stream, session] : cp.sessions()) {
-    if (session->hasNode()) nodes.emplace(session->node().id(), session->node().cluster());
+    if (session->hasNode()) {
+      nodes.emplace(session->node().id(), std::pair(session->node().cluster(), nodeKindOf(session->node())));
+    }
   }
   json out{{"peer", peer}, {"equal", true}, {"nodes", json::array()}};
-  for (const auto& [id, cluster] : nodes) {
+  for (const auto& [id, target] : nodes) {
+    const auto& [cluster, kind] = target;
     HttpCall call;
     call.endpoint = endpoint;
-    call.target = base + "/v1/snapshot/" + percentEncode(id) + "?cluster=" + percentEncode(cluster);
+    call.target = base + "/v1/snapshot/" + percentEncode(id) + "?cluster=" + percentEncode(cluster) +
+                  (kind == NodeKind::GrpcClient ? "&kind=grpc_client" : "");
     const HttpReply reply = co_await httpCall(std::move(call));
     json node{{"node", id}, {"cluster", cluster}};
     const json theirs = reply.error.empty() ? json::parse(reply.body, nullptr, false) : json();
@@ -101,7 +106,7 @@ asio::awaitable<admin::AdminResponse> diff(ControlPlane& cp, const admin::AdminR
       out["nodes"].push_back(std::move(node));
       continue;
     }
-    const auto snapshot = cp.snapshotFor(cluster);
+    const auto snapshot = kind == NodeKind::GrpcClient ? cp.grpcClientSnapshot() : cp.snapshotFor(cluster);
     json types = json::object();
     bool node_equal = true;
     for (const XdsType type : kPushOrder) {

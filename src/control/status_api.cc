@@ -8,6 +8,7 @@
 
 #include "admin/admin_json.h"
 #include "config/any_util.h"
+#include "control/translator.h"
 
 namespace sluice::control {
 
@@ -31,6 +32,7 @@ json nodeJson(uint64_t stream, const XdsSession& session) {
            {"cluster", node.cluster()},
            {"zone", node.locality().zone()},
            {"user_agent_name", node.user_agent_name()},
+           {"kind", nodeKindName(nodeKindOf(node))},
            {"stream", stream},
            {"protocol", session.isDelta() ? "delta" : "sotw"},
            {"connected_since", timeText(session.connectedSince())}};
@@ -99,7 +101,59 @@ json storeJson(const SourceStatus& s) {
           {"watch_events", s.watch_events}};
 }
 
-std::string metrics(const ControlPlane& cp, const RegistrySource* source) {
+bool takesTraffic(const Instance& instance) {
+  return instance.health == Health::Healthy || instance.health == Health::Degraded;
+}
+
+// Per zone: the registry's weight, its instances (those that take traffic:
+// healthy or degraded), and the load LRS reports into it.
+json zonesJson(const Registry& registry, const LoadReports* loads) {
+  json zones = json::array();
+  for (const auto& zone : registry.zones) {
+    uint64_t instances = 0;
+    uint64_t healthy = 0;
+    for (const auto& service : registry.services) {
+      for (const auto& instance : service.instances) {
+        if (instance.zone != zone) continue;
+        ++instances;
+        healthy += takesTraffic(instance) ? 1 : 0;
+      }
+    }
+    json load = json::array();
+    if (loads != nullptr) {
+      for (const auto& [node, clusters] : loads->loads()) {
+        for (const auto& [cluster, localities] : clusters) {
+          const auto it = localities.find(zone);
+          if (it == localities.end()) continue;
+          const LocalityLoad& l = it->second;
+          load.push_back({{"node", node},
+                          {"cluster", cluster},
+                          {"upstream_rq_total", l.issued},
+                          {"upstream_rq_success", l.successful},
+                          {"upstream_rq_error", l.errors},
+                          {"upstream_rq_active", l.in_progress},
+                          {"interval_seconds", l.interval_seconds},
+                          {"rps", l.rps()},
+                          {"reported_at", timeText(l.reported_at)}});
+        }
+      }
+    }
+    zones.push_back({{"zone", zone},
+                     {"weight", registry.zoneWeight(zone)},
+                     {"instances", instances},
+                     {"healthy_instances", healthy},
+                     {"reported_rps", loads != nullptr ? loads->zoneRps(zone) : 0.0},
+                     {"load", std::move(load)}});
+  }
+  json out{{"zones", std::move(zones)}};
+  if (loads != nullptr) {
+    out["load_reporting_interval_ms"] = loads->interval().count();
+    out["lrs_streams"] = loads->openStreams();
+  }
+  return out;
+}
+
+std::string metrics(const ControlPlane& cp, const RegistrySource* source, const LoadReports* loads) {
   const auto& c = cp.counters();
   const auto& r = cp.registryStatus();
   size_t connected = 0;
@@ -125,6 +179,27 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source) {
     out += fmt::format("# HELP sluice_control_{0} {1}\n# TYPE sluice_control_{0} gauge\nsluice_control_{0} {2}\n", name,
                        help, value);
   };
+  if (loads != nullptr) {
+    const auto& l = loads->counters();
+    gauge("lrs_streams", "LRS streams open", loads->openStreams());
+    counter("lrs_streams_total", "LRS streams opened", l.streams);
+    counter("lrs_reports_total", "LRS requests that carried load", l.reports);
+    counter("lrs_localities_dropped_total", "reported localities beyond a node's limit (10,000), not kept",
+            l.localities_dropped);
+    counter("lrs_reports_without_node_total", "LRS streams whose first request had no node.id", l.reports_without_node);
+  }
+  const json zones = zonesJson(*cp.registry(), loads);
+  const auto perZone = [&out, &zones](std::string_view name, std::string_view help, const char* key) {
+    out += fmt::format("# HELP sluice_control_{0} {1}\n# TYPE sluice_control_{0} gauge\n", name, help);
+    for (const auto& z : zones["zones"]) {
+      out += fmt::format("sluice_control_{}{{zone=\"{}\"}} {}\n", name, z["zone"].get<std::string>(), z[key].dump());
+    }
+  };
+  perZone("zone_weight", "the zone's weight in the registry", "weight");
+  perZone("zone_instances", "instances in the zone", "instances");
+  perZone("zone_healthy_instances", "instances in the zone that take traffic (healthy or degraded)",
+          "healthy_instances");
+  perZone("zone_reported_rps", "requests per second into the zone, as LRS last reported", "reported_rps");
   counter("xds_pushes_total", "xDS responses sent", c.pushes);
   counter("xds_acks_total", "responses ACKed", c.acks);
   counter("xds_nacks_total", "responses NACKed", c.nacks);
@@ -156,7 +231,8 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source) {
 
 }  // namespace
 
-void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const RegistrySource* source) {
+void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const RegistrySource* source,
+                       const LoadReports* loads) {
   server.add("/v1/registry", "the registry served, its version and the last rejected update", false,
              [&cp, source](const admin::AdminRequest&) {
                const auto& r = cp.registryStatus();
@@ -188,26 +264,33 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const Regis
                      if (streams.empty()) return jsonResponse({{"error", "node '" + id + "' is not connected"}}, 404);
                      return jsonResponse({{"id", id}, {"streams", std::move(streams)}});
                    });
-  server.addPrefix("/v1/snapshot/", "what node {node_id} gets now (/v1/snapshot/{node_id})",
-                   [&cp](const admin::AdminRequest& request) {
-                     const std::string id = admin::percentDecode(request.path.substr(std::strlen("/v1/snapshot/")));
-                     const auto sessions = sessionsOf(cp, id);
-                     // A node connected to another replica: ?cluster= names its node.cluster (/v1/diff).
-                     std::string cluster = admin::percentDecode(request.param("cluster"));
-                     if (!sessions.empty()) {
-                       cluster = sessions.front().second->node().cluster();
-                     } else if (!request.hasParam("cluster")) {
-                       return jsonResponse({{"error", "node '" + id + "' is not connected"}}, 404);
-                     }
-                     json out = snapshotJson(*cp.snapshotFor(cluster));
-                     out["node"] = id;
-                     // Not "cluster": that key holds the CDS resources.
-                     out["node_cluster"] = cluster;
-                     return jsonResponse(out);
-                   });
+  server.addPrefix(
+      "/v1/snapshot/", "what node {node_id} gets now (/v1/snapshot/{node_id})",
+      [&cp](const admin::AdminRequest& request) {
+        const std::string id = admin::percentDecode(request.path.substr(std::strlen("/v1/snapshot/")));
+        const auto sessions = sessionsOf(cp, id);
+        // A node connected to another replica: ?cluster= names its node.cluster
+        // and ?kind=grpc_client says it is a gRPC client (/v1/diff).
+        std::string cluster = admin::percentDecode(request.param("cluster"));
+        NodeKind kind = request.param("kind") == "grpc_client" ? NodeKind::GrpcClient : NodeKind::Edge;
+        if (!sessions.empty()) {
+          cluster = sessions.front().second->node().cluster();
+          kind = nodeKindOf(sessions.front().second->node());
+        } else if (!request.hasParam("cluster") && !request.hasParam("kind")) {
+          return jsonResponse({{"error", "node '" + id + "' is not connected"}}, 404);
+        }
+        json out = snapshotJson(*(kind == NodeKind::GrpcClient ? cp.grpcClientSnapshot() : cp.snapshotFor(cluster)));
+        out["node"] = id;
+        out["node_kind"] = nodeKindName(kind);
+        // Not "cluster": that key holds the CDS resources.
+        out["node_cluster"] = cluster;
+        return jsonResponse(out);
+      });
+  server.add("/v1/zones", "per zone: registry weight, instances, healthy instances, load reported over LRS", false,
+             [&cp, loads](const admin::AdminRequest&) { return jsonResponse(zonesJson(*cp.registry(), loads)); });
   server.add("/metrics", "the control plane's metrics (Prometheus text)", false,
-             [&cp, source](const admin::AdminRequest&) {
-               return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8", metrics(cp, source)};
+             [&cp, source, loads](const admin::AdminRequest&) {
+               return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8", metrics(cp, source, loads)};
              });
 }
 

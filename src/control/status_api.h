@@ -1,16 +1,19 @@
 // The control plane's REST status API (JSON) and /metrics (Prometheus), on
 // sluice's admin HTTP server: GET /v1/registry, /v1/nodes, /v1/nodes/{id},
-// /v1/snapshot/{node_id}, /metrics. Handlers read ControlPlane on the main
-// thread (the admin server's).
+// /v1/snapshot/{node_id}, /v1/zones, /metrics. Handlers read ControlPlane
+// and LoadReports on the main thread (the admin server's).
 #pragma once
 
 #include "admin/admin_server.h"
 #include "control/control_plane.h"
+#include "control/load_reports.h"
 #include "control/registry_source.h"
 
 namespace sluice::control {
 
-// `source` (when given) adds the store's state to /v1/registry and /metrics.
-void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane, const RegistrySource* source = nullptr);
+// `source` (when given) adds the store's state to /v1/registry and /metrics;
+// `loads` (when given) the LRS reports to /v1/zones and /metrics.
+void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane, const RegistrySource* source = nullptr,
+                       const LoadReports* loads = nullptr);
 
 }  // namespace sluice::control

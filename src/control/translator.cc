@@ -1,8 +1,11 @@
 #include "control/translator.h"
 
 #include "config/discovery_file.h"
+#include "config/pgv_validator.h"
 #include "config/semantic_validator.h"
+#include "config/supported_fields.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/core/v3/base.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
@@ -35,7 +38,10 @@ envoy::config::cluster::v3::Cluster zoneCluster(const std::string& name) {
   return cluster;
 }
 
-envoy::config::endpoint::v3::ClusterLoadAssignment zoneAssignment(const Service& service, const std::string& zone) {
+// `locality_weight` 0: none (edge nodes; one locality per cluster, so it
+// would change nothing); gRPC clients need one on every locality.
+envoy::config::endpoint::v3::ClusterLoadAssignment zoneAssignment(const Service& service, const std::string& zone,
+                                                                  uint32_t locality_weight = 0) {
   envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
   assignment.set_cluster_name(zoneClusterName(service.name, zone));
   envoy::config::endpoint::v3::LocalityLbEndpoints* locality = nullptr;
@@ -46,6 +52,7 @@ envoy::config::endpoint::v3::ClusterLoadAssignment zoneAssignment(const Service&
     if (locality == nullptr) {
       locality = assignment.add_endpoints();
       locality->mutable_locality()->set_zone(zone);
+      if (locality_weight != 0) locality->mutable_load_balancing_weight()->set_value(locality_weight);
     }
     auto* endpoint = locality->add_lb_endpoints();
     auto* address = endpoint->mutable_endpoint()->mutable_address()->mutable_socket_address();
@@ -148,10 +155,53 @@ envoy::service::runtime::v3::Runtime zoneWeightsLayer(const Registry& registry) 
   return runtime;
 }
 
-// Keeps `message` when sluice would accept it; else records why not.
-void add(Snapshot& snapshot, XdsType type, const google::protobuf::Message& message) {
+// A gRPC service as a gRPC client reaches it: `xds:///<service>`.
+envoy::config::listener::v3::Listener grpcListener(const Service& service) {
+  envoy::config::listener::v3::Listener listener;
+  listener.set_name(service.name);
+  HttpConnectionManager hcm;
+  hcm.set_stat_prefix(service.name);
+  auto* rds = hcm.mutable_rds();
+  rds->set_route_config_name(service.name);
+  adsSource(*rds->mutable_config_source());
+  // gRPC (A39) wants the router filter, and it last.
+  auto* router = hcm.add_http_filters();
+  router->set_name("envoy.filters.http.router");
+  router->mutable_typed_config()->PackFrom(envoy::extensions::filters::http::router::v3::Router());
+  listener.mutable_api_listener()->mutable_api_listener()->PackFrom(hcm);
+  return listener;
+}
+
+// The zone weights in the route itself, over the zones where the service
+// has an instance that takes traffic; no route at all when that leaves
+// nothing (a split needs a positive total: gRPC NACKs a zero sum).
+envoy::config::route::v3::RouteConfiguration grpcRoutes(const Registry& registry, const Service& service) {
+  envoy::config::route::v3::RouteConfiguration config;
+  config.set_name(service.name);
+  auto* vhost = config.add_virtual_hosts();
+  vhost->set_name(service.name);
+  vhost->add_domains("*");
+  envoy::config::route::v3::WeightedCluster split;
+  for (const auto& zone : registry.zones) {
+    const uint32_t share = zoneShare(registry, service, zone, true);
+    if (share == 0) continue;
+    auto* cluster = split.add_clusters();
+    cluster->set_name(zoneClusterName(service.name, zone));
+    cluster->mutable_weight()->set_value(share);
+  }
+  if (split.clusters_size() == 0) return config;
+  auto* route = vhost->add_routes();
+  route->mutable_match()->set_prefix("/");
+  *route->mutable_route()->mutable_weighted_clusters() = std::move(split);
+  return config;
+}
+
+using Check = std::string (*)(XdsType, const Resource&);
+
+// Keeps `message` when the node would accept it (`check`); else records why not.
+void add(Snapshot& snapshot, XdsType type, const google::protobuf::Message& message, Check check = checkResource) {
   auto resource = makeResource(message);
-  const std::string error = checkResource(type, *resource);
+  const std::string error = check(type, *resource);
   if (!error.empty()) {
     snapshot.skipped.push_back(std::string(typeShortName(type)) + " '" + resource->name +
                                "' left out: sluice would reject it: " + error);
@@ -161,6 +211,16 @@ void add(Snapshot& snapshot, XdsType type, const google::protobuf::Message& mess
 }
 
 }  // namespace
+
+std::string_view nodeKindName(NodeKind kind) { return kind == NodeKind::GrpcClient ? "grpc_client" : "edge"; }
+
+NodeKind nodeKindOf(const envoy::config::core::v3::Node& node) {
+  if (node.user_agent_name().starts_with("gRPC ")) return NodeKind::GrpcClient;
+  for (const auto& feature : node.client_features()) {
+    if (feature == "envoy.lb.does_not_support_overprovisioning") return NodeKind::GrpcClient;
+  }
+  return NodeKind::Edge;
+}
 
 std::string runtimeKeyPrefix(const std::string& service) { return std::string(kRuntimeLayerName) + "." + service; }
 
@@ -187,6 +247,38 @@ std::shared_ptr<const Snapshot> translate(const Registry& registry, const std::s
   add(*snapshot, XdsType::Runtime, zoneWeightsLayer(registry));
   for (const auto& reason : snapshot->skipped) SLUICE_LOG(config, info, "node cluster '{}': {}", node_cluster, reason);
   return snapshot;
+}
+
+std::shared_ptr<const Snapshot> translateForGrpcClients(const Registry& registry) {
+  auto snapshot = std::make_shared<Snapshot>();
+  for (const auto& service : registry.services) {
+    if (service.protocol != Protocol::Grpc) continue;  // a gRPC client calls gRPC services only
+    for (const auto& zone : registry.zones) {
+      add(*snapshot, XdsType::Cluster, zoneCluster(zoneClusterName(service.name, zone)), checkGrpcClientResource);
+      add(*snapshot, XdsType::Endpoint, zoneAssignment(service, zone, 1), checkGrpcClientResource);
+    }
+    add(*snapshot, XdsType::Listener, grpcListener(service), checkGrpcClientResource);
+    add(*snapshot, XdsType::Route, grpcRoutes(registry, service), checkGrpcClientResource);
+  }
+  for (const auto& reason : snapshot->skipped) SLUICE_LOG(config, info, "gRPC clients: {}", reason);
+  return snapshot;
+}
+
+std::string checkGrpcClientResource(XdsType type, const Resource& resource) {
+  if (type != XdsType::Listener) return checkResource(type, resource);
+  envoy::config::listener::v3::Listener listener;
+  if (!resource.any.UnpackTo(&listener)) return "not a " + std::string(typeMessageName(type));
+  config::ErrorList errors;
+  const std::string where = "listener '" + listener.name() + "'";
+  config::validateRules(listener, where, errors);
+  HttpConnectionManager hcm;
+  if (!listener.api_listener().api_listener().UnpackTo(&hcm)) {
+    errors.add(where + ".api_listener.api_listener", "expected a " + hcm.GetDescriptor()->full_name());
+  } else {
+    config::checkSupported(hcm, where + ".api_listener.api_listener", errors);
+    config::validateRules(hcm, where + ".api_listener.api_listener", errors);
+  }
+  return errors.toString();
 }
 
 std::string checkResource(XdsType type, const Resource& resource) {

@@ -7,6 +7,7 @@
 // limits belong to the config version (ClusterConfig::breakers).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -19,7 +20,12 @@ struct BreakerLimits {
   uint32_t max_connections = 1024;
   uint32_t max_pending_requests = 1024;
   uint32_t max_requests = 1024;
-  uint32_t max_retries = 3;  // shown by /clusters; sluice has no retry policy yet
+  uint32_t max_retries = 3;
+  // retry_budget: when set, replaces max_retries by
+  // max(min_retry_concurrency, budget_percent% of the requests active and pending).
+  bool retry_budget = false;
+  double budget_percent = 20.0;
+  uint32_t min_retry_concurrency = 3;
   bool track_remaining = false;
   bool operator==(const BreakerLimits&) const = default;
 };
@@ -73,6 +79,14 @@ class BreakerHold {
   uint32_t max_ = 0;
   bool track_ = false;
 };
+
+// The retries allowed in flight now, given the cluster's active and pending requests.
+inline uint32_t retryLimit(const BreakerLimits& limits, uint64_t active_and_pending) {
+  if (!limits.retry_budget) return limits.max_retries;
+  const auto budget = static_cast<uint64_t>(limits.budget_percent * static_cast<double>(active_and_pending) / 100.0);
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(UINT32_MAX, std::max<uint64_t>(limits.min_retry_concurrency, budget)));
+}
 
 // Takes one of `resource` under `max`: a hold, or an empty one when the breaker is open.
 inline BreakerHold tryHold(BreakerResource& resource, const BreakerLimits& limits, uint32_t max) {

@@ -143,6 +143,9 @@ void DownstreamConnection::onStreamDeadline(Stream& stream, size_t slot) {
     case Stream::kUpstreamResponse:
       if (stream.upstream) stream.upstream->onResponseTimeout();
       break;
+    case Stream::kPerTry:
+      if (stream.upstream) stream.upstream->onPerTryTimeout();
+      break;
     case Stream::kTimeoutCount:
       break;
   }

@@ -24,10 +24,12 @@
 #include "network/slot_timer.h"
 #include "network/transport.h"
 #include "proxy/proxy_config.h"
+#include "proxy/retry_state.h"
 #include "proxy/stream.h"
 #include "proxy/stream_info.h"
 #include "proxy/upstream_failure.h"
 #include "upstream/http1_exchange.h"
+#include "upstream/load_balancer.h"
 
 namespace sluice::router {
 class RouteAction;
@@ -129,7 +131,8 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     int client_minor = 1;  // the client's HTTP/1.x
     bool upgrade = false;  // a WebSocket upgrade
     bool expect_continue = false;
-    bool replayable = false;  // safe to send again after a failure on a reused connection
+    bool replayable = false;     // safe to send again after a failure on a reused connection
+    RetryHeaders retry_headers;  // x-envoy-retry-on and co., taken off the request
   };
   // Rewrites stream_.request as the upstream sees it: path and host rewrites, header
   // mutations, hop-by-hop fields, x-forwarded-*, x-request-id, framing.
@@ -139,6 +142,24 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   // facts added: a stream timeout or a client that left closed the upstream
   // connection under it.
   UpstreamFailure withStreamFacts(UpstreamFailure failure) const;
+  // --- the retry policy's steps (forward.cc) ---
+  // The per-try deadline: the earlier of per_try_timeout and per_try_idle_timeout.
+  Millis perTryTimeout(const RetryState& retry) const;
+  // Reads a Content-Length body within the route's buffer limit whole into
+  // `kept`, so a retry can send it again; leaves a larger or chunked body to
+  // stream (kept stays empty). A failure of the client's (gone, malformed).
+  asio::awaitable<UpstreamFailure> keepRequestBody(const router::Route& route, const http::http1::Framing& framing,
+                                                   std::string& kept);
+  // A response head about to be retried: counted, its connection closed.
+  void discardRetriedResponse(std::chrono::steady_clock::time_point upstream_start);
+  // Waits for the retry's back-off (a timer; the route's timeout, a stream
+  // timeout or a client that left cancels it): the failure that ended the
+  // wait early, or none.
+  asio::awaitable<UpstreamFailure> backOff(const RetryState& retry);
+  // Picks the next try's host (previous_hosts: re-picks up to
+  // host_selection_retry_max_attempts times for one not tried) and replaces
+  // stream_.upstream with a request to it; false when no host is healthy.
+  bool nextTry(RetryState& retry, const upstream::LbContext& lb_context, const std::shared_ptr<ClusterState>& cluster);
   // The local reply (or none: the client is gone) for an attempt's failure.
   asio::awaitable<bool> replyToFailure(const UpstreamFailure& failure, const router::Route& route);
   // The final head is in stream_.response: forwards it and streams the body, then

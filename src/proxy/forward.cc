@@ -8,8 +8,10 @@
 #include <algorithm>
 
 #include "http/http1_serializer.h"
+#include "network/asio_util.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/proxy_headers.h"
+#include "proxy/retry_state.h"
 #include "proxy/worker.h"
 #include "router/route.h"
 
@@ -131,19 +133,21 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
   }
   // Shares ownership of the host set, so the host outlives any EDS update.
   stream_.info.upstream_host = chosen->address_string;
-  auto& upstream = stream_.upstream.emplace(cluster, upstream::HostPtr(cluster->hosts(), chosen));
+  stream_.upstream.emplace(cluster, upstream::HostPtr(cluster->hosts(), chosen));
 
   // Envoy's stream idle timeout (the route's idle_timeout overrides the
   // connection manager's stream_idle_timeout; 0 disables): nothing read or
   // written for that long and the stream ends, with 408 if no response started.
   stream_.startIdle(action.idleTimeout().value_or(hcm.stream_idle_timeout));
   stream_.client_gone = false;
+  stream_.attempt_count = 0;
   struct EndForward {
     DownstreamConnection& connection;
     ~EndForward() {
       connection.stopClientWatch();
       auto& stream = connection.stream_;
       stream.timer.clear(Stream::kUpstreamResponse);
+      stream.timer.clear(Stream::kPerTry);
       if (stream.state.tunnelling()) return;  // the tunnel keeps its idle timeout and upstream
       stream.startIdle(Millis(0));
       if (connection.worker_.stopped()) return;  // destroyed with the event loop: the buffer pool is gone
@@ -152,14 +156,14 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
     }
   } end_forward{*this};
 
-  const PreparedRequest request = prepareUpstreamRequest(route, upstream.host(), upgrade, request_framing);
+  const PreparedRequest request = prepareUpstreamRequest(route, stream_.upstream->host(), upgrade, request_framing);
   // Like Envoy (proxy_100_continue off), sluice answers 100-continue itself.
   if (request.expect_continue && !co_await writeAll(*transport_, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
 
-  // Attempts until one has a final head or fails in a way not retried.
-  // Attempts until one has a final head or fails in a way not retried. (The
-  // attempt is awaited here directly: a coroutine frame around it would cost
-  // more than the rest of the step.)
+  // The retry policy (after the forwarding headers: they decide whether the
+  // request is internal, which its x-envoy-retry-* headers need).
+  RetryState retry(action.retryPolicy(), request.retry_headers, stream_.info.downstream_client.internal);
+  if (upgrade) retry.disable();  // a tunnel is never sent twice
   const upstream::Http1ClientExchange::RequestBody body{*transport_,
                                                         in_,
                                                         bodies_->request,
@@ -168,17 +172,147 @@ asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, 
                                                         listener_->per_connection_buffer_limit_bytes};
   UpstreamRequest::Send send{io_, hcm.response_limits, request_framing.kind == Framing::Kind::None ? nullptr : &body,
                              action.timeout().value_or(Millis(0)), request.replayable};
+  // A body is retried only when it was kept whole (Envoy buffers it within
+  // the route's per_request_buffer_limit_bytes); not allocated otherwise.
+  std::string kept_body;
+  if (retry.enabled()) {
+    send.per_try_timeout = perTryTimeout(retry);
+    if (send.body != nullptr) {
+      const auto kept = co_await keepRequestBody(route, request_framing, kept_body);
+      if (kept) co_return co_await replyToFailure(kept, route);
+      if (kept_body.size() == request_framing.length && request_framing.kind == Framing::Kind::ContentLength &&
+          stream_.request_body_complete) {
+        send.body = nullptr;
+        send.buffered_body = kept_body;
+      } else {
+        retry.disable();
+        cluster->config->stats->retry_or_shadow_abandoned.inc();
+      }
+    }
+  }
+
+  // Attempts until one has a final head or fails in a way not retried. (The
+  // attempt is awaited here directly: a coroutine frame around it would cost
+  // more than the rest of the step.)
+  const bool count_attempts = route.virtualHost().includeRequestAttemptCount();
   const auto upstream_start = std::chrono::steady_clock::now();
   for (;;) {
-    const auto failure = withStreamFacts(co_await upstream.attempt(stream_, send));
-    send.may_replay = false;  // once
-    if (!failure) break;
-    upstream.reportFailure(failure);
-    if (!failure.retryable) co_return co_await replyToFailure(failure, route);
-    cluster->config->stats->upstream_rq_retry.inc();
+    ++stream_.attempt_count;
+    if (count_attempts) stream_.request.headers.set("x-envoy-attempt-count", std::to_string(stream_.attempt_count));
+    const auto failure = withStreamFacts(co_await stream_.upstream->attempt(stream_, send));
+    if (!failure && !retry.enabled()) break;
+    RetryState::Decision decision = RetryState::Decision::No;
+    const ClusterConfig& config = *stream_.upstream->cluster().config;
+    if (!failure) {
+      decision = retry.onResponse(stream_.response.status, stream_.response.headers, *config.stats, config.breakers);
+      if (decision != RetryState::Decision::Retry) {
+        if (decision == RetryState::Decision::LimitExceeded) stream_.info.response_flags |= kUpstreamRetryLimitExceeded;
+        break;
+      }
+      discardRetriedResponse(upstream_start);
+    } else {
+      stream_.upstream->reportFailure(failure);
+      if (failure.retryable && send.may_replay) {  // a stale pooled connection: once more on a new one
+        send.may_replay = false;
+        cluster->config->stats->upstream_rq_retry.inc();
+        continue;
+      }
+      if (retry.enabled()) decision = retry.onFailure(failure, *config.stats, config.breakers);
+      if (decision != RetryState::Decision::Retry) {
+        if (decision == RetryState::Decision::LimitExceeded) stream_.info.response_flags |= kUpstreamRetryLimitExceeded;
+        co_return co_await replyToFailure(failure, route);
+      }
+    }
+    send.may_replay = false;
+    if (const auto interrupted = co_await backOff(retry)) co_return co_await replyToFailure(interrupted, route);
+    if (!nextTry(retry, lb_context, cluster)) {
+      cluster->config->stats->upstream_cx_none_healthy.inc();
+      co_return co_await sendLocalReply(503, "no healthy upstream", "no_healthy_upstream", kNoHealthyUpstream, {},
+                                        &route);
+    }
   }
   stopClientWatch();
   co_return co_await forwardResponse(route, request, upstream_start);
+}
+
+Millis DownstreamConnection::perTryTimeout(const RetryState& retry) const {
+  const Millis per_try = retry.perTryTimeout();
+  const Millis idle = retry.perTryIdleTimeout();
+  if (per_try.count() == 0) return idle;
+  if (idle.count() == 0) return per_try;
+  return std::min(per_try, idle);
+}
+
+asio::awaitable<UpstreamFailure> DownstreamConnection::keepRequestBody(const router::Route& route,
+                                                                       const Framing& framing, std::string& kept) {
+  const uint32_t limit = route.perRequestBufferLimit().value_or(listener_->per_connection_buffer_limit_bytes);
+  if (framing.kind != Framing::Kind::ContentLength || framing.length > limit) co_return UpstreamFailure{};
+  kept.reserve(framing.length);
+  const auto read =
+      co_await upstream::readBody(io_, *transport_, in_, bodies_->request, kept, stream_.info.bytes_received,
+                                  listener_->per_connection_buffer_limit_bytes);
+  switch (read) {
+    case upstream::PumpResult::Done:
+      stream_.request_body_complete = true;
+      stream_.timer.clear(Stream::kRequest);  // request_timeout covers the request until its last byte
+      stream_.info.markRequestComplete();
+      co_return UpstreamFailure{};
+    case upstream::PumpResult::Malformed:
+      if (const auto failed = bodies_->request.decode({}); failed.error) {
+        co_return UpstreamFailure{Kind::DownstreamMalformed, false, kDownstreamProtocolError, failed.detail};
+      }
+      [[fallthrough]];
+    case upstream::PumpResult::SourceFailed:
+    case upstream::PumpResult::SinkFailed:
+      break;
+  }
+  co_return withStreamFacts(UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination});
+}
+
+void DownstreamConnection::discardRetriedResponse(std::chrono::steady_clock::time_point upstream_start) {
+  // The head is counted as any other (upstream_rq_<code>, the host's
+  // outlier detection); its connection is closed rather than read to the end.
+  auto& upstream = *stream_.upstream;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - upstream_start).count();
+  upstream.cluster().config->stats->responseReceived(stream_.response.status, static_cast<uint64_t>(ms));
+  upstream.setStatus(stream_.response.status);
+  upstream.closeConnection();
+  stream_.response = http::http1::ResponseHead();
+}
+
+asio::awaitable<UpstreamFailure> DownstreamConnection::backOff(const RetryState& retry) {
+  auto& upstream = *stream_.upstream;
+  upstream.cluster().config->stats->upstream_rq_retry_backoff_exponential.inc();
+  asio::steady_timer timer(worker_.io(), retry.backOff(worker_.random()));
+  upstream.setBackOffTimer(&timer);
+  co_await timer.async_wait(network::kNoThrow);
+  upstream.setBackOffTimer(nullptr);
+  // The route's timeout, a stream timeout or a client that left ends the wait.
+  if (upstream.timedOut()) {
+    upstream.cluster().config->stats->upstream_rq_timeout.inc();
+    co_return UpstreamFailure{Kind::ResponseTimeout, false, kUpstreamRequestTimeout};
+  }
+  const auto facts = withStreamFacts(UpstreamFailure{Kind::ConnectionTermination});
+  co_return facts.kind == Kind::ConnectionTermination ? UpstreamFailure{} : facts;
+}
+
+bool DownstreamConnection::nextTry(RetryState& retry, const upstream::LbContext& lb_context,
+                                   const std::shared_ptr<ClusterState>& cluster) {
+  auto& previous = *stream_.upstream;
+  retry.tried(&previous.host());
+  const upstream::Host* chosen = nullptr;
+  const uint32_t picks = retry.previousHosts() ? std::max<uint32_t>(1, retry.hostSelectionMaxAttempts()) : 1;
+  for (uint32_t i = 0; i < picks; ++i) {
+    chosen = cluster->chooseHost(&lb_context);
+    if (chosen == nullptr || !retry.previousHosts() || !retry.triedBefore(chosen)) break;
+  }
+  if (chosen == nullptr) return false;
+  worker_.buffers().give(previous.buffer());
+  stream_.upstream.reset();
+  stream_.info.upstream_host = chosen->address_string;
+  stream_.upstream.emplace(cluster, upstream::HostPtr(cluster->hosts(), chosen));
+  return true;
 }
 
 DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamRequest(const router::Route& route,
@@ -199,7 +333,7 @@ DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamReque
   request.expect_continue = stream_.request.version_minor == 1 && framing.kind != Framing::Kind::None &&
                             hasToken(stream_.request.headers, "expect", "100-continue");
   stream_.request.headers.remove("expect");
-  stripHopByHopHeaders(stream_.request.headers, upgrade);
+  stripHopByHopHeaders(stream_.request.headers, upgrade, &request.retry_headers);
   if (upgrade) stream_.request.headers.set("connection", "upgrade");
   const ForwardingContext forwarding{
       remote_ip_,       "http",           hcm.use_remote_address,         hcm.xff_num_trusted_hops,
@@ -222,6 +356,10 @@ UpstreamFailure DownstreamConnection::withStreamFacts(UpstreamFailure failure) c
   if (!failure || failure.kind == Kind::ProtocolError) return failure;
   if (stream_.client_gone) return UpstreamFailure{Kind::DownstreamGone, false, kDownstreamConnectionTermination};
   if (stream_.timeout != StreamTimeout::None) return UpstreamFailure{Kind::StreamTimeout};
+  // The route's timeout passed while a retry connected: no further try.
+  if (failure.kind != Kind::ResponseTimeout && stream_.upstream && stream_.upstream->timedOut()) {
+    return UpstreamFailure{Kind::ResponseTimeout, false, kUpstreamRequestTimeout};
+  }
   return failure;
 }
 
@@ -240,6 +378,7 @@ asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure
       co_return co_await sendLocalReply(502, kProtocolError, "upstream_reset_before_response_started{protocol_error}",
                                         failure.response_flag);
     case Kind::ResponseTimeout:
+    case Kind::PerTryTimeout:
       co_return co_await sendLocalReply(504, "upstream request timeout", "upstream_response_timeout",
                                         failure.response_flag, {}, &route);
     case Kind::StreamTimeout:
@@ -286,6 +425,9 @@ asio::awaitable<bool> DownstreamConnection::forwardResponse(const router::Route&
   const auto service_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - upstream_start).count();
   stream_.response.headers.set("x-envoy-upstream-service-time", std::to_string(service_ms));
+  if (route.virtualHost().includeAttemptCountInResponse()) {
+    stream_.response.headers.set("x-envoy-attempt-count", std::to_string(stream_.attempt_count));
+  }
   cluster.stats->responseReceived(stream_.response.status, static_cast<uint64_t>(service_ms));
   upstream.setStatus(stream_.response.status);
   route.applyResponseHeaderMutations(stream_.response.headers);

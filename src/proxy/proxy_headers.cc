@@ -3,8 +3,11 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <string>
+
+#include "router/retry_policy.h"
 
 namespace sluice::proxy {
 namespace {
@@ -38,7 +41,28 @@ bool hasToken(const http::HeaderMap& headers, std::string_view name, std::string
   return found;
 }
 
-void stripHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade) {
+bool RetryHeaders::take(const http::HeaderMap::Entry& field) {
+  static constexpr std::string_view kRetryOn = "x-envoy-retry-on";
+  if (field.name.size() < kRetryOn.size() || !field.name.starts_with("x-envoy-")) return false;
+  const auto number = [](std::string_view text) -> std::optional<uint32_t> {
+    uint32_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+  };
+  if (field.name == kRetryOn) {
+    retry_on |= router::parseRetryOn(field.value);
+  } else if (field.name == "x-envoy-max-retries") {
+    if (const auto n = number(field.value)) max_retries = *n;
+  } else if (field.name == "x-envoy-upstream-rq-per-try-timeout-ms") {
+    if (const auto ms = number(field.value)) per_try_timeout = std::chrono::milliseconds(*ms);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void stripHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade, RetryHeaders* retry) {
   // Fields named by Connection are hop-by-hop too (RFC 9110 7.6.1). Copy the
   // names first: removing fields invalidates views into the map.
   std::string named;
@@ -52,7 +76,8 @@ void stripHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade) {
     if (keep_upgrade && http::equalsIgnoreCase(token, "upgrade")) return;
     headers.remove(token);
   });
-  headers.removeIf([keep_upgrade](const http::HeaderMap::Entry& e) {
+  headers.removeIf([keep_upgrade, retry](const http::HeaderMap::Entry& e) {
+    if (retry != nullptr && retry->take(e)) return true;  // parsed now: removing may move the storage
     if (e.name == "connection" || e.name == "keep-alive" || e.name == "proxy-connection" ||
         e.name == "transfer-encoding") {
       return true;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <asio/ip/address.hpp>
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "accesslog/stream_info.h"
@@ -17,10 +19,24 @@ namespace sluice::proxy {
 // values, compared case-insensitively (e.g. connection: keep-alive, Upgrade).
 bool hasToken(const http::HeaderMap& headers, std::string_view name, std::string_view token);
 
+// The router's retry headers of a request, parsed: x-envoy-retry-on,
+// x-envoy-max-retries, x-envoy-upstream-rq-per-try-timeout-ms (a value that
+// does not parse is absent; unknown retry_on names are ignored, as Envoy).
+// Whether they count is the request's trust (RetryState: internal only).
+struct RetryHeaders {
+  uint32_t retry_on = 0;
+  std::optional<uint32_t> max_retries;
+  std::optional<std::chrono::milliseconds> per_try_timeout;
+  // When `field` is one of the three: keeps its value and returns true.
+  bool take(const http::HeaderMap::Entry& field);
+};
+
 // Removes connection-specific fields: Connection and every field it names,
 // Keep-Alive, Proxy-Connection, Transfer-Encoding (sluice re-frames bodies),
 // TE (unless just "trailers"), Upgrade (unless `keep_upgrade`, for WebSockets).
-void stripHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade);
+// With `retry`, also the retry headers, parsed into it (the same pass: no
+// request goes upstream with them, as Envoy sanitises and consumes them).
+void stripHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade, RetryHeaders* retry = nullptr);
 
 struct ForwardingContext {
   std::string_view remote_ip;  // the downstream peer

@@ -60,6 +60,12 @@ ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
       upstream_rq_pending_active(s.gauge(prefix + "upstream_rq_pending_active")),
       upstream_rq_timeout(s.counter(prefix + "upstream_rq_timeout")),
       upstream_rq_retry(s.counter(prefix + "upstream_rq_retry")),
+      upstream_rq_retry_success(s.counter(prefix + "upstream_rq_retry_success")),
+      upstream_rq_retry_overflow(s.counter(prefix + "upstream_rq_retry_overflow")),
+      upstream_rq_retry_limit_exceeded(s.counter(prefix + "upstream_rq_retry_limit_exceeded")),
+      upstream_rq_retry_backoff_exponential(s.counter(prefix + "upstream_rq_retry_backoff_exponential")),
+      upstream_rq_per_try_timeout(s.counter(prefix + "upstream_rq_per_try_timeout")),
+      retry_or_shadow_abandoned(s.counter(prefix + "retry_or_shadow_abandoned")),
       upstream_rq_xx{},
       upstream_rq_time(s.histogram(prefix + "upstream_rq_time")),
       membership_total(s.gauge(prefix + "membership_total")),
@@ -72,7 +78,8 @@ ClusterStats::ClusterStats(stats::Store& s, const std::string& name)
       upstream_rq_pending_overflow(s.counter(prefix + "upstream_rq_pending_overflow")),
       connections(s.gauge(prefix + "circuit_breakers.default.cx_open")),
       pending(s.gauge(prefix + "circuit_breakers.default.rq_pending_open")),
-      requests(s.gauge(prefix + "circuit_breakers.default.rq_open")) {
+      requests(s.gauge(prefix + "circuit_breakers.default.rq_open")),
+      retries(s.gauge(prefix + "circuit_breakers.default.rq_retry_open")) {
   for (int i = 0; i < 5; ++i) {
     upstream_rq_xx[i] = &s.counter(prefix + "upstream_rq_" + std::to_string(i + 1) + "xx");
   }

@@ -74,9 +74,15 @@ struct ClusterStats {
   stats::Gauge& upstream_rq_active;
   stats::Gauge& upstream_rq_pending_active;  // requests waiting for a new upstream connection
   stats::Counter& upstream_rq_timeout;
-  stats::Counter& upstream_rq_retry;
-  std::array<stats::Counter*, 5> upstream_rq_xx;  // 1xx .. 5xx
-  stats::Histogram& upstream_rq_time;             // ms, request start to response head
+  stats::Counter& upstream_rq_retry;                      // retries made
+  stats::Counter& upstream_rq_retry_success;              // retried requests whose last try was not retriable
+  stats::Counter& upstream_rq_retry_overflow;             // retries max_retries / retry_budget refused
+  stats::Counter& upstream_rq_retry_limit_exceeded;       // retriable, but num_retries were made
+  stats::Counter& upstream_rq_retry_backoff_exponential;  // back-offs waited
+  stats::Counter& upstream_rq_per_try_timeout;            // tries ended by per_try_timeout
+  stats::Counter& retry_or_shadow_abandoned;              // retries not made: the body was not buffered
+  std::array<stats::Counter*, 5> upstream_rq_xx;          // 1xx .. 5xx
+  stats::Histogram& upstream_rq_time;                     // ms, request start to response head
   stats::Gauge& membership_total;
   stats::Gauge& membership_healthy;
   stats::Gauge& membership_degraded;
@@ -89,6 +95,7 @@ struct ClusterStats {
   BreakerResource connections;
   BreakerResource pending;
   BreakerResource requests;
+  BreakerResource retries;  // circuit_breakers.default.rq_retry_open
 
   // An upstream response head with `status` arrived `ms` after the request started.
   void responseReceived(int status, uint64_t ms);

@@ -44,6 +44,7 @@ struct Stream {
     kDuration,          // max_stream_duration
     kIdle,              // route idle_timeout / stream_idle_timeout (forwarding, tunnels)
     kUpstreamResponse,  // the route's timeout: ends the upstream request (UpstreamRequest::onResponseTimeout)
+    kPerTry,            // the retry policy's per-try timeout: ends the try (UpstreamRequest::onPerTryTimeout)
     kTimeoutCount
   };
 
@@ -60,6 +61,7 @@ struct Stream {
   bool client_close = false;  // the client asked to close after this response
   bool client_gone = false;   // the client closed while its response was awaited
   StreamTimeout timeout = StreamTimeout::None;
+  uint32_t attempt_count = 0;                                         // upstream tries made (x-envoy-attempt-count)
   StreamTimeout head_timeout_reason = StreamTimeout::RequestHeaders;  // what kHeaders stands for
   network::SlotTimer<Stream, kTimeoutCount> timer;
   // The router's request to its upstream host, from when a host is chosen

@@ -16,6 +16,7 @@ struct UpstreamFailure {
     ConnectionTermination,  // 503 UC: the upstream closed or reset before a head
     ProtocolError,          // 502 UPE: the upstream's response does not parse
     ResponseTimeout,        // 504 UT: the route's timeout passed
+    PerTryTimeout,          // 504 UT: the retry policy's per_try_timeout / per_try_idle_timeout passed
     StreamTimeout,          // 408: a downstream stream timeout (its reason is the stream's)
     DownstreamGone,         // DC: the client closed or reset; nothing is answered
     DownstreamMalformed,    // 400 DPE: the client's body is malformed

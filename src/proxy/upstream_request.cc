@@ -32,16 +32,22 @@ void UpstreamRequest::onResponseTimeout() {
   closeConnection();
 }
 
+void UpstreamRequest::onPerTryTimeout() {
+  per_try_timed_out_ = true;
+  if (connection_) connection_->transport->close();
+}
+
 void UpstreamRequest::closeConnection() {
   if (connection_) connection_->transport->close();
+  if (back_off_ != nullptr) back_off_->cancel();
 }
 
 asio::awaitable<UpstreamFailure> UpstreamRequest::attempt(Stream& stream, const Send& send) {
   // Acquire a connection; nothing read from an earlier one counts.
   if (in_.allocated()) in_.reset();
   connection_.reset();
-  timed_out_ = false;
-  stream.timer.clear(Stream::kUpstreamResponse);
+  per_try_timed_out_ = false;
+  stream.timer.clear(Stream::kPerTry);
   const ClusterConfig& config = *cluster_->config;
   if (!request_breaker_) {
     request_breaker_ = tryHold(config.stats->requests, config.breakers, config.breakers.max_requests);
@@ -75,6 +81,7 @@ asio::awaitable<UpstreamFailure> UpstreamRequest::attempt(Stream& stream, const 
   upstream::Http1ClientExchange exchange(send.io, *connection_->transport, in_, send.response_limits, stream.response);
   send.io.scratch.clear();
   http::http1::appendRequestHead(stream.request, send.io.scratch);
+  send.io.scratch.append(send.buffered_body);
   if (!co_await exchange.sendHead(send.io.scratch)) co_return sendFailed(Body::UpstreamFailed, send, may_retry);
   if (send.body != nullptr) {
     const auto sent = co_await exchange.sendBody(*send.body);
@@ -90,10 +97,15 @@ asio::awaitable<UpstreamFailure> UpstreamRequest::attempt(Stream& stream, const 
     // unread body cannot be skipped reliably (request_body_complete stays false).
   }
 
-  // Await the final head.
-  stream.timer.setAfter(Stream::kUpstreamResponse, send.timeout);
+  // Await the final head. The route's timeout is armed once, when the
+  // request has been sent the first time: it bounds every try and back-off.
+  if (!stream.timer.isSet(Stream::kUpstreamResponse)) stream.timer.setAfter(Stream::kUpstreamResponse, send.timeout);
+  if (send.per_try_timeout.count() > 0) stream.timer.setAfter(Stream::kPerTry, send.per_try_timeout);
   const auto head = co_await exchange.readFinalHead();
-  if (head == Head::Head) co_return UpstreamFailure{};
+  if (head == Head::Head) {
+    stream.timer.clear(Stream::kPerTry);  // a try's timeout ends at its head
+    co_return UpstreamFailure{};
+  }
   co_return headFailed(head, may_retry);
 }
 
@@ -119,6 +131,10 @@ UpstreamFailure UpstreamRequest::headFailed(Head head, bool may_retry) {
     host_->stats->rq_timeout.fetch_add(1, std::memory_order_relaxed);
     return UpstreamFailure{Kind::ResponseTimeout, false, kUpstreamRequestTimeout};
   }
+  if (per_try_timed_out_) {
+    cluster_->config->stats->upstream_rq_per_try_timeout.inc();
+    return UpstreamFailure{Kind::PerTryTimeout, false, kUpstreamRequestTimeout};
+  }
   // Retried only when nothing of a response arrived.
   return UpstreamFailure{Kind::ConnectionTermination, may_retry && in_.empty(), kUpstreamConnectionTermination};
 }
@@ -139,6 +155,7 @@ void UpstreamRequest::reportFailure(const UpstreamFailure& failure) {
       outlier->putLocalOrigin(host_, upstream::LocalOriginResult::ConnectFailed);
       break;
     case Kind::ResponseTimeout:
+    case Kind::PerTryTimeout:
       outlier->putLocalOrigin(host_, upstream::LocalOriginResult::Timeout);
       break;
     case Kind::None:

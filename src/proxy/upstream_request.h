@@ -17,6 +17,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string_view>
+
+#include <asio/steady_timer.hpp>
 
 #include "http/http1_body.h"
 #include "http/http1_parser.h"
@@ -50,6 +53,12 @@ class UpstreamRequest {
     // A failure on a reused connection before any response byte may be
     // retried (the request is safe to send twice).
     bool may_replay;
+    // The retry policy's per-try timeout (0: none), from when the request is
+    // sent until the response head; the attempt reports PerTryTimeout.
+    std::chrono::milliseconds per_try_timeout{0};
+    // A request body read whole beforehand so that a retry can send it
+    // again (then `body` is null): sent with the head.
+    std::string_view buffered_body{};
   };
   // One attempt: acquire a connection (an idle pooled one or a new one),
   // send, await the final head into `stream.response`. The failure names
@@ -61,6 +70,11 @@ class UpstreamRequest {
   // which ends the pending read; the attempt or the body pump sees it.
   void onResponseTimeout();
   bool timedOut() const { return timed_out_; }
+  // The per-try timeout passed (the stream's timer): closes the connection.
+  void onPerTryTimeout();
+  // While a retry waits for its back-off: the timer that the route's
+  // timeout, a stream timeout or a client that left cancels (closeConnection).
+  void setBackOffTimer(asio::steady_timer* timer) { back_off_ = timer; }
   // Closes the connection (a stream timeout, the client left); pending I/O fails.
   void closeConnection();
 
@@ -92,6 +106,8 @@ class UpstreamRequest {
   network::IoBuffer in_;
   int status_ = 0;
   bool timed_out_ = false;
+  bool per_try_timed_out_ = false;
+  asio::steady_timer* back_off_ = nullptr;
   bool refused_ = false;  // max_requests refused it: not counted in the host's rq_success / rq_error
 };
 

@@ -33,7 +33,7 @@ std::unique_ptr<const Route> Route::build(const envoy::config::route::v3::Route&
   std::optional<Action> action;
   switch (config.action_case()) {
     case Proto::kRoute:
-      if (auto forward = RouteAction::build(config.route(), childPath(path, "route"), errors)) {
+      if (auto forward = RouteAction::build(config.route(), childPath(path, "route"), errors, enclosing.retry_policy)) {
         action.emplace(std::in_place_type<RouteAction>, std::move(*forward));
       }
       break;
@@ -68,6 +68,9 @@ std::unique_ptr<const Route> Route::build(const envoy::config::route::v3::Route&
 
   std::unique_ptr<Route> route(new Route(config.name(), std::move(*match), std::move(*action)));
   route->virtual_host_ = enclosing.virtual_host;
+  route->per_request_buffer_limit_ = config.has_per_request_buffer_limit_bytes()
+                                         ? std::optional(config.per_request_buffer_limit_bytes().value())
+                                         : enclosing.per_request_buffer_limit_bytes;
   route->request_mutations_ = std::move(request_mutations);
   route->response_mutations_ = std::move(response_mutations);
   const Chain request{&route->request_mutations_, orNone(enclosing.virtual_host_request),

@@ -40,6 +40,8 @@ class Route {
     const HeaderMutations* config_response = nullptr;
     bool most_specific_header_mutations_wins = false;
     uint32_t max_direct_response_body_bytes = kDefaultMaxDirectResponseBodyBytes;
+    std::shared_ptr<const RetryPolicy> retry_policy;         // the virtual host's, if any
+    std::optional<uint32_t> per_request_buffer_limit_bytes;  // the virtual host's, if set
   };
 
   // nullptr (with errors added at `path`) when the route is invalid.
@@ -51,6 +53,10 @@ class Route {
   Route& operator=(const Route&) = delete;
 
   const std::string& name() const { return name_; }
+  // per_request_buffer_limit_bytes (the route's, else its virtual host's):
+  // how much of a request body may be buffered to retry it; nullopt: the
+  // listener's per_connection_buffer_limit_bytes (Envoy's rule).
+  std::optional<uint32_t> perRequestBufferLimit() const { return per_request_buffer_limit_; }
   Kind kind() const { return static_cast<Kind>(action_.index()); }
   const VirtualHost& virtualHost() const { return *virtual_host_; }
   const RouteMatcher& matcher() const { return match_; }
@@ -91,6 +97,7 @@ class Route {
   RouteMatcher match_;
   Action action_;
   const VirtualHost* virtual_host_ = nullptr;
+  std::optional<uint32_t> per_request_buffer_limit_;
   HeaderMutations request_mutations_;
   HeaderMutations response_mutations_;
   Chain request_chain_{};  // in application order; entries never null

@@ -104,7 +104,8 @@ std::string PathRewrite::apply(std::string_view path, size_t matched_length) con
 // ---- RouteAction ----
 
 std::optional<RouteAction> RouteAction::build(const envoy::config::route::v3::RouteAction& config,
-                                              std::string_view path, config::ErrorList& errors) {
+                                              std::string_view path, config::ErrorList& errors,
+                                              std::shared_ptr<const RetryPolicy> virtual_host_retry) {
   using Proto = envoy::config::route::v3::RouteAction;
   RouteAction out;
   bool ok = true;
@@ -184,6 +185,13 @@ std::optional<RouteAction> RouteAction::build(const envoy::config::route::v3::Ro
     out.timeout_ = timeout.count() == 0 ? std::nullopt : std::optional(timeout);
   }
   if (config.has_idle_timeout()) out.idle_timeout_ = toMilliseconds(config.idle_timeout());
+
+  if (config.has_retry_policy()) {
+    out.retry_policy_ = RetryPolicy::build(config.retry_policy(), childPath(path, "retry_policy"), errors);
+    ok = ok && out.retry_policy_ != nullptr;
+  } else {
+    out.retry_policy_ = std::move(virtual_host_retry);
+  }
 
   if (config.hash_policy_size() > 0) {
     const size_t before = errors.size();

@@ -18,6 +18,7 @@
 #include "router/hash_policy.h"
 #include "router/regex.h"
 #include "router/request.h"
+#include "router/retry_policy.h"
 #include "runtime/runtime.h"
 
 namespace sluice::router {
@@ -51,8 +52,11 @@ class RouteAction {
  public:
   enum class ClusterKind { kCluster, kWeighted, kHeader };
 
+  // `virtual_host_retry`: the enclosing virtual host's retry policy (may be
+  // null), used when the route has none of its own (Envoy: the route's wins).
   static std::optional<RouteAction> build(const envoy::config::route::v3::RouteAction& config, std::string_view path,
-                                          config::ErrorList& errors);
+                                          config::ErrorList& errors,
+                                          std::shared_ptr<const RetryPolicy> virtual_host_retry = nullptr);
 
   // The upstream cluster for this request. kCluster: the configured name.
   // kWeighted: picked by `random % total`, with weights read from `runtime`
@@ -77,6 +81,9 @@ class RouteAction {
   // timeout applies); zero: disabled for this route.
   std::optional<std::chrono::milliseconds> idleTimeout() const { return idle_timeout_; }
 
+  // The retry policy (the route's, else its virtual host's); null: none.
+  const RetryPolicy* retryPolicy() const { return retry_policy_.get(); }
+
   // The request hash for consistent-hash load balancing; nullopt: no policy or no value.
   std::optional<uint64_t> hash(const RequestView& request) const;
 
@@ -97,6 +104,7 @@ class RouteAction {
   std::optional<std::chrono::milliseconds> timeout_ = std::chrono::seconds(15);
   std::optional<std::chrono::milliseconds> idle_timeout_;
   std::optional<HashPolicy> hash_policy_;
+  std::shared_ptr<const RetryPolicy> retry_policy_;
   std::vector<std::pair<std::string, bool>> upgrades_;  // lowercase type, enabled
 };
 

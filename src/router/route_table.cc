@@ -65,7 +65,16 @@ std::shared_ptr<const RouteTable> RouteTable::build(const envoy::config::route::
       }
     }
 
+    vh->include_request_attempt_count_ = vh_config.include_request_attempt_count();
+    vh->include_attempt_count_in_response_ = vh_config.include_attempt_count_in_response();
+
     Route::Enclosing enclosing;
+    if (vh_config.has_retry_policy()) {
+      enclosing.retry_policy = RetryPolicy::build(vh_config.retry_policy(), childPath(vh_path, "retry_policy"), errors);
+    }
+    if (vh_config.has_per_request_buffer_limit_bytes()) {
+      enclosing.per_request_buffer_limit_bytes = vh_config.per_request_buffer_limit_bytes().value();
+    }
     enclosing.virtual_host = vh.get();
     enclosing.virtual_host_request = &vh->request_mutations_;
     enclosing.virtual_host_response = &vh->response_mutations_;

@@ -31,9 +31,17 @@ class VirtualHost {
   // The first route, in configuration order, that matches; nullptr: none.
   const Route* match(const RequestView& request, const runtime::Snapshot& runtime, uint64_t random) const;
 
+  // include_request_attempt_count / include_attempt_count_in_response:
+  // x-envoy-attempt-count on the upstream request / the downstream response.
+  bool includeRequestAttemptCount() const { return include_request_attempt_count_; }
+  bool includeAttemptCountInResponse() const { return include_attempt_count_in_response_; }
+
  private:
   friend class RouteTable;
   VirtualHost() = default;
+
+  bool include_request_attempt_count_ = false;
+  bool include_attempt_count_in_response_ = false;
 
   std::string name_;
   std::vector<std::string> domains_;

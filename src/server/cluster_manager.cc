@@ -89,6 +89,14 @@ std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const Cluster& clus
     if (t.has_max_connections()) b.max_connections = t.max_connections().value();
     if (t.has_max_pending_requests()) b.max_pending_requests = t.max_pending_requests().value();
     if (t.has_max_requests()) b.max_requests = t.max_requests().value();
+    if (t.has_max_retries()) b.max_retries = t.max_retries().value();
+    if (t.has_retry_budget()) {
+      b.retry_budget = true;
+      if (t.retry_budget().has_budget_percent()) b.budget_percent = t.retry_budget().budget_percent().value();
+      if (t.retry_budget().has_min_retry_concurrency()) {
+        b.min_retry_concurrency = t.retry_budget().min_retry_concurrency().value();
+      }
+    }
     b.track_remaining = t.track_remaining();
   }
   if (out->breakers.track_remaining) {
@@ -97,6 +105,7 @@ std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const Cluster& clus
     s.connections.setRemainingGauge(s.store.gauge(prefix + "remaining_cx"));
     s.pending.setRemainingGauge(s.store.gauge(prefix + "remaining_pending"));
     s.requests.setRemainingGauge(s.store.gauge(prefix + "remaining_rq"));
+    s.retries.setRemainingGauge(s.store.gauge(prefix + "remaining_retries"));
     // Their values until the first change: the limits less what is open now.
     const auto remaining = [](uint32_t max, uint64_t count) {
       return count >= max ? 0 : static_cast<int64_t>(max - count);
@@ -104,6 +113,7 @@ std::shared_ptr<proxy::ClusterConfig> compileClusterSettings(const Cluster& clus
     s.store.gauge(prefix + "remaining_cx").set(remaining(out->breakers.max_connections, s.connections.count()));
     s.store.gauge(prefix + "remaining_pending").set(remaining(out->breakers.max_pending_requests, s.pending.count()));
     s.store.gauge(prefix + "remaining_rq").set(remaining(out->breakers.max_requests, s.requests.count()));
+    s.store.gauge(prefix + "remaining_retries").set(remaining(out->breakers.max_retries, s.retries.count()));
   }
   return out;
 }

@@ -84,6 +84,21 @@ asio::awaitable<PumpResult> pumpBody(ExchangeIo& io, network::Transport& from, n
   }
 }
 
+asio::awaitable<PumpResult> readBody(ExchangeIo& io, network::Transport& from, network::IoBuffer& buffer,
+                                     http::http1::BodyDecoder& decoder, std::string& out, uint64_t& bytes,
+                                     size_t read_limit) {
+  for (;;) {
+    const auto step = decoder.decode(buffer.allocated() ? buffer.readable() : std::string_view());
+    if (step.error) co_return PumpResult::Malformed;
+    out.append(step.data);
+    bytes += step.data.size();
+    if (step.consumed > 0) buffer.consume(step.consumed);
+    if (step.done) co_return PumpResult::Done;
+    if (step.consumed > 0 || !step.data.empty()) continue;
+    if (co_await readMore(io, from, buffer, read_limit) != ReadStatus::Data) co_return PumpResult::SourceFailed;
+  }
+}
+
 asio::awaitable<Http1ClientExchange::BodyResult> Http1ClientExchange::sendBody(const RequestBody& body) {
   // The upstream may answer before the body is all sent (a 413, say): stop
   // sending then and take its response.

@@ -58,6 +58,13 @@ asio::awaitable<PumpResult> pumpBody(ExchangeIo& io, network::Transport& from, n
                                      http::http1::BodyDecoder& decoder, network::Transport& to, bool chunked_out,
                                      bool until_close, uint64_t& bytes, size_t read_limit);
 
+// Reads a whole body from `from` (already partly in `buffer`) into `out`,
+// decoding with `decoder` (a retry's buffered request body). SourceFailed for
+// a close or reset before its end, Malformed for a bad body.
+asio::awaitable<PumpResult> readBody(ExchangeIo& io, network::Transport& from, network::IoBuffer& buffer,
+                                     http::http1::BodyDecoder& decoder, std::string& out, uint64_t& bytes,
+                                     size_t read_limit);
+
 class Http1ClientExchange {
  public:
   // `in` holds the upstream's bytes not yet used; the final head is parsed

@@ -293,3 +293,67 @@ TEST(SupportedFields, TakesGrpcAndDeltaSourcesAndRejectsOtherApiTypesByName) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+// A route with `retry_policy` (YAML flow map) in a static listener's route config.
+ErrorList gateRetryPolicy(std::string_view retry_policy) {
+  return gate(std::string(kListenerPrefix) +
+              "          route_config:\n"
+              "            virtual_hosts:\n"
+              "            - name: vh\n"
+              "              domains: ['*']\n"
+              "              retry_policy: {retry_on: reset}\n"
+              "              include_request_attempt_count: true\n"
+              "              include_attempt_count_in_response: true\n"
+              "              routes:\n"
+              "              - match: {prefix: /}\n"
+              "                route: {cluster: c, retry_policy: " +
+              std::string(retry_policy) + "}\n");
+}
+
+constexpr std::string_view kRetryPolicyPath =
+    "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0]."
+    "route.retry_policy.";
+
+TEST(SupportedFields, AcceptsTheRetryPolicy) {
+  EXPECT_TRUE(gateRetryPolicy("{retry_on: '5xx,reset', num_retries: 3, per_try_timeout: 1s, per_try_idle_timeout: "
+                              "1s, retry_back_off: {base_interval: 0.01s, max_interval: 1s}, retry_host_predicate: "
+                              "[{name: envoy.retry_host_predicates.previous_hosts}], "
+                              "host_selection_retry_max_attempts: 3, retriable_status_codes: [418], "
+                              "retriable_headers: [{name: x-a, present_match: true}]}")
+                  .empty());
+}
+
+TEST(SupportedFields, RejectsRetryPolicyFieldsByName) {
+  for (const std::string field :
+       {"retry_priority: {name: envoy.retry_priorities.previous_priorities}",
+        "rate_limited_retry_back_off: {reset_headers: [{name: retry-after}]}",
+        "retriable_request_headers: [{name: x-a, present_match: true}]", "retry_options_predicates: [{name: x}]"}) {
+    const auto errors = gateRetryPolicy("{" + field + "}");
+    ASSERT_EQ(errors.size(), 1u) << field;
+    const std::string name = field.substr(0, field.find(':'));
+    EXPECT_EQ(errors.errors()[0].toString(), std::string(kRetryPolicyPath) + name + ": is not supported by sluice")
+        << field;
+  }
+}
+
+TEST(SupportedFields, RejectsAHostPredicateOtherThanPreviousHosts) {
+  const auto errors =
+      gateRetryPolicy("{retry_host_predicate: [{name: envoy.retry_host_predicates.omit_canary_hosts}]}");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors.errors()[0].toString().find("retry_host_predicate[0].name: 'envoy.retry_host_predicates."
+                                               "omit_canary_hosts' is not supported by sluice"),
+            std::string::npos)
+      << errors.toString();
+}
+
+TEST(SupportedFields, AcceptsRetryCircuitBreakers) {
+  EXPECT_TRUE(gate("static_resources: { clusters: [ { name: a, circuit_breakers: { thresholds: [ { max_retries: 5, "
+                   "retry_budget: { budget_percent: { value: 25 }, min_retry_concurrency: 2 } } ] } } ] }\n")
+                  .empty());
+}
+
+}  // namespace
+}  // namespace sluice::config

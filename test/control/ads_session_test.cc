@@ -100,6 +100,26 @@ TEST_F(AdsSessionTest, AnEmptyFirstCdsRequestIsAWildcardAndGetsEveryCluster) {
   EXPECT_EQ(counters_.acks, 1u);
 }
 
+// xDS's legacy wildcard: only a stream that never named a resource of the
+// type. A gRPC client whose route drops every cluster sends an empty list
+// meaning "none"; taking it as a wildcard sent it every cluster.
+TEST_F(AdsSessionTest, AnEmptyCdsRequestAfterNamesUnsubscribesFromEverything) {
+  session_.onRequest(request(XdsType::Cluster, {"echo.z1"}));
+  ack(XdsType::Cluster, {"echo.z1"});
+  session_.onRequest(request(XdsType::Cluster, {}, last(XdsType::Cluster)->nonce()));
+  EXPECT_FALSE(session_.status(XdsType::Cluster).wildcard);
+  ASSERT_NE(last(XdsType::Cluster), nullptr);
+  EXPECT_TRUE(names(*last(XdsType::Cluster)).empty());
+  // Still a wildcard while it is one: an empty ACK of a wildcard response.
+  AdsSession other(stream_, counters_);
+  other.setNode(envoy::config::core::v3::Node());
+  other.setSnapshot(translate(*registryOf(twoZones()), "edge"));
+  other.onRequest(request(XdsType::Cluster, {}));
+  other.onRequest(
+      request(XdsType::Cluster, {}, last(XdsType::Cluster)->nonce(), last(XdsType::Cluster)->version_info()));
+  EXPECT_TRUE(other.status(XdsType::Cluster).wildcard);
+}
+
 TEST_F(AdsSessionTest, AnAckOfTheCurrentVersionGetsNothingMore) {
   session_.onRequest(request(XdsType::Cluster, {}));
   ack(XdsType::Cluster);

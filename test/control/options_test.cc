@@ -23,6 +23,20 @@ TEST(ControlOptions, DefaultsDebounceTo100ms) {
   EXPECT_EQ(p.options.control.debounce_max, std::chrono::seconds(10));
 }
 
+TEST(ControlOptions, LoadReportingIntervalDefaultsTo10sAndMustBePositive) {
+  const std::vector<std::string> serve = {"serve",       "--registry",    "file:/r.yaml", "--xds-listen",
+                                          "127.0.0.1:0", "--http-listen", "127.0.0.1:0"};
+  EXPECT_EQ(parseControlOptions(serve).options.load_reporting_interval, std::chrono::seconds(10));
+  auto args = serve;
+  args.insert(args.end(), {"--load-reporting-interval", "500ms"});
+  const auto p = parseControlOptions(args);
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.options.load_reporting_interval, std::chrono::milliseconds(500));
+  args.back() = "0";
+  EXPECT_EQ(parseControlOptions(args).error,
+            "--load-reporting-interval '0': expected a positive duration such as 10s or 500ms");
+}
+
 TEST(ControlOptions, BadInputIsAClearError) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "a command is required (serve or validate)"},

@@ -4,9 +4,11 @@
 
 #include "config/discovery_file.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/core/v3/base.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
 #include "envoy/service/runtime/v3/rtds.pb.h"
@@ -167,6 +169,130 @@ TEST(Translator, ANodeOfNoGatewayGetsClustersAndRuntimeButNoListener) {
   EXPECT_TRUE(snapshot->of(XdsType::Listener).empty());
   EXPECT_TRUE(snapshot->of(XdsType::Route).empty());
   EXPECT_EQ(snapshot->of(XdsType::Runtime).size(), 1u);
+}
+
+// A gRPC service in two zones, an HTTP/1 one beside it.
+std::string grpcZones(const std::string& weights = "{}") {
+  return "zones: [z1, z2]\n"
+         "services:\n"
+         "  - name: echo\n"
+         "    protocol: grpc\n"
+         "    instances:\n"
+         "      - { address: 10.0.0.1, port: 90, zone: z1 }\n"
+         "      - { address: 10.0.0.2, port: 90, zone: z2 }\n"
+         "      - { address: 10.0.0.3, port: 90, zone: z2, health: draining }\n"
+         "  - name: web\n"
+         "    instances: [ { address: 10.0.1.1, port: 80, zone: z1 } ]\n"
+         "zone_weights: " +
+         weights + "\n";
+}
+
+envoy::config::core::v3::Node nodeOf(const std::string& user_agent, const std::string& feature = "") {
+  envoy::config::core::v3::Node node;
+  node.set_id("n1");
+  node.set_user_agent_name(user_agent);
+  if (!feature.empty()) node.add_client_features(feature);
+  return node;
+}
+
+TEST(Translator, AGrpcClientIsToldByItsUserAgentOrItsClientFeatures) {
+  EXPECT_EQ(nodeKindOf(nodeOf("gRPC Node Pure JS")), NodeKind::GrpcClient);  // grpc-js-xds
+  EXPECT_EQ(nodeKindOf(nodeOf("gRPC Go")), NodeKind::GrpcClient);
+  EXPECT_EQ(nodeKindOf(nodeOf("", "envoy.lb.does_not_support_overprovisioning")), NodeKind::GrpcClient);
+  EXPECT_EQ(nodeKindOf(nodeOf("sluice")), NodeKind::Edge);
+  EXPECT_EQ(nodeKindOf(nodeOf("envoy", "envoy.lrs.supports_send_all_clusters")), NodeKind::Edge);
+  EXPECT_EQ(nodeKindOf(nodeOf("gRPCish")), NodeKind::Edge);
+}
+
+// Every resource a gRPC client gets passes the checks (a Listener's HCM the
+// full ones); HTTP/1 services and the runtime layer are not in it.
+TEST(Translator, GrpcClientSnapshotPassesTheChecksAndHoldsGrpcServicesOnly) {
+  const auto snapshot = translateForGrpcClients(*registryOf(grpcZones()));
+  EXPECT_TRUE(snapshot->skipped.empty()) << snapshot->skipped[0];
+  EXPECT_EQ(versions(*snapshot, XdsType::Listener).size(), 1u);
+  EXPECT_EQ(versions(*snapshot, XdsType::Route).size(), 1u);
+  EXPECT_EQ(versions(*snapshot, XdsType::Cluster).size(), 2u);
+  EXPECT_EQ(versions(*snapshot, XdsType::Endpoint).size(), 2u);
+  EXPECT_TRUE(snapshot->of(XdsType::Runtime).empty());
+  for (const XdsType type : kPushOrder) {
+    for (const auto& [name, resource] : snapshot->of(type)) {
+      EXPECT_EQ(checkGrpcClientResource(type, *resource), "") << name;
+    }
+  }
+}
+
+TEST(Translator, GrpcListenerIsAnApiListenerNamedAfterTheServiceWithRdsOverAdsAndTheRouterLast) {
+  const auto snapshot = translateForGrpcClients(*registryOf(grpcZones()));
+  const auto listener = unpack<envoy::config::listener::v3::Listener>(*snapshot, XdsType::Listener, "echo");
+  EXPECT_FALSE(listener.has_address());
+  EXPECT_EQ(listener.filter_chains_size(), 0);
+  envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager hcm;
+  ASSERT_TRUE(listener.api_listener().api_listener().UnpackTo(&hcm));
+  EXPECT_EQ(hcm.rds().route_config_name(), "echo");
+  EXPECT_TRUE(hcm.rds().config_source().has_ads());
+  ASSERT_GE(hcm.http_filters_size(), 1);
+  EXPECT_TRUE(hcm.http_filters(hcm.http_filters_size() - 1)
+                  .typed_config()
+                  .Is<envoy::extensions::filters::http::router::v3::Router>());
+}
+
+TEST(Translator, GrpcClusterIsRoundRobinEdsOverAdsAndItsLocalityHasAWeight) {
+  const auto snapshot = translateForGrpcClients(*registryOf(grpcZones()));
+  const auto cluster = unpack<envoy::config::cluster::v3::Cluster>(*snapshot, XdsType::Cluster, "echo.z2");
+  EXPECT_EQ(cluster.type(), envoy::config::cluster::v3::Cluster::EDS);
+  EXPECT_EQ(cluster.lb_policy(), envoy::config::cluster::v3::Cluster::ROUND_ROBIN);
+  EXPECT_TRUE(cluster.eds_cluster_config().eds_config().has_ads());
+  const auto cla = unpack<envoy::config::endpoint::v3::ClusterLoadAssignment>(*snapshot, XdsType::Endpoint, "echo.z2");
+  ASSERT_EQ(cla.endpoints_size(), 1);
+  EXPECT_EQ(cla.endpoints(0).locality().zone(), "z2");
+  EXPECT_EQ(cla.endpoints(0).load_balancing_weight().value(), 1u);
+  ASSERT_EQ(cla.endpoints(0).lb_endpoints_size(), 1);  // the draining instance left out
+}
+
+TEST(Translator, GrpcRouteCarriesTheZoneWeightsThemselves) {
+  const auto snapshot = translateForGrpcClients(*registryOf(grpcZones("{ z1: 30 }")));
+  const auto routes = unpack<envoy::config::route::v3::RouteConfiguration>(*snapshot, XdsType::Route, "echo");
+  ASSERT_EQ(routes.virtual_hosts_size(), 1);
+  ASSERT_EQ(routes.virtual_hosts(0).routes_size(), 1);
+  const auto& split = routes.virtual_hosts(0).routes(0).route().weighted_clusters();
+  EXPECT_EQ(split.runtime_key_prefix(), "");
+  ASSERT_EQ(split.clusters_size(), 2);
+  EXPECT_EQ(split.clusters(0).name(), "echo.z1");
+  EXPECT_EQ(split.clusters(0).weight().value(), 30u);
+  EXPECT_EQ(split.clusters(1).name(), "echo.z2");
+  EXPECT_EQ(split.clusters(1).weight().value(), 100u);
+}
+
+// gRPC NACKs a split whose weights add up to 0: a zone at 0 is left out.
+TEST(Translator, AGrpcRouteLeavesOutAZoneOfWeightZero) {
+  const auto snapshot = translateForGrpcClients(*registryOf(grpcZones("{ z2: 0 }")));
+  const auto routes = unpack<envoy::config::route::v3::RouteConfiguration>(*snapshot, XdsType::Route, "echo");
+  const auto& split = routes.virtual_hosts(0).routes(0).route().weighted_clusters();
+  ASSERT_EQ(split.clusters_size(), 1);
+  EXPECT_EQ(split.clusters(0).name(), "echo.z1");
+  // The cluster stays: only the route stops sending to it.
+  EXPECT_TRUE(snapshot->of(XdsType::Cluster).contains("echo.z2"));
+}
+
+TEST(Translator, AGrpcServiceWithEveryZoneDrainedHasNoRoute) {
+  const auto snapshot = translateForGrpcClients(*registryOf(grpcZones("{ z1: 0, z2: 0 }")));
+  const auto routes = unpack<envoy::config::route::v3::RouteConfiguration>(*snapshot, XdsType::Route, "echo");
+  ASSERT_EQ(routes.virtual_hosts_size(), 1);
+  EXPECT_EQ(routes.virtual_hosts(0).routes_size(), 0);
+  EXPECT_EQ(checkGrpcClientResource(XdsType::Route, *snapshot->of(XdsType::Route).at("echo")), "");
+}
+
+TEST(Translator, GrpcClientCheckRejectsAListenerWithoutAnHttpConnectionManager) {
+  envoy::config::listener::v3::Listener listener;
+  listener.set_name("echo");
+  listener.mutable_api_listener()->mutable_api_listener()->PackFrom(
+      envoy::extensions::filters::http::router::v3::Router());
+  EXPECT_NE(checkGrpcClientResource(XdsType::Listener, *makeResource(listener)).find("HttpConnectionManager"),
+            std::string::npos);
+  // And an edge node's check refuses an API listener by name.
+  const auto snapshot = translateForGrpcClients(*registryOf(grpcZones()));
+  EXPECT_NE(checkResource(XdsType::Listener, *snapshot->of(XdsType::Listener).at("echo")).find("api_listener"),
+            std::string::npos);
 }
 
 }  // namespace
