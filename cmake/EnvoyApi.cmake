@@ -24,8 +24,6 @@ set(SLUICE_API_ROOTS
   envoy/extensions/transport_sockets/tls/v3/tls.proto
   envoy/extensions/access_loggers/file/v3/file.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
-  envoy/extensions/access_loggers/grpc/v3/als.proto
-  envoy/service/accesslog/v3/als.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
   envoy/service/discovery/v3/ads.proto
   envoy/service/discovery/v3/discovery.proto
@@ -42,7 +40,6 @@ set(SLUICE_API_SERVICES
   envoy/service/discovery/v3/ads.proto
   envoy/service/runtime/v3/rtds.proto
   envoy/service/secret/v3/sds.proto
-  envoy/service/accesslog/v3/als.proto
 )
 
 # Fetch the pinned package when the lock file is newer than what is installed
@@ -170,31 +167,38 @@ target_link_libraries(sluice_envoy_api INTERFACE
   "$<LINK_LIBRARY:WHOLE_ARCHIVE,sluice_envoy_api_objects>" protobuf::libprotobuf gRPC::grpc++)
 target_include_directories(sluice_envoy_api SYSTEM INTERFACE ${_gen})
 
-# The load reporting service (LRS) that sluice-control serves: its two files
-# compiled on their own, over the library above (every file they import is in
-# it), so that a build reusing another tree's library (SLUICE_API_FROM) gets
-# them too. Neither file may join SLUICE_API_ROOTS' closure: they would be
+# Services compiled on their own, over the library above (every file they
+# import is in it), so that a build reusing another tree's library
+# (SLUICE_API_FROM) gets them too: the load reporting service (LRS) that
+# sluice-control serves, and the access-log service (ALS) sluice streams to.
+# None of their files may join SLUICE_API_ROOTS' closure: they would be
 # defined twice.
-set(_lrs_gen ${CMAKE_BINARY_DIR}/api/lrs_gen)
-set(_lrs_flags -I${_patched})
+set(_addon_flags -I${_patched})
 foreach(_dir envoy-api xds protoc-gen-validate googleapis)
-  list(APPEND _lrs_flags -I${SLUICE_API_DEPS}/${_dir})
+  list(APPEND _addon_flags -I${SLUICE_API_DEPS}/${_dir})
 endforeach()
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
-set(_lrs_sources)
-foreach(_rel envoy/config/endpoint/v3/load_report.proto envoy/service/load_stats/v3/lrs.proto)
-  string(REGEX REPLACE "\\.proto$" "" _stem ${_rel})
-  set(_outs ${_lrs_gen}/${_stem}.pb.cc ${_lrs_gen}/${_stem}.pb.h ${_lrs_gen}/${_stem}.grpc.pb.cc ${_lrs_gen}/${_stem}.grpc.pb.h)
-  add_custom_command(
-    OUTPUT ${_outs}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${_lrs_gen}
-    COMMAND protobuf::protoc ${_lrs_flags} --cpp_out=${_lrs_gen} --grpc_out=${_lrs_gen}
-            --plugin=protoc-gen-grpc=${GRPC_CPP_PLUGIN} ${_rel}
-    DEPENDS ${SLUICE_API_DEPS}/envoy-api/${_rel} protobuf::protoc
-    COMMENT "protoc ${_rel}" VERBATIM)
-  list(APPEND _lrs_sources ${_outs})
-endforeach()
-add_library(sluice_lrs_api STATIC ${_lrs_sources})
-target_compile_options(sluice_lrs_api PRIVATE -O2 -g0 -w)
-target_include_directories(sluice_lrs_api SYSTEM PUBLIC ${_lrs_gen})
-target_link_libraries(sluice_lrs_api PUBLIC sluice_envoy_api)
+function(sluice_api_addon target)
+  set(_addon_gen ${CMAKE_BINARY_DIR}/api/${target}_gen)
+  set(_addon_sources)
+  foreach(_rel IN LISTS ARGN)
+    string(REGEX REPLACE "\\.proto$" "" _stem ${_rel})
+    set(_outs ${_addon_gen}/${_stem}.pb.cc ${_addon_gen}/${_stem}.pb.h ${_addon_gen}/${_stem}.grpc.pb.cc
+              ${_addon_gen}/${_stem}.grpc.pb.h)
+    add_custom_command(
+      OUTPUT ${_outs}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${_addon_gen}
+      COMMAND protobuf::protoc ${_addon_flags} --cpp_out=${_addon_gen} --grpc_out=${_addon_gen}
+              --plugin=protoc-gen-grpc=${GRPC_CPP_PLUGIN} ${_rel}
+      DEPENDS ${SLUICE_API_DEPS}/envoy-api/${_rel} protobuf::protoc
+      COMMENT "protoc ${_rel}" VERBATIM)
+    list(APPEND _addon_sources ${_outs})
+  endforeach()
+  add_library(${target} STATIC ${_addon_sources})
+  target_compile_options(${target} PRIVATE -O2 -g0 -w)
+  target_include_directories(${target} SYSTEM PUBLIC ${_addon_gen})
+  target_link_libraries(${target} PUBLIC sluice_envoy_api)
+endfunction()
+sluice_api_addon(sluice_lrs_api envoy/config/endpoint/v3/load_report.proto envoy/service/load_stats/v3/lrs.proto)
+sluice_api_addon(sluice_als_api envoy/data/accesslog/v3/accesslog.proto envoy/service/accesslog/v3/als.proto
+                 envoy/extensions/access_loggers/grpc/v3/als.proto)
