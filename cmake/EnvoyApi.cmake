@@ -200,5 +200,4 @@ function(sluice_api_addon target)
   target_link_libraries(${target} PUBLIC sluice_envoy_api)
 endfunction()
 sluice_api_addon(sluice_lrs_api envoy/config/endpoint/v3/load_report.proto envoy/service/load_stats/v3/lrs.proto)
-sluice_api_addon(sluice_als_api envoy/data/accesslog/v3/accesslog.proto envoy/service/accesslog/v3/als.proto
-                 envoy/extensions/access_loggers/grpc/v3/als.proto)
+sluice_api_addon(sluice_als_api envoy/service/accesslog/v3/als.proto envoy/extensions/access_loggers/grpc/v3/als.proto)

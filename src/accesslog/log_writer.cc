@@ -72,7 +72,7 @@ Sink* LogWriter::fileSink(const std::string& path, std::string& error) {
     error = "cannot open '" + path + "' for appending: " + std::strerror(errno);
     return nullptr;
   }
-  return addSink(std::make_unique<Sink>(Sink{Sink::Kind::kFile, path, fd, {}}));
+  return addSink(std::make_unique<Sink>(Sink{Sink::Kind::kFile, path, fd, {}, nullptr}));
 }
 
 Sink* LogWriter::stdoutSink() {
@@ -82,7 +82,7 @@ Sink* LogWriter::stdoutSink() {
       if (s->kind == Sink::Kind::kStdout) return s.get();
     }
   }
-  return addSink(std::make_unique<Sink>(Sink{Sink::Kind::kStdout, "", STDOUT_FILENO, {}}));
+  return addSink(std::make_unique<Sink>(Sink{Sink::Kind::kStdout, "", STDOUT_FILENO, {}, nullptr}));
 }
 
 Sink* LogWriter::stderrSink() {
@@ -92,7 +92,7 @@ Sink* LogWriter::stderrSink() {
       if (s->kind == Sink::Kind::kStderr) return s.get();
     }
   }
-  return addSink(std::make_unique<Sink>(Sink{Sink::Kind::kStderr, "", STDERR_FILENO, {}}));
+  return addSink(std::make_unique<Sink>(Sink{Sink::Kind::kStderr, "", STDERR_FILENO, {}, nullptr}));
 }
 
 Sink* LogWriter::grpcSink(const std::string& key, const std::function<std::unique_ptr<GrpcLogClient>()>& make) {
@@ -102,7 +102,7 @@ Sink* LogWriter::grpcSink(const std::string& key, const std::function<std::uniqu
       if (s->kind == Sink::Kind::kGrpc && s->path == key) return s.get();
     }
   }
-  auto sink = std::make_unique<Sink>(Sink{Sink::Kind::kGrpc, key, -1, {}});
+  auto sink = std::make_unique<Sink>(Sink{Sink::Kind::kGrpc, key, -1, {}, nullptr});
   sink->grpc = make();
   return addSink(std::move(sink));
 }
