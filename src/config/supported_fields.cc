@@ -386,7 +386,7 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.cluster.v3.Cluster", "connect_timeout", "", "default 5s"},
     {"envoy.config.cluster.v3.Cluster", "lb_policy", "ROUND_ROBIN|LEAST_REQUEST|RANDOM|RING_HASH|MAGLEV", ""},
     {"envoy.config.cluster.v3.Cluster", "load_assignment", "", ""},
-    {"envoy.config.cluster.v3.Cluster", "eds_cluster_config", "", "endpoints from a file (path_config_source)"},
+    {"envoy.config.cluster.v3.Cluster", "eds_cluster_config", "", "endpoints from a file (path_config_source), over ADS or an api_config_source"},
     {"envoy.config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", "", ""},
     {"envoy.config.cluster.v3.Cluster.EdsClusterConfig", "service_name", "", ""},
     {"envoy.config.cluster.v3.Cluster", "per_connection_buffer_limit_bytes", "",

@@ -566,7 +566,6 @@ void Server::countListenerChanges(const Dynamic& next, bool created) {
   store.counter("listener_manager.listener_create_success").inc((added + modified) * workers);
   store.counter("listener_manager.listener_stopped");
   store.counter("listener_manager.listener_create_failure");
-  store.gauge("listener_manager.total_listeners_active").set(static_cast<int64_t>(after.size()));
   store.gauge("listener_manager.total_listeners_draining").set(0);  // a removed listener's connections are not tracked
 }
 

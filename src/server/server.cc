@@ -294,6 +294,7 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
   listener_manager_.commit(*compiled, merged);
   all_listeners_ = compiled;
   config_ = serving;
+  countActiveListeners();
   dropUnusedRoutes();
   // Envoy's safe order: new and changed clusters first, then the listeners
   // that may route to them, then the removals (a listener that routed to a
@@ -366,6 +367,14 @@ std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& a
   return out;
 }
 
+void Server::countActiveListeners() {
+  // Envoy's: the listeners serving a version (a warming update's old one
+  // counts; a new listener still warming does not).
+  context_.store()
+      .gauge("listener_manager.total_listeners_active")
+      .set(static_cast<int64_t>(config_->listeners.size()));
+}
+
 void Server::onListenersWarmed() {
   if (!all_listeners_ || shutting_down_) return;
   const auto was_warming = warming_;
@@ -378,6 +387,7 @@ void Server::onListenersWarmed() {
     return;
   }
   config_ = serving;
+  countActiveListeners();
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->applyConfig(config_, std::move(per_worker[i]));
   for (const auto& name : was_warming) {
     if (!warming_.count(name)) SLUICE_LOG(config, info, "sluice: listener '{}' warmed", name);

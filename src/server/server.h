@@ -123,6 +123,8 @@ class Server {
   // cds_config's initial_fetch_timeout), Envoy's init order: clusters before
   // listeners and routes. Runs the held RDS requests, then subscribes LDS.
   void startDeferredLds();
+  // listener_manager.total_listeners_active, from the listeners served now.
+  void countActiveListeners();
   bool waitingForCds() const { return lds_deferred_ || rds_->held(); }
   // RTDS layers (layered_runtime.layers[].rtds_layer): one subscription per
   // source (the ADS stream, or a file) for the names of its layers.

@@ -230,10 +230,15 @@ bool Server::subscribeRtds(std::string& error) {
           if (waiting->empty()) startDeferredCds();
           return true;
         },
-        [counts, label](const std::string& e) {
+        [this, counts, waiting, label, names = entry.second](const std::string& e) {
           counts->attempt.inc();
           counts->rejected.inc();
           SLUICE_LOG(config, warn, "sluice: RTDS {} update rejected, keeping the previous runtime: {}", label, e);
+          // As Envoy's RTDS init target: a rejected update ends the wait too
+          // (a bad first response must not hold CDS, and so LDS, for ever).
+          const bool was_waiting = !waiting->empty();
+          for (const auto& name : names) waiting->erase(name);
+          if (was_waiting && waiting->empty()) startDeferredCds();
         },
         [counts] {
           counts->attempt.inc();

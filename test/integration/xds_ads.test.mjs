@@ -372,12 +372,14 @@ test('RDS over ADS: the listener warms until its route config arrives, requested
   assert.ok(ads.requests.indexOf(rds) >= ldsSent.after, 'RDS requested in reply to the LDS response');
   await until(async () => (await stat('listener_manager.total_listeners_warming')) === 1);
   assert.ok(!(await sluice.refreshListeners()).some((l) => l.name === 'edge'), 'a warming listener is not served');
+  assert.equal(await stat('listener_manager.total_listeners_active'), 1, 'a warming listener is not active');
   const ack = ads.waitForRequest((r) => r.type_url === TYPE.route && r.version_info === 'r-v1', from);
   // Resources not asked for are ignored.
   ads.push(TYPE.route, 'r-v1', [routeConfig('r1', 'v1'), routeConfig('unasked', 'x', { safe_regex: { regex: '(' } })]);
   assert.equal((await ack).error_detail, undefined);
   await until(async () => (await sluice.refreshListeners()).some((l) => l.name === 'edge'));
   assert.equal(await stat('listener_manager.total_listeners_warming'), 0);
+  assert.equal(await stat('listener_manager.total_listeners_active'), 2);
   const res = await getEdge();
   assert.equal(res.status, 200);
   assert.equal(res.headers['x-routes'], 'v1');

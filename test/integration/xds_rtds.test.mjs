@@ -123,3 +123,23 @@ test('an RTDS resource the server never sends: CDS goes ahead after initial_fetc
     silent.stop();
   }
 });
+
+test('a rejected first RTDS response ends the wait as Envoy does: CDS is requested at once, even with no timeout', { timeout: 20_000 }, async () => {
+  const control = new AdsServer();
+  await control.start();
+  control.push(TYPE.runtime, 'rt-bad', [runtime('', { split: { a: 0, b: 100 } })]);
+  control.push(TYPE.cluster, 'only', [cluster('a', a.port)]);
+  const s = await startSluice(bootstrap(control.port, { initial_fetch_timeout: '0s' }));
+  try {
+    const cds = await control.waitForRequest((r) => r.type_url === TYPE.cluster);
+    const nack = control.requests.find((r) => r.type_url === TYPE.runtime && r.error_detail);
+    assert.ok(nack, 'the RTDS response was NACKed');
+    assert.ok(control.requests.indexOf(cds) > control.requests.indexOf(nack), 'CDS after the NACK');
+    assert.equal(await s.stat('runtime.update_rejected'), 1);
+    assert.equal((await s.stat('runtime.init_fetch_timeout')) ?? 0, 0);
+    await until(async () => (await s.stat('cluster_manager.cds.update_success')) === 1);
+  } finally {
+    await s.stop();
+    control.stop();
+  }
+});
