@@ -233,7 +233,8 @@ class Checker {
     }
     if (c.type() == Cluster::EDS) {
       if (!c.eds_cluster_config().has_eds_config()) {
-        errors_.add(path + ".eds_cluster_config.eds_config", "an EDS cluster needs eds_config (path_config_source, ads or api_config_source)");
+        errors_.add(path + ".eds_cluster_config.eds_config",
+                    "an EDS cluster needs eds_config (path_config_source, ads or api_config_source)");
       } else {
         configSource(c.eds_cluster_config().eds_config(), path + ".eds_cluster_config.eds_config", true);
       }

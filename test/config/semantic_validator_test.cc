@@ -265,7 +265,7 @@ TEST(Semantics, AdsConfigMustNameAStaticClusterOfTheBootstrap) {
                                 "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
                                 "envoy_grpc: { cluster_name: nope } } ]\n")),
             "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: 'nope' is not a cluster of "
-            "static_resources (a gRPC xDS cluster must be static)");
+            "static_resources (a gRPC service's cluster must be static)");
   EXPECT_TRUE(semantics(std::string(kAdsCluster) +
                         "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
                         "envoy_grpc: { cluster_name: xds } } ]\n  cds_config: { ads: {}, initial_fetch_timeout: 1s }\n")
@@ -332,7 +332,7 @@ TEST(Semantics, Http2OptionsOnlyOnTheAdsCluster) {
       "} } } } ] } ] }\n";
   EXPECT_EQ(onlyError(semantics(yaml)),
             "static_resources.clusters[0].http2_protocol_options: is accepted only on a cluster a grpc_service names "
-            "(ads_config or an api_config_source: sluice's data plane speaks HTTP/1.1 only)");
+            "(ads_config, an api_config_source or an http_grpc access log: sluice's data plane speaks HTTP/1.1 only)");
 }
 
 TEST(Semantics, ApiConfigSourceNamesAStaticClusterWhichMaySpeakHttp2) {
@@ -348,12 +348,12 @@ TEST(Semantics, ApiConfigSourceNamesAStaticClusterWhichMaySpeakHttp2) {
                             "grpc_services: [ { envoy_grpc: { cluster_name: nope } } ] }\n")
                 .toString()
                 .find("dynamic_resources.lds_config.api_config_source.grpc_services[0].envoy_grpc.cluster_name: "
-                      "'nope' is not a cluster of static_resources (a gRPC xDS cluster must be static)"),
+                      "'nope' is not a cluster of static_resources (a gRPC service's cluster must be static)"),
             std::string::npos);
   // Without a grpc_service naming it, the HTTP/2 options are refused.
   EXPECT_EQ(onlyError(semantics(xds)),
             "static_resources.clusters[0].http2_protocol_options: is accepted only on a cluster a grpc_service names "
-            "(ads_config or an api_config_source: sluice's data plane speaks HTTP/1.1 only)");
+            "(ads_config, an api_config_source or an http_grpc access log: sluice's data plane speaks HTTP/1.1 only)");
 }
 
 }  // namespace

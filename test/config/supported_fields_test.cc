@@ -127,7 +127,7 @@ TEST(SupportedFields, RejectsAnExtensionOutsideTheFieldsThatAllowIt) {
             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log[0].typed_config: "
             "typed config 'envoy.extensions.filters.http.router.v3.Router' (envoy.filters.http.router) is not "
             "supported by sluice here (supported: envoy.access_loggers.file, envoy.access_loggers.stdout, "
-            "envoy.access_loggers.stderr)");
+            "envoy.access_loggers.stderr, envoy.access_loggers.http_grpc)");
 }
 
 TEST(SupportedFields, RejectsAStringValueSluiceDoesNotImplement) {
