@@ -8,6 +8,7 @@
 #include <asio/post.hpp>
 #include <random>
 
+#include "config/backoff.h"
 #include "config/input_limits.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
 
@@ -93,12 +94,7 @@ void GrpcAdsTransportOf<Request, Response>::run() {
     const std::string& target = options_.targets[next_target];
     next_target = (next_target + 1) % options_.targets.size();  // the next attempt tries the next endpoint
     if (runStream(target)) failures = 0;
-    // Jittered: uniform in [c/2, c), c = min(max, base * 2^failures).
-    const auto ceiling = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count()
-                                                                             << std::min<uint32_t>(failures, 16));
-    ++failures;
-    const auto delay = std::chrono::milliseconds(
-        std::uniform_int_distribution<int64_t>(ceiling / 2, std::max<int64_t>(ceiling / 2, ceiling - 1))(random));
+    const auto delay = config::jitteredBackoff(options_.backoff_base, options_.backoff_max, failures++, random);
     if (!waitFor(delay)) return;
   }
 }
