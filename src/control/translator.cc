@@ -40,14 +40,16 @@ envoy::config::cluster::v3::Cluster zoneCluster(const std::string& name) {
 
 // `locality_weight` 0: none (edge nodes; one locality per cluster, so it
 // would change nothing); gRPC clients need one on every locality.
+// `degraded`: a degraded instance is sent with health_status DEGRADED (sluice
+// and Envoy use it only when the healthy ones do not suffice); otherwise, as
+// for gRPC clients, it is sent as healthy.
 envoy::config::endpoint::v3::ClusterLoadAssignment zoneAssignment(const Service& service, const std::string& zone,
-                                                                  uint32_t locality_weight = 0) {
+                                                                  uint32_t locality_weight = 0, bool degraded = true) {
   envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
   assignment.set_cluster_name(zoneClusterName(service.name, zone));
   envoy::config::endpoint::v3::LocalityLbEndpoints* locality = nullptr;
   for (const auto& instance : service.instances) {
-    // Only instances that may take traffic are sent: sluice does not take
-    // an endpoint's health_status yet.
+    // Only instances that may take traffic are sent.
     if (instance.zone != zone || instance.health == Health::Unhealthy || instance.health == Health::Draining) continue;
     if (locality == nullptr) {
       locality = assignment.add_endpoints();
@@ -59,6 +61,9 @@ envoy::config::endpoint::v3::ClusterLoadAssignment zoneAssignment(const Service&
     address->set_address(instance.address);
     address->set_port_value(instance.port);
     if (instance.weight != 1) endpoint->mutable_load_balancing_weight()->set_value(instance.weight);
+    if (degraded && instance.health == Health::Degraded) {
+      endpoint->set_health_status(envoy::config::core::v3::DEGRADED);
+    }
   }
   return assignment;
 }
@@ -255,7 +260,7 @@ std::shared_ptr<const Snapshot> translateForGrpcClients(const Registry& registry
     if (service.protocol != Protocol::Grpc) continue;  // a gRPC client calls gRPC services only
     for (const auto& zone : registry.zones) {
       add(*snapshot, XdsType::Cluster, zoneCluster(zoneClusterName(service.name, zone)), checkGrpcClientResource);
-      add(*snapshot, XdsType::Endpoint, zoneAssignment(service, zone, 1), checkGrpcClientResource);
+      add(*snapshot, XdsType::Endpoint, zoneAssignment(service, zone, 1, false), checkGrpcClientResource);
     }
     add(*snapshot, XdsType::Listener, grpcListener(service), checkGrpcClientResource);
     add(*snapshot, XdsType::Route, grpcRoutes(registry, service), checkGrpcClientResource);

@@ -80,6 +80,15 @@ TEST(Translator, AssignmentCarriesTheZoneAsLocalityAndLeavesOutUnhealthyInstance
   EXPECT_EQ(empty.endpoints_size(), 0);
 }
 
+TEST(Translator, ADegradedInstanceIsSentDegradedToAnEdgeNodeAndAsHealthyToAGrpcClient) {
+  const std::string degraded = "{ address: 10.0.0.3, port: 81, zone: z1, health: degraded }";
+  const auto edge = translate(*registryOf(twoZones(degraded)), "edge");
+  const auto cla = unpack<envoy::config::endpoint::v3::ClusterLoadAssignment>(*edge, XdsType::Endpoint, "echo.z1");
+  ASSERT_EQ(cla.endpoints(0).lb_endpoints_size(), 2);
+  EXPECT_EQ(cla.endpoints(0).lb_endpoints(0).health_status(), envoy::config::core::v3::UNKNOWN);
+  EXPECT_EQ(cla.endpoints(0).lb_endpoints(1).health_status(), envoy::config::core::v3::DEGRADED);
+}
+
 TEST(Translator, GatewayListenerTakesRoutesByRdsOverAds) {
   const auto snapshot = translate(*registryOf(twoZones()), "edge");
   const auto listener = unpack<envoy::config::listener::v3::Listener>(*snapshot, XdsType::Listener, "edge");
