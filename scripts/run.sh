@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The demo, from a fresh Debian 12 machine: installs what is missing, builds
-# sluice, starts three small backends and sluice on examples/quickstart.yaml
-# (listener :10000, admin :9901), and sends it traffic. On a terminal it then
-# keeps serving until Ctrl-C; otherwise it stops after the traffic.
+# sluice and sluice-control.
+# 1. Three small backends and sluice on examples/quickstart.yaml (listener
+#    :10000, admin :9901), with traffic.
+# 2. sluice-control on the file registry examples/control/registry.yaml (two
+#    zones, ADS :18000, REST :18001) and sluice configured wholly by it over
+#    ADS (examples/control/edge.yaml, admin :9902): traffic through the pushed
+#    gateway, the proxies' sync status, then a zone drained by a registry edit.
+# On a terminal it then keeps serving until Ctrl-C; otherwise it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-scripts/build.sh release sluice
+scripts/build.sh release sluice sluice-control
 sluice=build/release/src/sluice
 config=examples/quickstart.yaml
 
@@ -53,8 +58,59 @@ echo "== admin: Envoy-named stats of the traffic above (/stats, also /stats/prom
 curl -sG http://127.0.0.1:9901/stats --data usedonly \
   --data-urlencode 'filter=^(cluster\.[a-z_]+\.upstream_rq_total|http\.[a-z_]+\.downstream_rq_2xx)$'
 
+
+echo
+echo "== part 2: sluice configured by sluice-control over ADS"
+kill "${pids[1]}" 2>/dev/null || true
+wait "${pids[1]}" 2>/dev/null || true
+control=build/release/src/sluice-control
+registry=$(mktemp -d)/registry.yaml
+cp examples/control/registry.yaml "$registry"
+$control validate --registry "file:$registry"
+node examples/demo_backends.mjs 8081 8082 &
+pids+=($!)
+clog=$(mktemp)
+$control serve --registry "file:$registry" --xds-listen 127.0.0.1:18000 --http-listen 127.0.0.1:18001 \
+  >"$clog" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  grep -q "http listening" "$clog" && break
+  sleep 0.1
+done
+cat "$clog"
+elog=$(mktemp)
+$sluice -c examples/control/edge.yaml --concurrency 2 2>"$elog" &
+edge=$!
+pids+=($edge)
+# Until the control plane's listener is served (the gateway on :10000).
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null http://127.0.0.1:10000/ && break
+  kill -0 "$edge" 2>/dev/null || { cat "$elog"; exit 1; }
+  sleep 0.1
+done
+echo
+echo "== the gateway 'edge' pushed by sluice-control: both zones serve echo"
+for _ in 1 2 3 4; do curl -s http://127.0.0.1:10000/; done
+echo
+echo "== sync status of every proxy (GET /v1/nodes)"
+curl -s http://127.0.0.1:18001/v1/nodes
+echo
+echo
+echo "== drain zone us-east-1b (zone_weights us-east-1b: 0; a rename, as the file source expects)"
+sed 's/us-east-1b: 100/us-east-1b: 0/' "$registry" >"$registry.new" && mv "$registry.new" "$registry"
+for _ in $(seq 1 100); do
+  curl -s http://127.0.0.1:9902/runtime | grep -Eq '"final_value": *"0"' && break
+  sleep 0.1
+done
+for _ in 1 2 3 4; do curl -s http://127.0.0.1:10000/; done
+echo
+echo "== zones (GET /v1/zones)"
+curl -s http://127.0.0.1:18001/v1/zones
+echo
+
 if [ -t 0 ]; then
   echo
-  echo "sluice is serving on 127.0.0.1:10000 (admin on 127.0.0.1:9901). Ctrl-C to stop."
-  wait "${pids[1]}"
+  echo "sluice is serving on 127.0.0.1:10000 as sluice-control's edge (admin 127.0.0.1:9902," \
+    "sluice-control REST 127.0.0.1:18001). Ctrl-C to stop."
+  wait "$edge"
 fi
