@@ -104,10 +104,8 @@ void emitAccessLogs(const AccessLogs& logs, const LogContext& line, const Filter
     if (log->grpc) {
       // One message per worker thread, its storage reused entry after entry.
       thread_local envoy::data::accesslog::v3::HTTPAccessLogEntry entry;
-      thread_local std::string bytes;
       buildHttpEntry(line, *log->grpc, entry);
-      entry.SerializeToString(&bytes);
-      GrpcLogClient::appendFrame(bytes, *buffer);
+      GrpcLogClient::appendFrame(entry, *buffer);
     } else {
       log->formatter->format(line, *buffer);
     }

@@ -39,12 +39,13 @@ GrpcLogClient::~GrpcLogClient() {
   if (!pending_.empty()) dropped_.inc(pending_.size());
 }
 
-void GrpcLogClient::appendFrame(std::string_view serialized, std::string& out) {
-  const auto n = static_cast<uint32_t>(serialized.size());
-  const char length[4] = {static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
-                          static_cast<char>((n >> 16) & 0xff), static_cast<char>((n >> 24) & 0xff)};
-  out.append(length, 4);
-  out.append(serialized);
+void GrpcLogClient::appendFrame(const google::protobuf::MessageLite& entry, std::string& out) {
+  // The length goes in front once the entry is serialized in place (no copy).
+  const size_t at = out.size();
+  out.append(4, '\0');
+  entry.AppendToString(&out);
+  const auto n = static_cast<uint32_t>(out.size() - at - 4);
+  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<char>((n >> (8 * i)) & 0xff);
 }
 
 void GrpcLogClient::enqueue(std::string_view frames) {

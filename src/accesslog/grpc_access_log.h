@@ -75,8 +75,9 @@ class GrpcLogClient {
   // then a serialized HTTPAccessLogEntry.
   void enqueue(std::string_view frames);
 
-  // Appends `entry`'s frame to `out` (workers).
-  static void appendFrame(std::string_view serialized, std::string& out);
+  // Appends `entry`'s frame (4-byte little-endian length, then the entry
+  // serialized) to `out` (workers).
+  static void appendFrame(const google::protobuf::MessageLite& entry, std::string& out);
 
  private:
   void run();

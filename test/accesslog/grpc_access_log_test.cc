@@ -21,14 +21,14 @@ TEST(GrpcAccessLog, FramesRoundTripAndTheBoundDropsAndCounts) {
     GrpcLogClient client(std::move(options), store);
     envoy::data::accesslog::v3::HTTPAccessLogEntry entry;
     entry.mutable_request()->set_path(std::string(1000, 'p'));
-    std::string bytes;
-    entry.SerializeToString(&bytes);
+    const size_t size = entry.ByteSizeLong();
     std::string frames;
     const size_t per_batch = 1000;
-    for (size_t i = 0; i < per_batch; ++i) GrpcLogClient::appendFrame(bytes, frames);
+    for (size_t i = 0; i < per_batch; ++i) GrpcLogClient::appendFrame(entry, frames);
+    ASSERT_EQ(frames.size(), per_batch * (4 + size));
     // 5 batches of about 1 MB: the last one passes the 4 MiB bound.
     for (int b = 0; b < 5; ++b) client.enqueue(frames);
-    const size_t fit = GrpcLogClient::kMaxPendingBytes / bytes.size();
+    const size_t fit = GrpcLogClient::kMaxPendingBytes / size;
     EXPECT_EQ(store.counter("access_logs.grpc_access_log.logs_dropped").value(), 5 * per_batch - fit);
     // A torn frame (shorter than its length says) is ignored, not read past.
     client.enqueue(std::string_view(frames).substr(0, 10));

@@ -1,7 +1,9 @@
 // envoy.access_loggers.http_grpc against the real binary: a scripted
 // AccessLogService (lib/als_server.mjs) receives the entries; they are
-// checked field by field. The service dying costs log entries (counted),
-// never a request; it comes back and the entries flow again on a new stream.
+// checked field by field (a flush every 20 ms below the default 16 KiB:
+// buffer_flush_interval sends them; buffer_size_bytes has its own test). The
+// service dying costs log entries (counted), never a request; it comes back
+// and the entries flow again on a new stream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -143,6 +145,19 @@ test('the service dies: requests are unaffected, entries dropped and counted; it
   });
   assert.equal(als.streams[0].messages[0].identifier.log_name, 'edge-log');
   assert.equal(als.streams[0].messages[0].identifier.node.id, 'edge-7');
+});
+
+test('buffer_size_bytes sends as soon as that many bytes wait; buffer_flush_interval alone would wait an hour', { timeout: 20_000 }, async () => {
+  const service = new AlsServer();
+  await service.start();
+  const s = await startSluice(bootstrap(service.port, alsLog({ buffer_flush_interval: '3600s', buffer_size_bytes: 1 })));
+  try {
+    assert.equal((await request({ port: s.port('ingress'), path: '/by-size' })).status, 200);
+    await service.until(() => service.entries.some((e) => e.request.path === '/by-size'));
+  } finally {
+    await s.stop();
+    service.stop();
+  }
 });
 
 function validate(config) {

@@ -10,29 +10,16 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { request } from './lib/http.mjs';
+import { modeBackend } from './lib/backend.mjs';
 
 const servers = [];
 after(async () => {
   for (const s of servers) s.closeAllConnections?.(), s.close();
 });
 
-// A backend answering by `b.mode`: 'ok' (200), a status number, 'reset'
-// (closes the connection without an answer) or 'hang' (never answers).
 async function backend(name, mode = 'ok') {
-  const b = { name, mode, answered: {} };
-  const server = http.createServer((req, res) => {
-    const m = b.mode;
-    b.answered[m] = (b.answered[m] ?? 0) + 1;
-    if (m === 'hang') return;
-    if (m === 'reset') return req.socket.destroy();
-    const status = m === 'ok' ? 200 : Number(m);
-    res.writeHead(status, { 'x-backend': name, 'content-length': 2 });
-    res.end('ok');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  servers.push(server);
-  b.port = server.address().port;
+  const b = await modeBackend(name, mode);
+  servers.push(b.server);
   return b;
 }
 

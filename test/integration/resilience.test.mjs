@@ -6,28 +6,19 @@
 // every host (panic), and the retries still find the healthy one.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { once } from 'node:events';
 import { startSluice, httpListener, staticCluster, routes } from './lib/sluice.mjs';
 import { request } from './lib/http.mjs';
 import { startLoad } from './lib/load.mjs';
+import { modeBackend } from './lib/backend.mjs';
 
 const servers = [];
 after(() => {
   for (const s of servers) s.closeAllConnections?.(), s.close();
 });
 
-// Answers 200 with x-backend: name, or b.status when set.
 async function backend(name) {
-  const b = { name, status: 200 };
-  const server = http.createServer((req, res) => {
-    res.writeHead(b.status, { 'x-backend': name, 'content-length': 2 });
-    res.end('ok');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  servers.push(server);
-  b.port = server.address().port;
+  const b = await modeBackend(name);
+  servers.push(b.server);
   return b;
 }
 
@@ -69,8 +60,8 @@ test('one zone failing under load: retries and outlier ejection keep the error r
     const load = startLoad(() => request({ port: s.port('ingress'), path: '/' }));
     await until(() => load.count('c') > 20 && load.count('d') > 20, 'traffic on every host');
     // Zone 2 (c and d) fails.
-    c.status = 503;
-    d.status = 503;
+    c.mode = 503;
+    d.mode = 503;
     await until(async () => (await stat('outlier_detection.ejections_enforced_consecutive_5xx')) >= 2, 'c and d ejected');
     const served = { a: load.count('a'), b: load.count('b') };
     await until(() => load.count('a') > served.a + 100 && load.count('b') > served.b + 100, 'traffic after the ejections');
@@ -80,7 +71,7 @@ test('one zone failing under load: retries and outlier ejection keep the error r
     assert.equal(await stat('lb_healthy_panic'), 0, 'half the hosts healthy: not below the 50% threshold');
     const cBefore = load.count('c');
     // A third host fails: 1 of 4 healthy (25% < 50%): panic, every host takes traffic again.
-    a.status = 503;
+    a.mode = 503;
     await until(async () => (await stat('outlier_detection.ejections_enforced_consecutive_5xx')) >= 3, 'a ejected');
     await until(async () => (await stat('lb_healthy_panic')) > 50, 'panic routing');
     const seen = await load.stop();

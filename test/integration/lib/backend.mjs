@@ -126,3 +126,25 @@ export function report(body) {
   };
   return r;
 }
+
+// A backend whose behaviour the test switches at any time through `b.mode`:
+// 'ok' (200), a status number, 'reset' (closes the connection without an
+// answer) or 'hang' (never answers). Each answer carries x-backend: name;
+// `b.answered[mode]` counts them. `b.server` is the server (to close).
+export async function modeBackend(name, mode = 'ok') {
+  const b = { name, mode, answered: {} };
+  const server = http.createServer((req, res) => {
+    const m = b.mode;
+    b.answered[m] = (b.answered[m] ?? 0) + 1;
+    if (m === 'hang') return;
+    if (m === 'reset') return req.socket.destroy();
+    const status = m === 'ok' ? 200 : Number(m);
+    res.writeHead(status, { 'x-backend': name, 'content-length': 2 });
+    res.end('ok');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  b.server = server;
+  b.port = server.address().port;
+  return b;
+}
