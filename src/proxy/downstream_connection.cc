@@ -415,7 +415,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
     case router::Route::Kind::kForward:
       break;
   }
-  co_return co_await forward(*route, framing.framing, random);
+  co_return co_await forward(*route, framing.framing);
 }
 
 }  // namespace sluice::proxy

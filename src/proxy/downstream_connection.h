@@ -123,8 +123,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   asio::awaitable<bool> sendStreamTimeoutReply(const router::Route* route);
 
   // --- forward.cc: the router filter, one step per function ---
-  asio::awaitable<bool> forward(const router::Route& route, const http::http1::Framing& request_framing,
-                                uint64_t random);
+  asio::awaitable<bool> forward(const router::Route& route, const http::http1::Framing& request_framing);
   // What forward() keeps of the request once it is rewritten for the upstream.
   struct PreparedRequest {
     std::string method;    // the response's framing depends on it

@@ -90,13 +90,13 @@ void DownstreamConnection::onAwaitingHead() {
   }
 }
 
-asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, const Framing& request_framing,
-                                                    uint64_t random) {
+asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, const Framing& request_framing) {
   const auto& hcm = listener_->hcm;
   const auto& action = *route.forward();
 
   // The cluster.
-  const std::string_view cluster_name = action.chooseCluster(stream_.request.headers, worker_.runtime(), random);
+  const std::string_view cluster_name =
+      action.chooseClusterSpread(stream_.request.headers, worker_.runtime(), worker_.spread());
   std::shared_ptr<ClusterState> cluster = cluster_name.empty() ? nullptr : worker_.cluster(cluster_name);
   if (!cluster) {
     hcm.stats->no_cluster.inc();

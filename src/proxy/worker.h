@@ -86,6 +86,14 @@ class Worker {
   const runtime::Snapshot& runtime() const { return *runtime_; }
   std::shared_ptr<ClusterState> cluster(std::string_view name);
   uint64_t random() { return rng_(); }
+  // The next point of this worker's Weyl sequence (n times 2^64 over the
+  // golden ratio, from a random start): each new point falls in the largest
+  // gap the earlier ones left, so any run of points covers [0, 2^64) evenly.
+  // Weighted clusters pick with it (RouteAction::chooseClusterSpread).
+  uint64_t spread() {
+    spread_ += 0x9E3779B97F4A7C15ULL;
+    return spread_;
+  }
   bool draining() const { return draining_; }
   bool drainClosing() const { return drain_close_; }
   // True once the event loop has ended for good (see stopped_).
@@ -138,6 +146,7 @@ class Worker {
   std::unordered_map<std::string, ActiveListener> listeners_;
   std::unordered_map<DownstreamConnection*, std::weak_ptr<DownstreamConnection>> connections_;
   std::mt19937_64 rng_;
+  uint64_t spread_ = rng_();
   bool draining_ = false;
   bool drain_close_ = false;
   std::function<void()> drained_;

@@ -221,6 +221,26 @@ std::optional<RouteAction> RouteAction::build(const envoy::config::route::v3::Ro
   return out;
 }
 
+// 64 x 64 -> 128 bits: where a point of [0, 2^64) falls in [0, total).
+__extension__ using Wide = unsigned __int128;
+
+template <typename Draw>
+std::string_view RouteAction::pickWeighted(const runtime::Snapshot& runtime, Draw draw) const {
+  auto weight = [&runtime](const WeightedClusterEntry& entry) -> uint64_t {
+    return entry.runtime_key.empty() ? entry.weight : runtime.getInteger(entry.runtime_key, entry.weight);
+  };
+  uint64_t total = 0;
+  for (const auto& entry : weighted_) total += weight(entry);
+  if (total == 0) return {};
+  const uint64_t selected = draw(total);
+  uint64_t end = 0;
+  for (const auto& entry : weighted_) {
+    end += weight(entry);
+    if (selected < end) return entry.name;
+  }
+  return {};  // unreachable: the snapshot is immutable, so both sums agree
+}
+
 std::string_view RouteAction::chooseCluster(const http::HeaderMap& headers, const runtime::Snapshot& runtime,
                                             uint64_t random) const {
   switch (cluster_kind_) {
@@ -231,19 +251,14 @@ std::string_view RouteAction::chooseCluster(const http::HeaderMap& headers, cons
     case ClusterKind::kWeighted:
       break;
   }
-  auto weight = [&runtime](const WeightedClusterEntry& entry) -> uint64_t {
-    return entry.runtime_key.empty() ? entry.weight : runtime.getInteger(entry.runtime_key, entry.weight);
-  };
-  uint64_t total = 0;
-  for (const auto& entry : weighted_) total += weight(entry);
-  if (total == 0) return {};
-  const uint64_t selected = random % total;
-  uint64_t end = 0;
-  for (const auto& entry : weighted_) {
-    end += weight(entry);
-    if (selected < end) return entry.name;
-  }
-  return {};  // unreachable: the snapshot is immutable, so both sums agree
+  return pickWeighted(runtime, [random](uint64_t total) { return random % total; });
+}
+
+std::string_view RouteAction::chooseClusterSpread(const http::HeaderMap& headers, const runtime::Snapshot& runtime,
+                                                  uint64_t spread) const {
+  if (cluster_kind_ != ClusterKind::kWeighted) return chooseCluster(headers, runtime, spread);
+  return pickWeighted(
+      runtime, [spread](uint64_t total) { return static_cast<uint64_t>((static_cast<Wide>(spread) * total) >> 64); });
 }
 
 std::optional<std::string_view> RouteAction::hostRewrite() const {

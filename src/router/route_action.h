@@ -65,6 +65,14 @@ class RouteAction {
   // weights are 0); answer clusterNotFoundResponseCode() (Envoy's NC flag).
   std::string_view chooseCluster(const http::HeaderMap& headers, const runtime::Snapshot& runtime,
                                  uint64_t random) const;
+  // The same for live traffic, kWeighted picked by where `spread` (a point
+  // of the worker's low-discrepancy sequence, Worker::spread()) falls in
+  // [0, 2^64) scaled to the total: consecutive requests cover the weights
+  // evenly, so a 1% weight change moves 1% of the next hundred requests,
+  // not 1% give or take the noise of independent draws (zone drains,
+  // docs/ARCHITECTURE.md).
+  std::string_view chooseClusterSpread(const http::HeaderMap& headers, const runtime::Snapshot& runtime,
+                                       uint64_t spread) const;
   ClusterKind clusterKind() const { return cluster_kind_; }
   const std::vector<WeightedClusterEntry>& weightedClusters() const { return weighted_; }
   uint32_t clusterNotFoundResponseCode() const { return cluster_not_found_code_; }
@@ -97,6 +105,9 @@ class RouteAction {
   ClusterKind cluster_kind_ = ClusterKind::kCluster;
   std::string cluster_;  // kCluster: name; kHeader: lowercase header name
   std::vector<WeightedClusterEntry> weighted_;
+  // kWeighted: the entry that `draw(total)` (a value below total) falls in.
+  template <typename Draw>
+  std::string_view pickWeighted(const runtime::Snapshot& runtime, Draw draw) const;
   uint32_t cluster_not_found_code_ = 503;
   std::optional<PathRewrite> path_rewrite_;
   std::optional<std::string> host_rewrite_;
