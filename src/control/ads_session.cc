@@ -74,6 +74,7 @@ void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest
     } else {
       ++counters_.acks;
       s.acked_version = s.sent_version;
+      s.acked_resources = s.sent_resources;
       s.nack_error.clear();
       s.nacked_version.clear();
     }
@@ -207,6 +208,20 @@ AdsSession::TypeStatus AdsSession::status(XdsType type) const {
   } else {
     out.state = SyncState::Synced;
   }
+  return out;
+}
+
+std::map<std::string, std::string> AdsSession::ackedVersions(XdsType type) const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, resource] : state(type).acked_resources) out[name] = resource->version;
+  return out;
+}
+
+XdsSession::Resources AdsSession::desiredResources(XdsType type) const {
+  const TypeState& s = state(type);
+  Resources out;
+  if (!snapshot_ || !s.subscribed) return out;
+  for (auto& resource : build(type, s).resources) out[resource->name] = std::move(resource);
   return out;
 }
 

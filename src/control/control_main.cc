@@ -12,6 +12,7 @@
 #include "common/process_signals.h"
 #include "control/ads_server.h"
 #include "control/control_plane.h"
+#include "control/drift.h"
 #include "control/load_reports.h"
 #include "control/options.h"
 #include "control/registry_api.h"
@@ -32,7 +33,7 @@ int runValidate(const CliOptions& options) {
     // The same read as serve's first one, then nothing more.
     asio::io_context io;
     std::string error;
-    auto source = makeRegistrySource(io, options.registry, error);
+    auto source = makeRegistrySource(io, options.registry, error, {options.etcd_timeout, ""});
     std::shared_ptr<const Registry> first;
     if (!source || !source->start([](std::shared_ptr<const Registry>) {}, [](const std::string&) {}, first, error)) {
       std::cerr << options.registry << ":\n" << error << "\n";
@@ -62,7 +63,7 @@ int runValidate(const CliOptions& options) {
 int serve(const CliOptions& options) {
   asio::io_context io;
   std::string error;
-  auto source = makeRegistrySource(io, options.registry, error);
+  auto source = makeRegistrySource(io, options.registry, error, {options.etcd_timeout, options.test_drop_watch_key});
   if (!source) {
     std::cerr << "sluice-control: " << error << "\n";
     return 1;
@@ -86,7 +87,11 @@ int serve(const CliOptions& options) {
 
   stats::Store store(0);
   admin::AdminServer http(io, store);
-  addStatusHandlers(http, control_plane, source.get(), &loads);
+  DriftDetector drift(io, control_plane, options.drift_threshold);
+  drift.start();
+  WatchChecker watch_check(io, *source, options.watch_check_interval);
+  watch_check.start();
+  addStatusHandlers(http, control_plane, source.get(), &loads, &drift, &watch_check);
   addRegistryApi(http, control_plane, *source);
   std::string host;
   uint16_t port = 0;

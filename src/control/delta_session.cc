@@ -77,7 +77,8 @@ void DeltaAdsSession::onRequest(const DeltaDiscoveryRequest& request) {
     }
   }
   if (first) {
-    for (const auto& [name, version] : request.initial_resource_versions()) s.known[name] = Held{version, false};
+    for (const auto& [name, version] : request.initial_resource_versions())
+      s.known[name] = Held{version, false, nullptr};
     s.answer_empty = s.known.empty();
   }
 
@@ -161,7 +162,7 @@ bool DeltaAdsSession::push(XdsType type, bool removals) {
     r->set_name(name);
     r->set_version(resource->version);
     *r->mutable_resource() = resource->any;
-    pending[name] = Held{resource->version, resource->empty_assignment};
+    pending[name] = Held{resource->version, resource->empty_assignment, resource};
   }
   if (removals) {
     for (const auto& [name, held] : s.known) {
@@ -228,6 +229,12 @@ TypeStatus DeltaAdsSession::status(XdsType type) const {
 std::map<std::string, std::string> DeltaAdsSession::clientVersions(XdsType type) const {
   std::map<std::string, std::string> out;
   for (const auto& [name, held] : state(type).known) out[name] = held.version;
+  return out;
+}
+
+XdsSession::Resources DeltaAdsSession::ackedResources(XdsType type) const {
+  Resources out;
+  for (const auto& [name, held] : state(type).known) out[name] = held.resource;
   return out;
 }
 

@@ -9,6 +9,7 @@ namespace sluice::control {
 std::string controlUsage() {
   return "usage: sluice-control serve --registry REGISTRY --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
          "                            [--debounce 100ms] [--debounce-max 10s] [--load-reporting-interval 10s]\n"
+         "                            [--drift-threshold 10s] [--watch-check-interval 30s] [--etcd-timeout 2s]\n"
          "                            [-l LEVEL]\n"
          "       sluice-control validate --registry REGISTRY\n"
          "       sluice-control --help | --version\n"
@@ -26,6 +27,16 @@ std::string controlUsage() {
          "  --debounce-max DURATION  but at most this long after the first (default 10s)\n"
          "  --load-reporting-interval DURATION\n"
          "                           how often LRS clients are asked to report (default 10s; at least 1ms)\n"
+         "  --drift-threshold DURATION\n"
+         "                           a proxy serving other endpoints than its snapshot's this long is\n"
+         "                           reported behind (default 10s; at least 1ms)\n"
+         "  --watch-check-interval DURATION\n"
+         "                           how often the store is read whole and compared with what the watch\n"
+         "                           delivered (default 30s; 0: never)\n"
+         "  --etcd-timeout DURATION  an etcd call's timeout, and of the probe of the watched member: a member\n"
+         "                           that does not answer it is left (default 2s; at least 1ms)\n"
+         "  --test-drop-watch-key KEY\n"
+         "                           test hook: drop etcd watch events for KEY (a watch missing a change)\n"
          "  -l, --log-level LEVEL    trace, debug, info, warning, error, critical, off (default info)\n";
 }
 
@@ -101,7 +112,9 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
       return fail(flag.starts_with("-") ? flag + " needs a value" : "unexpected '" + flag + "'");
     const std::string& value = args[++i];
     const bool serve_only = flag == "--xds-listen" || flag == "--http-listen" || flag == "--debounce" ||
-                            flag == "--debounce-max" || flag == "--load-reporting-interval";
+                            flag == "--debounce-max" || flag == "--load-reporting-interval" ||
+                            flag == "--drift-threshold" || flag == "--watch-check-interval" ||
+                            flag == "--test-drop-watch-key";
     if (serve_only && o.command != Command::Serve) return fail(flag + " is a flag of serve, not of validate");
     if (flag == "--registry") {
       o.registry = value;
@@ -120,6 +133,18 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
         return fail(flag + " '" + value + "': expected a positive duration such as 10s or 500ms");
       }
       o.load_reporting_interval = d;
+    } else if (flag == "--drift-threshold" || flag == "--etcd-timeout") {
+      std::chrono::milliseconds d{};
+      if (!parseDuration(value, d) || d.count() == 0) {
+        return fail(flag + " '" + value + "': expected a positive duration such as 10s or 500ms");
+      }
+      (flag == "--drift-threshold" ? o.drift_threshold : o.etcd_timeout) = d;
+    } else if (flag == "--watch-check-interval") {
+      std::chrono::milliseconds d{};
+      if (!parseDuration(value, d)) return fail(flag + " '" + value + "': expected a duration such as 30s or 0");
+      o.watch_check_interval = d;
+    } else if (flag == "--test-drop-watch-key") {
+      o.test_drop_watch_key = value;
     } else if (flag == "-l" || flag == "--log-level") {
       o.log_level = value;
     } else {
