@@ -7,7 +7,7 @@
 #include <asio/detached.hpp>
 
 #include "common/hash.h"
-#include "control/status_api.h"
+#include "control/time_text.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "log/logger.h"
 #include "network/asio_util.h"

@@ -31,6 +31,7 @@ class EtcdRegistrySource final : public RegistrySource {
   asio::awaitable<WriteResult> writeInstance(std::string service, std::string address, uint32_t port,
                                              std::optional<nlohmann::json> fields) override;
   asio::awaitable<WatchCheckResult> checkWatch(std::chrono::milliseconds grace) override;
+  void onDrainsChanged(DrainsListener listener) override { drains_listener_ = std::move(listener); }
 
  private:
   asio::awaitable<bool> readAll(std::string& error);
@@ -54,6 +55,8 @@ class EtcdRegistrySource final : public RegistrySource {
   Accepted accepted_;
   Rejected rejected_;
   std::string delivered_;  // the JSON of the last registry accepted
+  DrainsListener drains_listener_;
+  std::string drains_seen_;  // PREFIX/state/drains as last handed to the listener
   SourceStatus status_;
   SourceOptions options_;
   std::function<void()> abort_watch_;  // ends the open watch (empty when none)

@@ -83,6 +83,11 @@ class RegistrySource {
   // still different and the store unchanged → Mismatch, and that read is
   // applied as an update (the etcd watch is opened again from its revision).
   virtual asio::awaitable<WatchCheckResult> checkWatch(std::chrono::milliseconds grace) = 0;
+  // The store's copy of the zone drains (etcd: the key PREFIX/state/drains)
+  // as the watch sees it change, for replicas that do not write it. The
+  // file store has one writer and never calls it.
+  using DrainsListener = std::function<void(const std::string& value)>;
+  virtual void onDrainsChanged(DrainsListener listener) { (void)listener; }
 };
 
 // A YAML file, re-read when it is replaced by a rename (config::FileWatcher's
