@@ -31,6 +31,7 @@ std::shared_ptr<const Resource> emptyAssignment(const std::string& name) {
 }  // namespace
 
 void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest& request) {
+  ++generation_;
   XdsType type;
   if (!typeFromUrl(request.type_url(), type)) {
     ++counters_.unknown_types;
@@ -89,6 +90,7 @@ void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest
 }
 
 void AdsSession::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
+  ++generation_;
   snapshot_ = std::move(snapshot);
   // Make before break: what this snapshot removes — listeners, clusters, and
   // the last endpoints of an assignment — stays in the responses until the

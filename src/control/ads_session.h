@@ -105,6 +105,9 @@ class XdsSession {
   const envoy::config::core::v3::Node& node() const { return node_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   Clock::time_point connectedSince() const { return connected_since_; }
+  // Bumped by every request and every new snapshot: what the session holds
+  // is unchanged while this is (drift.h skips such a session).
+  uint64_t generation() const { return generation_; }
 
  protected:
   // The fields of a type's status both protocols keep under the same names;
@@ -127,6 +130,7 @@ class XdsSession {
   envoy::config::core::v3::Node node_;
   std::shared_ptr<const Snapshot> snapshot_;
   Clock::time_point connected_since_ = Clock::now();
+  uint64_t generation_ = 0;
 };
 
 class AdsSession final : public XdsSession {

@@ -39,6 +39,7 @@ std::string versionOfMap(const Map& map, VersionOf version_of) {
 }  // namespace
 
 void DeltaAdsSession::onRequest(const DeltaDiscoveryRequest& request) {
+  ++generation_;
   XdsType type;
   if (!typeFromUrl(request.type_url(), type)) {
     ++counters_.unknown_types;
@@ -119,6 +120,7 @@ void DeltaAdsSession::onRequest(const DeltaDiscoveryRequest& request) {
 }
 
 void DeltaAdsSession::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
+  ++generation_;
   snapshot_ = std::move(snapshot);
   pushAll();
 }

@@ -16,6 +16,11 @@ namespace sluice::control {
 
 using nlohmann::json;
 
+namespace {
+// The hash cache's bound between full passes (each entry two short strings).
+constexpr size_t kMaxCachedHashes = 10000;
+}  // namespace
+
 std::string effectiveEndpointsHash(const Resource& resource) {
   envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
   if (!resource.any.UnpackTo(&assignment)) return "";
@@ -54,6 +59,32 @@ void DriftDetector::arm() {
   });
 }
 
+std::vector<ClusterDrift> compareEndpoints(
+    const XdsSession& session, const std::function<std::string(const std::shared_ptr<const Resource>&)>& hash) {
+  const auto acked = session.ackedResources(XdsType::Endpoint);
+  const auto acked_versions = session.ackedVersions(XdsType::Endpoint);
+  std::vector<ClusterDrift> out;
+  for (const auto& [name, resource] : session.desiredResources(XdsType::Endpoint)) {
+    ClusterDrift c;
+    c.name = name;
+    c.current_version = resource->version;
+    c.current_endpoints = hash(resource);
+    if (const auto v = acked_versions.find(name); v != acked_versions.end()) c.acked_version = v->second;
+    if (const auto a = acked.find(name); a != acked.end()) c.acked_endpoints = hash(a->second);
+    // In sync: the same assignment, or one that makes the proxy serve the
+    // same endpoints. A version with no known content (a delta client's
+    // initial versions) counts only when it is the current one.
+    c.behind =
+        c.acked_version != c.current_version && (c.acked_endpoints.empty() || c.acked_endpoints != c.current_endpoints);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string DriftDetector::hashUncached(const std::shared_ptr<const Resource>& resource) {
+  return resource ? effectiveEndpointsHash(*resource) : "";
+}
+
 std::string DriftDetector::hashOf(const std::shared_ptr<const Resource>& resource) {
   if (!resource) return "";
   auto it = hashes_.find(resource->version);
@@ -66,79 +97,77 @@ void DriftDetector::check() {
   const auto now = std::chrono::steady_clock::now();
   std::map<uint64_t, NodeDrift> next;
   hashes_seen_.clear();
+  const auto hash = [this](const std::shared_ptr<const Resource>& r) { return hashOf(r); };
+  bool compared_all = true;
   for (const auto& [id, session] : control_plane_.sessions()) {
     if (!session->hasNode()) continue;
-    const auto acked = session->ackedResources(XdsType::Endpoint);
-    const auto acked_versions = session->ackedVersions(XdsType::Endpoint);
-    const auto desired = session->desiredResources(XdsType::Endpoint);
-    NodeDrift drift;
-    for (const auto& [name, resource] : desired) {
-      ClusterDrift c;
-      c.name = name;
-      c.current_version = resource->version;
-      c.current_endpoints = hashOf(resource);
-      if (const auto v = acked_versions.find(name); v != acked_versions.end()) c.acked_version = v->second;
-      if (const auto a = acked.find(name); a != acked.end()) c.acked_endpoints = hashOf(a->second);
-      // In sync: the same assignment, or one that makes the proxy serve the
-      // same endpoints. A version with no known content (a delta client's
-      // initial versions) counts only when it is the current one.
-      c.behind = c.acked_version != c.current_version &&
-                 (c.acked_endpoints.empty() || c.acked_endpoints != c.current_endpoints);
-      drift.behind = drift.behind || c.behind;
-      drift.clusters.push_back(std::move(c));
-    }
     const auto before = nodes_.find(id);
-    if (drift.behind) {
-      if (before != nodes_.end() && before->second.behind) {
+    NodeDrift drift;
+    if (before != nodes_.end() && before->second.generation == session->generation()) {
+      drift = before->second;  // nothing changed in the session: the same comparison
+      compared_all = false;
+    } else {
+      drift.generation = session->generation();
+      for (const auto& c : compareEndpoints(*session, hash)) {
+        if (c.behind) drift.clusters_behind.push_back(c.name);
+      }
+      const bool was_behind = before != nodes_.end() && !before->second.clusters_behind.empty();
+      if (!drift.clusters_behind.empty() && was_behind) {
         drift.behind_since = before->second.behind_since;
         drift.behind_since_steady = before->second.behind_since_steady;
         drift.reported = before->second.reported;
-      } else {
+      } else if (!drift.clusters_behind.empty()) {
         drift.behind_since = std::chrono::system_clock::now();
         drift.behind_since_steady = now;
+      } else if (before != nodes_.end() && before->second.reported) {
+        SLUICE_LOG(config, info, "drift: node '{}' (stream {}) is in sync again", session->node().id(), id);
       }
-      if (!drift.reported && now - drift.behind_since_steady >= threshold_) {
-        drift.reported = true;
-        ++events_;
-        std::string names;
-        for (const auto& c : drift.clusters) {
-          if (c.behind) names += (names.empty() ? "" : ", ") + c.name;
-        }
-        SLUICE_LOG(
-            config, warn, "drift: node '{}' (stream {}) has served other endpoints than its snapshot's for {} ms: {}",
-            session->node().id(), id,
-            std::chrono::duration_cast<std::chrono::milliseconds>(now - drift.behind_since_steady).count(), names);
-      }
-    } else if (before != nodes_.end() && before->second.reported) {
-      SLUICE_LOG(config, info, "drift: node '{}' (stream {}) is in sync again", session->node().id(), id);
+    }
+    if (!drift.clusters_behind.empty() && !drift.reported && now - drift.behind_since_steady >= threshold_) {
+      drift.reported = true;
+      ++events_;
+      std::string names;
+      for (const auto& name : drift.clusters_behind) names += (names.empty() ? "" : ", ") + name;
+      SLUICE_LOG(config, warn,
+                 "drift: node '{}' (stream {}) has served other endpoints than its snapshot's for {} ms: {}",
+                 session->node().id(), id,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(now - drift.behind_since_steady).count(), names);
     }
     next.emplace(id, std::move(drift));
   }
   nodes_ = std::move(next);
-  hashes_.swap(hashes_seen_);  // only the versions in use stay cached
+  // Only the versions in use stay cached. A pass that skipped sessions has
+  // not seen them all: it keeps everything, up to a bound.
+  if (compared_all) {
+    hashes_.swap(hashes_seen_);
+  } else if (hashes_.size() > kMaxCachedHashes) {
+    hashes_.clear();
+  }
 }
 
 json DriftDetector::json(uint64_t session) const {
-  const auto it = nodes_.find(session);
   nlohmann::json out{{"state", "in_sync"},
                      {"behind_since", ""},
                      {"clusters_behind", nlohmann::json::array()},
                      {"threshold_ms", threshold_.count()}};
-  if (it == nodes_.end()) return out;  // not checked yet
+  const auto it = nodes_.find(session);
+  const auto s = control_plane_.sessions().find(session);
+  if (it == nodes_.end() || s == control_plane_.sessions().end()) return out;  // not checked yet
   const NodeDrift& d = it->second;
+  if (d.reported) {
+    out["state"] = "behind";
+    out["behind_since"] = timeText(d.behind_since);
+    out["clusters_behind"] = d.clusters_behind;
+  }
+  // The details, compared again (as of now: they may be ahead of the last pass).
   nlohmann::json clusters = nlohmann::json::array();
-  for (const auto& c : d.clusters) {
+  for (const auto& c : compareEndpoints(*s->second, hashUncached)) {
     clusters.push_back({{"name", c.name},
                         {"acked_version", c.acked_version},
                         {"acked_endpoints_hash", c.acked_endpoints},
                         {"current_version", c.current_version},
                         {"current_endpoints_hash", c.current_endpoints},
                         {"in_sync", !c.behind}});
-    if (d.reported && c.behind) out["clusters_behind"].push_back(c.name);
-  }
-  if (d.reported) {
-    out["state"] = "behind";
-    out["behind_since"] = timeText(d.behind_since);
   }
   out["clusters"] = std::move(clusters);
   return out;

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -45,19 +46,25 @@ struct ClusterDrift {
 };
 
 struct NodeDrift {
-  bool behind = false;    // some cluster differs now (not yet reported before the threshold)
-  bool reported = false;  // behind for longer than the threshold
+  uint64_t generation = 0;                   // the session's generation() when compared
+  std::vector<std::string> clusters_behind;  // differing now (reported only past the threshold)
+  bool reported = false;                     // behind for longer than the threshold
   std::chrono::system_clock::time_point behind_since;
   std::chrono::steady_clock::time_point behind_since_steady;
-  std::vector<ClusterDrift> clusters;  // every EDS cluster of the proxy
 };
+
+// Every EDS cluster of `session`: what it ACKed against what it should have.
+// `hash` gives a resource's effectiveEndpointsHash (cached by the caller).
+std::vector<ClusterDrift> compareEndpoints(
+    const XdsSession& session, const std::function<std::string(const std::shared_ptr<const Resource>&)>& hash);
 
 class DriftDetector {
  public:
   DriftDetector(asio::io_context& io, ControlPlane& control_plane, std::chrono::milliseconds threshold);
   // Checks every threshold/4 (at least every second, at most every 50 ms).
   void start();
-  // One pass over every session.
+  // One pass over every session; one whose generation() has not moved since
+  // the last pass keeps its result (only the threshold is looked at again).
   void check();
 
   // The session's drift as /v1/nodes shows it: {state: in_sync|behind,
@@ -70,6 +77,7 @@ class DriftDetector {
  private:
   void arm();
   std::string hashOf(const std::shared_ptr<const Resource>& resource);
+  static std::string hashUncached(const std::shared_ptr<const Resource>& resource);
 
   ControlPlane& control_plane_;
   std::chrono::milliseconds threshold_;
