@@ -109,6 +109,7 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     return result;
   };
   if (args.empty()) return fail("a command is required (serve or validate)");
+  bool etcd_timeout_given = false;
   size_t i = 0;
   if (args[0] == "--help" || args[0] == "-h") {
     o.command = Command::Help;
@@ -208,6 +209,7 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
         return fail(flag + " '" + value + "': expected a positive duration such as 10s or 500ms");
       }
       (flag == "--drift-threshold" ? o.drift_threshold : o.etcd_timeout) = d;
+      etcd_timeout_given = etcd_timeout_given || flag == "--etcd-timeout";
     } else if (flag == "--watch-check-interval") {
       std::chrono::milliseconds d{};
       if (!parseDuration(value, d)) return fail(flag + " '" + value + "': expected a duration such as 30s or 0");
@@ -247,6 +249,9 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     return result;
   }
   if (o.registry.empty()) return fail("--registry is required");
+  const bool etcd = o.registry.starts_with("etcd://");
+  if (!etcd && !o.test_drop_watch_key.empty()) return fail("--test-drop-watch-key needs an etcd:// registry");
+  if (!etcd && etcd_timeout_given) return fail("--etcd-timeout needs an etcd:// registry");
   if (o.command == Command::Serve) {
     if (o.xds_listen.empty()) return fail("--xds-listen is required");
     if (o.http_listen.empty()) return fail("--http-listen is required");

@@ -46,6 +46,7 @@ TEST(ControlOptions, DriftAndWatchCheckFlagsHaveDefaultsAndAreChecked) {
   EXPECT_EQ(defaults.etcd_timeout, std::chrono::seconds(2));
   EXPECT_EQ(defaults.test_drop_watch_key, "");
   auto args = serve;
+  args[2] = "etcd://127.0.0.1:2379/p";
   args.insert(args.end(), {"--drift-threshold", "250ms", "--watch-check-interval", "0", "--etcd-timeout", "1s"});
   const auto p = parseControlOptions(args);
   ASSERT_TRUE(p.ok) << p.error;
@@ -61,6 +62,15 @@ TEST(ControlOptions, DriftAndWatchCheckFlagsHaveDefaultsAndAreChecked) {
   EXPECT_EQ(parseControlOptions(args).error, "--watch-check-interval 'soon': expected a duration such as 30s or 0");
   EXPECT_EQ(parseControlOptions({"validate", "--registry", "file:/r.yaml", "--drift-threshold", "1s"}).error,
             "--drift-threshold is a flag of serve, not of validate");
+  // The etcd flags have no effect on a file: refused, not ignored.
+  args = serve;
+  args.insert(args.end(), {"--etcd-timeout", "1s"});
+  EXPECT_EQ(parseControlOptions(args).error, "--etcd-timeout needs an etcd:// registry");
+  args = serve;
+  args.insert(args.end(), {"--test-drop-watch-key", "/p/services/x"});
+  EXPECT_EQ(parseControlOptions(args).error, "--test-drop-watch-key needs an etcd:// registry");
+  args[2] = "etcd://127.0.0.1:2379/p";
+  EXPECT_TRUE(parseControlOptions(args).ok);
 }
 
 TEST(ControlOptions, BadInputIsAClearError) {
