@@ -31,6 +31,7 @@ std::shared_ptr<const Resource> emptyAssignment(const std::string& name) {
 }  // namespace
 
 void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest& request) {
+  ++generation_;
   XdsType type;
   if (!typeFromUrl(request.type_url(), type)) {
     ++counters_.unknown_types;
@@ -74,6 +75,7 @@ void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest
     } else {
       ++counters_.acks;
       s.acked_version = s.sent_version;
+      s.acked_resources = s.sent_resources;
       s.nack_error.clear();
       s.nacked_version.clear();
     }
@@ -88,6 +90,7 @@ void AdsSession::onRequest(const envoy::service::discovery::v3::DiscoveryRequest
 }
 
 void AdsSession::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
+  ++generation_;
   snapshot_ = std::move(snapshot);
   // Make before break: what this snapshot removes — listeners, clusters, and
   // the last endpoints of an assignment — stays in the responses until the
@@ -207,6 +210,20 @@ AdsSession::TypeStatus AdsSession::status(XdsType type) const {
   } else {
     out.state = SyncState::Synced;
   }
+  return out;
+}
+
+std::map<std::string, std::string> AdsSession::ackedVersions(XdsType type) const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, resource] : state(type).acked_resources) out[name] = resource->version;
+  return out;
+}
+
+XdsSession::Resources AdsSession::desiredResources(XdsType type) const {
+  const TypeState& s = state(type);
+  Resources out;
+  if (!snapshot_ || !s.subscribed) return out;
+  for (auto& resource : build(type, s).resources) out[resource->name] = std::move(resource);
   return out;
 }
 

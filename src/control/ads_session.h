@@ -92,11 +92,22 @@ class XdsSession {
   virtual void setSnapshot(std::shared_ptr<const Snapshot> snapshot) = 0;
   virtual TypeStatus status(XdsType type) const = 0;
   virtual bool isDelta() const = 0;
+  using Resources = std::map<std::string, std::shared_ptr<const Resource>>;
+  // What the client ACKed of `type`, by name (drift.h); a resource whose
+  // content is not known (a delta client's initial_resource_versions) is
+  // null. The client's version of each is in ackedVersions().
+  virtual Resources ackedResources(XdsType type) const = 0;
+  virtual std::map<std::string, std::string> ackedVersions(XdsType type) const = 0;
+  // What the client should have of `type` now, from the current snapshot.
+  virtual Resources desiredResources(XdsType type) const = 0;
 
   bool hasNode() const { return has_node_; }
   const envoy::config::core::v3::Node& node() const { return node_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   Clock::time_point connectedSince() const { return connected_since_; }
+  // Bumped by every request and every new snapshot: what the session holds
+  // is unchanged while this is (drift.h skips such a session).
+  uint64_t generation() const { return generation_; }
 
  protected:
   // The fields of a type's status both protocols keep under the same names;
@@ -119,6 +130,7 @@ class XdsSession {
   envoy::config::core::v3::Node node_;
   std::shared_ptr<const Snapshot> snapshot_;
   Clock::time_point connected_since_ = Clock::now();
+  uint64_t generation_ = 0;
 };
 
 class AdsSession final : public XdsSession {
@@ -131,6 +143,9 @@ class AdsSession final : public XdsSession {
   void setSnapshot(std::shared_ptr<const Snapshot> snapshot) override;
   TypeStatus status(XdsType type) const override;
   bool isDelta() const override { return false; }
+  Resources ackedResources(XdsType type) const override { return state(type).acked_resources; }
+  std::map<std::string, std::string> ackedVersions(XdsType type) const override;
+  Resources desiredResources(XdsType type) const override;
 
  private:
   struct TypeState {
@@ -148,6 +163,7 @@ class AdsSession final : public XdsSession {
     // Make before break: removals kept in the response until this phase ends.
     bool keep_removed = false;
     std::map<std::string, std::shared_ptr<const Resource>> sent_resources;
+    std::map<std::string, std::shared_ptr<const Resource>> acked_resources;  // the last ACKed response's
   };
   struct Response {
     std::vector<std::shared_ptr<const Resource>> resources;

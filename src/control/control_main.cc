@@ -17,6 +17,7 @@
 #include "control/drain_cli.h"
 #include "control/drain_controller.h"
 #include "control/drain_store.h"
+#include "control/drift.h"
 #include "control/load_reports.h"
 #include "control/options.h"
 #include "control/registry_api.h"
@@ -37,7 +38,7 @@ int runValidate(const CliOptions& options) {
     // The same read as serve's first one, then nothing more.
     asio::io_context io;
     std::string error;
-    auto source = makeRegistrySource(io, options.registry, error);
+    auto source = makeRegistrySource(io, options.registry, error, {options.etcd_timeout, ""});
     std::shared_ptr<const Registry> first;
     if (!source || !source->start([](std::shared_ptr<const Registry>) {}, [](const std::string&) {}, first, error)) {
       std::cerr << options.registry << ":\n" << error << "\n";
@@ -67,7 +68,7 @@ int runValidate(const CliOptions& options) {
 int serve(const CliOptions& options) {
   asio::io_context io;
   std::string error;
-  auto source = makeRegistrySource(io, options.registry, error);
+  auto source = makeRegistrySource(io, options.registry, error, {options.etcd_timeout, options.test_drop_watch_key});
   if (!source) {
     std::cerr << "sluice-control: " << error << "\n";
     return 1;
@@ -114,7 +115,11 @@ int serve(const CliOptions& options) {
 
   stats::Store store(0);
   admin::AdminServer http(io, store);
-  addStatusHandlers(http, control_plane, source.get(), &loads, &drains);
+  DriftDetector drift(io, control_plane, options.drift_threshold);
+  drift.start();
+  WatchChecker watch_check(io, *source, options.watch_check_interval);
+  watch_check.start();
+  addStatusHandlers(http, control_plane, source.get(), &loads, &drains, &drift, &watch_check);
   addRegistryApi(http, control_plane, *source);
   addDrainApi(http, drains);
   std::string host;

@@ -39,6 +39,7 @@ std::string versionOfMap(const Map& map, VersionOf version_of) {
 }  // namespace
 
 void DeltaAdsSession::onRequest(const DeltaDiscoveryRequest& request) {
+  ++generation_;
   XdsType type;
   if (!typeFromUrl(request.type_url(), type)) {
     ++counters_.unknown_types;
@@ -77,7 +78,8 @@ void DeltaAdsSession::onRequest(const DeltaDiscoveryRequest& request) {
     }
   }
   if (first) {
-    for (const auto& [name, version] : request.initial_resource_versions()) s.known[name] = Held{version, false};
+    for (const auto& [name, version] : request.initial_resource_versions())
+      s.known[name] = Held{version, false, nullptr};
     s.answer_empty = s.known.empty();
   }
 
@@ -118,6 +120,7 @@ void DeltaAdsSession::onRequest(const DeltaDiscoveryRequest& request) {
 }
 
 void DeltaAdsSession::setSnapshot(std::shared_ptr<const Snapshot> snapshot) {
+  ++generation_;
   snapshot_ = std::move(snapshot);
   pushAll();
 }
@@ -161,7 +164,7 @@ bool DeltaAdsSession::push(XdsType type, bool removals) {
     r->set_name(name);
     r->set_version(resource->version);
     *r->mutable_resource() = resource->any;
-    pending[name] = Held{resource->version, resource->empty_assignment};
+    pending[name] = Held{resource->version, resource->empty_assignment, resource};
   }
   if (removals) {
     for (const auto& [name, held] : s.known) {
@@ -228,6 +231,12 @@ TypeStatus DeltaAdsSession::status(XdsType type) const {
 std::map<std::string, std::string> DeltaAdsSession::clientVersions(XdsType type) const {
   std::map<std::string, std::string> out;
   for (const auto& [name, held] : state(type).known) out[name] = held.version;
+  return out;
+}
+
+XdsSession::Resources DeltaAdsSession::ackedResources(XdsType type) const {
+  Resources out;
+  for (const auto& [name, held] : state(type).known) out[name] = held.resource;
   return out;
 }
 

@@ -52,6 +52,9 @@ class DeltaAdsSession final : public XdsSession {
   void setSnapshot(std::shared_ptr<const Snapshot> snapshot) override;
   TypeStatus status(XdsType type) const override;
   bool isDelta() const override { return true; }
+  Resources ackedResources(XdsType type) const override;
+  std::map<std::string, std::string> ackedVersions(XdsType type) const override { return clientVersions(type); }
+  Resources desiredResources(XdsType type) const override { return desired(type, state(type)); }
 
   // The version of each resource of `type` the client has (ACKed).
   std::map<std::string, std::string> clientVersions(XdsType type) const;
@@ -60,6 +63,7 @@ class DeltaAdsSession final : public XdsSession {
   struct Held {
     std::string version;  // "" in a pending response: removed
     bool empty_assignment = false;
+    std::shared_ptr<const Resource> resource;  // null when only the version is known (initial_resource_versions)
   };
   struct TypeState {
     bool subscribed = false;
@@ -76,8 +80,6 @@ class DeltaAdsSession final : public XdsSession {
     bool sent_any = false;
     bool answer_empty = false;  // the first request: answer even with nothing to send
   };
-  using Resources = std::map<std::string, std::shared_ptr<const Resource>>;
-
   TypeState& state(XdsType type) { return types_[static_cast<size_t>(type)]; }
   const TypeState& state(XdsType type) const { return types_[static_cast<size_t>(type)]; }
   // What the client should have of `type` now.

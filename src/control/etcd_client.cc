@@ -37,8 +37,8 @@ bool parseEtcdSpec(std::string_view spec, EtcdSpec& out, std::string& error) {
   return true;
 }
 
-std::string EtcdClient::currentMember() const {
-  const auto& e = endpoints_[current_];
+std::string EtcdClient::memberName(size_t index) const {
+  const auto& e = endpoints_[index];
   return e.address().to_string() + ":" + std::to_string(e.port());
 }
 
@@ -52,8 +52,7 @@ std::string replyError(const HttpReply& reply) {
 }
 }  // namespace
 
-asio::awaitable<EtcdClient::Reply> EtcdClient::call(const std::string& path, const json& body,
-                                                    std::chrono::milliseconds timeout) {
+asio::awaitable<EtcdClient::Reply> EtcdClient::call(const std::string& path, const json& body) {
   Reply out;
   for (size_t tried = 0; tried < endpoints_.size(); ++tried) {
     HttpCall call;
@@ -61,7 +60,7 @@ asio::awaitable<EtcdClient::Reply> EtcdClient::call(const std::string& path, con
     call.method = "POST";
     call.target = path;
     call.body = body.dump();
-    call.timeout = timeout;
+    call.timeout = timeout_;
     const HttpReply reply = co_await httpCall(std::move(call));
     if (reply.error.empty() && reply.status == 200) {
       out.body = json::parse(reply.body, nullptr, false);
@@ -78,16 +77,31 @@ asio::awaitable<EtcdClient::Reply> EtcdClient::call(const std::string& path, con
   co_return out;
 }
 
-asio::awaitable<std::string> EtcdClient::watch(const json& create_request,
-                                               std::function<bool(const json&)> on_message) {
+asio::awaitable<std::string> EtcdClient::probe(const std::string& path, const json& body) {
+  HttpCall call;
+  call.endpoint = endpoints_[watched_];
+  call.method = "POST";
+  call.target = path;
+  call.body = body.dump();
+  call.timeout = timeout_;
+  const HttpReply reply = co_await httpCall(std::move(call));
+  if (reply.error.empty() && reply.status == 200) co_return "";
+  co_return replyError(reply);
+}
+
+asio::awaitable<std::string> EtcdClient::watch(const json& create_request, std::function<bool(const json&)> on_message,
+                                               std::function<void()>* abort) {
   std::string pending;
   std::string error;
   bool stopped = false;
   HttpCall call;
-  call.endpoint = endpoints_[current_];
+  watched_ = current_;
+  call.endpoint = endpoints_[watched_];
   call.method = "POST";
   call.target = "/v3/watch";
   call.body = create_request.dump();
+  call.abort = abort;
+  call.timeout = timeout_;  // until the head; none after
   // The gateway writes one JSON message per line.
   call.on_data = [&](std::string_view data) {
     pending.append(data);

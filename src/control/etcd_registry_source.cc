@@ -3,6 +3,8 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 
+#include <fmt/format.h>
+
 #include "control/control_plane.h"
 #include "log/logger.h"
 
@@ -66,8 +68,13 @@ json casPut(const std::string& key, int64_t mod_revision, const std::string& val
 
 }  // namespace
 
-EtcdRegistrySource::EtcdRegistrySource(asio::io_context& io, EtcdSpec spec, std::string describe)
-    : io_(io), spec_(std::move(spec)), describe_(std::move(describe)), client_(spec_.endpoints) {
+EtcdRegistrySource::EtcdRegistrySource(asio::io_context& io, EtcdSpec spec, std::string describe,
+                                       const SourceOptions& options)
+    : io_(io),
+      spec_(std::move(spec)),
+      describe_(std::move(describe)),
+      client_(spec_.endpoints, options.etcd_timeout),
+      options_(options) {
   status_.state = "reading";
 }
 
@@ -186,36 +193,54 @@ asio::awaitable<void> EtcdRegistrySource::follow() {
     const json request = watchRequest(spec_.prefix, watch_.resumeRevision());
     bool compacted = false;
     std::string reason;
-    const std::string ended = co_await client_.watch(request, [&](const json& message) {
-      std::string error;
-      switch (watch_.onMessage(message, error)) {
-        case EtcdWatchState::Outcome::Created:
-          if (status_.state != "watching") {
-            SLUICE_LOG(config, info, "registry {}: watching from revision {} on {}", describe_, watch_.resumeRevision(),
-                       client_.currentMember());
+    const uint64_t generation = ++watch_generation_;
+    watch_end_reason_.clear();
+    asio::co_spawn(io_, probeWatchedMember(generation), asio::detached);
+    const std::string ended = co_await client_.watch(
+        request,
+        [&](const json& original) {
+          std::string error;
+          json filtered;
+          if (!options_.test_drop_watch_key.empty()) {
+            filtered = original;
+            dropTestKey(filtered);
           }
-          status_.state = "watching";
-          status_.member = client_.currentMember();
-          failures = 0;
-          backoff = kFirstBackoff;
-          return true;
-        case EtcdWatchState::Outcome::Changed:
-          ++status_.watch_events;
-          deliver();
-          return true;
-        case EtcdWatchState::Outcome::Progress:
-          status_.revision = watch_.revision();
-          return true;
-        case EtcdWatchState::Outcome::Compacted:
-          compacted = true;
+          switch (watch_.onMessage(options_.test_drop_watch_key.empty() ? original : filtered, error)) {
+            case EtcdWatchState::Outcome::Created:
+              if (status_.state != "watching") {
+                SLUICE_LOG(config, info, "registry {}: watching from revision {} on {}", describe_,
+                           watch_.resumeRevision(), client_.watchedMember());
+              }
+              status_.state = "watching";
+              status_.member = client_.watchedMember();
+              failures = 0;
+              backoff = kFirstBackoff;
+              return true;
+            case EtcdWatchState::Outcome::Changed:
+              ++status_.watch_events;
+              deliver();
+              return true;
+            case EtcdWatchState::Outcome::Progress:
+              status_.revision = watch_.revision();
+              return true;
+            case EtcdWatchState::Outcome::Compacted:
+              compacted = true;
+              return false;
+            case EtcdWatchState::Outcome::Canceled:
+            case EtcdWatchState::Outcome::Malformed:
+              reason = error;
+              return false;
+          }
           return false;
-        case EtcdWatchState::Outcome::Canceled:
-        case EtcdWatchState::Outcome::Malformed:
-          reason = error;
-          return false;
-      }
-      return false;
-    });
+        },
+        &abort_watch_);
+    abort_watch_ = nullptr;
+    ++watch_generation_;  // the probe of this watch stops
+    if (restart_watch_) {
+      restart_watch_ = false;  // a watch check applied a full read: watch on from its revision
+      continue;
+    }
+    if (!watch_end_reason_.empty()) reason = watch_end_reason_;
     if (compacted) {
       ++status_.compactions;
       SLUICE_LOG(config, info, "registry {}: revision {} is compacted (at {}): reading every key again", describe_,
@@ -224,11 +249,103 @@ asio::awaitable<void> EtcdRegistrySource::follow() {
       continue;
     }
     ++status_.reconnects;
-    failed("watch on " + client_.currentMember() + " lost: " + (reason.empty() ? ended : reason));
-    client_.next();
+    failed("watch on " + client_.watchedMember() + " lost: " + (reason.empty() ? ended : reason));
+    client_.leaveWatched();
     co_await pause(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
+}
+
+asio::awaitable<void> EtcdRegistrySource::probeWatchedMember(uint64_t generation) {
+  const auto interval = std::max(options_.etcd_timeout / 2, std::chrono::milliseconds(1));
+  json request = prefixRange(spec_.prefix);
+  request["count_only"] = true;  // linearizable (the default): a member cut off from the quorum fails it too
+  while (generation == watch_generation_) {
+    co_await pause(interval);
+    if (generation != watch_generation_) co_return;
+    const std::string member = client_.watchedMember();
+    const std::string error = co_await client_.probe("/v3/kv/range", request);
+    if (generation != watch_generation_ || error.empty()) continue;
+    ++status_.member_timeouts;
+    watch_end_reason_ = "member " + member + " did not answer a range within " +
+                        std::to_string(options_.etcd_timeout.count()) + " ms (" + error +
+                        "): hung or partitioned, leaving it";
+    SLUICE_LOG(config, warn, "registry {}: {}", describe_, watch_end_reason_);
+    if (abort_watch_) abort_watch_();
+    co_return;
+  }
+}
+
+void EtcdRegistrySource::dropTestKey(json& message) const {
+  const auto result = message.find("result");
+  if (result == message.end() || !result->is_object()) return;
+  const auto events = result->find("events");
+  if (events == result->end() || !events->is_array()) return;
+  json kept = json::array();
+  for (const auto& event : *events) {
+    std::string key;
+    if (event.contains("kv") && event["kv"].is_object() && event["kv"].contains("key") &&
+        base64Decode(event["kv"]["key"].get<std::string>(), key) && key == options_.test_drop_watch_key) {
+      SLUICE_LOG(config, warn, "registry {}: test hook: dropping the watch event for {}", describe_, key);
+      continue;
+    }
+    kept.push_back(event);
+  }
+  *events = std::move(kept);
+}
+
+asio::awaitable<WatchCheckResult> EtcdRegistrySource::checkWatch(std::chrono::milliseconds grace) {
+  using Outcome = WatchCheckResult::Outcome;
+  const auto read = [this](EtcdKeys& keys, int64_t& revision) -> asio::awaitable<std::string> {
+    const auto reply = co_await client_.call("/v3/kv/range", prefixRange(spec_.prefix));
+    if (!reply.error.empty()) co_return reply.error;
+    std::string why;
+    if (!readRangeKvs(reply.body, keys, why)) co_return why;
+    revision = reply.body.contains("header") ? jsonInt(reply.body["header"], "revision") : 0;
+    co_return "";
+  };
+  const auto same = [](const EtcdKeys& a, const EtcdKeys& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+             return x.first == y.first && x.second.value == y.second.value &&
+                    x.second.mod_revision == y.second.mod_revision;
+           });
+  };
+  EtcdKeys first;
+  int64_t revision = 0;
+  if (std::string error = co_await read(first, revision); !error.empty())
+    co_return WatchCheckResult{Outcome::Failed, error};
+  if (same(first, watch_.keys())) co_return WatchCheckResult{};
+  co_await pause(grace);
+  EtcdKeys second;
+  if (std::string error = co_await read(second, revision); !error.empty()) {
+    co_return WatchCheckResult{Outcome::Failed, error};
+  }
+  if (same(second, watch_.keys())) co_return WatchCheckResult{};  // the watch caught up
+  if (!same(first, second)) co_return WatchCheckResult{Outcome::Busy, "the store changed between reads"};
+  // What differs, for the log and /v1/registry (a few keys).
+  std::vector<std::string> differ;
+  const EtcdKeys& watched = watch_.keys();
+  for (const auto& [key, kv] : second) {
+    const auto it = watched.find(key);
+    if (it == watched.end() || it->second.value != kv.value || it->second.mod_revision != kv.mod_revision) {
+      differ.push_back(key);
+    }
+  }
+  for (const auto& [key, kv] : watched) {
+    if (!second.count(key)) differ.push_back(key + " (deleted)");
+  }
+  std::string detail = "at revision " + std::to_string(revision) + " the store differs from the watch (at " +
+                       std::to_string(watch_.revision()) + ") in";
+  for (size_t i = 0; i < differ.size() && i < 5; ++i) detail += (i ? ", " : " ") + differ[i];
+  if (differ.size() > 5) detail += fmt::format(" and {} more", differ.size() - 5);
+  watch_.reset(std::move(second), revision);
+  ++status_.full_reads;
+  deliver();
+  if (abort_watch_) {
+    restart_watch_ = true;  // opened again from revision + 1
+    abort_watch_();
+  }
+  co_return WatchCheckResult{Outcome::Mismatch, detail};
 }
 
 asio::awaitable<WriteResult> EtcdRegistrySource::writeInstance(std::string service, std::string address, uint32_t port,

@@ -23,13 +23,14 @@ namespace sluice::control {
 
 class EtcdRegistrySource final : public RegistrySource {
  public:
-  EtcdRegistrySource(asio::io_context& io, EtcdSpec spec, std::string describe);
+  EtcdRegistrySource(asio::io_context& io, EtcdSpec spec, std::string describe, const SourceOptions& options = {});
   // Runs `io` until the first read is done (call it before io.run()).
   bool start(Accepted accepted, Rejected rejected, std::shared_ptr<const Registry>& first, std::string& error) override;
   std::string describe() const override { return describe_; }
   SourceStatus status() const override { return status_; }
   asio::awaitable<WriteResult> writeInstance(std::string service, std::string address, uint32_t port,
                                              std::optional<nlohmann::json> fields) override;
+  asio::awaitable<WatchCheckResult> checkWatch(std::chrono::milliseconds grace) override;
   void onDrainsChanged(DrainsListener listener) override { drains_listener_ = std::move(listener); }
 
  private:
@@ -38,6 +39,13 @@ class EtcdRegistrySource final : public RegistrySource {
   asio::awaitable<void> pause(std::chrono::milliseconds delay);
   void deliver();
   void noteError(const std::string& error);
+  // Range requests the watched member every half --etcd-timeout while watch
+  // `generation` is open; a failed one (hung: SIGSTOP, or partitioned: a
+  // linearizable read needs a quorum) ends the watch, which goes on to the
+  // next member.
+  asio::awaitable<void> probeWatchedMember(uint64_t generation);
+  // The test hook: `message` without the events of the dropped key.
+  void dropTestKey(nlohmann::json& message) const;
 
   asio::io_context& io_;
   EtcdSpec spec_;
@@ -50,6 +58,11 @@ class EtcdRegistrySource final : public RegistrySource {
   DrainsListener drains_listener_;
   std::string drains_seen_;  // PREFIX/state/drains as last handed to the listener
   SourceStatus status_;
+  SourceOptions options_;
+  std::function<void()> abort_watch_;  // ends the open watch (empty when none)
+  uint64_t watch_generation_ = 0;      // bumped when a watch opens or ends
+  std::string watch_end_reason_;       // why the watch was ended from here ("" when it was not)
+  bool restart_watch_ = false;         // ended by a watch check: open it again, not a failure
 };
 
 // A service key's JSON with instance address:port replaced by `fields`

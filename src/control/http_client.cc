@@ -19,6 +19,14 @@ asio::awaitable<HttpReply> httpCall(HttpCall call) {
   asio::steady_timer deadline(executor);
   deadline.expires_after(call.timeout);
   bool timed_out = false;
+  if (call.abort != nullptr) {
+    *call.abort = [weak = std::weak_ptr<Tcp::socket>(socket)] {
+      if (const auto s = weak.lock()) {
+        std::error_code ignored;
+        s->close(ignored);
+      }
+    };
+  }
   deadline.async_wait([socket, &timed_out](const std::error_code& ec) {
     if (ec) return;
     timed_out = true;

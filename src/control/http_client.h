@@ -31,6 +31,10 @@ struct HttpCall {
   // removed) and not kept; returning false ends the call. No timeout once
   // the head is in: a watch stays open until either side closes it.
   std::function<bool(std::string_view)> on_data;
+  // When set, filled (once the socket exists) with a function that ends the
+  // call from outside, as a failure ("aborted"); the caller clears it when
+  // the call returns. For a watch that must be left (a hung member).
+  std::function<void()>* abort = nullptr;
 };
 
 asio::awaitable<HttpReply> httpCall(HttpCall call);

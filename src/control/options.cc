@@ -12,6 +12,7 @@ namespace sluice::control {
 std::string controlUsage() {
   return "usage: sluice-control serve --registry REGISTRY --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
          "                            [--debounce 100ms] [--debounce-max 10s] [--load-reporting-interval 10s]\n"
+         "                            [--drift-threshold 10s] [--watch-check-interval 30s] [--etcd-timeout 2s]\n"
          "                            [-l LEVEL]\n"
          "                            [--state-file PATH] [--guard-max-load-factor 1.5]\n"
          "                            [--guard-max-error-rate 0.05] [--guard-min-requests 20]\n"
@@ -42,6 +43,16 @@ std::string controlUsage() {
          "  --debounce-max DURATION  but at most this long after the first (default 10s)\n"
          "  --load-reporting-interval DURATION\n"
          "                           how often LRS clients are asked to report (default 10s; at least 1ms)\n"
+         "  --drift-threshold DURATION\n"
+         "                           a proxy serving other endpoints than its snapshot's this long is\n"
+         "                           reported behind (default 10s; at least 1ms)\n"
+         "  --watch-check-interval DURATION\n"
+         "                           how often the store is read whole and compared with what the watch\n"
+         "                           delivered (default 30s; 0: never)\n"
+         "  --etcd-timeout DURATION  an etcd call's timeout, and of the probe of the watched member: a member\n"
+         "                           that does not answer it is left (default 2s; at least 1ms)\n"
+         "  --test-drop-watch-key KEY\n"
+         "                           test hook: drop etcd watch events for KEY (a watch missing a change)\n"
          "  -l, --log-level LEVEL    trace, debug, info, warning, error, critical, off (default info)\n"
          "  --state-file PATH        file registry: where zone drains are kept (default <registry file>.state.json)\n"
          "  --guard-max-load-factor X\n"
@@ -98,6 +109,7 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     return result;
   };
   if (args.empty()) return fail("a command is required (serve or validate)");
+  bool etcd_timeout_given = false;
   size_t i = 0;
   if (args[0] == "--help" || args[0] == "-h") {
     o.command = Command::Help;
@@ -171,7 +183,8 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     const std::string& value = args[++i];
     const bool serve_only = flag == "--xds-listen" || flag == "--http-listen" || flag == "--debounce" ||
                             flag == "--debounce-max" || flag == "--load-reporting-interval" || flag == "--state-file" ||
-                            flag.starts_with("--guard-");
+                            flag.starts_with("--guard-") || flag == "--drift-threshold" ||
+                            flag == "--watch-check-interval" || flag == "--test-drop-watch-key";
     if (serve_only && o.command != Command::Serve) return fail(flag + " is a flag of serve, not of validate");
     if (flag == "--registry") {
       o.registry = value;
@@ -190,6 +203,19 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
         return fail(flag + " '" + value + "': expected a positive duration such as 10s or 500ms");
       }
       o.load_reporting_interval = d;
+    } else if (flag == "--drift-threshold" || flag == "--etcd-timeout") {
+      std::chrono::milliseconds d{};
+      if (!parseDuration(value, d) || d.count() == 0) {
+        return fail(flag + " '" + value + "': expected a positive duration such as 10s or 500ms");
+      }
+      (flag == "--drift-threshold" ? o.drift_threshold : o.etcd_timeout) = d;
+      etcd_timeout_given = etcd_timeout_given || flag == "--etcd-timeout";
+    } else if (flag == "--watch-check-interval") {
+      std::chrono::milliseconds d{};
+      if (!parseDuration(value, d)) return fail(flag + " '" + value + "': expected a duration such as 30s or 0");
+      o.watch_check_interval = d;
+    } else if (flag == "--test-drop-watch-key") {
+      o.test_drop_watch_key = value;
     } else if (flag == "-l" || flag == "--log-level") {
       o.log_level = value;
     } else if (flag == "--state-file") {
@@ -223,6 +249,9 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     return result;
   }
   if (o.registry.empty()) return fail("--registry is required");
+  const bool etcd = o.registry.starts_with("etcd://");
+  if (!etcd && !o.test_drop_watch_key.empty()) return fail("--test-drop-watch-key needs an etcd:// registry");
+  if (!etcd && etcd_timeout_given) return fail("--etcd-timeout needs an etcd:// registry");
   if (o.command == Command::Serve) {
     if (o.xds_listen.empty()) return fail("--xds-listen is required");
     if (o.http_listen.empty()) return fail("--http-listen is required");

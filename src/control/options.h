@@ -22,6 +22,16 @@ struct CliOptions {
   ControlOptions control;
   // The load_reporting_interval LRS clients are given.
   std::chrono::milliseconds load_reporting_interval{10000};
+  // A proxy whose ACKed endpoints differ from its snapshot's this long is
+  // reported as behind (drift.h).
+  std::chrono::milliseconds drift_threshold{10000};
+  // How often the store is read whole and compared with the watched state (drift.h).
+  std::chrono::milliseconds watch_check_interval{30000};
+  // etcd: a call's timeout, and the probe of the watched member.
+  std::chrono::milliseconds etcd_timeout{2000};
+  // Test hook: etcd watch events for this key are dropped (a watch that
+  // misses a change, for the watch check's test). Empty: none.
+  std::string test_drop_watch_key;
   std::string log_level = "info";
   // serve: where zone drains are kept with a file registry ("" is
   // `<registry file>.state.json`), and the drain guard's rules.

@@ -27,11 +27,31 @@ struct SourceStatus {
   int64_t revision = 0;            // etcd: the revision the registry is at
   std::string last_error;          // the store's last failure ("" when none yet)
   std::chrono::system_clock::time_point last_error_at;
-  uint64_t errors = 0;        // store failures (connects, reads, lost watches)
-  uint64_t reconnects = 0;    // watches opened again after a loss
-  uint64_t full_reads = 0;    // reads of every key (the first, and after each compaction)
-  uint64_t compactions = 0;   // watches canceled because their revision was compacted
-  uint64_t watch_events = 0;  // watch responses holding changes
+  uint64_t errors = 0;           // store failures (connects, reads, lost watches)
+  uint64_t reconnects = 0;       // watches opened again after a loss
+  uint64_t full_reads = 0;       // reads of every key (the first, and after each compaction)
+  uint64_t compactions = 0;      // watches canceled because their revision was compacted
+  uint64_t watch_events = 0;     // watch responses holding changes
+  uint64_t member_timeouts = 0;  // etcd: probes of the watched member that failed (hung or partitioned): left
+};
+
+// One periodic check of the watch (drift.h, WatchChecker): the store read
+// whole against the state the watch delivered.
+struct WatchCheckResult {
+  enum class Outcome {
+    InSync,    // the store holds what the watch delivered
+    Mismatch,  // it held something else for a whole grace period: the read was applied
+    Busy,      // the store changed between the two reads: nothing concluded
+    Failed,    // the store could not be read (`detail`)
+  };
+  Outcome outcome = Outcome::InSync;
+  std::string detail;  // Mismatch: what differed; Failed: why
+};
+
+// What a source is built with besides its spec.
+struct SourceOptions {
+  std::chrono::milliseconds etcd_timeout{2000};
+  std::string test_drop_watch_key;  // the test hook of CliOptions
 };
 
 // A write's answer, as the REST API returns it.
@@ -58,6 +78,11 @@ class RegistrySource {
   // The change comes back through the watch like any other.
   virtual asio::awaitable<WriteResult> writeInstance(std::string service, std::string address, uint32_t port,
                                                      std::optional<nlohmann::json> fields);
+  // Reads the store whole and compares it with what the watch delivered;
+  // when they differ, waits `grace` (an event in flight) and reads again:
+  // still different and the store unchanged → Mismatch, and that read is
+  // applied as an update (the etcd watch is opened again from its revision).
+  virtual asio::awaitable<WatchCheckResult> checkWatch(std::chrono::milliseconds grace) = 0;
   // The store's copy of the zone drains (etcd: the key PREFIX/state/drains)
   // as the watch sees it change, for replicas that do not write it. The
   // file store has one writer and never calls it.
@@ -69,20 +94,26 @@ class RegistrySource {
 // rule: a file written in place is never read half-written).
 class FileRegistrySource final : public RegistrySource {
  public:
-  FileRegistrySource(asio::io_context& io, std::string path) : watcher_(io), path_(std::move(path)) {}
+  FileRegistrySource(asio::io_context& io, std::string path) : io_(io), watcher_(io), path_(std::move(path)) {}
   bool start(Accepted accepted, Rejected rejected, std::shared_ptr<const Registry>& first, std::string& error) override;
   std::string describe() const override { return "file:" + path_; }
+  asio::awaitable<WatchCheckResult> checkWatch(std::chrono::milliseconds grace) override;
 
  private:
   void reload();
+  // Validates `text` (the file's bytes) and hands it over.
+  void deliver(const std::string& text);
 
+  asio::io_context& io_;
   config::FileWatcher watcher_;
+  std::string watched_;  // the bytes of the last read the watcher (or a check) delivered
   std::string path_;
   Accepted accepted_;
   Rejected rejected_;
 };
 
 // A source for `spec` (`file:PATH` or `etcd://HOST:PORT[,...]/PREFIX`), or null with `error`.
-std::unique_ptr<RegistrySource> makeRegistrySource(asio::io_context& io, const std::string& spec, std::string& error);
+std::unique_ptr<RegistrySource> makeRegistrySource(asio::io_context& io, const std::string& spec, std::string& error,
+                                                   const SourceOptions& options = {});
 
 }  // namespace sluice::control

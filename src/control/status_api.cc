@@ -21,7 +21,7 @@ admin::AdminResponse jsonResponse(const json& body, int status = 200) {
   return {status, "application/json", admin::dumpJson(body)};
 }
 
-json nodeJson(uint64_t stream, const XdsSession& session) {
+json nodeJson(uint64_t stream, const XdsSession& session, const DriftDetector* drift) {
   const auto& node = session.node();
   json out{{"id", node.id()},
            {"cluster", node.cluster()},
@@ -46,6 +46,7 @@ json nodeJson(uint64_t stream, const XdsSession& session) {
     types[std::string(typeShortName(type))] = std::move(t);
   }
   out["types"] = std::move(types);
+  if (drift != nullptr) out["drift"] = drift->json(stream);
   return out;
 }
 
@@ -93,7 +94,8 @@ json storeJson(const SourceStatus& s) {
           {"reconnects", s.reconnects},
           {"full_reads", s.full_reads},
           {"compactions", s.compactions},
-          {"watch_events", s.watch_events}};
+          {"watch_events", s.watch_events},
+          {"member_timeouts", s.member_timeouts}};
 }
 
 bool takesTraffic(const Instance& instance) {
@@ -160,7 +162,7 @@ json zonesJson(const ControlPlane& cp, const LoadReports* loads, const DrainCont
 }
 
 std::string metrics(const ControlPlane& cp, const RegistrySource* source, const LoadReports* loads,
-                    const DrainController* drains) {
+                    const DrainController* drains, const DriftDetector* drift, const WatchChecker* watch_check) {
   const auto& c = cp.counters();
   const auto& r = cp.registryStatus();
   size_t connected = 0;
@@ -255,6 +257,21 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
     counter("registry_store_full_reads_total", "reads of every registry key (the first, and after compaction)",
             s.full_reads);
     counter("registry_store_compactions_total", "watches canceled because their revision was compacted", s.compactions);
+    counter("registry_store_member_timeouts_total",
+            "probes of the watched etcd member that failed (hung or partitioned): the watch moved on",
+            s.member_timeouts);
+  }
+  if (drift != nullptr) {
+    gauge("drifted_proxies", "connected proxies serving other endpoints than their snapshot's past the drift threshold",
+          drift->drifted());
+    counter("drift_events_total", "proxies that went past the drift threshold behind their snapshot", drift->events());
+  }
+  if (watch_check != nullptr) {
+    const auto& w = watch_check->status();
+    counter("registry_watch_checks_total", "full reads of the store compared with the watched state", w.checks);
+    counter("registry_watch_mismatches_total", "watch checks that found the store differing from the watched state",
+            w.mismatches);
+    counter("registry_watch_check_errors_total", "watch checks that could not read the store", w.errors);
   }
   return out;
 }
@@ -262,9 +279,10 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
 }  // namespace
 
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const RegistrySource* source,
-                       const LoadReports* loads, const DrainController* drains) {
+                       const LoadReports* loads, const DrainController* drains, const DriftDetector* drift,
+                       const WatchChecker* watch_check) {
   server.add("/v1/registry", "the registry served, its version and the last rejected update", false,
-             [&cp, source](const admin::AdminRequest&) {
+             [&cp, source, watch_check](const admin::AdminRequest&) {
                const auto& r = cp.registryStatus();
                json out{{"source", r.source},
                         {"version", r.version},
@@ -275,21 +293,23 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const Regis
                         {"rejected_at", timeText(r.rejected_at)},
                         {"registry", json::parse(registryJson(*cp.registry()))}};
                if (source != nullptr) out["store"] = storeJson(source->status());
+               if (watch_check != nullptr) out["watch_check"] = watch_check->json();
                return jsonResponse(out);
              });
-  server.add("/v1/nodes", "every connected node's sync state per type", false, [&cp](const admin::AdminRequest&) {
-    json nodes = json::array();
-    for (const auto& [stream, session] : cp.sessions()) {
-      if (session->hasNode()) nodes.push_back(nodeJson(stream, *session));
-    }
-    return jsonResponse({{"nodes", std::move(nodes)}});
-  });
+  server.add("/v1/nodes", "every connected node's sync state per type", false,
+             [&cp, drift](const admin::AdminRequest&) {
+               json nodes = json::array();
+               for (const auto& [stream, session] : cp.sessions()) {
+                 if (session->hasNode()) nodes.push_back(nodeJson(stream, *session, drift));
+               }
+               return jsonResponse({{"nodes", std::move(nodes)}});
+             });
   server.addPrefix("/v1/nodes/", "one node's sync state per type (/v1/nodes/{id})",
-                   [&cp](const admin::AdminRequest& request) {
+                   [&cp, drift](const admin::AdminRequest& request) {
                      const std::string id = admin::percentDecode(request.path.substr(std::strlen("/v1/nodes/")));
                      json streams = json::array();
                      for (const auto& [stream, session] : sessionsOf(cp, id)) {
-                       streams.push_back(nodeJson(stream, *session));
+                       streams.push_back(nodeJson(stream, *session, drift));
                      }
                      if (streams.empty()) return jsonResponse({{"error", "node '" + id + "' is not connected"}}, 404);
                      return jsonResponse({{"id", id}, {"streams", std::move(streams)}});
@@ -320,9 +340,9 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const Regis
       "/v1/zones", "per zone: weight served, registry weight, drain and guard state, instances, load reported over LRS",
       false, [&cp, loads, drains](const admin::AdminRequest&) { return jsonResponse(zonesJson(cp, loads, drains)); });
   server.add("/metrics", "the control plane's metrics (Prometheus text)", false,
-             [&cp, source, loads, drains](const admin::AdminRequest&) {
+             [&cp, source, loads, drains, drift, watch_check](const admin::AdminRequest&) {
                return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8",
-                                           metrics(cp, source, loads, drains)};
+                                           metrics(cp, source, loads, drains, drift, watch_check)};
              });
 }
 

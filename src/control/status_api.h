@@ -7,6 +7,7 @@
 #include "admin/admin_server.h"
 #include "control/control_plane.h"
 #include "control/drain_controller.h"
+#include "control/drift.h"
 #include "control/load_reports.h"
 #include "control/registry_source.h"
 
@@ -14,8 +15,11 @@ namespace sluice::control {
 
 // `source` (when given) adds the store's state to /v1/registry and /metrics;
 // `loads` (when given) the LRS reports to /v1/zones and /metrics; `drains`
-// (when given) each zone's drain and guard state.
+// (when given) each zone's drain and guard state; `drift` each node's drift
+// in /v1/nodes and /metrics; `watch_check` the registry watch's check in
+// /v1/registry and /metrics.
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane, const RegistrySource* source = nullptr,
-                       const LoadReports* loads = nullptr, const DrainController* drains = nullptr);
+                       const LoadReports* loads = nullptr, const DrainController* drains = nullptr,
+                       const DriftDetector* drift = nullptr, const WatchChecker* watch_check = nullptr);
 
 }  // namespace sluice::control

@@ -37,6 +37,42 @@ TEST(ControlOptions, LoadReportingIntervalDefaultsTo10sAndMustBePositive) {
             "--load-reporting-interval '0': expected a positive duration such as 10s or 500ms");
 }
 
+TEST(ControlOptions, DriftAndWatchCheckFlagsHaveDefaultsAndAreChecked) {
+  const std::vector<std::string> serve = {"serve",       "--registry",    "file:/r.yaml", "--xds-listen",
+                                          "127.0.0.1:0", "--http-listen", "127.0.0.1:0"};
+  const auto defaults = parseControlOptions(serve).options;
+  EXPECT_EQ(defaults.drift_threshold, std::chrono::seconds(10));
+  EXPECT_EQ(defaults.watch_check_interval, std::chrono::seconds(30));
+  EXPECT_EQ(defaults.etcd_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(defaults.test_drop_watch_key, "");
+  auto args = serve;
+  args[2] = "etcd://127.0.0.1:2379/p";
+  args.insert(args.end(), {"--drift-threshold", "250ms", "--watch-check-interval", "0", "--etcd-timeout", "1s"});
+  const auto p = parseControlOptions(args);
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.options.drift_threshold, std::chrono::milliseconds(250));
+  EXPECT_EQ(p.options.watch_check_interval, std::chrono::milliseconds(0));
+  EXPECT_EQ(p.options.etcd_timeout, std::chrono::seconds(1));
+  args = serve;
+  args.insert(args.end(), {"--drift-threshold", "0"});
+  EXPECT_EQ(parseControlOptions(args).error,
+            "--drift-threshold '0': expected a positive duration such as 10s or 500ms");
+  args = serve;
+  args.insert(args.end(), {"--watch-check-interval", "soon"});
+  EXPECT_EQ(parseControlOptions(args).error, "--watch-check-interval 'soon': expected a duration such as 30s or 0");
+  EXPECT_EQ(parseControlOptions({"validate", "--registry", "file:/r.yaml", "--drift-threshold", "1s"}).error,
+            "--drift-threshold is a flag of serve, not of validate");
+  // The etcd flags have no effect on a file: refused, not ignored.
+  args = serve;
+  args.insert(args.end(), {"--etcd-timeout", "1s"});
+  EXPECT_EQ(parseControlOptions(args).error, "--etcd-timeout needs an etcd:// registry");
+  args = serve;
+  args.insert(args.end(), {"--test-drop-watch-key", "/p/services/x"});
+  EXPECT_EQ(parseControlOptions(args).error, "--test-drop-watch-key needs an etcd:// registry");
+  args[2] = "etcd://127.0.0.1:2379/p";
+  EXPECT_TRUE(parseControlOptions(args).ok);
+}
+
 TEST(ControlOptions, BadInputIsAClearError) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "a command is required (serve or validate)"},

@@ -25,7 +25,7 @@ export class EtcdCluster {
     return order.map((i) => `127.0.0.1:${this.members[i].clientPort}`).join(',');
   }
 
-  alive() { return this.members.filter((m) => m.child.exitCode === null && m.child.signalCode === null); }
+  alive() { return this.members.filter((m) => m.child.exitCode === null && m.child.signalCode === null && !m.paused); }
 
   // A gateway call on the first live member.
   async call(path, body) {
@@ -65,8 +65,27 @@ export class EtcdCluster {
     await exited;
   }
 
+  // A killed member started again on its data directory (it rejoins); resolves once it is healthy.
+  async restart(index) {
+    const m = this.members[index];
+    spawnMember(m);
+    await untilHealthy(m);
+  }
+
+  // SIGSTOP: a member that still accepts connections (the kernel does) but
+  // answers nothing, as a hung or partitioned one; resume() undoes it.
+  pause(index) { this.members[index].child.kill('SIGSTOP'); this.members[index].paused = true; }
+
+  resume(index) { this.members[index].child.kill('SIGCONT'); this.members[index].paused = false; }
+
+  // The member whose client address is `endpoint` ("127.0.0.1:PORT"), as /v1/registry's store.member says.
+  indexOf(endpoint) { return this.members.findIndex((m) => `127.0.0.1:${m.clientPort}` === endpoint); }
+
   async stop() {
-    for (let i = 0; i < this.members.length; i++) await this.kill(i);
+    for (let i = 0; i < this.members.length; i++) {
+      if (this.members[i].paused) this.resume(i);
+      await this.kill(i);
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -86,26 +105,33 @@ export async function startEtcdCluster(size = 3) {
   for (let i = 0; i < size; i++) members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
   const initial = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
   for (const m of members) {
-    m.log = '';
-    m.child = spawn(ETCD, [
+    m.args = [
       '--name', m.name, '--data-dir', join(dir, m.name),
       '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`, '--advertise-client-urls', `http://127.0.0.1:${m.clientPort}`,
       '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peerPort}`,
       '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', `sluice-it-${process.pid}`,
       '--heartbeat-interval', '50', '--election-timeout', '500',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    m.child.stderr.setEncoding('utf8');
-    m.child.stderr.on('data', (c) => { m.log = (m.log + c).slice(-20000); });
+    ];
+    spawnMember(m);
   }
   const cluster = new EtcdCluster(members, dir);
   // No event says "the cluster has a leader": ask each member's /health until all say so.
-  const deadline = Date.now() + 20_000;
-  for (const m of members) {
-    while (!(await healthy(m.clientPort))) {
-      if (m.child.exitCode !== null) throw new Error(`etcd ${m.name} exited:\n${m.log}`);
-      if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy:\n${m.log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  for (const m of members) await untilHealthy(m);
   return cluster;
+}
+
+function spawnMember(m) {
+  m.log = '';
+  m.child = spawn(ETCD, m.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  m.child.stderr.setEncoding('utf8');
+  m.child.stderr.on('data', (c) => { m.log = (m.log + c).slice(-20000); });
+}
+
+async function untilHealthy(m) {
+  const deadline = Date.now() + 20_000;
+  while (!(await healthy(m.clientPort))) {
+    if (m.child.exitCode !== null) throw new Error(`etcd ${m.name} exited:\n${m.log}`);
+    if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy:\n${m.log}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
