@@ -16,10 +16,12 @@ struct LocalityLoad {
   uint64_t success = 0;
   uint64_t error = 0;
   uint64_t in_progress = 0;
-  int64_t issued = 0;
+  uint64_t issued = 0;
 };
 
-int64_t activeOf(const upstream::HostStats& stats) { return std::max<int64_t>(0, stats.rq_active.load(kRelaxed)); }
+uint64_t activeOf(const upstream::HostStats& stats) {
+  return static_cast<uint64_t>(std::max<int64_t>(0, stats.rq_active.load(kRelaxed)));
+}
 
 }  // namespace
 
@@ -29,8 +31,9 @@ void LoadReportBuilder::baseline(const LoadReportCluster& cluster, ClusterBase& 
   if (!cluster.hosts) return;
   for (const auto& host : cluster.hosts->hosts()) {
     const auto& stats = host->stats;
-    base.hosts[stats.get()] = {stats, stats->rq_success.load(kRelaxed), stats->rq_error.load(kRelaxed),
-                               activeOf(*stats), 0};
+    const uint64_t success = stats->rq_success.load(kRelaxed);
+    const uint64_t error = stats->rq_error.load(kRelaxed);
+    base.hosts[stats.get()] = {stats, success, error, success + error + activeOf(*stats), 0};
   }
 }
 
@@ -82,24 +85,29 @@ void LoadReportBuilder::build(const std::vector<LoadReportCluster>& clusters, Cl
         if (fresh) last.stats = host_stats;  // a new host: counted from its creation
         const uint64_t success = host_stats->rq_success.load(kRelaxed);
         const uint64_t error = host_stats->rq_error.load(kRelaxed);
-        const int64_t active = activeOf(*host_stats);
+        const uint64_t active = activeOf(*host_stats);
         LocalityLoad& load = localities[Key{host->region, host->zone, host->sub_zone}];
-        const uint64_t ended_success = success - last.success;
-        const uint64_t ended_error = error - last.error;
-        load.success += ended_success;
-        load.error += ended_error;
-        load.in_progress += static_cast<uint64_t>(active);
-        load.issued += static_cast<int64_t>(ended_success + ended_error) + (active - last.active);
+        load.success += success - last.success;
+        load.error += error - last.error;
+        load.in_progress += active;
+        // Relaxed reads of three counters can see a request's end in
+        // rq_active before its rq_success or rq_error: then `begun` reads
+        // one short. The baseline never goes down, so such a read reports
+        // nothing and the next one is not counted twice.
+        const uint64_t begun = success + error + active;
+        if (begun > last.begun) {
+          load.issued += begun - last.begun;
+          last.begun = begun;
+        }
         last.success = success;
         last.error = error;
-        last.active = active;
         last.pass = pass_;
       }
     }
     // Hosts gone from the cluster are forgotten.
     std::erase_if(base.hosts, [this](const auto& entry) { return entry.second.pass != pass_; });
     for (const auto& [key, load] : localities) {
-      if (load.success == 0 && load.error == 0 && load.in_progress == 0 && load.issued <= 0) continue;
+      if (load.success == 0 && load.error == 0 && load.in_progress == 0 && load.issued == 0) continue;
       auto* locality_stats = stats->add_upstream_locality_stats();
       auto* locality = locality_stats->mutable_locality();
       locality->set_region(std::string(key[0]));
@@ -108,9 +116,7 @@ void LoadReportBuilder::build(const std::vector<LoadReportCluster>& clusters, Cl
       locality_stats->set_total_successful_requests(load.success);
       locality_stats->set_total_error_requests(load.error);
       locality_stats->set_total_requests_in_progress(load.in_progress);
-      // Relaxed reads may see a request's end before its in-progress drop:
-      // never below 0 (the next interval then counts it).
-      locality_stats->set_total_issued_requests(static_cast<uint64_t>(std::max<int64_t>(0, load.issued)));
+      locality_stats->set_total_issued_requests(load.issued);
     }
     next.emplace(cluster.name, std::move(base));
   }

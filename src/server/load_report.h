@@ -9,8 +9,8 @@
 // Counting rules (Envoy's UpstreamLocalityStats): successful = responses
 // below 500; error = 5xx, connect failures and timeouts, resets (everything
 // else that ended on the host); in_progress = rq_active now; issued =
-// requests begun on the host in the interval = ended + the change in
-// in_progress. A host that left its cluster during an interval takes its
+// requests begun on the host in the interval (ended + in progress, less
+// what was reported before). A host that left its cluster during an interval takes its
 // last counts with it. Main thread only.
 #pragma once
 
@@ -58,7 +58,9 @@ class LoadReportBuilder {
     std::shared_ptr<upstream::HostStats> stats;  // held: the key cannot be reused while tracked
     uint64_t success = 0;
     uint64_t error = 0;
-    int64_t active = 0;
+    // Requests begun (ended + in progress) as last reported; it never goes
+    // down (see build).
+    uint64_t begun = 0;
     uint64_t pass = 0;  // the last build that saw it
   };
   struct ClusterBase {

@@ -52,7 +52,7 @@ after(async () => {
 
 test('GET /v1/zones shows the drained-to zone\'s rps and errors from sluice\'s load reports', { timeout: 30_000 }, async () => {
   await until(async () => (await control.get('/v1/zones')).body.lrs_streams === 1, 'sluice\'s LRS stream');
-  assert.equal(await sluice.stat('cluster_manager.load_reporter.responses'), 1);
+  await until(async () => (await sluice.stat('cluster_manager.load_reporter.responses')) === 1, 'the response applied');
   // Sequential load, every fourth request a 503 from the backend, until a
   // report of a full interval of it arrives.
   let stop = false;

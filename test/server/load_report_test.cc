@@ -141,5 +141,27 @@ TEST(LoadReport, ANewPeriodKeepsTheClustersAlreadyReported) {
   EXPECT_EQ(builder.trackedClusters(), 0u);
 }
 
+TEST(LoadReport, AReadBetweenARequestsTwoEndCountersCountsItOnce) {
+  Fixture f;
+  LoadReportBuilder builder;
+  const auto t0 = Clock::now();
+  builder.startPeriod({f.cluster({f.a})}, t0);
+  begin(f.a);
+  LoadStatsRequest first;
+  builder.build({f.cluster({f.a})}, t0 + milliseconds(10), first);
+  EXPECT_EQ(locality(first, "z1")->total_issued_requests(), 1u);
+  // The request ends: rq_active drops, and a report reads before rq_success rises.
+  f.a->stats->rq_active -= 1;
+  LoadStatsRequest between;
+  builder.build({f.cluster({f.a})}, t0 + milliseconds(20), between);
+  EXPECT_EQ(locality(between, "z1"), nullptr);  // nothing to say yet, and never a negative count
+  f.a->stats->rq_success += 1;
+  LoadStatsRequest after;
+  builder.build({f.cluster({f.a})}, t0 + milliseconds(30), after);
+  ASSERT_NE(locality(after, "z1"), nullptr);
+  EXPECT_EQ(locality(after, "z1")->total_successful_requests(), 1u);
+  EXPECT_EQ(locality(after, "z1")->total_issued_requests(), 0u);  // issued once, in the first report
+}
+
 }  // namespace
 }  // namespace sluice::server
