@@ -13,6 +13,8 @@
 // callgrind_annotate. PROFILE_REQUESTS=N1,N2 overrides the counts.
 // PROFILE_CLUSTER_EXTRA='outlier_detection: {}' adds that line to sluice's
 // clusters (the cost of a cluster feature on the request path).
+// PROFILE_YAML_EXTRA is appended to sluice's YAML as it is (after its
+// clusters: more clusters, then top-level fields such as cluster_manager).
 // PROFILE_TARGET=haproxy measures HAProxy instead (one thread, the config of
 // bench.mjs), for reference.
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,7 +59,7 @@ async function measure(backendPort, requests) {
   const port = await freePort();
   const config = join(work, target === 'haproxy' ? 'haproxy.cfg' : 'sluice.yaml');
   const settings = { port, backendPort, wsPort: backendPort, clusterExtra: process.env.PROFILE_CLUSTER_EXTRA ?? '' };
-  writeFileSync(config, target === 'haproxy' ? haproxyCfg(settings) : sluiceYaml(settings));
+  writeFileSync(config, target === 'haproxy' ? haproxyCfg(settings) : sluiceYaml(settings) + (process.env.PROFILE_YAML_EXTRA ?? ''));
   const command = target === 'haproxy' ? ['haproxy', '-db', '-f', config]
                                        : [SLUICE, '-c', config, '--concurrency', '1', '--log-level', 'warning'];
   const out = join(work, `${mode}.out.${requests}`);

@@ -126,6 +126,8 @@ class Checker {
       // CDS over gRPC: initial_fetch_timeout bounds how long LDS waits for it.
       if (dr.has_cds_config()) configSource(dr.cds_config(), "dynamic_resources.cds_config", overGrpc(dr.cds_config()));
     }
+    if (bootstrap_.cluster_manager().has_load_stats_config())
+      loadStatsSource(bootstrap_.cluster_manager().load_stats_config());
     // HTTP/2 is what the xDS client's gRPC speaks; the data plane does not yet.
     for (const auto& [name, path] : http2_options_) {
       if (grpc_clusters_.count(name)) continue;
@@ -176,6 +178,28 @@ class Checker {
     if (ads.rate_limit_settings().has_max_tokens() && ads.rate_limit_settings().max_tokens().value() == 0) {
       errors_.add(path + ".rate_limit_settings.max_tokens", "must be at least 1: with 0 no request is ever sent");
     }
+  }
+
+  // cluster_manager.load_stats_config: the LRS stream, GRPC and V3 only (as
+  // in Envoy); the ApiConfigSource fields that tune an xDS stream have no
+  // meaning for it and are rejected by name.
+  void loadStatsSource(const envoy::config::core::v3::ApiConfigSource& lrs) {
+    const std::string path = "cluster_manager.load_stats_config";
+    if (lrs.api_type() != envoy::config::core::v3::ApiConfigSource::GRPC) {
+      errors_.add(path + ".api_type", "must be GRPC (the load reporting service is one bidirectional gRPC stream)");
+    }
+    if (lrs.transport_api_version() != envoy::config::core::v3::V3) {
+      errors_.add(path + ".transport_api_version", "must be V3");
+    }
+    if (lrs.set_node_on_first_message_only()) {
+      errors_.add(path + ".set_node_on_first_message_only",
+                  "is not supported by sluice here: every load report carries the node, as in Envoy");
+    }
+    if (lrs.has_rate_limit_settings()) {
+      errors_.add(path + ".rate_limit_settings",
+                  "is not supported by sluice here: the management server sets the reporting interval");
+    }
+    grpcSource(lrs, path);
   }
 
   // The cluster a gRPC service (xDS, the access-log service) names: a STATIC

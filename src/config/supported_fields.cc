@@ -25,6 +25,13 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.bootstrap.v3.Bootstrap", "admin", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap", "layered_runtime", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap", "stats_config", "", ""},
+    {"envoy.config.bootstrap.v3.Bootstrap", "cluster_manager", "", ""},
+    {"envoy.config.bootstrap.v3.ClusterManager", "load_stats_config", "",
+     "LRS (envoy.service.load_stats.v3): api_type GRPC, transport_api_version V3, one envoy_grpc to a STATIC "
+     "cluster; every load_reporting_interval the server asks for, the clusters it names (or all with "
+     "send_all_clusters) are reported per locality: requests issued, succeeded, failed (5xx, connect failures, "
+     "timeouts, resets), in progress, and those dropped by circuit breaking; stats "
+     "cluster_manager.load_reporter.*; reconnects with jittered exponential backoff (0.5s to 30s)"},
     {"envoy.config.bootstrap.v3.Bootstrap.StaticResources", "listeners", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap.StaticResources", "clusters", "", ""},
     {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", "lds_config", "", ""},

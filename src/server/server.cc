@@ -29,6 +29,7 @@ Server::Server(Options options, envoy::config::bootstrap::v3::Bootstrap bootstra
       sockets_(options_.concurrency) {}
 
 Server::~Server() {
+  if (load_stats_) load_stats_->stop();
   for (auto& stream : xds_streams_) stream->mux->stop();
   for (auto& w : workers_) w->stop();
 }
@@ -152,6 +153,7 @@ bool Server::start(std::string& error) {
   requestEdsOverGrpc(dynamic_);
   if (!cds_deferred_ && waitingForCds()) armCdsInitialFetch();
   if (ads_ != nullptr) ads_->start();
+  startLoadReporting();
 
   for (const auto& [name, bound] : sockets_.bound()) {
     SLUICE_LOG(main, info, "sluice: listener '{}' on {}:{}", name, bound.local.address().to_string(),
@@ -493,6 +495,7 @@ void Server::finish() {
   if (drain_timer_) drain_timer_->cancel();
   if (cds_initial_fetch_) cds_initial_fetch_->cancel();
   if (rtds_initial_fetch_) rtds_initial_fetch_->cancel();
+  if (load_stats_) load_stats_->stop();
   for (auto& stream : xds_streams_) stream->mux->stop();
   dns_timer_.cancel();
   if (admin_) admin_->close();

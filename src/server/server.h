@@ -27,6 +27,7 @@
 #include "server/dns_cache.h"
 #include "server/listener_manager.h"
 #include "server/listener_sockets.h"
+#include "server/load_stats_reporter.h"
 #include "server/options.h"
 #include "server/rds_routes.h"
 #include "server/runtime_loader.h"
@@ -203,6 +204,9 @@ class Server {
   asio::steady_timer dns_timer_{main_};
   void scheduleDnsRefresh();
   std::unique_ptr<admin::AdminServer> admin_;
+  // cluster_manager.load_stats_config's LRS client; stopped before what it reads.
+  std::unique_ptr<LoadStatsReporter> load_stats_;
+  void startLoadReporting();
   std::unique_ptr<asio::steady_timer> drain_timer_;
   bool shutting_down_ = false;
   size_t workers_drained_ = 0;

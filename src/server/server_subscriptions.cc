@@ -58,6 +58,44 @@ void Server::installGrpcAccessLogs() {
       });
 }
 
+void Server::startLoadReporting() {
+  if (!bootstrap_.cluster_manager().has_load_stats_config()) return;
+  const auto& api = bootstrap_.cluster_manager().load_stats_config();
+  const std::string& cluster_name = api.grpc_services(0).envoy_grpc().cluster_name();  // the semantic checks
+  config::xds::GrpcTransportOptions options;
+  options.method = "/envoy.service.load_stats.v3.LoadReportingService/StreamLoadStats";
+  options.stat_prefix = "cluster_manager.load_reporter.";
+  options.targets = grpcTargets(cluster_name);
+  for (const auto& c : bootstrap_.static_resources().clusters()) {
+    if (c.name() == cluster_name && c.has_connect_timeout()) {
+      options.connect_timeout =
+          std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(c.connect_timeout()));
+    }
+  }
+  auto transport = std::make_unique<config::xds::GrpcLoadStatsTransport>(main_, std::move(options), context_.store());
+  load_stats_ = std::make_unique<LoadStatsReporter>(
+      main_, std::move(transport), grpcNode(),
+      [this] {
+        std::vector<LoadReportCluster> clusters;
+        if (!cluster_manager_) return clusters;
+        clusters.reserve(cluster_manager_->clusters().size());
+        for (const auto& [name, entry] : cluster_manager_->clusters()) {
+          LoadReportCluster c;
+          c.name = name;
+          if (entry.proto.type() == envoy::config::cluster::v3::Cluster::EDS) {
+            c.service_name = entry.proto.eds_cluster_config().service_name();
+          }
+          if (entry.hosts) c.hosts = entry.hosts->hosts();
+          if (entry.config && entry.config->stats)
+            c.dropped_total = entry.config->stats->upstream_rq_pending_overflow.value();
+          clusters.push_back(std::move(c));
+        }
+        return clusters;
+      },
+      context_.store());
+  load_stats_->start();
+}
+
 config::xds::AdsMux* Server::makeMux(const envoy::config::core::v3::ApiConfigSource& api, const std::string& type_url) {
   const std::string& cluster_name = api.grpc_services(0).envoy_grpc().cluster_name();
   const bool delta = api.api_type() == envoy::config::core::v3::ApiConfigSource::DELTA_GRPC;

@@ -356,5 +356,26 @@ TEST(Semantics, ApiConfigSourceNamesAStaticClusterWhichMaySpeakHttp2) {
             "(ads_config, an api_config_source or an http_grpc access log: sluice's data plane speaks HTTP/1.1 only)");
 }
 
+TEST(Semantics, LoadStatsConfigIsOneGrpcV3StreamToAStaticCluster) {
+  const std::string lrs = std::string(kAdsCluster) + "cluster_manager:\n  load_stats_config:\n";
+  EXPECT_TRUE(semantics(lrs + "    api_type: GRPC\n    transport_api_version: V3\n    grpc_services: [ { envoy_grpc: "
+                              "{ cluster_name: xds } } ]\n")
+                  .empty());
+  const auto errors =
+      semantics(lrs +
+                "    api_type: DELTA_GRPC\n    set_node_on_first_message_only: true\n"
+                "    rate_limit_settings: {}\n    grpc_services: [ { envoy_grpc: { cluster_name: nope } } ]\n");
+  std::vector<std::string> paths;
+  for (const auto& e : errors.errors()) paths.push_back(e.path);
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"cluster_manager.load_stats_config.api_type",
+                                      "cluster_manager.load_stats_config.transport_api_version",
+                                      "cluster_manager.load_stats_config.set_node_on_first_message_only",
+                                      "cluster_manager.load_stats_config.rate_limit_settings",
+                                      "cluster_manager.load_stats_config.grpc_services[0].envoy_grpc.cluster_name"}));
+  EXPECT_EQ(onlyError(semantics(lrs + "    api_type: GRPC\n    transport_api_version: V3\n")),
+            "cluster_manager.load_stats_config.grpc_services: needs exactly one gRPC service");
+}
+
 }  // namespace
 }  // namespace sluice::config

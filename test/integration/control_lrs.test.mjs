@@ -1,7 +1,7 @@
 // sluice-control's LRS service (envoy.service.load_stats.v3.LoadReportingService,
 // on --xds-listen beside ADS) with a scripted client: @grpc/grpc-js and
 // proto-loader on Envoy's protos from @grpc/grpc-js-xds (the files
-// lib/ads_server.mjs loads). sluice itself sends no LRS yet. The reports
+// lib/ads_server.mjs loads); sluice itself reports in control_lrs_edge.test.mjs. The reports
 // show in GET /v1/zones and /metrics.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -24,8 +24,8 @@ GrpcAdsTransportOf<Request, Response>::GrpcAdsTransportOf(asio::io_context& main
                                                           stats::Store& store)
     : main_(main),
       options_(std::move(options)),
-      pending_requests_(store.gauge("control_plane.pending_requests")),
-      rate_limit_enforced_(store.counter("control_plane.rate_limit_enforced")) {
+      pending_requests_(store.gauge(options_.stat_prefix + "pending_requests")),
+      rate_limit_enforced_(store.counter(options_.stat_prefix + "rate_limit_enforced")) {
   pending_requests_.set(0);
   if (options_.rate_limit) {
     bucket_.emplace(options_.rate_limit->max_tokens, options_.rate_limit->fill_rate, TokenBucket::Clock::now());
@@ -212,5 +212,7 @@ bool GrpcAdsTransportOf<Request, Response>::takeToken(std::unique_lock<std::mute
 
 template class GrpcAdsTransportOf<DiscoveryRequest, DiscoveryResponse>;
 template class GrpcAdsTransportOf<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+template class GrpcAdsTransportOf<envoy::service::load_stats::v3::LoadStatsRequest,
+                                  envoy::service::load_stats::v3::LoadStatsResponse>;
 
 }  // namespace sluice::config::xds

@@ -24,6 +24,7 @@
 
 #include "config/xds/ads_transport.h"
 #include "config/xds/token_bucket.h"
+#include "envoy/service/load_stats/v3/lrs.pb.h"
 #include "stats/stats.h"
 
 namespace grpc {
@@ -47,12 +48,15 @@ struct GrpcTransportOptions {
     double fill_rate = 10;      // tokens per second
   };
   std::optional<RateLimit> rate_limit;
+  // Where pending_requests and rate_limit_enforced go ("control_plane." for
+  // xDS; the LRS client's are under "cluster_manager.load_reporter.").
+  std::string stat_prefix = "control_plane.";
 };
 
 template <typename Request, typename Response>
 class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
  public:
-  // control_plane.pending_requests (requests queued, not yet written) comes from `store`.
+  // <stat_prefix>pending_requests (requests queued, not yet written) comes from `store`.
   GrpcAdsTransportOf(asio::io_context& main, GrpcTransportOptions options, stats::Store& store);
   ~GrpcAdsTransportOf() override;
 
@@ -94,6 +98,9 @@ class GrpcAdsTransportOf final : public AdsTransportOf<Request, Response> {
 
 using GrpcAdsTransport = GrpcAdsTransportOf<envoy::service::discovery::v3::DiscoveryRequest,
                                             envoy::service::discovery::v3::DiscoveryResponse>;
+// The LRS stream (envoy.service.load_stats.v3.LoadReportingService.StreamLoadStats).
+using GrpcLoadStatsTransport = GrpcAdsTransportOf<envoy::service::load_stats::v3::LoadStatsRequest,
+                                                  envoy::service::load_stats::v3::LoadStatsResponse>;
 using GrpcDeltaAdsTransport = GrpcAdsTransportOf<envoy::service::discovery::v3::DeltaDiscoveryRequest,
                                                  envoy::service::discovery::v3::DeltaDiscoveryResponse>;
 
