@@ -8,6 +8,7 @@
 #include "http/path_normalization.h"
 #include "log/logger.h"
 #include "network/tcp_transport.h"
+#include "network/tls/tls_transport.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
 #include "router/route.h"
@@ -18,11 +19,21 @@ namespace sluice::proxy {
 using http::http1::Framing;
 using http::http1::ParseStatus;
 
+namespace {
+
+std::unique_ptr<network::Transport> makeTransport(const ListenerConfig& listener, network::Tcp::socket socket) {
+  if (listener.tls) return std::make_unique<network::tls::TlsTransport>(std::move(socket), listener.tls);
+  return std::make_unique<network::TcpTransport>(std::move(socket));
+}
+
+}  // namespace
+
 DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener,
                                            network::Tcp::socket socket)
     : worker_(worker),
       listener_(std::move(listener)),
-      transport_(std::make_unique<network::TcpTransport>(std::move(socket))),
+      transport_(makeTransport(*listener_, std::move(socket))),
+      tls_(listener_->tls ? static_cast<network::tls::TlsTransport*>(transport_.get()) : nullptr),
       stream_(worker.io(), *this),
       bodies_(new BodyDecoders{http::http1::BodyDecoder(listener_->hcm.limits),
                                http::http1::BodyDecoder(listener_->hcm.response_limits)}),
@@ -76,7 +87,9 @@ asio::awaitable<void> DownstreamConnection::run() {
   // Envoy's max_connection_duration: then the connection drains (closes now if
   // idle, else after the response in flight, which says connection: close).
   timer_.setAfter(kConnectionDuration, listener_->hcm.max_connection_duration);
-  while (!closed_) {
+  // A TLS connection serves nothing before its handshake is done.
+  const bool ready = tls_ == nullptr || co_await handshake();
+  while (ready && !closed_) {
     if (!co_await readRequestHead()) break;
     listener_->hcm.stats->downstream_rq_active.inc();
     const bool keep_alive = co_await serveRequest();
@@ -100,8 +113,31 @@ asio::awaitable<void> DownstreamConnection::run() {
   worker_.removeConnection(this);
 }
 
+asio::awaitable<bool> DownstreamConnection::handshake() {
+  timer_.setAfter(kTransportConnect, listener_->transport_socket_connect_timeout);
+  timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
+  const auto result = co_await tls_->handshake();
+  timer_.clear(kTransportConnect);
+  timer_.clear(kConnectionIdle);
+  SLUICE_LOG(connection, debug, "[C{}] TLS handshake: {}", stream_.info.connection_id,
+             result == network::tls::HandshakeResult::kDone     ? "done"
+             : result == network::tls::HandshakeResult::kFailed ? "failed"
+                                                                : "closed");
+  if (result != network::tls::HandshakeResult::kDone) co_return false;
+  auto session = tls_->sessionInfo();
+  tls_session_ = std::make_unique<accesslog::DownstreamTls>(
+      accesslog::DownstreamTls{std::move(session.version), std::move(session.cipher), std::move(session.server_name),
+                               std::move(session.peer_subject), std::move(session.peer_uri_san)});
+  stream_.info.downstream_tls = tls_session_.get();
+  co_return true;
+}
+
 void DownstreamConnection::onDeadline(size_t slot) {
   switch (static_cast<Timeout>(slot)) {
+    case kTransportConnect:
+      listener_->stats->downstream_cx_transport_socket_connect_timeout.inc();
+      close();
+      break;
     case kConnectionIdle:
       close();
       break;
@@ -386,7 +422,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   const uint64_t random = worker_.random();
   stream_.random = random;
   const router::RequestView view{authority.value_or(""),  stream_.request.target,
-                                 stream_.request.method,  "http",
+                                 stream_.request.method,  tls_ != nullptr ? "https" : "http",
                                  stream_.request.headers, remote_ip_};
   const auto& runtime = worker_.runtime();
   // An RDS table may be swapped while this request runs: the stream holds it.

@@ -335,9 +335,13 @@ DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamReque
   stream_.request.headers.remove("expect");
   stripHopByHopHeaders(stream_.request.headers, upgrade, &request.retry_headers);
   if (upgrade) stream_.request.headers.set("connection", "upgrade");
-  const ForwardingContext forwarding{
-      remote_ip_,       "http",           hcm.use_remote_address,         hcm.xff_num_trusted_hops,
-      worker_.random(), worker_.random(), &stream_.info.downstream_client};
+  const ForwardingContext forwarding{remote_ip_,
+                                     tls_ != nullptr ? "https" : "http",
+                                     hcm.use_remote_address,
+                                     hcm.xff_num_trusted_hops,
+                                     worker_.random(),
+                                     worker_.random(),
+                                     &stream_.info.downstream_client};
   applyForwardingHeaders(stream_.request.headers, forwarding);
   if (framing.kind == Framing::Kind::Chunked) stream_.request.headers.add("transfer-encoding", "chunked");
   request.method = stream_.request.method;  // the response's framing depends on it

@@ -27,6 +27,10 @@
 #include "upstream/load_balancer_factory.h"
 #include "upstream/outlier_monitor.h"
 
+namespace sluice::network::tls {
+class TlsServerContext;
+}  // namespace sluice::network::tls
+
 namespace sluice::proxy {
 
 using Millis = std::chrono::milliseconds;
@@ -116,6 +120,11 @@ struct ListenerConfig {
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   std::shared_ptr<ConnectionCount> connections = std::make_shared<ConnectionCount>();
   std::shared_ptr<ListenerStats> stats;  // listener.<address>.* (set by the compiler)
+  // The filter chain's transport_socket envoy.transport_sockets.tls; null: plain TCP.
+  std::shared_ptr<const network::tls::TlsServerContext> tls;
+  // The filter chain's transport_socket_connect_timeout (Envoy: none; the
+  // connection manager's idle_timeout bounds a handshake too).
+  Millis transport_socket_connect_timeout{0};
   HttpConnectionManagerConfig hcm;
 };
 

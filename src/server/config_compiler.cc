@@ -19,6 +19,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/listen_socket.h"
 #include "server/server_stats.h"
+#include "server/tls_compiler.h"
 
 namespace sluice::server {
 namespace {
@@ -216,6 +217,16 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   const auto found = connectionManagerOf(listener, path, errors, hcm_path);
   if (!found) return nullptr;
   const HttpConnectionManager& hcm = *found;
+  const auto& chain = listener.filter_chains(0);
+  if (chain.has_transport_socket()) {
+    out->tls = compileDownstreamTls(
+        chain.transport_socket(), path + ".filter_chains[0].transport_socket",
+        stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))), stats, errors);
+    if (!out->tls) return nullptr;
+  }
+  if (chain.has_transport_socket_connect_timeout()) {
+    out->transport_socket_connect_timeout = millis(chain.transport_socket_connect_timeout());
+  }
   auto& h = out->hcm;
   h.stat_prefix = hcm.stat_prefix();
   h.stats = stats.connectionManager(stats::sanitize(h.stat_prefix));
