@@ -124,6 +124,24 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.listener.v3.Listener", "filter_chains", "", ""},
     {"envoy.config.listener.v3.Listener", "per_connection_buffer_limit_bytes", "",
      "default 1 MiB; body reads are at most this size (at least 1 KiB)"},
+    {"envoy.config.listener.v3.Listener", "listener_filters", "",
+     "envoy.filters.listener.tls_inspector only (injected, as in Envoy, when a filter_chain_match needs it)"},
+    {"envoy.config.listener.v3.Listener", "listener_filters_timeout", "",
+     "default 15s; then the connection closes (downstream_pre_cx_timeout)"},
+    {"envoy.config.listener.v3.Listener", "continue_on_listener_filters_timeout", "",
+     "after the timeout the connection is matched as not TLS instead of closed"},
+    {"envoy.config.listener.v3.ListenerFilter", "name", "", ""},
+    {"envoy.config.listener.v3.ListenerFilter", "typed_config", "envoy.filters.listener.tls_inspector",
+     "the ClientHello is peeked (at most 64 KiB; larger: closed, tls_inspector.client_hello_too_large) and parsed "
+     "by sluice: TLS or not, SNI, ALPN; tls_inspector.* stats"},
+    {"envoy.config.listener.v3.FilterChain", "filter_chain_match", "",
+     "Envoy's order over what sluice matches: server name (exact, then the longest wildcard, then none), then "
+     "transport protocol; no match closes the connection (no_filter_chain_match); two chains with the same match "
+     "are refused"},
+    {"envoy.config.listener.v3.FilterChainMatch", "server_names", "",
+     "SNI, compared ignoring case; '*.example.com' matches any name under example.com (not example.com)"},
+    {"envoy.config.listener.v3.FilterChainMatch", "transport_protocol", "tls|raw_buffer",
+     "tls: a ClientHello was found; raw_buffer: anything else"},
     {"envoy.config.listener.v3.FilterChain", "filters", "", ""},
     {"envoy.config.listener.v3.FilterChain", "transport_socket", "",
      "envoy.transport_sockets.tls: TLS termination (OpenSSL 3); none: plain TCP"},
@@ -578,6 +596,8 @@ constexpr SupportedField kFields[] = {
 constexpr SupportedExtension kExtensions[] = {
     {"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
      "envoy.filters.network.http_connection_manager", "listener filter chains (network filter)"},
+    {"envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector", "envoy.filters.listener.tls_inspector",
+     "listener_filters of a listener"},
     {"envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", "envoy.transport_sockets.tls",
      "transport_socket of a listener's filter chain"},
     {"envoy.extensions.filters.http.router.v3.Router", "envoy.filters.http.router",

@@ -47,7 +47,9 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
                                    private upstream::ExchangeObserver,
                                    private StreamOwner {
  public:
-  DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, network::Tcp::socket socket);
+  // `chain` is one of `listener`'s filter chains (chosen by the listener filters).
+  DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, const FilterChainConfig& chain,
+                       network::Tcp::socket socket);
   ~DownstreamConnection();
 
   asio::awaitable<void> run();
@@ -205,6 +207,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
+  const FilterChainConfig& chain_;                         // owned by listener_
   std::shared_ptr<const router::RouteTable> rds_routes_;   // the stream's RDS table (the route points into it)
   std::unique_ptr<network::Transport> transport_;          // the client's bytes
   network::tls::TlsTransport* tls_ = nullptr;              // transport_ when the filter chain has TLS

@@ -92,7 +92,7 @@ void DownstreamConnection::onAwaitingHead() {
 
 asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, const Framing& request_framing,
                                                     uint64_t random) {
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   const auto& action = *route.forward();
 
   // The cluster.
@@ -319,7 +319,7 @@ DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamReque
                                                                                    const upstream::Host& host,
                                                                                    bool upgrade,
                                                                                    const Framing& framing) {
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   const auto& action = *route.forward();
   if (auto path = route.rewritePath(stream_.request.target)) stream_.request.target = std::move(*path);
   if (const auto host_rewrite = action.hostRewrite()) {
@@ -403,7 +403,7 @@ asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure
 
 asio::awaitable<bool> DownstreamConnection::forwardResponse(const router::Route& route, const PreparedRequest& request,
                                                             std::chrono::steady_clock::time_point upstream_start) {
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   auto& upstream = *stream_.upstream;
   auto& upstream_in = upstream.buffer();
   const ClusterConfig& cluster = *upstream.cluster().config;
