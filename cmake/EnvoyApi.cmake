@@ -201,3 +201,5 @@ function(sluice_api_addon target)
 endfunction()
 sluice_api_addon(sluice_lrs_api envoy/config/endpoint/v3/load_report.proto envoy/service/load_stats/v3/lrs.proto)
 sluice_api_addon(sluice_als_api envoy/service/accesslog/v3/als.proto envoy/extensions/access_loggers/grpc/v3/als.proto)
+# The tls_inspector listener filter's (empty for sluice) typed config.
+sluice_api_addon(sluice_listener_api envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto)

@@ -10,7 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  curl python3
+  curl openssl python3  # openssl: the TLS tests make their certificates with it
   haproxy  # test/differential: the same raw requests to sluice and HAProxy
   etcd-server  # sluice-control's etcd registry: unit and integration tests start real members
 )

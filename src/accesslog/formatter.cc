@@ -1,5 +1,7 @@
 #include "accesslog/formatter.h"
 
+#include "config/data_source.h"
+
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -47,6 +49,11 @@ enum class Command : uint8_t {
   kRouteName,
   kConnectionId,
   kHostname,
+  kDownstreamTlsVersion,
+  kDownstreamTlsCipher,
+  kRequestedServerName,
+  kDownstreamPeerSubject,
+  kDownstreamPeerUriSan,
 };
 
 // Envoy's CommandSyntaxChecker rules.
@@ -88,6 +95,11 @@ constexpr CommandInfo kCommands[] = {
     {"ROUTE_NAME", Command::kRouteName, kCommandOnly},
     {"CONNECTION_ID", Command::kConnectionId, kCommandOnly},
     {"HOSTNAME", Command::kHostname, kCommandOnly},
+    {"DOWNSTREAM_TLS_VERSION", Command::kDownstreamTlsVersion, kCommandOnly},
+    {"DOWNSTREAM_TLS_CIPHER", Command::kDownstreamTlsCipher, kCommandOnly},
+    {"REQUESTED_SERVER_NAME", Command::kRequestedServerName, kCommandOnly},
+    {"DOWNSTREAM_PEER_SUBJECT", Command::kDownstreamPeerSubject, kCommandOnly},
+    {"DOWNSTREAM_PEER_URI_SAN", Command::kDownstreamPeerUriSan, kCommandOnly},
 };
 
 // One piece of a START_TIME format: strftime text, or Envoy's own %s / %Nf.
@@ -417,7 +429,7 @@ std::optional<std::string_view> requestHeader(const LogContext& c, std::string_v
     if (name == ":method") return c.method.empty() ? std::nullopt : std::optional(c.method);
     if (name == ":path") return c.path.empty() ? std::nullopt : std::optional(c.path);
     if (name == ":authority") return c.request_headers->get("host");
-    if (name == ":scheme") return std::string_view("http");
+    if (name == ":scheme") return std::string_view(c.info.downstream_tls != nullptr ? "https" : "http");
     return std::nullopt;
   }
   return c.request_headers->get(name);
@@ -577,6 +589,17 @@ Value evaluate(const Operator& op, const LogContext& c, std::string& scratch) {
       return number(info.connection_id);
     case Command::kHostname:
       return optionalText(op.hostname);
+    // Plain TCP connections have no session: "-", as Envoy prints.
+    case Command::kDownstreamTlsVersion:
+      return info.downstream_tls ? optionalText(info.downstream_tls->version) : Value{};
+    case Command::kDownstreamTlsCipher:
+      return info.downstream_tls ? optionalText(info.downstream_tls->cipher) : Value{};
+    case Command::kRequestedServerName:
+      return info.downstream_tls ? optionalText(info.downstream_tls->server_name) : Value{};
+    case Command::kDownstreamPeerSubject:
+      return info.downstream_tls ? optionalText(info.downstream_tls->peer_subject) : Value{};
+    case Command::kDownstreamPeerUriSan:
+      return info.downstream_tls ? optionalText(info.downstream_tls->peer_uri_san) : Value{};
   }
   return {};
 }
@@ -723,14 +746,12 @@ std::unique_ptr<const Formatter> Formatter::build(const envoy::config::core::v3:
     case Config::kTextFormatSource: {
       const auto& source = config.text_format_source();
       const std::string source_path = config::childPath(path, "text_format_source");
-      if (source.has_inline_string()) {
-        return text(source.inline_string(), config::childPath(source_path, "inline_string"), errors, omit);
-      }
-      if (source.has_inline_bytes()) {
-        return text(source.inline_bytes(), config::childPath(source_path, "inline_bytes"), errors, omit);
-      }
-      errors.add(source_path, "needs inline_string or inline_bytes");
-      return nullptr;
+      const auto format = config::readDataSource(source, source_path, errors);
+      if (!format) return nullptr;
+      const char* field = source.has_filename()       ? "filename"
+                          : source.has_inline_bytes() ? "inline_bytes"
+                                                      : "inline_string";
+      return text(*format, config::childPath(source_path, field), errors, omit);
     }
     case Config::kJsonFormat: {
       std::unique_ptr<Formatter> f(new Formatter());

@@ -299,7 +299,7 @@ void buildHttpEntry(const LogContext& c, const HttpEntryFields& fields, HTTPAcce
   entry.set_protocol_version(c.http_minor == 0 ? HTTPAccessLogEntry::HTTP10 : HTTPAccessLogEntry::HTTP11);
   auto* request = entry.mutable_request();
   request->set_request_method(methodOf(c.method));
-  request->set_scheme("http");
+  request->set_scheme(info.downstream_tls != nullptr ? "https" : "http");
   if (!c.path.empty()) request->set_path(std::string(c.path));
   request->set_request_body_bytes(info.bytes_received);
   if (c.request_headers != nullptr) {

@@ -40,6 +40,16 @@ std::string responseFlagsText(uint32_t flags);
 // Appends the same text to `out` (no allocation once `out` has room).
 void appendResponseFlags(uint32_t flags, std::string& out);
 
+// The TLS session of a downstream connection (set once its handshake is
+// done; owned by the connection).
+struct DownstreamTls {
+  std::string version;       // %DOWNSTREAM_TLS_VERSION%: TLSv1.3
+  std::string cipher;        // %DOWNSTREAM_TLS_CIPHER%: OpenSSL's (= BoringSSL's) name
+  std::string server_name;   // %REQUESTED_SERVER_NAME%: SNI
+  std::string peer_subject;  // %DOWNSTREAM_PEER_SUBJECT%: RFC 2253
+  std::string peer_uri_san;  // %DOWNSTREAM_PEER_URI_SAN%: comma separated
+};
+
 // The downstream client as the connection manager trusts it, per stream:
 // Envoy's x-forwarded-for rules (proxy::resolveDownstreamClient).
 struct DownstreamClient {
@@ -74,6 +84,7 @@ struct StreamInfo {
   uint64_t connection_id = 0;
   asio::ip::tcp::endpoint downstream_remote;  // the peer (Envoy's direct remote address)
   asio::ip::tcp::endpoint downstream_local;
+  const DownstreamTls* downstream_tls = nullptr;  // a TLS connection's session; null: plain TCP
 
   // A new stream starts now.
   void reset() {

@@ -131,7 +131,59 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.listener.v3.Listener", "filter_chains", "", ""},
     {"envoy.config.listener.v3.Listener", "per_connection_buffer_limit_bytes", "",
      "default 1 MiB; body reads are at most this size (at least 1 KiB)"},
+    {"envoy.config.listener.v3.Listener", "listener_filters", "",
+     "envoy.filters.listener.tls_inspector only (injected, as in Envoy, when a filter_chain_match needs it)"},
+    {"envoy.config.listener.v3.Listener", "listener_filters_timeout", "",
+     "default 15s; then the connection closes (downstream_pre_cx_timeout)"},
+    {"envoy.config.listener.v3.Listener", "continue_on_listener_filters_timeout", "",
+     "after the timeout the connection is matched as not TLS instead of closed"},
+    {"envoy.config.listener.v3.ListenerFilter", "name", "", ""},
+    {"envoy.config.listener.v3.ListenerFilter", "typed_config", "envoy.filters.listener.tls_inspector",
+     "the ClientHello is peeked (at most 64 KiB; larger: closed, tls_inspector.client_hello_too_large) and parsed "
+     "by sluice: TLS or not, SNI, ALPN; tls_inspector.* stats"},
+    {"envoy.config.listener.v3.FilterChain", "filter_chain_match", "",
+     "Envoy's order over what sluice matches: server name (exact, then the longest wildcard, then none), then "
+     "transport protocol; no match closes the connection (no_filter_chain_match); two chains with the same match "
+     "are refused"},
+    {"envoy.config.listener.v3.FilterChainMatch", "server_names", "",
+     "SNI, compared ignoring case; '*.example.com' matches any name under example.com (not example.com)"},
+    {"envoy.config.listener.v3.FilterChainMatch", "transport_protocol", "tls|raw_buffer",
+     "tls: a ClientHello was found; raw_buffer: anything else"},
     {"envoy.config.listener.v3.FilterChain", "filters", "", ""},
+    {"envoy.config.listener.v3.FilterChain", "transport_socket", "",
+     "envoy.transport_sockets.tls: TLS termination (OpenSSL 3); none: plain TCP"},
+    {"envoy.config.listener.v3.FilterChain", "transport_socket_connect_timeout", "",
+     "the TLS handshake's limit (default none, as Envoy; the connection manager's idle_timeout bounds it too); "
+     "counts listener.<address>.downstream_cx_transport_socket_connect_timeout"},
+    {"envoy.config.core.v3.TransportSocket", "name", "", ""},
+    {"envoy.config.core.v3.TransportSocket", "typed_config", "envoy.transport_sockets.tls", ""},
+// TLS (downstream)
+#define TLS "envoy.extensions.transport_sockets.tls.v3."
+    {TLS "DownstreamTlsContext", "common_tls_context", "", ""},
+    {TLS "DownstreamTlsContext", "require_client_certificate", "",
+     "needs validation_context.trusted_ca; a client without a certificate fails the handshake "
+     "(ssl.fail_verify_no_cert)"},
+    {TLS "CommonTlsContext", "tls_params", "", ""},
+    {TLS "CommonTlsContext", "tls_certificates", "",
+     "at most one RSA and one ECDSA certificate; OpenSSL picks the one the client's signature algorithms and "
+     "ciphers allow"},
+    {TLS "CommonTlsContext", "validation_context", "",
+     "client certificates: asked for (and verified when sent) once trusted_ca is set"},
+    {TLS "CommonTlsContext", "alpn_protocols", "", "http/1.1 only (h2 is refused: HTTP/2 is not implemented)"},
+    {TLS "TlsParameters", "tls_minimum_protocol_version", "", "default TLSv1_2 (Envoy's server default)"},
+    {TLS "TlsParameters", "tls_maximum_protocol_version", "", "default TLSv1_3"},
+    {TLS "TlsParameters", "cipher_suites", "",
+     "TLS 1.2 and below; OpenSSL names; BoringSSL's equal-preference groups [A|B] keep their written order. "
+     "Default: Envoy's server list"},
+    {TLS "TlsParameters", "ecdh_curves", "", "default X25519, P-256"},
+    {TLS "TlsCertificate", "certificate_chain", "", "PEM: the leaf, then its chain"},
+    {TLS "TlsCertificate", "private_key", "", "PEM; must match the leaf"},
+    {TLS "CertificateValidationContext", "trusted_ca", "", "PEM CA certificates"},
+    {TLS "CertificateValidationContext", "match_typed_subject_alt_names", "",
+     "the client certificate needs a SAN of the type that one matcher matches (ssl.fail_verify_san)"},
+    {TLS "SubjectAltNameMatcher", "san_type", "EMAIL|DNS|URI|IP_ADDRESS", ""},
+    {TLS "SubjectAltNameMatcher", "matcher", "", ""},
+#undef TLS
     {"envoy.config.listener.v3.Filter", "name", "", ""},
     {"envoy.config.listener.v3.Filter", "typed_config", "envoy.filters.network.http_connection_manager", ""},
 // HTTP connection manager
@@ -379,6 +431,9 @@ constexpr SupportedField kFields[] = {
 #undef RD
     {"envoy.config.route.v3.DirectResponseAction", "status", "", ""},
     {"envoy.config.route.v3.DirectResponseAction", "body", "", ""},
+    {"envoy.config.core.v3.DataSource", "filename", "",
+     "read when the config is loaded (at most 1 MiB): TLS certificates, keys and CAs, direct_response bodies, "
+     "access-log text_format_source"},
     {"envoy.config.core.v3.DataSource", "inline_string", "", ""},
     {"envoy.config.core.v3.DataSource", "inline_bytes", "", ""},
     {"envoy.config.core.v3.HeaderValueOption", "header", "", ""},
@@ -548,6 +603,10 @@ constexpr SupportedField kFields[] = {
 constexpr SupportedExtension kExtensions[] = {
     {"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
      "envoy.filters.network.http_connection_manager", "listener filter chains (network filter)"},
+    {"envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector", "envoy.filters.listener.tls_inspector",
+     "listener_filters of a listener"},
+    {"envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", "envoy.transport_sockets.tls",
+     "transport_socket of a listener's filter chain"},
     {"envoy.extensions.filters.http.router.v3.Router", "envoy.filters.http.router",
      "HTTP filters of the connection manager (must be last)"},
     {"envoy.extensions.access_loggers.file.v3.FileAccessLog", "envoy.access_loggers.file",

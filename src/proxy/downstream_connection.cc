@@ -8,6 +8,7 @@
 #include "http/path_normalization.h"
 #include "log/logger.h"
 #include "network/tcp_transport.h"
+#include "network/tls/tls_transport.h"
 #include "proxy/proxy_headers.h"
 #include "proxy/worker.h"
 #include "router/route.h"
@@ -18,14 +19,25 @@ namespace sluice::proxy {
 using http::http1::Framing;
 using http::http1::ParseStatus;
 
+namespace {
+
+std::unique_ptr<network::Transport> makeTransport(const FilterChainConfig& chain, network::Tcp::socket socket) {
+  if (chain.tls) return std::make_unique<network::tls::TlsTransport>(std::move(socket), chain.tls);
+  return std::make_unique<network::TcpTransport>(std::move(socket));
+}
+
+}  // namespace
+
 DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener,
-                                           network::Tcp::socket socket)
+                                           const FilterChainConfig& chain, network::Tcp::socket socket)
     : worker_(worker),
       listener_(std::move(listener)),
-      transport_(std::make_unique<network::TcpTransport>(std::move(socket))),
+      chain_(chain),
+      transport_(makeTransport(chain_, std::move(socket))),
+      tls_(chain_.tls ? static_cast<network::tls::TlsTransport*>(transport_.get()) : nullptr),
       stream_(worker.io(), *this),
-      bodies_(new BodyDecoders{http::http1::BodyDecoder(listener_->hcm.limits),
-                               http::http1::BodyDecoder(listener_->hcm.response_limits)}),
+      bodies_(new BodyDecoders{http::http1::BodyDecoder(chain_.hcm.limits),
+                               http::http1::BodyDecoder(chain_.hcm.response_limits)}),
       io_{worker.buffers(), *this, out_},
       timer_(worker.io(), *this) {
   const auto peer = transport_->peerAddress();
@@ -36,7 +48,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, std::shared_ptr<const
   stream_.info.downstream_remote = peer;
   // strip_matching_host_port compares with the port this connection arrived on
   // (the bound one, also for listeners configured with port 0).
-  match_options_ = listener_->hcm.match_options;
+  match_options_ = chain_.hcm.match_options;
   const auto local = transport_->localAddress();
   if (local.port() != 0) match_options_.listener_port = local.port();
   stream_.info.downstream_local = local;
@@ -47,6 +59,7 @@ DownstreamConnection::~DownstreamConnection() {
   listener_->connections->release();
   worker_.downstreamConnections().release();
   countConnectionClosed(*listener_);
+  countConnectionClosed(chain_);
   if (worker_.stopped()) return;  // destroyed with the event loop: the pool is gone
   worker_.buffers().give(in_);
   if (stream_.upstream) worker_.buffers().give(stream_.upstream->buffer());
@@ -75,15 +88,17 @@ asio::awaitable<void> DownstreamConnection::run() {
              remote_ip_, stream_.info.downstream_remote.port(), listener_->name);
   // Envoy's max_connection_duration: then the connection drains (closes now if
   // idle, else after the response in flight, which says connection: close).
-  timer_.setAfter(kConnectionDuration, listener_->hcm.max_connection_duration);
-  while (!closed_) {
+  timer_.setAfter(kConnectionDuration, chain_.hcm.max_connection_duration);
+  // A TLS connection serves nothing before its handshake is done.
+  const bool ready = tls_ == nullptr || co_await handshake();
+  while (ready && !closed_) {
     if (!co_await readRequestHead()) break;
-    listener_->hcm.stats->downstream_rq_active.inc();
+    chain_.hcm.stats->downstream_rq_active.inc();
     const bool keep_alive = co_await serveRequest();
     // An upgraded connection is a tunnel now, on callbacks that hold the
     // connection; it finishes the stream and the connection (tunnel.cc).
     if (stream_.state.tunnelling()) co_return;
-    listener_->hcm.stats->downstream_rq_active.dec();
+    chain_.hcm.stats->downstream_rq_active.dec();
     // A stream cut short by a timeout may have looked complete to the code
     // that ended it (a close-delimited body); never reuse the connection then.
     const bool timed_out = stream_.timeout != StreamTimeout::None;
@@ -100,8 +115,31 @@ asio::awaitable<void> DownstreamConnection::run() {
   worker_.removeConnection(this);
 }
 
+asio::awaitable<bool> DownstreamConnection::handshake() {
+  timer_.setAfter(kTransportConnect, chain_.transport_socket_connect_timeout);
+  timer_.setAfter(kConnectionIdle, chain_.hcm.idle_timeout);
+  const auto result = co_await tls_->handshake();
+  timer_.clear(kTransportConnect);
+  timer_.clear(kConnectionIdle);
+  SLUICE_LOG(connection, debug, "[C{}] TLS handshake: {}", stream_.info.connection_id,
+             result == network::tls::HandshakeResult::kDone     ? "done"
+             : result == network::tls::HandshakeResult::kFailed ? "failed"
+                                                                : "closed");
+  if (result != network::tls::HandshakeResult::kDone) co_return false;
+  auto session = tls_->sessionInfo();
+  tls_session_ = std::make_unique<accesslog::DownstreamTls>(
+      accesslog::DownstreamTls{std::move(session.version), std::move(session.cipher), std::move(session.server_name),
+                               std::move(session.peer_subject), std::move(session.peer_uri_san)});
+  stream_.info.downstream_tls = tls_session_.get();
+  co_return true;
+}
+
 void DownstreamConnection::onDeadline(size_t slot) {
   switch (static_cast<Timeout>(slot)) {
+    case kTransportConnect:
+      listener_->stats->downstream_cx_transport_socket_connect_timeout.inc();
+      close();
+      break;
     case kConnectionIdle:
       close();
       break;
@@ -152,7 +190,7 @@ void DownstreamConnection::onStreamDeadline(Stream& stream, size_t slot) {
 }
 
 void DownstreamConnection::startStream() {
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   stream_.state.firstByte();
   hcm.stats->downstream_rq_total.inc();  // a request's first byte (Envoy: the codec's new stream)
   stream_.timeout = StreamTimeout::None;
@@ -207,7 +245,7 @@ asio::awaitable<bool> DownstreamConnection::sendStreamTimeoutReply(const router:
 }
 
 asio::awaitable<bool> DownstreamConnection::readRequestHead() {
-  const auto& limits = listener_->hcm.limits;
+  const auto& limits = chain_.hcm.limits;
   size_t scanned = 0;  // bytes of in_ that parsed as Incomplete
   for (;;) {
     if (!in_.empty() && !http::http1::worthReparsing(in_.readable(), scanned, limits.max_header_bytes)) {
@@ -239,7 +277,7 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
     if (in_.empty()) stream_.state.waitingWithNothingBuffered();
     if (stream_.state.idle() && (closingAfterResponse() || worker_.draining())) co_return false;
     // Envoy's connection idle timeout: no request in flight for that long.
-    if (stream_.state.idle()) timer_.setAfter(kConnectionIdle, listener_->hcm.idle_timeout);
+    if (stream_.state.idle()) timer_.setAfter(kConnectionIdle, chain_.hcm.idle_timeout);
     if (!received(co_await readMore(*transport_, in_))) {
       if (stream_.timeout != StreamTimeout::None) {
         stream_.info.reset();
@@ -255,8 +293,8 @@ asio::awaitable<bool> DownstreamConnection::readRequestHead() {
 void DownstreamConnection::logStream() {
   if (!stream_.info.active) return;
   stream_.info.active = false;
-  listener_->hcm.stats->streamEnded(stream_.info.start);
-  const auto& logs = listener_->hcm.access_logs;
+  chain_.hcm.stats->streamEnded(stream_.info.start);
+  const auto& logs = chain_.hcm.access_logs;
   if (logs.empty()) return;
   const auto now = StreamInfo::Clock::now();
   // The wall-clock start, derived here rather than read on every request.
@@ -288,7 +326,7 @@ asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::stri
                                                            const router::Route* route) {
   stream_.timer.clear(Stream::kRequest);  // the response has started
   stream_.info.response_code = status;
-  listener_->hcm.stats->responseStarted(status);
+  chain_.hcm.stats->responseStarted(status);
   stream_.info.response_code_details = details;
   stream_.info.response_flags |= flags;
   stream_.response.clear();
@@ -299,7 +337,7 @@ asio::awaitable<bool> DownstreamConnection::sendLocalReply(int status, std::stri
   const auto [end, ec] = std::to_chars(length, length + sizeof length, body.size());
   stream_.response.headers.add("content-length", std::string_view(length, static_cast<size_t>(end - length)));
   if (!location.empty()) stream_.response.headers.add("location", location);
-  stream_.response.headers.add("server", listener_->hcm.server_name);
+  stream_.response.headers.add("server", chain_.hcm.server_name);
   // Envoy's router: a request a circuit breaker dropped says so.
   if ((flags & kUpstreamOverflow) != 0) stream_.response.headers.add("x-envoy-overloaded", "true");
   if (route != nullptr) route->applyResponseHeaderMutations(stream_.response.headers);
@@ -317,7 +355,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   stream_.info.reset();
   stream_.request_body_complete = true;
   stream_.client_close = clientAsksToClose();
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   // Once per request, from x-forwarded-for as it arrived: logs, hashing and forwarding read it.
   resolveDownstreamClient(stream_.request.headers, stream_.info.downstream_remote.address(), remote_ip_,
                           hcm.use_remote_address, hcm.xff_num_trusted_hops, stream_.info.downstream_client);
@@ -386,7 +424,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   const uint64_t random = worker_.random();
   stream_.random = random;
   const router::RequestView view{authority.value_or(""),  stream_.request.target,
-                                 stream_.request.method,  "http",
+                                 stream_.request.method,  tls_ != nullptr ? "https" : "http",
                                  stream_.request.headers, remote_ip_};
   const auto& runtime = worker_.runtime();
   // An RDS table may be swapped while this request runs: the stream holds it.
@@ -395,7 +433,7 @@ asio::awaitable<bool> DownstreamConnection::serveRequest() {
   const router::Route* route = table != nullptr ? table->match(view, match_options_, runtime, random) : nullptr;
   // A body we do not read keeps the connection from being reused: answering
   // locally then closes it (sendLocalReply sees the unread body).
-  if (route == nullptr) listener_->hcm.stats->no_route.inc();
+  if (route == nullptr) chain_.hcm.stats->no_route.inc();
   SLUICE_LOG(router, debug, "[C{}] {} {} {}: route '{}'", stream_.info.connection_id, stream_.request.method,
              stream_.request.target, authority.value_or(""), route != nullptr ? route->name() : "(none)");
   if (route == nullptr) co_return co_await sendLocalReply(404, "", "route_not_found", kNoRouteFound);

@@ -31,6 +31,10 @@
 #include "upstream/http1_exchange.h"
 #include "upstream/load_balancer.h"
 
+namespace sluice::network::tls {
+class TlsTransport;
+}  // namespace sluice::network::tls
+
 namespace sluice::router {
 class RouteAction;
 }  // namespace sluice::router
@@ -43,7 +47,9 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
                                    private upstream::ExchangeObserver,
                                    private StreamOwner {
  public:
-  DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, network::Tcp::socket socket);
+  // `chain` is one of `listener`'s filter chains (chosen by the listener filters).
+  DownstreamConnection(Worker& worker, std::shared_ptr<const ListenerConfig> listener, const FilterChainConfig& chain,
+                       network::Tcp::socket socket);
   ~DownstreamConnection();
 
   asio::awaitable<void> run();
@@ -88,6 +94,10 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
   void onActivity() override { stream_.touch(); }
   void onResponseBytes() override { stream_.info.markFirstUpstreamByte(); }
   void onAwaitingHead() override;
+  // The TLS handshake of a TLS filter chain, bounded by
+  // transport_socket_connect_timeout and the connection idle timeout; false:
+  // close the connection.
+  asio::awaitable<bool> handshake();
   // Reads and parses the next request head; false: close the connection.
   asio::awaitable<bool> readRequestHead();
   // Serves stream_.request; true when the connection may carry another request.
@@ -110,6 +120,7 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
     kConnectionIdle,      // common_http_protocol_options.idle_timeout (no request in flight)
     kConnectionDuration,  // max_connection_duration
     kClientWatch,         // a response slow enough to watch the client for a close (the HTTP/1 codec)
+    kTransportConnect,    // the filter chain's transport_socket_connect_timeout (a TLS handshake)
     kTimeoutCount
   };
   // At the first byte of a request: arms request_headers_timeout (or
@@ -195,8 +206,11 @@ class DownstreamConnection final : public std::enable_shared_from_this<Downstrea
 
   Worker& worker_;
   std::shared_ptr<const ListenerConfig> listener_;
-  std::shared_ptr<const router::RouteTable> rds_routes_;  // the stream's RDS table (the route points into it)
-  std::unique_ptr<network::Transport> transport_;         // the client's bytes
+  const FilterChainConfig& chain_;                         // owned by listener_
+  std::shared_ptr<const router::RouteTable> rds_routes_;   // the stream's RDS table (the route points into it)
+  std::unique_ptr<network::Transport> transport_;          // the client's bytes
+  network::tls::TlsTransport* tls_ = nullptr;              // transport_ when the filter chain has TLS
+  std::unique_ptr<accesslog::DownstreamTls> tls_session_;  // after the handshake: what access logs print
   std::string remote_ip_;
   router::MatchOptions match_options_;  // the HCM's, with this connection's local port
   network::IoBuffer in_;                // bytes read from the client, not yet used

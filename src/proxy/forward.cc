@@ -91,7 +91,7 @@ void DownstreamConnection::onAwaitingHead() {
 }
 
 asio::awaitable<bool> DownstreamConnection::forward(const router::Route& route, const Framing& request_framing) {
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   const auto& action = *route.forward();
 
   // The cluster.
@@ -319,7 +319,7 @@ DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamReque
                                                                                    const upstream::Host& host,
                                                                                    bool upgrade,
                                                                                    const Framing& framing) {
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   const auto& action = *route.forward();
   if (auto path = route.rewritePath(stream_.request.target)) stream_.request.target = std::move(*path);
   if (const auto host_rewrite = action.hostRewrite()) {
@@ -335,9 +335,13 @@ DownstreamConnection::PreparedRequest DownstreamConnection::prepareUpstreamReque
   stream_.request.headers.remove("expect");
   stripHopByHopHeaders(stream_.request.headers, upgrade, &request.retry_headers);
   if (upgrade) stream_.request.headers.set("connection", "upgrade");
-  const ForwardingContext forwarding{
-      remote_ip_,       "http",           hcm.use_remote_address,         hcm.xff_num_trusted_hops,
-      worker_.random(), worker_.random(), &stream_.info.downstream_client};
+  const ForwardingContext forwarding{remote_ip_,
+                                     tls_ != nullptr ? "https" : "http",
+                                     hcm.use_remote_address,
+                                     hcm.xff_num_trusted_hops,
+                                     worker_.random(),
+                                     worker_.random(),
+                                     &stream_.info.downstream_client};
   applyForwardingHeaders(stream_.request.headers, forwarding);
   if (framing.kind == Framing::Kind::Chunked) stream_.request.headers.add("transfer-encoding", "chunked");
   request.method = stream_.request.method;  // the response's framing depends on it
@@ -399,7 +403,7 @@ asio::awaitable<bool> DownstreamConnection::replyToFailure(const UpstreamFailure
 
 asio::awaitable<bool> DownstreamConnection::forwardResponse(const router::Route& route, const PreparedRequest& request,
                                                             std::chrono::steady_clock::time_point upstream_start) {
-  const auto& hcm = listener_->hcm;
+  const auto& hcm = chain_.hcm;
   auto& upstream = *stream_.upstream;
   auto& upstream_in = upstream.buffer();
   const ClusterConfig& cluster = *upstream.cluster().config;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -26,6 +27,10 @@
 #include "upstream/load_balancer.h"
 #include "upstream/load_balancer_factory.h"
 #include "upstream/outlier_monitor.h"
+
+namespace sluice::network::tls {
+class TlsServerContext;
+}  // namespace sluice::network::tls
 
 namespace sluice::proxy {
 
@@ -110,13 +115,37 @@ struct HttpConnectionManagerConfig {
   std::shared_ptr<HttpConnectionManagerStats> stats;  // http.<stat_prefix>.* (set by the compiler)
 };
 
+// One filter chain of a listener: what it matches (filter_chain_match), its
+// transport and its connection manager.
+struct FilterChainConfig {
+  std::vector<std::string> server_names;  // lower case; "*.example.com" wildcards; empty: any
+  std::string transport_protocol;         // "tls", "raw_buffer", or empty: any
+  // transport_socket envoy.transport_sockets.tls; null: plain TCP.
+  std::shared_ptr<const network::tls::TlsServerContext> tls;
+  // transport_socket_connect_timeout (Envoy: none; the connection manager's
+  // idle_timeout bounds a handshake too).
+  Millis transport_socket_connect_timeout{0};
+  HttpConnectionManagerConfig hcm;
+};
+
 struct ListenerConfig {
   std::string name;
   network::Tcp::endpoint endpoint;  // as configured (port may be 0)
   uint32_t per_connection_buffer_limit_bytes = 1024 * 1024;
   std::shared_ptr<ConnectionCount> connections = std::make_shared<ConnectionCount>();
-  std::shared_ptr<ListenerStats> stats;  // listener.<address>.* (set by the compiler)
-  HttpConnectionManagerConfig hcm;
+  std::shared_ptr<ListenerStats> stats;          // listener.<address>.* (set by the compiler)
+  std::vector<FilterChainConfig> filter_chains;  // at least one
+  // The envoy.filters.listener.tls_inspector listener filter (configured, or
+  // implied by a filter_chain_match that needs it, as Envoy injects it).
+  bool tls_inspector = false;
+  Millis listener_filters_timeout{15000};  // Envoy's default
+  bool continue_on_listener_filters_timeout = false;
+  std::shared_ptr<TlsInspectorStats> tls_inspector_stats;
+  // Envoy's filter chain match for what the listener filters found: server
+  // name (exact, then the longest wildcard suffix, then chains without
+  // server_names), then transport protocol (exact, then chains without one).
+  // Null: no chain matches.
+  const FilterChainConfig* selectChain(std::string_view server_name, std::string_view transport_protocol) const;
 };
 
 struct ProxyConfig {
@@ -166,17 +195,20 @@ struct ClusterDelta {
 
 using ProxyConfigPtr = std::shared_ptr<const ProxyConfig>;
 
-// Connection stats of the listener and its connection manager (worker thread).
+// Connection stats of the listener (at accept) and of the filter chain's
+// connection manager (once the chain is chosen). Worker thread.
 inline void countConnectionOpened(const ListenerConfig& listener) {
   listener.stats->downstream_cx_total.inc();
   listener.stats->downstream_cx_active.inc();
-  listener.hcm.stats->connectionOpened();
 }
 inline void countConnectionClosed(const ListenerConfig& listener) {
   listener.stats->downstream_cx_active.dec();
   listener.stats->downstream_cx_destroy.inc();
-  listener.hcm.stats->downstream_cx_active.dec();
-  listener.hcm.stats->downstream_cx_destroy.inc();
+}
+inline void countConnectionOpened(const FilterChainConfig& chain) { chain.hcm.stats->connectionOpened(); }
+inline void countConnectionClosed(const FilterChainConfig& chain) {
+  chain.hcm.stats->downstream_cx_active.dec();
+  chain.hcm.stats->downstream_cx_destroy.inc();
 }
 
 }  // namespace sluice::proxy

@@ -24,7 +24,20 @@ ListenerStats::ListenerStats(stats::Store& store, const std::string& address)
       downstream_cx_destroy(store.counter(prefix + "downstream_cx_destroy")),
       downstream_cx_overflow(store.counter(prefix + "downstream_cx_overflow")),
       downstream_global_cx_overflow(store.counter(prefix + "downstream_global_cx_overflow")),
-      downstream_cx_fd_exhausted(store.counter(prefix + "downstream_cx_fd_exhausted")) {}
+      downstream_cx_fd_exhausted(store.counter(prefix + "downstream_cx_fd_exhausted")),
+      downstream_cx_transport_socket_connect_timeout(
+          store.counter(prefix + "downstream_cx_transport_socket_connect_timeout")),
+      downstream_pre_cx_timeout(store.counter(prefix + "downstream_pre_cx_timeout")),
+      no_filter_chain_match(store.counter(prefix + "no_filter_chain_match")) {}
+
+TlsInspectorStats::TlsInspectorStats(stats::Store& store)
+    : client_hello_too_large(store.counter("tls_inspector.client_hello_too_large")),
+      tls_found(store.counter("tls_inspector.tls_found")),
+      tls_not_found(store.counter("tls_inspector.tls_not_found")),
+      alpn_found(store.counter("tls_inspector.alpn_found")),
+      alpn_not_found(store.counter("tls_inspector.alpn_not_found")),
+      sni_found(store.counter("tls_inspector.sni_found")),
+      sni_not_found(store.counter("tls_inspector.sni_not_found")) {}
 
 HttpConnectionManagerStats::HttpConnectionManagerStats(stats::Store& store, const std::string& stat_prefix)
     : downstream_cx_total(store.counter("http." + stat_prefix + ".downstream_cx_total")),
@@ -101,6 +114,17 @@ void ClusterStats::responseReceived(int status, uint64_t ms) {
 
 std::shared_ptr<ListenerStats> StatsRegistry::listener(const std::string& address) {
   return cached(listeners_, store_, address);
+}
+
+std::shared_ptr<network::tls::TlsStats> StatsRegistry::listenerTls(const std::string& address) {
+  auto& slot = listener_tls_[address];
+  if (!slot) slot = std::make_shared<network::tls::TlsStats>(store_, "listener." + address + ".");
+  return slot;
+}
+
+std::shared_ptr<TlsInspectorStats> StatsRegistry::tlsInspector() {
+  if (!tls_inspector_) tls_inspector_ = std::make_shared<TlsInspectorStats>(store_);
+  return tls_inspector_;
 }
 
 std::shared_ptr<HttpConnectionManagerStats> StatsRegistry::connectionManager(const std::string& stat_prefix) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "network/accept_backoff.h"
+#include "network/tls/tls_stats.h"
 #include "proxy/circuit_breakers.h"
 #include "proxy/connection_count.h"
 #include "stats/stats.h"
@@ -26,11 +27,26 @@ struct ListenerStats {
   stats::Counter& downstream_cx_total;
   stats::Gauge& downstream_cx_active;
   stats::Counter& downstream_cx_destroy;
-  stats::Counter& downstream_cx_overflow;         // over the listener's connection_limit
-  stats::Counter& downstream_global_cx_overflow;  // over overload.global_downstream_max_connections
-  stats::Counter& downstream_cx_fd_exhausted;     // accept() failed: EMFILE, ENFILE, ENOBUFS, ENOMEM
+  stats::Counter& downstream_cx_overflow;                          // over the listener's connection_limit
+  stats::Counter& downstream_global_cx_overflow;                   // over overload.global_downstream_max_connections
+  stats::Counter& downstream_cx_fd_exhausted;                      // accept() failed: EMFILE, ENFILE, ENOBUFS, ENOMEM
+  stats::Counter& downstream_cx_transport_socket_connect_timeout;  // a TLS handshake took too long
+  stats::Counter& downstream_pre_cx_timeout;                       // listener filters took too long
+  stats::Counter& no_filter_chain_match;                           // no filter chain matched
   // Shared by the workers: one log line per episode of exhaustion.
   network::ExhaustionEpisodes fd_exhaustion;
+};
+
+// tls_inspector.* (Envoy's root: shared by every listener).
+struct TlsInspectorStats {
+  explicit TlsInspectorStats(stats::Store& store);
+  stats::Counter& client_hello_too_large;
+  stats::Counter& tls_found;
+  stats::Counter& tls_not_found;
+  stats::Counter& alpn_found;
+  stats::Counter& alpn_not_found;
+  stats::Counter& sni_found;
+  stats::Counter& sni_not_found;
 };
 
 // http.<stat_prefix>.*
@@ -131,6 +147,9 @@ class StatsRegistry {
   stats::Store& store() { return store_; }
   std::shared_ptr<ListenerStats> listener(const std::string& address);
   std::shared_ptr<HttpConnectionManagerStats> connectionManager(const std::string& stat_prefix);
+  // listener.<address>.ssl.*, shared by the TLS filter chains of the address.
+  std::shared_ptr<network::tls::TlsStats> listenerTls(const std::string& address);
+  std::shared_ptr<TlsInspectorStats> tlsInspector();
   std::shared_ptr<ClusterStats> cluster(const std::string& name);
   // The connection count of listener `name` (its connection_limit), kept
   // while some config has a listener of that name.
@@ -142,6 +161,8 @@ class StatsRegistry {
   stats::Store& store_;
   std::map<std::string, std::shared_ptr<ListenerStats>> listeners_;
   std::map<std::string, std::shared_ptr<HttpConnectionManagerStats>> connection_managers_;
+  std::map<std::string, std::shared_ptr<network::tls::TlsStats>> listener_tls_;
+  std::shared_ptr<TlsInspectorStats> tls_inspector_;
   std::map<std::string, std::shared_ptr<ClusterStats>> clusters_;
   std::map<std::string, std::weak_ptr<ConnectionCount>> listener_connections_;
   ConnectionCount downstream_connections_;

@@ -27,7 +27,7 @@ network::IoBuffer& DownstreamConnection::tunnelBuffer(TunnelDirection direction)
 void DownstreamConnection::startTunnel() {
   // The HTTP state is done with: free it, an idle tunnel should cost little
   // (the heads stay for the access log line written when the tunnel closes).
-  if (listener_->hcm.access_logs.empty()) {
+  if (chain_.hcm.access_logs.empty()) {
     stream_.request = http::http1::RequestHead();
     stream_.response = http::http1::ResponseHead();
   }
@@ -37,7 +37,7 @@ void DownstreamConnection::startTunnel() {
   // host's active requests, upstream_rq_active) until the tunnel ends.
   // Idle for the shorter of the stream's (route) idle timeout and the
   // connection manager's stream_idle_timeout: both sides close then.
-  const Millis hcm_idle = listener_->hcm.stream_idle_timeout;
+  const Millis hcm_idle = chain_.hcm.stream_idle_timeout;
   if (hcm_idle.count() > 0 && (stream_.idle_timeout.count() == 0 || hcm_idle < stream_.idle_timeout)) {
     stream_.startIdle(hcm_idle);
   }
@@ -116,7 +116,7 @@ void DownstreamConnection::endTunnel() {
   stream_.startIdle(Millis(0));
   worker_.buffers().give(stream_.upstream->buffer());
   stream_.upstream.reset();
-  listener_->hcm.stats->downstream_rq_active.dec();
+  chain_.hcm.stats->downstream_rq_active.dec();
   logStream();
   endStream();
   timer_.clear(kConnectionDuration);

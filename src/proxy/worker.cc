@@ -1,5 +1,7 @@
 #include "proxy/worker.h"
 
+#include "proxy/listener_filters.h"
+
 #include "log/logger.h"
 #include "proxy/downstream_connection.h"
 
@@ -161,11 +163,38 @@ asio::awaitable<void> Worker::acceptLoop(std::string name, network::Tcp::accepto
       socket.close(ignored);
       continue;
     }
-    auto connection = std::make_shared<DownstreamConnection>(*this, it->second.config, std::move(socket));
-    addConnection(connection);
-    countConnectionOpened(*it->second.config);
-    asio::co_spawn(io_, connection->run(), asio::detached);
+    countConnectionOpened(*listener.config);
+    if (!listener.config->tls_inspector) {
+      const FilterChainConfig* chain = plainChain(*listener.config);
+      if (chain == nullptr) listener.config->stats->no_filter_chain_match.inc();
+      startConnection(listener.config, chain, std::move(socket));
+    } else {
+      asio::co_spawn(io_, inspectThenStart(listener.config, std::move(socket)), asio::detached);
+    }
   }
+}
+
+asio::awaitable<void> Worker::inspectThenStart(std::shared_ptr<const ListenerConfig> config,
+                                               network::Tcp::socket socket) {
+  const FilterChainConfig* chain = co_await inspectConnection(*config, socket);
+  startConnection(config, chain, std::move(socket));
+}
+
+void Worker::startConnection(const std::shared_ptr<const ListenerConfig>& config, const FilterChainConfig* chain,
+                             network::Tcp::socket socket) {
+  if (chain == nullptr || !socket.is_open()) {
+    // Refused before any filter chain: the slots acceptLoop took go back here.
+    config->connections->release();
+    downstream_connections_.release();
+    countConnectionClosed(*config);
+    std::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  auto connection = std::make_shared<DownstreamConnection>(*this, config, *chain, std::move(socket));
+  addConnection(connection);
+  countConnectionOpened(*chain);
+  asio::co_spawn(io_, connection->run(), asio::detached);
 }
 
 asio::awaitable<bool> Worker::backOff(const std::string& name, network::Tcp::acceptor* acceptor, std::error_code ec) {

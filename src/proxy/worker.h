@@ -120,6 +120,12 @@ class Worker {
   void refreshLimits();
   void install(ProxyConfigPtr config, std::vector<ListenerSocket> sockets);
   asio::awaitable<void> acceptLoop(std::string name, network::Tcp::acceptor* acceptor);
+  // The tls_inspector's peek, then startConnection with the chain it chose.
+  asio::awaitable<void> inspectThenStart(std::shared_ptr<const ListenerConfig> config, network::Tcp::socket socket);
+  // Serves an accepted connection on `chain`; null: closes it (the
+  // connection slots taken at accept are given back).
+  void startConnection(const std::shared_ptr<const ListenerConfig>& config, const FilterChainConfig* chain,
+                       network::Tcp::socket socket);
   // After accept() failed with `ec` for lack of resources: counts, logs once
   // per episode and waits. False when the listener's acceptor is gone meanwhile.
   asio::awaitable<bool> backOff(const std::string& name, network::Tcp::acceptor* acceptor, std::error_code ec);

@@ -1,5 +1,7 @@
 #include "router/redirect_action.h"
 
+#include "config/data_source.h"
+
 #include <cassert>
 
 // Fields sluice does not implement never reach this file: the supported-subset
@@ -122,7 +124,6 @@ std::string RedirectAction::location(const RequestView& request, std::string_vie
 std::optional<DirectResponse> DirectResponse::build(const envoy::config::route::v3::DirectResponseAction& config,
                                                     uint32_t max_body_bytes, std::string_view path,
                                                     config::ErrorList& errors) {
-  using DataSource = envoy::config::core::v3::DataSource;
   DirectResponse out;
   bool ok = true;
   if (config.status() < 200 || config.status() >= 600) {
@@ -130,21 +131,12 @@ std::optional<DirectResponse> DirectResponse::build(const envoy::config::route::
     ok = false;
   }
   out.status = config.status();
-  if (config.has_body()) {
+  if (config.has_body() && config.body().specifier_case() != envoy::config::core::v3::DataSource::SPECIFIER_NOT_SET) {
     const std::string body_path = childPath(path, "body");
-    switch (config.body().specifier_case()) {
-      case DataSource::kInlineString:
-        out.body = config.body().inline_string();
-        break;
-      case DataSource::kInlineBytes:
-        out.body = config.body().inline_bytes();
-        break;
-      case DataSource::kFilename:
-      case DataSource::kEnvironmentVariable:
-        assert(false && "rejected by the gate");
-        break;
-      case DataSource::SPECIFIER_NOT_SET:
-        break;
+    if (auto body = config::readDataSource(config.body(), body_path, errors)) {
+      out.body = std::move(*body);
+    } else {
+      ok = false;
     }
     if (out.body.size() > max_body_bytes) {
       errors.add(body_path, "the body is " + std::to_string(out.body.size()) + " bytes; the limit is " +

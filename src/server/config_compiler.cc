@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "network/listen_socket.h"
 #include "server/server_stats.h"
+#include "server/tls_compiler.h"
 
 namespace sluice::server {
 namespace {
@@ -28,19 +30,18 @@ using google::protobuf::util::TimeUtil;
 
 proxy::Millis millis(const google::protobuf::Duration& d) { return proxy::Millis(TimeUtil::DurationToMilliseconds(d)); }
 
-// The connection manager of a validated listener (its last filter), or nullopt.
-std::optional<HttpConnectionManager> connectionManagerOf(const envoy::config::listener::v3::Listener& listener,
-                                                         const std::string& path, config::ErrorList& errors,
+// The connection manager of a validated filter chain (its last filter), or nullopt.
+std::optional<HttpConnectionManager> connectionManagerOf(const envoy::config::listener::v3::FilterChain& chain,
+                                                         const std::string& chain_path, config::ErrorList& errors,
                                                          std::string& hcm_path) {
-  if (listener.filter_chains_size() == 0 || listener.filter_chains(0).filters_size() == 0) return std::nullopt;
-  const auto& filter = listener.filter_chains(0).filters(listener.filter_chains(0).filters_size() - 1);
+  if (chain.filters_size() == 0) return std::nullopt;
+  const auto& filter = chain.filters(chain.filters_size() - 1);
   HttpConnectionManager hcm;
   if (!filter.typed_config().UnpackTo(&hcm)) {
-    errors.add(path + ".filter_chains[0].filters", "no HTTP connection manager");
+    errors.add(chain_path + ".filters", "no HTTP connection manager");
     return std::nullopt;
   }
-  hcm_path = path + ".filter_chains[0].filters[" + std::to_string(listener.filter_chains(0).filters_size() - 1) +
-             "].typed_config";
+  hcm_path = chain_path + ".filters[" + std::to_string(chain.filters_size() - 1) + "].typed_config";
   return hcm;
 }
 
@@ -191,6 +192,13 @@ config::ErrorList nameDynamicResources(const config::ErrorList& errors,
   return out;
 }
 
+// One filter chain of `listener`: its match, transport and connection manager.
+std::optional<proxy::FilterChainConfig> compileFilterChain(const envoy::config::listener::v3::Listener& listener,
+                                                           const envoy::config::listener::v3::FilterChain& chain,
+                                                           const std::string& chain_path, proxy::StatsRegistry& stats,
+                                                           config::ErrorList& errors, accesslog::LogWriter* access_logs,
+                                                           const RdsSlots* rds);
+
 std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config::listener::v3::Listener& listener,
                                                              const std::string& path, proxy::StatsRegistry& stats,
                                                              config::ErrorList& errors,
@@ -211,11 +219,62 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   if (listener.has_per_connection_buffer_limit_bytes()) {
     out->per_connection_buffer_limit_bytes = listener.per_connection_buffer_limit_bytes().value();
   }
-  // Validation guarantees one filter chain ending in the connection manager.
+  if (listener.has_listener_filters_timeout())
+    out->listener_filters_timeout = millis(listener.listener_filters_timeout());
+  out->continue_on_listener_filters_timeout = listener.continue_on_listener_filters_timeout();
+  // The gate allows only the tls_inspector as a listener filter.
+  out->tls_inspector = listener.listener_filters_size() > 0;
+  std::set<std::pair<std::string, std::string>> matches;  // (server name, transport): unique, as in Envoy
+  const size_t before_chains = errors.size();
+  for (int c = 0; c < listener.filter_chains_size(); ++c) {
+    const auto& chain = listener.filter_chains(c);
+    const std::string chain_path = config::indexPath(path + ".filter_chains", c);
+    auto compiled = compileFilterChain(listener, chain, chain_path, stats, errors, access_logs, rds);
+    if (!compiled) continue;
+    // Envoy injects the tls_inspector when a match needs what it finds.
+    if (!compiled->server_names.empty() || compiled->transport_protocol == "tls") out->tls_inspector = true;
+    const auto& names = compiled->server_names.empty() ? std::vector<std::string>{""} : compiled->server_names;
+    for (const auto& name : names) {
+      if (!matches.insert({name, compiled->transport_protocol}).second) {
+        errors.add(chain_path + ".filter_chain_match", "another filter chain has the same match (server name '" + name +
+                                                           "', transport protocol '" + compiled->transport_protocol +
+                                                           "')");
+      }
+    }
+    out->filter_chains.push_back(std::move(*compiled));
+  }
+  if (errors.size() != before_chains || out->filter_chains.empty()) return nullptr;
+  if (out->tls_inspector) out->tls_inspector_stats = stats.tlsInspector();
+  return out;
+}
+
+std::optional<proxy::FilterChainConfig> compileFilterChain(const envoy::config::listener::v3::Listener& listener,
+                                                           const envoy::config::listener::v3::FilterChain& chain,
+                                                           const std::string& chain_path, proxy::StatsRegistry& stats,
+                                                           config::ErrorList& errors, accesslog::LogWriter* access_logs,
+                                                           const RdsSlots* rds) {
+  const auto& sa = listener.address().socket_address();
+  proxy::FilterChainConfig out_chain;
+  auto* out = &out_chain;
   std::string hcm_path;
-  const auto found = connectionManagerOf(listener, path, errors, hcm_path);
-  if (!found) return nullptr;
+  const auto found = connectionManagerOf(chain, chain_path, errors, hcm_path);
+  if (!found) return std::nullopt;
   const HttpConnectionManager& hcm = *found;
+  for (const auto& name : chain.filter_chain_match().server_names()) {
+    std::string lower;
+    for (char ch : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out->server_names.push_back(std::move(lower));
+  }
+  out->transport_protocol = chain.filter_chain_match().transport_protocol();
+  if (chain.has_transport_socket()) {
+    out->tls = compileDownstreamTls(
+        chain.transport_socket(), chain_path + ".transport_socket",
+        stats::sanitize(upstream::formatAddress(sa.address(), static_cast<uint16_t>(sa.port_value()))), stats, errors);
+    if (!out->tls) return std::nullopt;
+  }
+  if (chain.has_transport_socket_connect_timeout()) {
+    out->transport_socket_connect_timeout = millis(chain.transport_socket_connect_timeout());
+  }
   auto& h = out->hcm;
   h.stat_prefix = hcm.stat_prefix();
   h.stats = stats.connectionManager(stats::sanitize(h.stat_prefix));
@@ -279,8 +338,8 @@ std::shared_ptr<const proxy::ListenerConfig> compileListener(const envoy::config
   }
   const size_t before = errors.size();
   h.access_logs = compileAccessLogs(hcm, hcm_path, access_logs, errors);
-  if ((!h.routes && !h.rds) || errors.size() != before) return nullptr;
-  return out;
+  if ((!h.routes && !h.rds) || errors.size() != before) return std::nullopt;
+  return out_chain;
 }
 
 std::shared_ptr<proxy::ProxyConfig> compileStatic(const envoy::config::bootstrap::v3::Bootstrap& bootstrap,

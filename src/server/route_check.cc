@@ -267,12 +267,13 @@ std::optional<RouteCheckTarget> selectRouteTable(const proxy::ProxyConfig& confi
   std::vector<RouteCheckTarget> tables;
   std::vector<std::string> rds_listeners;
   for (const auto& listener : config.listeners) {
-    if (!listener->hcm.routes) {
-      rds_listeners.push_back(listener->name);
-      continue;
+    for (const auto& chain : listener->filter_chains) {
+      if (!chain.hcm.routes) {
+        rds_listeners.push_back(listener->name);
+        continue;
+      }
+      tables.push_back({listener->name, chain.hcm.routes, chain.hcm.match_options, chain.hcm.path_normalization});
     }
-    tables.push_back(
-        {listener->name, listener->hcm.routes, listener->hcm.match_options, listener->hcm.path_normalization});
   }
   auto list = [&] {
     std::string text;

@@ -317,7 +317,9 @@ bool Server::apply(const Dynamic& dynamic, std::string& error) {
 void Server::dropUnusedRoutes() {
   std::set<const proxy::RdsRouteSlot*> used;
   if (all_listeners_) {
-    for (const auto& l : all_listeners_->listeners) used.insert(l->hcm.rds.get());
+    for (const auto& l : all_listeners_->listeners) {
+      for (const auto& chain : l->filter_chains) used.insert(chain.hcm.rds.get());
+    }
   }
   rds_->retain(used);
 }
@@ -352,7 +354,10 @@ std::shared_ptr<proxy::ProxyConfig> Server::servable(const proxy::ProxyConfig& a
   out->version = all.version;
   warming_.clear();
   for (const auto& l : all.listeners) {
-    if (!l->hcm.rds || rds_->ready(*l->hcm.rds)) {
+    const bool routes_ready = std::all_of(l->filter_chains.begin(), l->filter_chains.end(), [this](const auto& chain) {
+      return !chain.hcm.rds || rds_->ready(*chain.hcm.rds);
+    });
+    if (routes_ready) {
       out->listeners.push_back(l);
       continue;
     }

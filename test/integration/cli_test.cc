@@ -42,6 +42,18 @@ TEST(Cli, ValidateModeAcceptsEveryExample) {
   std::filesystem::create_directories(etc);
   for (const char* name : {"lds.yaml", "cds.yaml", "eds.yaml"}) std::ofstream(etc / name) << "resources: []\n";
   std::filesystem::create_directories(etc / "runtime");
+  // examples/tls.yaml's certificates (as its header makes them): made here, never committed.
+  const std::string tls = (etc / "tls").string();
+  const auto made = runProcess(
+      {"/bin/sh", "-c",
+       "set -e; mkdir -p " + tls + "; cd " + tls +
+           "; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=ca"
+           " -keyout ca.key -out ca.crt 2>/dev/null;"
+           " openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=example.com -keyout server-rsa.key"
+           " -out server-rsa.crt 2>/dev/null;"
+           " openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=example.com"
+           " -keyout server-ec.key -out server-ec.crt 2>/dev/null"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
   for (const auto& entry : std::filesystem::directory_iterator(kExamples)) {
     if (entry.path().extension() != ".yaml") continue;
     std::ifstream in(entry.path());
