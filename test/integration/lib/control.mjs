@@ -134,7 +134,7 @@ export async function nodeSynced(control, id) {
 // ADS, `api` GRPC or DELTA_GRPC, node `id` in cluster `cluster` and `zone`;
 // with `loadStats`, load reports (cluster_manager.load_stats_config) to the
 // same cluster.
-export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zone = 'z1', api = 'GRPC', loadStats = false } = {}) {
+export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zone = 'z1', api = 'GRPC', loadStats = false, concurrency = 2 } = {}) {
   const lrs = { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] };
   return startSluice({
     ...(loadStats ? { cluster_manager: { load_stats_config: lrs } } : {}),
@@ -145,5 +145,5 @@ export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zon
       lds_config: { ads: {}, resource_api_version: 'V3' },
     },
     static_resources: { clusters: [staticCluster('xds', xdsPorts, { http2_protocol_options: {} })] },
-  }, { args: ['--service-cluster', cluster, '--service-node', id, '--service-zone', zone] });
+  }, { args: ['--service-cluster', cluster, '--service-node', id, '--service-zone', zone], concurrency });
 }
