@@ -6,7 +6,8 @@
 # 2. sluice-control on the file registry examples/control/registry.yaml (two
 #    zones, ADS :18000, REST :18001) and sluice configured wholly by it over
 #    ADS (examples/control/edge.yaml, admin :9902): traffic through the pushed
-#    gateway, the proxies' sync status, then a zone drained by a registry edit.
+#    gateway, the proxies' sync status, then zone us-east-1b drained in 10%
+#    steps (sluice-control drain) with each zone's share printed per step.
 # On a terminal it then keeps serving until Ctrl-C; otherwise it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,13 +97,13 @@ echo "== sync status of every proxy (GET /v1/nodes)"
 curl -s http://127.0.0.1:18001/v1/nodes
 echo
 echo
-echo "== drain zone us-east-1b (zone_weights us-east-1b: 0; a rename, as the file source expects)"
-sed 's/us-east-1b: 100/us-east-1b: 0/' "$registry" >"$registry.new" && mv "$registry.new" "$registry"
-for _ in $(seq 1 100); do
-  curl -s http://127.0.0.1:9902/runtime | grep -Eq '"final_value": *"0"' && break
-  sleep 0.1
-done
-for _ in 1 2 3 4; do curl -s http://127.0.0.1:10000/; done
+echo "== drain zone us-east-1b in 10% steps (sluice-control drain; the guard first)"
+# Two zones: the other one would take all the traffic with half the capacity,
+# so the guard refuses; these demo backends can take it, so --force.
+$control drain us-east-1b --to 0 --step 10 --every 1s --control http://127.0.0.1:18001 || true
+$control drain us-east-1b --to 0 --step 10 --every 1s --force --control http://127.0.0.1:18001
+node examples/demo_drain.mjs http://127.0.0.1:18001 http://127.0.0.1:10000/ us-east-1b 0
+$control status --control http://127.0.0.1:18001
 echo
 echo "== zones (GET /v1/zones)"
 curl -s http://127.0.0.1:18001/v1/zones

@@ -1,5 +1,5 @@
-// Times as the REST API writes them: RFC 3339 UTC with milliseconds
-// ("2026-12-04T22:14:50.123Z"), "" for the epoch (never happened).
+// Times as the REST API writes them: RFC 3339 UTC to the second
+// ("2026-12-04T22:14:50Z"), "" for the epoch (never happened).
 #pragma once
 
 #include <chrono>
