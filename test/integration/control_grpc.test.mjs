@@ -149,3 +149,16 @@ test('every zone at weight 0: no route, calls fail with UNAVAILABLE; a weight ba
   const metrics = (await control.get('/metrics')).body;
   assert.match(metrics, /^sluice_control_xds_nacks_total 0$/m);
 });
+
+test('a zone drain reaches the gRPC client through RDS: z2 drained sends every call to z1, undrained both again', { timeout: 30_000 }, async () => {
+  control.writeRegistry(registry(['a1', 'b1']));
+  await untilCalls((r) => r === 'b1', 5);
+  // Two zones: the guard refuses (z1 would take all the traffic with half the capacity); forced.
+  assert.equal((await control.call('POST', '/v1/zones/z2/drain', { to: 0, step: 50, every: '50ms' })).status, 409);
+  const drained = await control.call('POST', '/v1/zones/z2/drain', { to: 0, step: 50, every: '50ms', force: true });
+  assert.equal(drained.status, 200, JSON.stringify(drained.body));
+  const run = await untilCalls((r) => r === 'a1', 40);
+  assert.equal(run.length, 40);
+  assert.equal((await control.call('POST', '/v1/zones/z2/undrain', { step: 100, every: '10ms' })).status, 200);
+  await untilCalls((r) => r === 'b1', 5);
+});
