@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend } from '../test/integration/lib/backend.mjs';
 import { request } from '../test/integration/lib/http.mjs';
-import { startControl, startEdge, freePort, until, nodeSynced } from '../test/integration/lib/control.mjs';
+import { startControl, startEdge, freePort, until, nodeSynced, zoneRegistry } from '../test/integration/lib/control.mjs';
 
 const steps = Number(process.argv[2] ?? 30);
 const every = process.argv[3] ?? '2s';
@@ -18,17 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-drain-bench-'));
 const backends = [];
 for (const z of ['z1', 'z2', 'z3']) backends.push(Object.assign(await startBackend({ name: z }), { zone: z }));
 const gateways = [await freePort(), await freePort()];
-const registry = `zones: [z1, z2, z3]
-services:
-  - name: echo
-    instances:
-${backends.map((b) => `      - { address: 127.0.0.1, port: ${b.port}, zone: ${b.zone} }`).join('\n')}
-gateways:
-${gateways.map((port, i) => `  - name: edge${i + 1}
-    port: ${port}
-    address: 127.0.0.1
-    virtual_hosts: [ { domains: ["*"], routes: [ { prefix: "/", service: echo } ] } ]`).join('\n')}
-`;
+const registry = zoneRegistry(['z1', 'z2', 'z3'], backends, gateways);
 const control = await startControl(registry, { args: ['--state-file', join(dir, 'state.json')] });
 const edges = [];
 for (const i of [1, 2]) edges.push(await startEdge([control.xdsPort], { id: `edge-${i}`, cluster: `edge${i}` }));

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { modeBackend } from './lib/backend.mjs';
-import { startControl, startEdge, freePort, until, nodeSynced } from './lib/control.mjs';
+import { startControl, startEdge, freePort, until, nodeSynced, zoneRegistry } from './lib/control.mjs';
 
 const ZONES = ['z1', 'z2', 'z3'];
 const EVERY_MS = 250;
@@ -31,22 +31,6 @@ let xdsPort;
 let stateDir;
 let registryText;
 let agent;
-
-function registry() {
-  return `zones: [${ZONES.join(', ')}]
-services:
-  - name: echo
-    instances:
-${backends.map((b) => `      - { address: 127.0.0.1, port: ${b.port}, zone: ${b.zone} }`).join('\n')}
-gateways:
-${gateways.map((port, i) => `  - name: edge${i + 1}
-    port: ${port}
-    address: 127.0.0.1
-    virtual_hosts:
-      - domains: ["*"]
-        routes: [ { prefix: "/", service: echo } ]`).join('\n')}
-`;
-}
 
 const args = () => ['--debounce', '10ms', '--state-file', join(stateDir, 'drains.json'), '--load-reporting-interval', '200ms',
   '--guard-min-requests', '20'];
@@ -98,7 +82,7 @@ before(async () => {
   gateways.push(await freePort(), await freePort());
   xdsPort = await freePort();
   stateDir = mkdtempSync(join(tmpdir(), 'sluice-drill-'));
-  registryText = registry();
+  registryText = zoneRegistry(ZONES, backends, gateways);
   control = await startControl(registryText, { args: args(), xdsPort });
   for (const [i, z] of ['z1', 'z2'].entries()) {
     edges.push(await startEdge([xdsPort], { id: `edge-${i + 1}`, cluster: `edge${i + 1}`, zone: z, loadStats: true, concurrency: 1 }));

@@ -147,3 +147,19 @@ export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zon
     static_resources: { clusters: [staticCluster('xds', xdsPorts, { http2_protocol_options: {} })] },
   }, { args: ['--service-cluster', cluster, '--service-node', id, '--service-zone', zone], concurrency });
 }
+
+// A registry of `zones` with one service `echo` over `backends` (each with
+// .port and .zone) and a gateway `edge<i+1>` on each of `gatewayPorts`.
+export function zoneRegistry(zones, backends, gatewayPorts) {
+  return `zones: [${zones.join(', ')}]
+services:
+  - name: echo
+    instances:
+${backends.map((b) => `      - { address: 127.0.0.1, port: ${b.port}, zone: ${b.zone} }`).join('\n')}
+gateways:
+${gatewayPorts.map((port, i) => `  - name: edge${i + 1}
+    port: ${port}
+    address: 127.0.0.1
+    virtual_hosts: [ { domains: ["*"], routes: [ { prefix: "/", service: echo } ] } ]`).join('\n')}
+`;
+}
