@@ -9,7 +9,7 @@ namespace sluice::control {
 std::string controlUsage() {
   return "usage: sluice-control serve --registry REGISTRY --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
          "                            [--debounce 100ms] [--debounce-max 10s] [--load-reporting-interval 10s]\n"
-         "                            [-l LEVEL]\n"
+         "                            [--ui-dir DIR] [-l LEVEL]\n"
          "       sluice-control validate --registry REGISTRY\n"
          "       sluice-control --help | --version\n"
          "\n"
@@ -26,6 +26,8 @@ std::string controlUsage() {
          "  --debounce-max DURATION  but at most this long after the first (default 10s)\n"
          "  --load-reporting-interval DURATION\n"
          "                           how often LRS clients are asked to report (default 10s; at least 1ms)\n"
+         "  --ui-dir DIR             the web UI's files, served at /ui/ (default: "
+         "<bindir>/../share/sluice-control/ui)\n"
          "  -l, --log-level LEVEL    trace, debug, info, warning, error, critical, off (default info)\n";
 }
 
@@ -101,7 +103,7 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
       return fail(flag.starts_with("-") ? flag + " needs a value" : "unexpected '" + flag + "'");
     const std::string& value = args[++i];
     const bool serve_only = flag == "--xds-listen" || flag == "--http-listen" || flag == "--debounce" ||
-                            flag == "--debounce-max" || flag == "--load-reporting-interval";
+                            flag == "--debounce-max" || flag == "--load-reporting-interval" || flag == "--ui-dir";
     if (serve_only && o.command != Command::Serve) return fail(flag + " is a flag of serve, not of validate");
     if (flag == "--registry") {
       o.registry = value;
@@ -120,6 +122,9 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
         return fail(flag + " '" + value + "': expected a positive duration such as 10s or 500ms");
       }
       o.load_reporting_interval = d;
+    } else if (flag == "--ui-dir") {
+      if (value.empty()) return fail("--ui-dir needs a directory");
+      o.ui_dir = value;
     } else if (flag == "-l" || flag == "--log-level") {
       o.log_level = value;
     } else {

@@ -21,6 +21,8 @@ struct CliOptions {
   // The load_reporting_interval LRS clients are given.
   std::chrono::milliseconds load_reporting_interval{10000};
   std::string log_level = "info";
+  // The web UI's files; "" means defaultUiDir() (beside the binary's prefix).
+  std::string ui_dir;
 };
 
 struct CliParse {

@@ -8,6 +8,7 @@
 
 #include "admin/admin_json.h"
 #include "config/any_util.h"
+#include "control/node_admin.h"
 #include "control/translator.h"
 
 namespace sluice::control {
@@ -36,6 +37,11 @@ json nodeJson(uint64_t stream, const XdsSession& session) {
            {"stream", stream},
            {"protocol", session.isDelta() ? "delta" : "sotw"},
            {"connected_since", timeText(session.connectedSince())}};
+  // The admin address the node advertises (sluice sets it), for /v1/nodes/{id}/admin/.
+  const auto& fields = node.metadata().fields();
+  if (const auto it = fields.find(std::string(kAdminAddressKey)); it != fields.end() && it->second.has_string_value()) {
+    out["admin_address"] = it->second.string_value();
+  }
   json types = json::object();
   for (const XdsType type : kPushOrder) {
     const auto s = session.status(type);

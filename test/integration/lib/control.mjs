@@ -131,9 +131,11 @@ export async function nodeSynced(control, id) {
 
 // A sluice edge node fed by the control planes on `xdsPorts` (one static
 // cluster 'xds' over them): CDS, LDS and the zone_weights RTDS layer over
-// ADS, `api` GRPC or DELTA_GRPC, node `id` in cluster `cluster` and `zone`.
-export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zone = 'z1', api = 'GRPC' } = {}) {
+// ADS, `api` GRPC or DELTA_GRPC, node `id` in cluster `cluster` and `zone`;
+// `node` adds bootstrap node fields (e.g. metadata).
+export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zone = 'z1', api = 'GRPC', node } = {}) {
   return startSluice({
+    ...(node ? { node } : {}),
     layered_runtime: { layers: [{ name: 'rtds', rtds_layer: { name: 'zone_weights', rtds_config: { ads: {}, resource_api_version: 'V3' } } }] },
     dynamic_resources: {
       ads_config: { api_type: api, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] },
