@@ -2,6 +2,8 @@
 // io_context: the registry source, the debounce, every ADS session and the
 // status API; gRPC's threads only carry requests in and responses out
 // (ads_server.h).
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -12,6 +14,9 @@
 #include "common/process_signals.h"
 #include "control/ads_server.h"
 #include "control/control_plane.h"
+#include "control/drain_cli.h"
+#include "control/drain_controller.h"
+#include "control/drain_store.h"
 #include "control/load_reports.h"
 #include "control/node_admin.h"
 #include "control/options.h"
@@ -86,10 +91,34 @@ int serve(const CliOptions& options) {
     return names;
   });
 
+  // Zone drains: restored before the ADS server opens, so no proxy ever
+  // gets the registry's weight for a zone being drained.
+  std::unique_ptr<DrainStore> drain_store;
+  if (!options.state_file.empty()) {
+    drain_store = std::make_unique<FileDrainStore>(options.state_file);
+  } else if (options.registry.starts_with("file:")) {
+    drain_store = std::make_unique<FileDrainStore>(options.registry.substr(5) + ".state.json");
+  } else {
+    // The replica's name in the leader key: its REST address and process.
+    drain_store =
+        makeEtcdDrainStore(io, options.registry, options.http_listen + "/" + std::to_string(::getpid()), error);
+    if (!drain_store) {
+      std::cerr << "sluice-control: " << error << "\n";
+      return 1;
+    }
+  }
+  DrainController drains(io, control_plane, *drain_store, &loads, options.guard);
+  if (!drains.restore(error)) {
+    std::cerr << "sluice-control: zone drains: " << error << "\n";
+    return 1;
+  }
+  source->onDrainsChanged([&drains](const std::string& value) { drains.onStoreChanged(value); });
+
   stats::Store store(0);
   admin::AdminServer http(io, store);
-  addStatusHandlers(http, control_plane, source.get(), &loads);
+  addStatusHandlers(http, control_plane, source.get(), &loads, &drains);
   addRegistryApi(http, control_plane, *source);
+  addDrainApi(http, drains);
   addNodeAdminProxy(http, control_plane);
   // The UI is optional: without its files the control plane serves all the rest.
   UiAssets ui;
@@ -121,11 +150,14 @@ int serve(const CliOptions& options) {
             << http.localEndpoint().port() << "\n"
             << std::flush;
 
+  drains.run();
+
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const std::error_code& ec, int signal) {
     if (ec) return;
     SLUICE_LOG(main, info, "caught signal {}, shutting down", signal);
     http.close();
+    drains.stop();
     io.stop();
   });
   io.run();
@@ -155,6 +187,8 @@ int main(int argc, char** argv) {
       return runValidate(options);
     case Command::Serve:
       break;
+    default:
+      return runDrainCommand(options);
   }
   const auto level = log::parseLevel(options.log_level, true);
   if (!level) {

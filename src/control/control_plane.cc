@@ -85,10 +85,27 @@ void ControlPlane::armDebounce() {
 }
 
 void ControlPlane::apply(std::shared_ptr<const Registry> registry) {
-  registry_ = std::move(registry);
+  base_ = std::move(registry);
   ++status_.accepted;
   ++applied_;
   status_.accepted_at = std::chrono::system_clock::now();
+  rebuild();
+}
+
+void ControlPlane::setZoneWeights(std::map<std::string, uint32_t> weights) {
+  if (weights == zone_weights_) return;
+  zone_weights_ = std::move(weights);
+  if (base_) rebuild();
+}
+
+void ControlPlane::rebuild() {
+  if (zone_weights_.empty()) {
+    registry_ = base_;
+  } else {
+    auto served = std::make_shared<Registry>(*base_);
+    for (const auto& [zone, weight] : zone_weights_) served->zone_weights[zone] = weight;
+    registry_ = std::move(served);
+  }
   status_.version = fmt::format("{:016x}", hash64(registryJson(*registry_)));
   snapshots_.clear();
   grpc_snapshot_.reset();

@@ -65,7 +65,14 @@ class ControlPlane {
   std::shared_ptr<const Snapshot> grpcClientSnapshot();
   std::shared_ptr<const Snapshot> snapshotFor(const envoy::config::core::v3::Node& node);
 
+  // Zone weights that rule over the registry's zone_weights (the zones'
+  // drains, drain_controller.h): applied at once, no debounce.
+  void setZoneWeights(std::map<std::string, uint32_t> weights);
+
+  // The registry served: the store's, with the zone weights set above.
   const std::shared_ptr<const Registry>& registry() const { return registry_; }
+  // The registry as the store holds it.
+  const std::shared_ptr<const Registry>& storeRegistry() const { return base_; }
   const RegistryStatus& registryStatus() const { return status_; }
   const std::map<uint64_t, std::unique_ptr<XdsSession>>& sessions() const { return sessions_; }
   const SessionCounters& counters() const { return counters_; }
@@ -74,12 +81,16 @@ class ControlPlane {
 
  private:
   void apply(std::shared_ptr<const Registry> registry);
+  // Serves base_ with zone_weights_ over it.
+  void rebuild();
   void armDebounce();
   // The session's node from its first request; false when `id` is gone.
   XdsSession* sessionFor(uint64_t id, const envoy::config::core::v3::Node& node);
 
   ControlOptions options_;
   asio::steady_timer debounce_timer_;
+  std::shared_ptr<const Registry> base_;
+  std::map<std::string, uint32_t> zone_weights_;
   std::shared_ptr<const Registry> registry_;
   std::shared_ptr<const Registry> pending_;
   std::chrono::steady_clock::time_point pending_since_;

@@ -140,6 +140,14 @@ void EtcdRegistrySource::noteError(const std::string& error) {
 
 void EtcdRegistrySource::deliver() {
   status_.revision = watch_.revision();
+  if (drains_listener_) {
+    const auto it = watch_.keys().find(spec_.prefix + "/state/drains");
+    const std::string value = it == watch_.keys().end() ? std::string() : it->second.value;
+    if (value != drains_seen_) {
+      drains_seen_ = value;
+      drains_listener_(value);
+    }
+  }
   auto registry = std::make_shared<Registry>();
   config::ErrorList errors;
   if (!assembleRegistry(spec_.prefix, watch_.keys(), *registry, errors)) {

@@ -30,6 +30,7 @@ class EtcdRegistrySource final : public RegistrySource {
   SourceStatus status() const override { return status_; }
   asio::awaitable<WriteResult> writeInstance(std::string service, std::string address, uint32_t port,
                                              std::optional<nlohmann::json> fields) override;
+  void onDrainsChanged(DrainsListener listener) override { drains_listener_ = std::move(listener); }
 
  private:
   asio::awaitable<bool> readAll(std::string& error);
@@ -46,6 +47,8 @@ class EtcdRegistrySource final : public RegistrySource {
   Accepted accepted_;
   Rejected rejected_;
   std::string delivered_;  // the JSON of the last registry accepted
+  DrainsListener drains_listener_;
+  std::string drains_seen_;  // PREFIX/state/drains as last handed to the listener
   SourceStatus status_;
 };
 

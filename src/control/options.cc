@@ -1,6 +1,9 @@
 #include "control/options.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <map>
 
 #include "config/semantic_validator.h"
 
@@ -10,11 +13,24 @@ std::string controlUsage() {
   return "usage: sluice-control serve --registry REGISTRY --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
          "                            [--debounce 100ms] [--debounce-max 10s] [--load-reporting-interval 10s]\n"
          "                            [--ui-dir DIR] [-l LEVEL]\n"
+         "                            [--state-file PATH] [--guard-max-load-factor 1.5]\n"
+         "                            [--guard-max-error-rate 0.05] [--guard-min-requests 20]\n"
+         "                            [--guard-rollback-steps 2]\n"
          "       sluice-control validate --registry REGISTRY\n"
+         "       sluice-control drain ZONE --to PERCENT [--step 1] [--every 2s] [--force] [--control URL]\n"
+         "       sluice-control undrain ZONE [--step 1] [--every 2s] [--control URL]\n"
+         "       sluice-control abort [ZONE] [--control URL]\n"
+         "       sluice-control resume ZONE [--force] [--control URL]\n"
+         "       sluice-control status [--control URL]\n"
          "       sluice-control --help | --version\n"
          "\n"
          "  serve       translate the registry into xDS and serve it over ADS (state of the world)\n"
          "  validate    check a registry: exit 0 when valid, 1 with every error otherwise\n"
+         "  drain       move a zone's weight to PERCENT, --step percentage points every --every, behind the guard\n"
+         "  undrain     the same back to 100\n"
+         "  abort       stop a zone's drain (every zone's without ZONE) at the weight it reached\n"
+         "  resume      go on with a drain the guard paused or an operator aborted\n"
+         "  status      every zone's weight, drain and guard state\n"
          "\n"
          "  --registry file:PATH     the registry (YAML), followed with inotify (replace it by a rename)\n"
          "  --registry etcd://HOST:PORT[,HOST:PORT...]/PREFIX\n"
@@ -28,7 +44,17 @@ std::string controlUsage() {
          "                           how often LRS clients are asked to report (default 10s; at least 1ms)\n"
          "  --ui-dir DIR             the web UI's files, served at /ui/ (default: "
          "<bindir>/../share/sluice-control/ui)\n"
-         "  -l, --log-level LEVEL    trace, debug, info, warning, error, critical, off (default info)\n";
+         "  -l, --log-level LEVEL    trace, debug, info, warning, error, critical, off (default info)\n"
+         "  --state-file PATH        file registry: where zone drains are kept (default <registry file>.state.json)\n"
+         "  --guard-max-load-factor X\n"
+         "                           refuse a drain leaving a zone more than X times its share of healthy\n"
+         "                           instance weight (default 1.5: one of three equal zones may go)\n"
+         "  --guard-max-error-rate X pause a drain when the remaining zones' reported error rate exceeds X\n"
+         "                           (default 0.05) ...\n"
+         "  --guard-min-requests N   ... over at least N reported requests (default 20)\n"
+         "  --guard-rollback-steps N steps undone when the guard pauses a drain (default 2)\n"
+         "  --control URL            drain, undrain, abort, resume, status: sluice-control's --http-listen\n"
+         "                           (default http://127.0.0.1:18001)\n";
 }
 
 bool parseDuration(const std::string& text, std::chrono::milliseconds& out) {
@@ -85,25 +111,69 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     result.ok = true;
     return result;
   }
-  if (args[0] == "serve") {
-    o.command = Command::Serve;
-  } else if (args[0] == "validate") {
-    o.command = Command::Validate;
-  } else {
-    return fail("unknown command '" + args[0] + "' (expected serve or validate)");
+  static const std::map<std::string, Command> kCommands{{"serve", Command::Serve},  {"validate", Command::Validate},
+                                                        {"drain", Command::Drain},  {"undrain", Command::Undrain},
+                                                        {"abort", Command::Abort},  {"resume", Command::Resume},
+                                                        {"status", Command::Status}};
+  const auto command = kCommands.find(args[0]);
+  if (command == kCommands.end()) {
+    return fail("unknown command '" + args[0] +
+                "' (expected serve, validate, drain, undrain, abort, resume or status)");
   }
-  for (i = 1; i < args.size(); ++i) {
+  o.command = command->second;
+  const bool remote = o.command != Command::Serve && o.command != Command::Validate;
+  i = 1;
+  if (remote && o.command != Command::Status && i < args.size() && !args[i].starts_with("-")) o.zone = args[i++];
+  if (remote && o.command != Command::Status && o.command != Command::Abort && o.zone.empty()) {
+    return fail(args[0] + " needs a ZONE");
+  }
+  for (; i < args.size(); ++i) {
     const std::string& flag = args[i];
     if (flag == "--help" || flag == "-h") {
       o.command = Command::Help;
       result.ok = true;
       return result;
     }
+    if (flag == "--force") {
+      if (o.command != Command::Drain && o.command != Command::Resume)
+        return fail("--force is a flag of drain and resume");
+      o.force = true;
+      continue;
+    }
+    if (remote) {
+      if (i + 1 >= args.size())
+        return fail(flag.starts_with("-") ? flag + " needs a value" : "unexpected '" + flag + "'");
+      const std::string& value = args[++i];
+      const bool stepping = o.command == Command::Drain || o.command == Command::Undrain;
+      uint32_t number = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+      const bool integer = ec == std::errc() && !value.empty() && end == value.data() + value.size();
+      std::chrono::milliseconds d{};
+      if (flag == "--control") {
+        o.control_url = value;
+      } else if (flag == "--to" && o.command == Command::Drain) {
+        if (!integer || number > 100) return fail("--to '" + value + "': expected a percentage from 0 to 100");
+        o.to = number;
+        o.to_set = true;
+      } else if (flag == "--step" && stepping) {
+        if (!integer || number == 0 || number > 100) return fail("--step '" + value + "': expected 1 to 100");
+        o.step = number;
+      } else if (flag == "--every" && stepping) {
+        if (!parseDuration(value, d) || d.count() == 0) {
+          return fail("--every '" + value + "': expected a positive duration such as 2s or 500ms");
+        }
+        o.every = value;
+      } else {
+        return fail("unknown flag '" + flag + "' for " + args[0]);
+      }
+      continue;
+    }
     if (i + 1 >= args.size())
       return fail(flag.starts_with("-") ? flag + " needs a value" : "unexpected '" + flag + "'");
     const std::string& value = args[++i];
     const bool serve_only = flag == "--xds-listen" || flag == "--http-listen" || flag == "--debounce" ||
-                            flag == "--debounce-max" || flag == "--load-reporting-interval" || flag == "--ui-dir";
+                            flag == "--debounce-max" || flag == "--load-reporting-interval" || flag == "--state-file" ||
+                            flag.starts_with("--guard-") || flag == "--ui-dir";
     if (serve_only && o.command != Command::Serve) return fail(flag + " is a flag of serve, not of validate");
     if (flag == "--registry") {
       o.registry = value;
@@ -127,9 +197,35 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
       o.ui_dir = value;
     } else if (flag == "-l" || flag == "--log-level") {
       o.log_level = value;
+    } else if (flag == "--state-file") {
+      o.state_file = value;
+    } else if (flag == "--guard-max-load-factor" || flag == "--guard-max-error-rate") {
+      char* end = nullptr;
+      const double x = std::strtod(value.c_str(), &end);
+      const bool load = flag == "--guard-max-load-factor";
+      if (value.empty() || end != value.c_str() + value.size() || !(x > 0) || (!load && x > 1) || (load && x > 1000)) {
+        return fail(flag + " '" + value + "': expected a number " + (load ? "above 0" : "from 0 to 1, above 0"));
+      }
+      (load ? o.guard.max_load_factor : o.guard.max_error_rate) = x;
+    } else if (flag == "--guard-min-requests" || flag == "--guard-rollback-steps") {
+      uint64_t n = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || value.empty() || end != value.data() + value.size() || n > 1'000'000'000) {
+        return fail(flag + " '" + value + "': expected a whole number");
+      }
+      if (flag == "--guard-min-requests") {
+        o.guard.min_requests = n;
+      } else {
+        o.guard.rollback_steps = static_cast<uint32_t>(std::min<uint64_t>(n, 100));
+      }
     } else {
       return fail("unknown flag '" + flag + "'");
     }
+  }
+  if (remote) {
+    if (o.command == Command::Drain && !o.to_set) return fail("drain needs --to PERCENT");
+    result.ok = true;
+    return result;
   }
   if (o.registry.empty()) return fail("--registry is required");
   if (o.command == Command::Serve) {

@@ -7,10 +7,12 @@
 #include <vector>
 
 #include "control/control_plane.h"
+#include "control/zone_drain.h"
 
 namespace sluice::control {
 
-enum class Command { Serve, Validate, Help, Version };
+// Drain..Status talk to a running sluice-control's REST API (--control).
+enum class Command { Serve, Validate, Help, Version, Drain, Undrain, Abort, Resume, Status };
 
 struct CliOptions {
   Command command = Command::Help;
@@ -23,6 +25,18 @@ struct CliOptions {
   std::string log_level = "info";
   // The web UI's files; "" means defaultUiDir() (beside the binary's prefix).
   std::string ui_dir;
+  // serve: where zone drains are kept with a file registry ("" is
+  // `<registry file>.state.json`), and the drain guard's rules.
+  std::string state_file;
+  GuardOptions guard;
+  // drain, undrain, abort, resume, status.
+  std::string control_url = "http://127.0.0.1:18001";
+  std::string zone;  // abort: "" is every zone with a drain in progress
+  uint32_t to = 0;
+  bool to_set = false;
+  uint32_t step = 1;
+  std::string every = "2s";
+  bool force = false;
 };
 
 struct CliParse {

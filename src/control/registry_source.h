@@ -58,6 +58,11 @@ class RegistrySource {
   // The change comes back through the watch like any other.
   virtual asio::awaitable<WriteResult> writeInstance(std::string service, std::string address, uint32_t port,
                                                      std::optional<nlohmann::json> fields);
+  // The store's copy of the zone drains (etcd: the key PREFIX/state/drains)
+  // as the watch sees it change, for replicas that do not write it. The
+  // file store has one writer and never calls it.
+  using DrainsListener = std::function<void(const std::string& value)>;
+  virtual void onDrainsChanged(DrainsListener listener) { (void)listener; }
 };
 
 // A YAML file, re-read when it is replaced by a rename (config::FileWatcher's

@@ -9,6 +9,7 @@
 #include "admin/admin_json.h"
 #include "config/any_util.h"
 #include "control/node_admin.h"
+#include "control/time_text.h"
 #include "control/translator.h"
 
 namespace sluice::control {
@@ -16,12 +17,6 @@ namespace sluice::control {
 namespace {
 
 using nlohmann::json;
-
-std::string timeText(std::chrono::system_clock::time_point t) {
-  if (t.time_since_epoch().count() == 0) return "";
-  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", ms);
-}
 
 admin::AdminResponse jsonResponse(const json& body, int status = 200) {
   return {status, "application/json", admin::dumpJson(body)};
@@ -113,7 +108,8 @@ bool takesTraffic(const Instance& instance) {
 
 // Per zone: the registry's weight, its instances (those that take traffic:
 // healthy or degraded), and the load LRS reports into it.
-json zonesJson(const Registry& registry, const LoadReports* loads) {
+json zonesJson(const ControlPlane& cp, const LoadReports* loads, const DrainController* drains) {
+  const Registry& registry = *cp.registry();
   json zones = json::array();
   for (const auto& zone : registry.zones) {
     uint64_t instances = 0;
@@ -144,14 +140,24 @@ json zonesJson(const Registry& registry, const LoadReports* loads) {
         }
       }
     }
-    zones.push_back({{"zone", zone},
-                     {"weight", registry.zoneWeight(zone)},
-                     {"instances", instances},
-                     {"healthy_instances", healthy},
-                     {"reported_rps", loads != nullptr ? loads->zoneRps(zone) : 0.0},
-                     {"load", std::move(load)}});
+    json z{{"zone", zone},
+           {"weight", registry.zoneWeight(zone)},
+           {"instances", instances},
+           {"healthy_instances", healthy},
+           {"reported_rps", loads != nullptr ? loads->zoneRps(zone) : 0.0},
+           {"load", std::move(load)}};
+    if (drains != nullptr) z.update(zoneDrainJson(*drains, zone, cp.storeRegistry()->zoneWeight(zone)));
+    zones.push_back(std::move(z));
   }
   json out{{"zones", std::move(zones)}};
+  if (drains != nullptr) {
+    const GuardOptions& g = drains->options();
+    out["guard"] = {{"max_load_factor", g.max_load_factor},
+                    {"max_error_rate", g.max_error_rate},
+                    {"min_requests", g.min_requests},
+                    {"rollback_steps", g.rollback_steps}};
+    out["drain_store"] = {{"store", drains->store().describe()}, {"last_error", drains->lastStoreError()}};
+  }
   if (loads != nullptr) {
     out["load_reporting_interval_ms"] = loads->interval().count();
     out["lrs_streams"] = loads->openStreams();
@@ -159,7 +165,8 @@ json zonesJson(const Registry& registry, const LoadReports* loads) {
   return out;
 }
 
-std::string metrics(const ControlPlane& cp, const RegistrySource* source, const LoadReports* loads) {
+std::string metrics(const ControlPlane& cp, const RegistrySource* source, const LoadReports* loads,
+                    const DrainController* drains) {
   const auto& c = cp.counters();
   const auto& r = cp.registryStatus();
   size_t connected = 0;
@@ -194,14 +201,37 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
             l.localities_dropped);
     counter("lrs_reports_without_node_total", "LRS streams whose first request had no node.id", l.reports_without_node);
   }
-  const json zones = zonesJson(*cp.registry(), loads);
+  const json zones = zonesJson(cp, loads, drains);
   const auto perZone = [&out, &zones](std::string_view name, std::string_view help, const char* key) {
     out += fmt::format("# HELP sluice_control_{0} {1}\n# TYPE sluice_control_{0} gauge\n", name, help);
     for (const auto& z : zones["zones"]) {
       out += fmt::format("sluice_control_{}{{zone=\"{}\"}} {}\n", name, z["zone"].get<std::string>(), z[key].dump());
     }
   };
-  perZone("zone_weight", "the zone's weight in the registry", "weight");
+  perZone("zone_weight", "the zone's weight served (its drain's, else the registry's)", "weight");
+  if (drains != nullptr) {
+    perZone("zone_drain_target", "the zone's drain target (the registry weight when not draining)", "target");
+    out +=
+        "# HELP sluice_control_zone_draining 1 while the zone's drain steps (paused: 2)\n"
+        "# TYPE sluice_control_zone_draining gauge\n";
+    for (const auto& z : zones["zones"]) {
+      const std::string state = z["state"].get<std::string>();
+      out += fmt::format("sluice_control_zone_draining{{zone=\"{}\"}} {}\n", z["zone"].get<std::string>(),
+                         state == "draining" ? 1
+                         : state == "paused" ? 2
+                                             : 0);
+    }
+    const DrainCounters& d = drains->counters();
+    counter("drains_started_total", "drains and undrains started (resumes included)", d.started);
+    counter("drain_steps_total", "zone weight changes made by drain steps", d.steps);
+    counter("drains_completed_total", "drains that reached their target", d.completed);
+    counter("drains_aborted_total", "drains stopped by an operator", d.aborted);
+    counter("drain_guard_refusals_total", "drains the guard's capacity check refused", d.guard_refusals);
+    counter("drain_guard_forced_total", "drains started with force over the guard's refusal", d.guard_forced);
+    counter("drain_guard_pauses_total", "drains the guard paused on the remaining zones' error rate", d.guard_pauses);
+    counter("drain_guard_rollbacks_total", "drain steps undone by the guard's pauses", d.guard_rollbacks);
+    counter("drain_store_errors_total", "drain state writes that failed (the change was not made)", d.store_errors);
+  }
   perZone("zone_instances", "instances in the zone", "instances");
   perZone("zone_healthy_instances", "instances in the zone that take traffic (healthy or degraded)",
           "healthy_instances");
@@ -238,7 +268,7 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
 }  // namespace
 
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const RegistrySource* source,
-                       const LoadReports* loads) {
+                       const LoadReports* loads, const DrainController* drains) {
   server.add("/v1/registry", "the registry served, its version and the last rejected update", false,
              [&cp, source](const admin::AdminRequest&) {
                const auto& r = cp.registryStatus();
@@ -292,11 +322,13 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const Regis
         out["node_cluster"] = cluster;
         return jsonResponse(out);
       });
-  server.add("/v1/zones", "per zone: registry weight, instances, healthy instances, load reported over LRS", false,
-             [&cp, loads](const admin::AdminRequest&) { return jsonResponse(zonesJson(*cp.registry(), loads)); });
+  server.add(
+      "/v1/zones", "per zone: weight served, registry weight, drain and guard state, instances, load reported over LRS",
+      false, [&cp, loads, drains](const admin::AdminRequest&) { return jsonResponse(zonesJson(cp, loads, drains)); });
   server.add("/metrics", "the control plane's metrics (Prometheus text)", false,
-             [&cp, source, loads](const admin::AdminRequest&) {
-               return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8", metrics(cp, source, loads)};
+             [&cp, source, loads, drains](const admin::AdminRequest&) {
+               return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8",
+                                           metrics(cp, source, loads, drains)};
              });
 }
 

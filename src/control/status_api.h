@@ -6,14 +6,16 @@
 
 #include "admin/admin_server.h"
 #include "control/control_plane.h"
+#include "control/drain_controller.h"
 #include "control/load_reports.h"
 #include "control/registry_source.h"
 
 namespace sluice::control {
 
 // `source` (when given) adds the store's state to /v1/registry and /metrics;
-// `loads` (when given) the LRS reports to /v1/zones and /metrics.
+// `loads` (when given) the LRS reports to /v1/zones and /metrics; `drains`
+// (when given) each zone's drain and guard state.
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane, const RegistrySource* source = nullptr,
-                       const LoadReports* loads = nullptr);
+                       const LoadReports* loads = nullptr, const DrainController* drains = nullptr);
 
 }  // namespace sluice::control

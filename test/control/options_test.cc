@@ -53,7 +53,7 @@ TEST(ControlOptions, UiDirIsAServeFlag) {
 TEST(ControlOptions, BadInputIsAClearError) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "a command is required (serve or validate)"},
-      {{"run"}, "unknown command 'run' (expected serve or validate)"},
+      {{"run"}, "unknown command 'run' (expected serve, validate, drain, undrain, abort, resume or status)"},
       {{"serve", "--registry"}, "--registry needs a value"},
       {{"serve", "--registry", "file:x", "--http-listen", "127.0.0.1:1"}, "--xds-listen is required"},
       {{"serve", "--registry", "file:x", "--xds-listen", "host:1"}, "--xds-listen 'host:1': expected IP:PORT"},
