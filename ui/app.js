@@ -355,6 +355,16 @@ function recordZones(zones, now) {
   return fromLoad;
 }
 
+// The guard's verdict on a zone's drain: its state, reason and figures.
+function guardText(guard) {
+  if (guard === undefined || guard === null) return '-';
+  if (typeof guard !== 'object') return String(guard);
+  const figures = [];
+  if (typeof guard.load_factor === 'number' && guard.load_factor > 0) figures.push(`load ×${guard.load_factor.toFixed(2)}`);
+  if (typeof guard.error_rate === 'number' && guard.requests) figures.push(`errors ${(100 * guard.error_rate).toFixed(1)}% of ${guard.requests}`);
+  return [guard.state, guard.reason, figures.join(', ')].filter((x) => x).join(' · ') || '-';
+}
+
 pages.zones = (view) => {
   const table = h('div');
   const result = h('p', { id: 'zone-result', class: 'muted' });
@@ -363,12 +373,14 @@ pages.zones = (view) => {
   const to = h('input', { id: 'drain-to', type: 'number', min: 0, max: 100, value: 0 });
   const step = h('input', { id: 'drain-step', type: 'number', min: 1, max: 100, value: 1 });
   const every = h('input', { id: 'drain-every', value: '2s', size: 6 });
+  const force = h('input', { id: 'drain-force', type: 'checkbox' });
   const act = async (zone, action, body) => {
     result.textContent = `${action} ${zone}…`;
     result.className = 'muted';
     try {
       const r = await api(`/v1/zones/${enc(zone)}/${action}`, { method: 'POST', body: body ?? {} });
-      result.textContent = `${action} ${zone}: ${r && typeof r === 'object' ? (r.state ?? r.message ?? 'accepted') : 'accepted'}`;
+      const state = r && typeof r === 'object' ? r.state ?? r.message : undefined;
+      result.textContent = `${action} ${zone}: ${state ?? 'accepted'}${r?.weight !== undefined ? ` (weight ${r.weight}${r.target !== undefined ? ` → ${r.target}` : ''})` : ''}`;
       result.className = '';
     } catch (e) {
       result.textContent = e.message;
@@ -377,7 +389,7 @@ pages.zones = (view) => {
   };
   const drain = (event) => {
     event.preventDefault();
-    act(zoneSelect.value, 'drain', { to: Number(to.value), step: Number(step.value), every: every.value.trim() });
+    act(zoneSelect.value, 'drain', { to: Number(to.value), step: Number(step.value), every: every.value.trim(), force: force.checked });
   };
   replace(view, h('h1', {}, 'Zones'),
     h('section', { class: 'panel' }, table),
@@ -389,6 +401,8 @@ pages.zones = (view) => {
         h('label', { for: 'drain-every' }, 'every'), every,
         h('button', { type: 'submit', id: 'drain-start' }, 'Drain'),
         h('button', { type: 'button', class: 'secondary', id: 'drain-undrain', onclick: () => act(zoneSelect.value, 'undrain', { step: Number(step.value), every: every.value.trim() }) }, 'Undrain'),
+        h('label', {}, force, ' force (override the guard; logged)'),
+        h('button', { type: 'button', class: 'secondary', id: 'drain-resume', onclick: () => act(zoneSelect.value, 'resume', force.checked ? { force: true } : {}) }, 'Resume'),
         h('button', { type: 'button', class: 'danger', id: 'drain-abort', onclick: () => act(zoneSelect.value, 'abort') }, 'Abort')),
       result),
     h('section', { class: 'panel' }, h('h2', {}, 'Traffic'), charts));
@@ -408,13 +422,13 @@ pages.zones = (view) => {
       replace(table, h('table', { id: 'zones' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c)))),
         h('tbody', {}, zones.map((z) => h('tr', { 'data-zone': z.zone },
           h('td', {}, z.zone),
-          h('td', { class: 'num', 'data-field': 'weight' }, z.weight),
+          h('td', { class: 'num', 'data-field': 'weight', title: z.registry_weight !== undefined ? `registry: ${z.registry_weight}` : '' }, z.weight),
           h('td', { class: 'num' }, z.target ?? '-'),
           h('td', { 'data-field': 'state' }, badge(z.state ?? 'idle', { draining: 'warn', paused: 'bad', aborted: 'bad', done: 'ok' }[z.state])),
           h('td', { class: 'num' }, z.step ?? '-'),
           h('td', {}, z.every ?? '-'),
           h('td', { class: 'muted' }, z.next_step_at || '-'),
-          h('td', { class: 'mono' }, z.guard === undefined ? '-' : typeof z.guard === 'object' ? (z.guard.state ?? '') + ' ' + (z.guard.reason ?? z.guard.message ?? '') : String(z.guard)),
+          h('td', { class: 'mono', 'data-field': 'guard' }, guardText(z.guard)),
           h('td', { class: 'num' }, `${z.healthy_instances}/${z.instances}`),
           h('td', { class: 'num' }, fmtNumber(z.reported_rps)),
           h('td', { class: 'num' }, `${fmtNumber(zoneErrorRate(z))}%`))))));

@@ -4,7 +4,8 @@
 // and shows live data; the proxy page reaches sluice's admin through
 // sluice-control. Screenshots go to $SLUICE_ARTIFACTS/ui (default
 // build/<flavour>/artifacts/ui). Also: the static serving (content types,
-// no traversal, a missing UI directory) and the admin proxy's refusals.
+// no traversal, a missing UI directory) and the admin proxy's refusals; a
+// zone drain started from the zones page moves the traffic.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -262,8 +263,53 @@ test('zones page: weights per zone and a live SVG chart of the share of traffic'
   await shot('zones');
 });
 
+// Requests through the edge's gateway: how many each backend answered.
+async function spread(n) {
+  const counts = {};
+  for (let i = 0; i < n; i++) {
+    const res = await request({ port: gatewayPort, path: '/' });
+    assert.equal(res.status, 200);
+    const name = res.headers['x-backend'];
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test('zones page: a drain started from the UI moves the traffic off the zone, and undrain brings it back', { timeout: 60_000 }, async () => {
+  const before = await spread(40);
+  assert.ok(before.a > 0 && before.b > 0, JSON.stringify(before));
+  await page.goto(`${base()}/ui/#/zones`);
+  await page.locator('#zones tr[data-zone="z2"]').waitFor();
+  await page.selectOption('#drain-zone', 'z2');
+  await page.fill('#drain-to', '0');
+  await page.fill('#drain-step', '50');
+  await page.fill('#drain-every', '300ms');
+  // Two equal zones: the guard refuses to leave one with all the traffic, and the page says why.
+  await page.click('#drain-start');
+  await page.locator('#zone-result.error', { hasText: 'refused by the guard' }).waitFor();
+  await page.check('#drain-force');
+  await page.click('#drain-start');
+  await page.locator('#zone-result', { hasText: 'drain z2: draining' }).waitFor();
+  const z2 = page.locator('#zones tr[data-zone="z2"]');
+  await z2.locator('td[data-field="state"]', { hasText: 'done' }).waitFor();
+  assert.equal(await z2.locator('td[data-field="weight"]').innerText(), '0');
+  // The weights reach sluice over RTDS: then every request goes to z1's backend.
+  await until(async () => (await spread(20)).b === undefined, 'no request to z2 after the drain');
+  assert.deepEqual(await spread(40), { a: 40 });
+  // The chart follows: z2's share ends at 0% (the plot's bottom, y 194), z1's at 100% (y 24).
+  await until(async () => (await page.locator('#share-chart polyline[data-series="z2"]').getAttribute('points')).endsWith(',194.0'),
+    'z2 at 0% on the chart', 5000);
+  assert.match(await page.locator('#share-chart polyline[data-series="z1"]').getAttribute('points'), /,24\.0$/);
+  await shot('zones-drained');
+  await page.uncheck('#drain-force');
+  await page.click('#drain-undrain');
+  await page.locator('#zone-result', { hasText: 'undrain z2: draining' }).waitFor();
+  await z2.locator('td[data-field="weight"]', { hasText: '100' }).waitFor();
+  await until(async () => (await spread(20)).b > 0, 'requests to z2 again after the undrain');
+});
+
 test('screenshots are kept as artifacts', () => {
-  for (const name of ['services', 'proxies', 'proxy', 'snapshot', 'zones']) {
+  for (const name of ['services', 'proxies', 'proxy', 'snapshot', 'zones', 'zones-drained']) {
     assert.ok(existsSync(join(ARTIFACTS, `${name}.png`)), name);
   }
 });
