@@ -49,6 +49,7 @@ const shot = (name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), f
 const adminPort = (sluice) => Number(sluice.admin.split(':')[1]);
 
 before(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/install-deps.sh installs Debian's chromium`);
   mkdirSync(ARTIFACTS, { recursive: true });
   a = await startBackend({ name: 'a' });
   b = await startBackend({ name: 'b' });
