@@ -116,10 +116,11 @@ int serve(const CliOptions& options) {
 
   stats::Store store(0);
   admin::AdminServer http(io, store);
-  addStatusHandlers(http, control_plane, source.get(), &loads, &drains);
+  NodeAdminCounters node_admin;
+  addStatusHandlers(http, control_plane, source.get(), &loads, &drains, &node_admin);
   addRegistryApi(http, control_plane, *source);
   addDrainApi(http, drains);
-  addNodeAdminProxy(http, control_plane);
+  addNodeAdminProxy(http, control_plane, node_admin);
   // The UI is optional: without its files the control plane serves all the rest.
   UiAssets ui;
   const std::string ui_dir = options.ui_dir.empty() ? defaultUiDir() : options.ui_dir;

@@ -87,17 +87,23 @@ std::variant<network::Tcp::endpoint, admin::AdminResponse> adminEndpointOf(const
   return network::Tcp::endpoint(ip, port);
 }
 
-asio::awaitable<admin::AdminResponse> proxy(const ControlPlane& cp, std::chrono::milliseconds timeout,
-                                            const admin::AdminRequest& request) {
+asio::awaitable<admin::AdminResponse> proxy(const ControlPlane& cp, NodeAdminCounters& counters,
+                                            std::chrono::milliseconds timeout, const admin::AdminRequest& request) {
   // /v1/nodes/{id}/admin/{op}: the id is percent-encoded, so its '/' are %2F.
   const std::string_view rest = std::string_view(request.path).substr(kRoot.size());
   const size_t at = rest.rfind(kAdmin);
   const std::string id = admin::percentDecode(rest.substr(0, at));
   const std::string_view op = rest.substr(at + kAdmin.size());
   auto forward = forwardFor(op, request);
-  if (auto* refusal = std::get_if<admin::AdminResponse>(&forward)) co_return *refusal;
+  if (auto* refusal = std::get_if<admin::AdminResponse>(&forward)) {
+    ++counters.refused;
+    co_return *refusal;
+  }
   auto endpoint = adminEndpointOf(cp, id);
-  if (auto* refusal = std::get_if<admin::AdminResponse>(&endpoint)) co_return *refusal;
+  if (auto* refusal = std::get_if<admin::AdminResponse>(&endpoint)) {
+    ++counters.refused;
+    co_return *refusal;
+  }
   const auto& f = std::get<Forward>(forward);
   const auto& where = std::get<network::Tcp::endpoint>(endpoint);
   const std::string address = where.address().to_string() + ":" + std::to_string(where.port());
@@ -110,9 +116,11 @@ asio::awaitable<admin::AdminResponse> proxy(const ControlPlane& cp, std::chrono:
   const HttpReply reply = co_await httpCall(std::move(call));
   if (!reply.error.empty()) {
     const bool timed_out = reply.error.ends_with("timed out");
+    ++(timed_out ? counters.timed_out : counters.failed);
     SLUICE_LOG(admin, warn, "node '{}' admin {} {}: {}", id, f.method, f.target, reply.error);
     co_return jsonError(timed_out ? 504 : 502, "node '" + id + "' admin " + f.target + ": " + reply.error, address);
   }
+  ++counters.forwarded;
   if (f.method == "POST") SLUICE_LOG(admin, info, "node '{}' admin POST {}: {}", id, f.target, reply.status);
   co_return admin::AdminResponse{reply.status, reply.status == 200 ? f.content_type : "text/plain; charset=UTF-8",
                                  reply.body};
@@ -126,12 +134,14 @@ bool isNodeAdminPath(std::string_view path) {
   return at != std::string_view::npos && at > kRoot.size();
 }
 
-void addNodeAdminProxy(admin::AdminServer& server, const ControlPlane& cp, std::chrono::milliseconds timeout) {
+void addNodeAdminProxy(admin::AdminServer& server, const ControlPlane& cp, NodeAdminCounters& counters,
+                       std::chrono::milliseconds timeout) {
   server.addAsync(
       std::string(kRoot),
       "a connected proxy's admin, at the address it advertises (/v1/nodes/{id}/admin/{config_dump|stats|clusters}, "
       "POST /v1/nodes/{id}/admin/logging?level=)",
-      [&cp, timeout](const admin::AdminRequest& request) { return proxy(cp, timeout, request); }, isNodeAdminPath);
+      [&cp, &counters, timeout](const admin::AdminRequest& request) { return proxy(cp, counters, timeout, request); },
+      isNodeAdminPath);
 }
 
 }  // namespace sluice::control

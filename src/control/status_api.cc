@@ -166,7 +166,7 @@ json zonesJson(const ControlPlane& cp, const LoadReports* loads, const DrainCont
 }
 
 std::string metrics(const ControlPlane& cp, const RegistrySource* source, const LoadReports* loads,
-                    const DrainController* drains) {
+                    const DrainController* drains, const NodeAdminCounters* node_admin) {
   const auto& c = cp.counters();
   const auto& r = cp.registryStatus();
   size_t connected = 0;
@@ -247,6 +247,16 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
   counter("xds_removals_sent_total", "delta: names sent in removed_resources", c.removals_sent);
   counter("registry_updates_accepted_total", "registry versions accepted (the first read included)", r.accepted);
   counter("registry_updates_rejected_total", "registry updates rejected (the previous one kept)", r.rejected);
+  if (node_admin != nullptr) {
+    counter("node_admin_forwarded_total", "/v1/nodes/{id}/admin/ calls answered by the proxy's admin",
+            node_admin->forwarded);
+    counter("node_admin_refused_total",
+            "/v1/nodes/{id}/admin/ calls refused here (path, method, level, node or its advertised address)",
+            node_admin->refused);
+    counter("node_admin_failures_total", "/v1/nodes/{id}/admin/ calls that failed to connect or read (502)",
+            node_admin->failed);
+    counter("node_admin_timeouts_total", "/v1/nodes/{id}/admin/ calls past the timeout (504)", node_admin->timed_out);
+  }
   gauge("connected_proxies", "ADS streams that named their node", connected);
   gauge("connected_delta_proxies", "delta ADS streams that named their node", connected_delta);
   gauge("synced_proxies", "connected nodes SYNCED on every type they subscribed to", synced);
@@ -268,7 +278,7 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
 }  // namespace
 
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const RegistrySource* source,
-                       const LoadReports* loads, const DrainController* drains) {
+                       const LoadReports* loads, const DrainController* drains, const NodeAdminCounters* node_admin) {
   server.add("/v1/registry", "the registry served, its version and the last rejected update", false,
              [&cp, source](const admin::AdminRequest&) {
                const auto& r = cp.registryStatus();
@@ -326,9 +336,9 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const Regis
       "/v1/zones", "per zone: weight served, registry weight, drain and guard state, instances, load reported over LRS",
       false, [&cp, loads, drains](const admin::AdminRequest&) { return jsonResponse(zonesJson(cp, loads, drains)); });
   server.add("/metrics", "the control plane's metrics (Prometheus text)", false,
-             [&cp, source, loads, drains](const admin::AdminRequest&) {
+             [&cp, source, loads, drains, node_admin](const admin::AdminRequest&) {
                return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8",
-                                           metrics(cp, source, loads, drains)};
+                                           metrics(cp, source, loads, drains, node_admin)};
              });
 }
 

@@ -8,14 +8,17 @@
 #include "control/control_plane.h"
 #include "control/drain_controller.h"
 #include "control/load_reports.h"
+#include "control/node_admin.h"
 #include "control/registry_source.h"
 
 namespace sluice::control {
 
 // `source` (when given) adds the store's state to /v1/registry and /metrics;
 // `loads` (when given) the LRS reports to /v1/zones and /metrics; `drains`
-// (when given) each zone's drain and guard state.
+// (when given) each zone's drain and guard state; `node_admin` (when given)
+// the admin proxy's counters to /metrics.
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane, const RegistrySource* source = nullptr,
-                       const LoadReports* loads = nullptr, const DrainController* drains = nullptr);
+                       const LoadReports* loads = nullptr, const DrainController* drains = nullptr,
+                       const NodeAdminCounters* node_admin = nullptr);
 
 }  // namespace sluice::control

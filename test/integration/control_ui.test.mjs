@@ -167,6 +167,11 @@ test('the admin proxy uses only the address the node advertises: wildcard, dead 
       assert.match(body.error, error, id);
       assert.equal(body.admin_address, address);
     }
+    const metrics = (await control.get('/metrics')).body;
+    const value = (name) => Number(metrics.match(new RegExp(`^sluice_control_${name} (\\d+)$`, 'm'))?.[1]);
+    assert.ok(value('node_admin_refused_total') >= 1, metrics);
+    assert.ok(value('node_admin_failures_total') >= 1, metrics);
+    assert.ok(value('node_admin_timeouts_total') >= 1, metrics);
   } finally {
     for (const s of sluices) await s.stop();
     silent.close();
@@ -178,6 +183,7 @@ test('sluice advertises its bound admin address in its node metadata', async () 
   const res = await request({ port: control.httpPort, path: '/v1/nodes/edge-1/admin/stats' });
   assert.equal(res.status, 200, res.body);
   assert.match(res.body, /^server\.live: 1$/m);
+  assert.match((await control.get('/metrics')).body, /^sluice_control_node_admin_forwarded_total [1-9]\d*$/m);
 });
 
 test('services page: instances per zone with health, and a new instance appears without a reload', async () => {
