@@ -13,6 +13,7 @@ packages=(
   curl openssl python3  # openssl: the TLS tests make their certificates with it
   haproxy  # test/differential: the same raw requests to sluice and HAProxy
   etcd-server  # sluice-control's etcd registry: unit and integration tests start real members
+  chromium  # sluice-control's web UI: test/integration/control_ui.test.mjs drives it headless (playwright-core)
 )
 
 missing=()

@@ -112,6 +112,6 @@ echo
 if [ -t 0 ]; then
   echo
   echo "sluice is serving on 127.0.0.1:10000 as sluice-control's edge (admin 127.0.0.1:9902," \
-    "sluice-control REST 127.0.0.1:18001). Ctrl-C to stop."
+    "sluice-control REST 127.0.0.1:18001, web UI http://127.0.0.1:18001/ui/). Ctrl-C to stop."
   wait "$edge"
 fi

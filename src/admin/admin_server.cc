@@ -65,16 +65,16 @@ void AdminServer::addPrefix(std::string prefix, std::string help, Handler handle
   prefix_handlers_[std::move(prefix)] = Entry{std::move(help), false, std::move(handler), {}};
 }
 
-void AdminServer::addAsync(std::string path, std::string help, AsyncHandler handler) {
-  async_handlers_[std::move(path)] = {std::move(help), std::move(handler)};
+void AdminServer::addAsync(std::string path, std::string help, AsyncHandler handler, PathFilter takes) {
+  async_handlers_[std::move(path)] = {std::move(help), std::move(handler), std::move(takes)};
 }
 
 asio::awaitable<AdminResponse> AdminServer::dispatchAsync(const AdminRequest& request) const {
   const AsyncHandler* handler = nullptr;
   for (const auto& [path, entry] : async_handlers_) {
     const bool under = request.path.size() > path.size() && request.path.starts_with(path);
-    if (path.ends_with('/') ? under : request.path == path) {
-      handler = &entry.second;
+    if ((path.ends_with('/') ? under : request.path == path) && (!entry.takes || entry.takes(request.path))) {
+      handler = &entry.handler;
     }
   }
   if (handler == nullptr) co_return dispatch(request);
@@ -92,18 +92,19 @@ asio::awaitable<AdminResponse> AdminServer::dispatchAsync(const AdminRequest& re
 }
 
 std::string AdminServer::helpText() const {
-  std::map<std::string, const Entry*> all;
+  // A multimap: a filtered async handler may share its prefix with a synchronous one.
+  std::multimap<std::string, const Entry*> all;
   const Entry home{"Admin home page", false, nullptr, {}};
   const Entry help{"print out list of admin commands", false, nullptr, {}};
-  all["/"] = &home;
-  all["/help"] = &help;
-  for (const auto& [path, entry] : handlers_) all[path] = &entry;
-  for (const auto& [prefix, entry] : prefix_handlers_) all[prefix + "*"] = &entry;
+  all.emplace("/", &home);
+  all.emplace("/help", &help);
+  for (const auto& [path, entry] : handlers_) all.emplace(path, &entry);
+  for (const auto& [prefix, entry] : prefix_handlers_) all.emplace(prefix + "*", &entry);
   std::vector<Entry> async_entries;
   async_entries.reserve(async_handlers_.size());
   for (const auto& [path, entry] : async_handlers_) {
-    async_entries.push_back(Entry{entry.first, false, nullptr, {}});
-    all[path.ends_with('/') ? path + "*" : path] = &async_entries.back();
+    async_entries.push_back(Entry{entry.help, false, nullptr, {}});
+    all.emplace(path.ends_with('/') ? path + "*" : path, &async_entries.back());
   }
   std::string out = "admin commands are:\n";
   for (const auto& [path, entry] : all) {
@@ -263,7 +264,12 @@ asio::awaitable<void> AdminServer::serve(network::Tcp::socket socket) {
     out_head.status = response.status;
     out_head.headers.add("content-type", response.content_type);
     out_head.headers.add("content-length", std::to_string(response.body.size()));
-    out_head.headers.add("cache-control", "no-cache, max-age=0");
+    bool cache_control = false;
+    for (const auto& [name, value] : response.headers) {
+      out_head.headers.add(name, value);
+      cache_control = cache_control || name == "cache-control";
+    }
+    if (!cache_control) out_head.headers.add("cache-control", "no-cache, max-age=0");
     out_head.headers.add("x-content-type-options", "nosniff");
     out_head.headers.add("connection", "close");
     std::string out;

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "network/accept_backoff.h"
@@ -35,6 +36,8 @@ struct AdminResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=UTF-8";
   std::string body;
+  // Sent as given; "cache-control" here replaces the default (no-cache).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 class AdminServer {
@@ -60,7 +63,11 @@ class AdminServer {
   // where it must). `path` ending with '/' takes every path under it;
   // checked before the synchronous handlers.
   using AsyncHandler = std::function<asio::awaitable<AdminResponse>(const AdminRequest&)>;
-  void addAsync(std::string path, std::string help, AsyncHandler handler);
+  // `takes` (when set) narrows a '/'-ended path: the paths under it that it
+  // declines go on to the synchronous handlers (e.g. /v1/nodes/{id}/admin/*
+  // async, /v1/nodes/{id} not).
+  using PathFilter = std::function<bool(std::string_view path)>;
+  void addAsync(std::string path, std::string help, AsyncHandler handler, PathFilter takes = {});
   // Envoy's /help text: every endpoint, "(POST)" after the mutating ones, its parameters below it.
   std::string helpText() const;
   // Binds without SO_REUSEPORT: EADDRINUSE when another process (a second
@@ -91,7 +98,12 @@ class AdminServer {
   network::Tcp::acceptor acceptor_;
   std::map<std::string, Entry> handlers_;
   std::map<std::string, Entry> prefix_handlers_;
-  std::map<std::string, std::pair<std::string, AsyncHandler>> async_handlers_;  // path -> help, handler
+  struct AsyncEntry {
+    std::string help;
+    AsyncHandler handler;
+    PathFilter takes;
+  };
+  std::map<std::string, AsyncEntry> async_handlers_;
   // Fd exhaustion (docs/HARDENING.md): admin stays reachable at the
   // process's descriptor limit by holding one spare descriptor for itself.
   network::ReservedDescriptor spare_;

@@ -65,7 +65,9 @@ constexpr SupportedField kFields[] = {
     {"envoy.config.core.v3.Node", "cluster", "", "overridden by --service-cluster"},
     {"envoy.config.core.v3.Node", "locality", "",
      "zone overridden by --service-zone; reported only (sluice has no zone-aware routing)"},
-    {"envoy.config.core.v3.Node", "metadata", "", "reported by /config_dump; sent to the ADS server"},
+    {"envoy.config.core.v3.Node", "metadata", "",
+     "reported by /config_dump; sent to the ADS server with the key sluice.admin_address added (the bound admin "
+     "address, IP:PORT) unless it is set here (sluice-control proxies the node's admin to it)"},
     {"envoy.config.core.v3.Locality", "region", "", ""},
     {"envoy.config.core.v3.Locality", "zone", "", ""},
     {"envoy.config.core.v3.Locality", "sub_zone", "", ""},

@@ -19,10 +19,12 @@
 #include "control/drain_store.h"
 #include "control/drift.h"
 #include "control/load_reports.h"
+#include "control/node_admin.h"
 #include "control/options.h"
 #include "control/registry_api.h"
 #include "control/registry_source.h"
 #include "control/status_api.h"
+#include "control/ui_assets.h"
 #include "log/logger.h"
 #include "stats/stats.h"
 
@@ -119,9 +121,21 @@ int serve(const CliOptions& options) {
   drift.start();
   WatchChecker watch_check(io, *source, options.watch_check_interval);
   watch_check.start();
-  addStatusHandlers(http, control_plane, source.get(), &loads, &drains, &drift, &watch_check);
+  NodeAdminCounters node_admin;
+  addStatusHandlers(http, control_plane, source.get(), &loads, &drains, &drift, &watch_check, &node_admin);
   addRegistryApi(http, control_plane, *source);
   addDrainApi(http, drains);
+  addNodeAdminProxy(http, control_plane, node_admin);
+  // The UI is optional: without its files the control plane serves all the rest.
+  UiAssets ui;
+  const std::string ui_dir = options.ui_dir.empty() ? defaultUiDir() : options.ui_dir;
+  std::string ui_error = "its directory is unknown (/proc/self/exe unreadable)";
+  if (!ui_dir.empty() && ui.load(ui_dir, ui_error)) {
+    SLUICE_LOG(main, info, "sluice-control: web UI from {} ({} files) at /ui/", ui_dir, ui.fileCount());
+  } else {
+    SLUICE_LOG(main, warn, "sluice-control: no web UI: {}; /ui/ answers 404", ui_error);
+  }
+  addUiHandlers(http, ui, ui_error);
   std::string host;
   uint16_t port = 0;
   splitHostPort(options.http_listen, host, port);

@@ -106,6 +106,12 @@ asio::awaitable<HttpReply> httpCall(HttpCall call) {
           }
         } else {
           reply.body.append(step.data);
+          if (call.max_body != 0 && reply.body.size() > call.max_body) {
+            reply.error = "response from " + where + " larger than " + std::to_string(call.max_body) + " bytes";
+            reply.body.clear();
+            deadline.cancel();
+            co_return reply;
+          }
         }
       }
       if (step.done) {

@@ -27,6 +27,8 @@ struct HttpCall {
   // Connect, write and read until the response head: past this the call
   // fails. For a non-streaming call the whole body must arrive in time too.
   std::chrono::milliseconds timeout{5000};
+  // A body past this many bytes fails the call (non-streaming calls; 0: no limit).
+  size_t max_body = 0;
   // When set, the body is handed over slice by slice (chunked coding
   // removed) and not kept; returning false ends the call. No timeout once
   // the head is in: a watch stays open until either side closes it.

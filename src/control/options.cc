@@ -13,7 +13,7 @@ std::string controlUsage() {
   return "usage: sluice-control serve --registry REGISTRY --xds-listen ADDR:PORT --http-listen ADDR:PORT\n"
          "                            [--debounce 100ms] [--debounce-max 10s] [--load-reporting-interval 10s]\n"
          "                            [--drift-threshold 10s] [--watch-check-interval 30s] [--etcd-timeout 2s]\n"
-         "                            [-l LEVEL]\n"
+         "                            [--ui-dir DIR] [-l LEVEL]\n"
          "                            [--state-file PATH] [--guard-max-load-factor 1.5]\n"
          "                            [--guard-max-error-rate 0.05] [--guard-min-requests 20]\n"
          "                            [--guard-rollback-steps 2]\n"
@@ -53,6 +53,8 @@ std::string controlUsage() {
          "                           that does not answer it is left (default 2s; at least 1ms)\n"
          "  --test-drop-watch-key KEY\n"
          "                           test hook: drop etcd watch events for KEY (a watch missing a change)\n"
+         "  --ui-dir DIR             the web UI's files, served at /ui/ (default: "
+         "<bindir>/../share/sluice-control/ui)\n"
          "  -l, --log-level LEVEL    trace, debug, info, warning, error, critical, off (default info)\n"
          "  --state-file PATH        file registry: where zone drains are kept (default <registry file>.state.json)\n"
          "  --guard-max-load-factor X\n"
@@ -184,7 +186,7 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
     const bool serve_only = flag == "--xds-listen" || flag == "--http-listen" || flag == "--debounce" ||
                             flag == "--debounce-max" || flag == "--load-reporting-interval" || flag == "--state-file" ||
                             flag.starts_with("--guard-") || flag == "--drift-threshold" ||
-                            flag == "--watch-check-interval" || flag == "--test-drop-watch-key";
+                            flag == "--watch-check-interval" || flag == "--test-drop-watch-key" || flag == "--ui-dir";
     if (serve_only && o.command != Command::Serve) return fail(flag + " is a flag of serve, not of validate");
     if (flag == "--registry") {
       o.registry = value;
@@ -216,6 +218,9 @@ CliParse parseControlOptions(const std::vector<std::string>& args) {
       o.watch_check_interval = d;
     } else if (flag == "--test-drop-watch-key") {
       o.test_drop_watch_key = value;
+    } else if (flag == "--ui-dir") {
+      if (value.empty()) return fail("--ui-dir needs a directory");
+      o.ui_dir = value;
     } else if (flag == "-l" || flag == "--log-level") {
       o.log_level = value;
     } else if (flag == "--state-file") {

@@ -33,6 +33,8 @@ struct CliOptions {
   // misses a change, for the watch check's test). Empty: none.
   std::string test_drop_watch_key;
   std::string log_level = "info";
+  // The web UI's files; "" means defaultUiDir() (beside the binary's prefix).
+  std::string ui_dir;
   // serve: where zone drains are kept with a file registry ("" is
   // `<registry file>.state.json`), and the drain guard's rules.
   std::string state_file;

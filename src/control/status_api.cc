@@ -8,6 +8,7 @@
 
 #include "admin/admin_json.h"
 #include "config/any_util.h"
+#include "control/node_admin.h"
 #include "control/time_text.h"
 #include "control/translator.h"
 
@@ -31,6 +32,11 @@ json nodeJson(uint64_t stream, const XdsSession& session, const DriftDetector* d
            {"stream", stream},
            {"protocol", session.isDelta() ? "delta" : "sotw"},
            {"connected_since", timeText(session.connectedSince())}};
+  // The admin address the node advertises (sluice sets it), for /v1/nodes/{id}/admin/.
+  const auto& fields = node.metadata().fields();
+  if (const auto it = fields.find(std::string(kAdminAddressKey)); it != fields.end() && it->second.has_string_value()) {
+    out["admin_address"] = it->second.string_value();
+  }
   json types = json::object();
   for (const XdsType type : kPushOrder) {
     const auto s = session.status(type);
@@ -162,7 +168,8 @@ json zonesJson(const ControlPlane& cp, const LoadReports* loads, const DrainCont
 }
 
 std::string metrics(const ControlPlane& cp, const RegistrySource* source, const LoadReports* loads,
-                    const DrainController* drains, const DriftDetector* drift, const WatchChecker* watch_check) {
+                    const DrainController* drains, const DriftDetector* drift, const WatchChecker* watch_check,
+                    const NodeAdminCounters* node_admin) {
   const auto& c = cp.counters();
   const auto& r = cp.registryStatus();
   size_t connected = 0;
@@ -243,6 +250,16 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
   counter("xds_removals_sent_total", "delta: names sent in removed_resources", c.removals_sent);
   counter("registry_updates_accepted_total", "registry versions accepted (the first read included)", r.accepted);
   counter("registry_updates_rejected_total", "registry updates rejected (the previous one kept)", r.rejected);
+  if (node_admin != nullptr) {
+    counter("node_admin_forwarded_total", "/v1/nodes/{id}/admin/ calls answered by the proxy's admin",
+            node_admin->forwarded);
+    counter("node_admin_refused_total",
+            "/v1/nodes/{id}/admin/ calls refused here (path, method, level, node or its advertised address)",
+            node_admin->refused);
+    counter("node_admin_failures_total", "/v1/nodes/{id}/admin/ calls that failed to connect or read (502)",
+            node_admin->failed);
+    counter("node_admin_timeouts_total", "/v1/nodes/{id}/admin/ calls past the timeout (504)", node_admin->timed_out);
+  }
   gauge("connected_proxies", "ADS streams that named their node", connected);
   gauge("connected_delta_proxies", "delta ADS streams that named their node", connected_delta);
   gauge("synced_proxies", "connected nodes SYNCED on every type they subscribed to", synced);
@@ -280,7 +297,7 @@ std::string metrics(const ControlPlane& cp, const RegistrySource* source, const 
 
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const RegistrySource* source,
                        const LoadReports* loads, const DrainController* drains, const DriftDetector* drift,
-                       const WatchChecker* watch_check) {
+                       const WatchChecker* watch_check, const NodeAdminCounters* node_admin) {
   server.add("/v1/registry", "the registry served, its version and the last rejected update", false,
              [&cp, source, watch_check](const admin::AdminRequest&) {
                const auto& r = cp.registryStatus();
@@ -340,9 +357,9 @@ void addStatusHandlers(admin::AdminServer& server, ControlPlane& cp, const Regis
       "/v1/zones", "per zone: weight served, registry weight, drain and guard state, instances, load reported over LRS",
       false, [&cp, loads, drains](const admin::AdminRequest&) { return jsonResponse(zonesJson(cp, loads, drains)); });
   server.add("/metrics", "the control plane's metrics (Prometheus text)", false,
-             [&cp, source, loads, drains, drift, watch_check](const admin::AdminRequest&) {
+             [&cp, source, loads, drains, drift, watch_check, node_admin](const admin::AdminRequest&) {
                return admin::AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8",
-                                           metrics(cp, source, loads, drains, drift, watch_check)};
+                                           metrics(cp, source, loads, drains, drift, watch_check, node_admin)};
              });
 }
 

@@ -9,6 +9,7 @@
 #include "control/drain_controller.h"
 #include "control/drift.h"
 #include "control/load_reports.h"
+#include "control/node_admin.h"
 #include "control/registry_source.h"
 
 namespace sluice::control {
@@ -17,9 +18,11 @@ namespace sluice::control {
 // `loads` (when given) the LRS reports to /v1/zones and /metrics; `drains`
 // (when given) each zone's drain and guard state; `drift` each node's drift
 // in /v1/nodes and /metrics; `watch_check` the registry watch's check in
-// /v1/registry and /metrics.
+// /v1/registry and /metrics; `node_admin` (when given) the admin proxy's
+// counters to /metrics.
 void addStatusHandlers(admin::AdminServer& server, ControlPlane& control_plane, const RegistrySource* source = nullptr,
                        const LoadReports* loads = nullptr, const DrainController* drains = nullptr,
-                       const DriftDetector* drift = nullptr, const WatchChecker* watch_check = nullptr);
+                       const DriftDetector* drift = nullptr, const WatchChecker* watch_check = nullptr,
+                       const NodeAdminCounters* node_admin = nullptr);
 
 }  // namespace sluice::control

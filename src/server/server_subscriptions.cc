@@ -38,6 +38,17 @@ envoy::config::core::v3::Node Server::grpcNode() const {
   auto node = bootstrap_.node();
   node.set_user_agent_name("sluice");
   node.set_user_agent_version(SLUICE_VERSION);
+  // The bound admin address, for a control plane that shows or proxies this
+  // node's admin (sluice-control's UI), unless the bootstrap names one itself
+  // (behind NAT, or an admin bound to a wildcard address).
+  constexpr const char* kAdminAddressKey = "sluice.admin_address";
+  if (admin_ != nullptr && !node.metadata().fields().contains(kAdminAddressKey)) {
+    const auto local = admin_->localEndpoint();
+    const std::string host =
+        local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
+    (*node.mutable_metadata()->mutable_fields())[kAdminAddressKey].set_string_value(host + ":" +
+                                                                                    std::to_string(local.port()));
+  }
   return node;
 }
 

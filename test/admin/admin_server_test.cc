@@ -114,6 +114,39 @@ TEST(AdminServer, AsyncHandlersWaitOnATimerAndComeFirst) {
   EXPECT_NE(help.find("  /v1/services/*: writes\n"), std::string::npos) << help;
 }
 
+TEST(AdminServer, AFilteredAsyncHandlerLeavesTheOtherPathsToTheSyncOnes) {
+  const auto handlers = [](AdminServer& server) {
+    server.addPrefix("/v1/nodes/", "one node", [](const AdminRequest& r) {
+      return AdminResponse{200, "text/plain", "sync " + r.path};
+    });
+    server.addAsync(
+        "/v1/nodes/", "its admin",
+        [](const AdminRequest& r) -> asio::awaitable<AdminResponse> {
+          co_return AdminResponse{200, "text/plain", "async " + r.path};
+        },
+        [](std::string_view path) { return path.find("/admin/") != std::string_view::npos; });
+  };
+  EXPECT_EQ(body(get("/v1/nodes/a", handlers)), "sync /v1/nodes/a");
+  EXPECT_EQ(body(get("/v1/nodes/a/admin/stats", handlers)), "async /v1/nodes/a/admin/stats");
+  const std::string help = body(get("/help", handlers));
+  EXPECT_NE(help.find("  /v1/nodes/*: one node\n"), std::string::npos) << help;
+  EXPECT_NE(help.find("  /v1/nodes/*: its admin\n"), std::string::npos) << help;
+}
+
+TEST(AdminServer, AHandlersHeadersAreSentAndItsCacheControlReplacesTheDefault) {
+  const auto handlers = [](AdminServer& server) {
+    server.add("/plain", "", false, [](const AdminRequest&) { return AdminResponse{200, "text/plain", "x"}; });
+    server.add("/cached", "", false, [](const AdminRequest&) {
+      return AdminResponse{200, "text/plain", "x", {{"cache-control", "no-cache"}, {"location", "/there"}}};
+    });
+  };
+  EXPECT_NE(get("/plain", handlers).find("cache-control: no-cache, max-age=0\r\n"), std::string::npos);
+  const std::string cached = get("/cached", handlers);
+  EXPECT_NE(cached.find("cache-control: no-cache\r\n"), std::string::npos) << cached;
+  EXPECT_EQ(cached.find("max-age=0"), std::string::npos) << cached;
+  EXPECT_NE(cached.find("location: /there\r\n"), std::string::npos) << cached;
+}
+
 TEST(AdminJson, PrintsStringsThatAreNotUtf8InsteadOfThrowing) {
   const std::string out = dumpJson(nlohmann::json{{"\xff", "\xc3"}});
   EXPECT_TRUE(isValidUtf8(out)) << out;

@@ -73,6 +73,19 @@ TEST(ControlOptions, DriftAndWatchCheckFlagsHaveDefaultsAndAreChecked) {
   EXPECT_TRUE(parseControlOptions(args).ok);
 }
 
+TEST(ControlOptions, UiDirIsAServeFlag) {
+  const std::vector<std::string> serve = {"serve",       "--registry",    "file:/r.yaml", "--xds-listen",
+                                          "127.0.0.1:0", "--http-listen", "127.0.0.1:0"};
+  EXPECT_EQ(parseControlOptions(serve).options.ui_dir, "");
+  auto args = serve;
+  args.insert(args.end(), {"--ui-dir", "/opt/ui"});
+  const auto p = parseControlOptions(args);
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.options.ui_dir, "/opt/ui");
+  EXPECT_EQ(parseControlOptions({"validate", "--registry", "file:/r.yaml", "--ui-dir", "/opt/ui"}).error,
+            "--ui-dir is a flag of serve, not of validate");
+}
+
 TEST(ControlOptions, BadInputIsAClearError) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "a command is required (serve or validate)"},

@@ -133,10 +133,11 @@ export async function nodeSynced(control, id) {
 // cluster 'xds' over them): CDS, LDS and the zone_weights RTDS layer over
 // ADS, `api` GRPC or DELTA_GRPC, node `id` in cluster `cluster` and `zone`;
 // with `loadStats`, load reports (cluster_manager.load_stats_config) to the
-// same cluster.
-export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zone = 'z1', api = 'GRPC', loadStats = false, concurrency = 2 } = {}) {
+// same cluster; `node` adds bootstrap node fields (e.g. metadata).
+export async function startEdge(xdsPorts, { id = 'edge-1', cluster = 'edge', zone = 'z1', api = 'GRPC', loadStats = false, concurrency = 2, node } = {}) {
   const lrs = { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds' } }] };
   return startSluice({
+    ...(node ? { node } : {}),
     ...(loadStats ? { cluster_manager: { load_stats_config: lrs } } : {}),
     layered_runtime: { layers: [{ name: 'rtds', rtds_layer: { name: 'zone_weights', rtds_config: { ads: {}, resource_api_version: 'V3' } } }] },
     dynamic_resources: {
