@@ -68,12 +68,7 @@ Call call(asio::io_context& io, const network::Tcp::endpoint& endpoint, std::str
 }
 
 std::string zonePath(const std::string& base, const std::string& zone, const char* action) {
-  std::string encoded;
-  for (const char c : zone) {
-    const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '~';
-    encoded += plain ? std::string(1, c) : fmt::format("%{:02X}", static_cast<unsigned char>(c));
-  }
-  return base + "/v1/zones/" + encoded + "/" + action;
+  return base + "/v1/zones/" + percentEncode(zone) + "/" + action;
 }
 
 }  // namespace

@@ -8,7 +8,14 @@
 #include <fstream>
 #include <sstream>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
+
+#include "control/etcd_client.h"
+#include "control/etcd_layout.h"
+#include "log/logger.h"
 
 namespace sluice::control {
 
@@ -70,14 +77,6 @@ asio::awaitable<std::string> FileDrainStore::save(const Drains& drains) { co_ret
 }  // namespace sluice::control
 
 // ---- etcd ----
-
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/steady_timer.hpp>
-
-#include "control/etcd_client.h"
-#include "control/etcd_layout.h"
-#include "log/logger.h"
 
 namespace sluice::control {
 

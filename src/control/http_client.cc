@@ -150,4 +150,20 @@ bool parseHttpUrl(std::string_view url, network::Tcp::endpoint& endpoint, std::s
   return true;
 }
 
+std::string percentEncode(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out += c;
+    } else {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[static_cast<uint8_t>(c) >> 4];
+      out += kHex[static_cast<uint8_t>(c) & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace sluice::control

@@ -45,4 +45,8 @@ asio::awaitable<HttpReply> httpCall(HttpCall call);
 // path is kept in `path`). False when not of that form.
 bool parseHttpUrl(std::string_view url, network::Tcp::endpoint& endpoint, std::string& path);
 
+// `text` as one path segment or query value: RFC 3986 unreserved characters
+// stay, everything else is %XX.
+std::string percentEncode(std::string_view text);
+
 }  // namespace sluice::control

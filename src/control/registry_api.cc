@@ -20,23 +20,6 @@ admin::AdminResponse jsonResponse(const json& body, int status = 200) {
   return {status, "application/json", admin::dumpJson(body)};
 }
 
-// RFC 3986 unreserved characters stay; everything else is %XX.
-std::string percentEncode(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out += c;
-    } else {
-      constexpr char kHex[] = "0123456789ABCDEF";
-      out += '%';
-      out += kHex[static_cast<uint8_t>(c) >> 4];
-      out += kHex[static_cast<uint8_t>(c) & 15];
-    }
-  }
-  return out;
-}
-
 asio::awaitable<admin::AdminResponse> instanceWrite(RegistrySource& source, const admin::AdminRequest& request) {
   // /v1/services/{svc}/instances/{address}:{port}
   constexpr std::string_view kRoot = "/v1/services/";
