@@ -77,13 +77,28 @@ function strictListener() {
   return l;
 }
 
+// continue_on_listener_filters_timeout: a client that says nothing before the
+// timeout is matched as not TLS and served.
+function lateListener() {
+  const l = httpListener({ name: 'late', routeConfig: routes([]) });
+  l.address.socket_address.address = '127.0.2.3';
+  l.listener_filters = tlsInspector;
+  l.listener_filters_timeout = '0.2s';
+  l.continue_on_listener_filters_timeout = true;
+  l.filter_chains = [
+    chain('late-tls', { cert: 'other', match: { transport_protocol: 'tls' } }),
+    chain('late-plain', { match: { transport_protocol: 'raw_buffer' } }),
+  ];
+  return l;
+}
+
 before(async () => {
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
     '-subj', '/CN=ca', '-keyout', file('ca.key'), '-out', file('ca.crt')]);
   makeCert('api', 'DNS:api.example.com');
   makeCert('wild', 'DNS:*.example.com,DNS:*.eu.example.com');
   makeCert('other', 'DNS:www.example.org,DNS:localhost');
-  sluice = await startSluice({ static_resources: { listeners: [sniListener(), strictListener()] } });
+  sluice = await startSluice({ static_resources: { listeners: [sniListener(), strictListener(), lateListener()] } });
 });
 
 after(async () => {
@@ -163,6 +178,22 @@ test('a ClientHello that never completes is closed at listener_filters_timeout, 
   await until(async () => (await sluice.stat('listener.127.0.2.1_0.downstream_pre_cx_timeout')) === 1,
     'downstream_pre_cx_timeout');
   assert.ok(cpu() - before < 15, `sluice used ${cpu() - before} ticks waiting`);
+});
+
+test('continue_on_listener_filters_timeout: silent past the timeout, the connection is matched as not TLS and served', async () => {
+  const socket = net.connect(sluice.port('late'), '127.0.2.3');
+  await once(socket, 'connect');
+  socket.setEncoding('utf8');
+  let answer = '';
+  socket.on('data', (c) => { answer += c; });
+  const closed = once(socket, 'close');
+  // Nothing sent until the timeout has passed (without the flag sluice closes here).
+  await until(async () => (await sluice.stat('listener.127.0.2.3_0.downstream_pre_cx_timeout')) === 1,
+    'downstream_pre_cx_timeout on the late listener');
+  socket.write('GET / HTTP/1.1\r\nhost: late\r\nconnection: close\r\n\r\n');
+  await closed;
+  assert.match(answer, /^HTTP\/1\.1 200 /);
+  assert.ok(answer.endsWith('late-plain'), answer);
 });
 
 test('a ClientHello over 64 KiB is refused (tls_inspector.client_hello_too_large)', async () => {
